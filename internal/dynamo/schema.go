@@ -1,0 +1,110 @@
+// Package dynamo keeps users, sessions and recordings in DynamoDB.
+package dynamo
+
+// The table definitions below are the single source of truth for keys,
+// indexes and TTL: the local stack creates tables from them (EnsureTables) and
+// the CDK app in infra/ declares the production tables from them.
+
+// AttributeType is a DynamoDB key attribute type.
+type AttributeType string
+
+const (
+	String AttributeType = "S"
+	Number AttributeType = "N"
+)
+
+// Key names one key attribute.
+type Key struct {
+	Name string
+	Type AttributeType
+}
+
+// Index is a global secondary index.
+type Index struct {
+	Name         string
+	PartitionKey Key
+	SortKey      *Key
+	// KeysOnly projects only the keys; otherwise every attribute is projected.
+	KeysOnly bool
+}
+
+// Table is a table definition. Name is the logical name; the physical name is
+// the configured prefix followed by it (see TableName).
+type Table struct {
+	Name         string
+	PartitionKey Key
+	SortKey      *Key
+	Indexes      []Index
+	// TTLAttribute holds an epoch-seconds expiry. Every table has one so the
+	// convention is the same everywhere; DynamoDB deletes late, so readers
+	// also filter on it.
+	TTLAttribute string
+}
+
+// Logical table names.
+const (
+	UsersTable       = "users"
+	IdentitiesTable  = "identities"
+	SessionsTable    = "sessions"
+	RecordingsTable  = "recordings"
+	IdempotencyTable = "idempotency"
+)
+
+// Index names.
+const (
+	SessionsByUserIndex    = "by-user"
+	RecordingsByStateIndex = "by-status"
+)
+
+// TTLAttribute is the expiry attribute name on every table.
+const TTLAttribute = "ttl"
+
+// Schema lists every table the backend uses.
+var Schema = []Table{
+	{
+		Name:         UsersTable,
+		PartitionKey: Key{"user_id", String},
+		TTLAttribute: TTLAttribute,
+	},
+	{
+		// One item per linked social account: "<provider>#<sub>" -> user_id.
+		// Its conditional put is what makes a first sign-in atomic.
+		Name:         IdentitiesTable,
+		PartitionKey: Key{"identity", String},
+		TTLAttribute: TTLAttribute,
+	},
+	{
+		// Keyed by the SHA-256 of the bearer token; the token itself is never stored.
+		Name:         SessionsTable,
+		PartitionKey: Key{"token_hash", String},
+		Indexes: []Index{{
+			Name:         SessionsByUserIndex,
+			PartitionKey: Key{"user_id", String},
+			KeysOnly:     true,
+		}},
+		TTLAttribute: TTLAttribute,
+	},
+	{
+		// Recording ids are ULIDs, so the sort key orders a user's recordings by time.
+		Name:         RecordingsTable,
+		PartitionKey: Key{"user_id", String},
+		SortKey:      &Key{"recording_id", String},
+		Indexes: []Index{{
+			// user_status = "<user_id>#<status>": one Query serves a page of
+			// one status, newest first, without filtering away items.
+			Name:         RecordingsByStateIndex,
+			PartitionKey: Key{"user_status", String},
+			SortKey:      &Key{"recording_id", String},
+		}},
+		TTLAttribute: TTLAttribute,
+	},
+	{
+		// "<user_id>#<Idempotency-Key>" -> recording id, kept for a day.
+		Name:         IdempotencyTable,
+		PartitionKey: Key{"idempotency_key", String},
+		TTLAttribute: TTLAttribute,
+	},
+}
+
+// TableName is the physical name of a logical table under a prefix.
+func TableName(prefix, logical string) string { return prefix + logical }
