@@ -1,0 +1,88 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Clients are the AWS clients the backend uses.
+type Clients struct {
+	DynamoDB *dynamodb.Client
+	S3       *s3.Client
+	// Presign signs URLs for the public S3 endpoint, which may differ from the
+	// one the server itself talks to.
+	Presign *s3.PresignClient
+}
+
+// AWSClients loads credentials the SDK's usual way (environment, shared
+// files, the Lambda role) and builds clients pointed at the configured
+// endpoints.
+func (c Config) AWSClients(ctx context.Context) (Clients, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx,
+		awsconfig.WithRegion(c.Region),
+		awsconfig.WithHTTPClient(httpClient()),
+		awsconfig.WithRetryer(func() aws.Retryer {
+			// Deliberate budget: three attempts with jittered backoff capped at
+			// one second, so a request's retries fit well inside REQUEST_TIMEOUT.
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.MaxBackoff = time.Second
+			})
+		}),
+		// Only checksum when an operation requires it: a checksum added to a
+		// presigned PUT would have to be sent by the app, which curl and
+		// mobile HTTP stacks do not do.
+		func(o *awsconfig.LoadOptions) error {
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+			return nil
+		},
+	)
+	if err != nil {
+		return Clients{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return c.ClientsFrom(awsCfg), nil
+}
+
+// ClientsFrom builds the clients from an already loaded aws.Config; tests use
+// it with static emulator credentials.
+func (c Config) ClientsFrom(awsCfg aws.Config) Clients {
+	awsCfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+	awsCfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	ddb := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if c.DynamoEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.DynamoEndpoint)
+		}
+	})
+	s3Opts := func(endpoint string) func(*s3.Options) {
+		return func(o *s3.Options) {
+			if endpoint != "" {
+				o.BaseEndpoint = aws.String(endpoint)
+			}
+			o.UsePathStyle = c.S3PathStyle
+		}
+	}
+	public := s3.NewFromConfig(awsCfg, s3Opts(c.S3PublicEndpoint))
+	return Clients{
+		DynamoDB: ddb,
+		S3:       s3.NewFromConfig(awsCfg, s3Opts(c.S3Endpoint)),
+		Presign:  s3.NewPresignClient(public),
+	}
+}
+
+func httpClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// One process talks to two endpoints at high concurrency; the default of
+	// two idle connections per host would reconnect constantly.
+	t.MaxIdleConnsPerHost = 64
+	t.ResponseHeaderTimeout = 10 * time.Second
+	return &http.Client{Transport: t}
+}

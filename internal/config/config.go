@@ -1,0 +1,211 @@
+// Package config reads the backend's configuration from the environment. Every
+// variable is documented in the README's configuration table; a bad value
+// fails start-up with a message that names the variable.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is what the API and the events handler need to run.
+type Config struct {
+	APIAddr string // listen address in server mode
+
+	Region      string
+	TablePrefix string
+	Bucket      string
+
+	// Emulator endpoints (the SDK's standard variable names). Empty means AWS.
+	DynamoEndpoint string
+	S3Endpoint     string
+	// S3PublicEndpoint is the endpoint written into presigned URLs, so a phone
+	// on the LAN can reach a local MinIO the server itself talks to on loopback.
+	S3PublicEndpoint string
+	S3PathStyle      bool
+
+	UploadURLTTL     time.Duration
+	DownloadURLTTL   time.Duration
+	PendingUploadTTL time.Duration
+	SessionTTL       time.Duration
+
+	MaxUploadBytes     int64
+	QuotaMaxBytes      int64
+	QuotaMaxRecordings int64
+	MaxBodyBytes       int64
+
+	LoginRateLimit float64 // login attempts per minute per client address
+	LoginBurst     int
+
+	RequestTimeout time.Duration
+
+	LogLevel  slog.Level
+	LogFormat string // json or text
+}
+
+// Default values, also quoted in the README.
+const (
+	DefaultAPIAddr     = "127.0.0.1:8080"
+	DefaultRegion      = "us-east-1"
+	DefaultTablePrefix = "recorder-"
+	DefaultBucket      = "recorder-recordings"
+)
+
+// maxPresignTTL is SigV4's upper bound for a presigned URL's lifetime.
+const maxPresignTTL = 7 * 24 * time.Hour
+
+// Load reads the configuration through getenv (os.Getenv in production, a
+// map in tests) and reports every bad variable at once.
+func Load(getenv func(string) string) (Config, error) {
+	r := reader{getenv: getenv}
+	c := Config{
+		APIAddr:          r.str("API_ADDR", DefaultAPIAddr),
+		Region:           r.str("AWS_REGION", r.str("AWS_DEFAULT_REGION", DefaultRegion)),
+		TablePrefix:      r.str("DYNAMODB_TABLE_PREFIX", DefaultTablePrefix),
+		Bucket:           r.str("S3_BUCKET", DefaultBucket),
+		DynamoEndpoint:   r.endpoint("AWS_ENDPOINT_URL_DYNAMODB"),
+		S3Endpoint:       r.endpoint("AWS_ENDPOINT_URL_S3"),
+		S3PublicEndpoint: r.endpoint("S3_PUBLIC_ENDPOINT"),
+
+		UploadURLTTL:     r.duration("UPLOAD_URL_TTL", 15*time.Minute, time.Second, maxPresignTTL),
+		DownloadURLTTL:   r.duration("DOWNLOAD_URL_TTL", 15*time.Minute, time.Second, maxPresignTTL),
+		PendingUploadTTL: r.duration("PENDING_UPLOAD_TTL", time.Hour, time.Minute, 7*24*time.Hour),
+		SessionTTL:       r.duration("SESSION_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+
+		MaxUploadBytes:     r.int64("MAX_UPLOAD_BYTES", 512<<20, 1, 5<<40),
+		QuotaMaxBytes:      r.int64("QUOTA_MAX_BYTES", 10<<30, 1, 1<<50),
+		QuotaMaxRecordings: r.int64("QUOTA_MAX_RECORDINGS", 10000, 1, 1<<31),
+		MaxBodyBytes:       r.int64("MAX_BODY_BYTES", 64<<10, 1<<10, 10<<20),
+
+		LoginRateLimit: float64(r.int64("LOGIN_RATE_LIMIT", 30, 1, 1<<20)),
+		LoginBurst:     int(r.int64("LOGIN_RATE_BURST", 10, 1, 1<<20)),
+
+		RequestTimeout: r.duration("REQUEST_TIMEOUT", 10*time.Second, 100*time.Millisecond, 60*time.Second),
+
+		LogFormat: r.oneOf("LOG_FORMAT", "json", "json", "text"),
+	}
+	c.LogLevel = r.level("LOG_LEVEL", slog.LevelInfo)
+	if c.S3PublicEndpoint == "" {
+		c.S3PublicEndpoint = c.S3Endpoint
+	}
+	// Emulators want path-style addressing; AWS prefers virtual-hosted style.
+	c.S3PathStyle = r.boolean("S3_FORCE_PATH_STYLE", c.S3Endpoint != "")
+	if _, _, err := net.SplitHostPort(c.APIAddr); err != nil {
+		r.fail("API_ADDR", "want host:port, got %q", c.APIAddr)
+	}
+	if c.PendingUploadTTL < c.UploadURLTTL {
+		// An upload may finish only after its record is gone otherwise.
+		r.fail("PENDING_UPLOAD_TTL", "must be at least UPLOAD_URL_TTL (%s)", c.UploadURLTTL)
+	}
+	if c.MaxUploadBytes > c.QuotaMaxBytes {
+		r.fail("MAX_UPLOAD_BYTES", "must not exceed QUOTA_MAX_BYTES (%d)", c.QuotaMaxBytes)
+	}
+	if err := errors.Join(r.errs...); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return c, nil
+}
+
+type reader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (r *reader) fail(name, format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) endpoint(name string) string {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.fail(name, "want an http(s) URL, got %q", v)
+		return ""
+	}
+	return strings.TrimRight(v, "/")
+}
+
+func (r *reader) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.fail(name, "want a duration such as 15m, got %q", v)
+		return def
+	}
+	if d < lo || d > hi {
+		r.fail(name, "must be between %s and %s, got %s", lo, hi, d)
+	}
+	return d
+}
+
+func (r *reader) int64(name string, def, lo, hi int64) int64 {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		r.fail(name, "want a whole number, got %q", v)
+		return def
+	}
+	if n < lo || n > hi {
+		r.fail(name, "must be between %d and %d, got %d", lo, hi, n)
+	}
+	return n
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, "want true or false, got %q", v)
+		return def
+	}
+	return b
+}
+
+func (r *reader) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(r.str(name, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.fail(name, "want one of %s, got %q", strings.Join(allowed, ", "), v)
+	return def
+}
+
+func (r *reader) level(name string, def slog.Level) slog.Level {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		r.fail(name, "want debug, info, warn or error, got %q", v)
+		return def
+	}
+	return l
+}

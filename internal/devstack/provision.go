@@ -1,0 +1,24 @@
+package devstack
+
+import (
+	"context"
+
+	"github.com/voicerec/backend/internal/config"
+	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/recording"
+	"github.com/voicerec/backend/internal/s3"
+)
+
+// Provision makes the emulators look like the deployed stack: the tables
+// from the shared schema, the bucket, and the bucket's notifications for
+// recording objects going to the events handler's webhook. It is idempotent.
+func Provision(ctx context.Context, c config.Clients, cfg config.Config, webhookARN string) error {
+	if err := dynamo.EnsureTables(ctx, c.DynamoDB, cfg.TablePrefix); err != nil {
+		return err
+	}
+	store := s3.New(c.S3, c.Presign, cfg.Bucket)
+	if err := store.EnsureBucket(ctx); err != nil {
+		return err
+	}
+	return store.NotifyQueue(ctx, webhookARN, recording.KeyPrefix)
+}

@@ -1,0 +1,109 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// EnsureTables creates every table of Schema under prefix if it is missing
+// and switches TTL on. It is safe to run again and concurrently: an existing
+// table is left as it is.
+func EnsureTables(ctx context.Context, client *dynamodb.Client, prefix string) error {
+	for _, t := range Schema {
+		name := TableName(prefix, t.Name)
+		_, err := client.CreateTable(ctx, createTableInput(name, t))
+		var inUse *types.ResourceInUseException
+		if err != nil && !errors.As(err, &inUse) {
+			return fmt.Errorf("create table %s: %w", name, err)
+		}
+		waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+			o.MinDelay = 100 * time.Millisecond
+			o.MaxDelay = time.Second
+		})
+		if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: &name}, 2*time.Minute); err != nil {
+			return fmt.Errorf("wait for table %s: %w", name, err)
+		}
+		if err := ensureTTL(ctx, client, name, t.TTLAttribute); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ensureTTL(ctx context.Context, client *dynamodb.Client, name, attr string) error {
+	if attr == "" {
+		return nil
+	}
+	out, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &name})
+	if err != nil {
+		return fmt.Errorf("describe TTL of %s: %w", name, err)
+	}
+	if d := out.TimeToLiveDescription; d != nil && aws.ToString(d.AttributeName) == attr &&
+		(d.TimeToLiveStatus == types.TimeToLiveStatusEnabled || d.TimeToLiveStatus == types.TimeToLiveStatusEnabling) {
+		return nil
+	}
+	_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               &name,
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: &attr, Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		return fmt.Errorf("enable TTL on %s: %w", name, err)
+	}
+	return nil
+}
+
+func createTableInput(name string, t Table) *dynamodb.CreateTableInput {
+	attrs := map[string]AttributeType{}
+	keySchema := func(pk Key, sk *Key) []types.KeySchemaElement {
+		attrs[pk.Name] = pk.Type
+		ks := []types.KeySchemaElement{{AttributeName: aws.String(pk.Name), KeyType: types.KeyTypeHash}}
+		if sk != nil {
+			attrs[sk.Name] = sk.Type
+			ks = append(ks, types.KeySchemaElement{AttributeName: aws.String(sk.Name), KeyType: types.KeyTypeRange})
+		}
+		return ks
+	}
+	in := &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		KeySchema:   keySchema(t.PartitionKey, t.SortKey),
+	}
+	for _, ix := range t.Indexes {
+		proj := types.ProjectionTypeAll
+		if ix.KeysOnly {
+			proj = types.ProjectionTypeKeysOnly
+		}
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
+			IndexName:  aws.String(ix.Name),
+			KeySchema:  keySchema(ix.PartitionKey, ix.SortKey),
+			Projection: &types.Projection{ProjectionType: proj},
+		})
+	}
+	for n, typ := range attrs {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
+			AttributeName: aws.String(n), AttributeType: types.ScalarAttributeType(typ),
+		})
+	}
+	return in
+}
+
+// Ping checks that every table exists and is active; /readyz uses it.
+func Ping(ctx context.Context, client *dynamodb.Client, prefix string) error {
+	for _, t := range Schema {
+		name := TableName(prefix, t.Name)
+		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
+		if err != nil {
+			return fmt.Errorf("table %s: %w", name, err)
+		}
+		if s := out.Table.TableStatus; s != types.TableStatusActive && s != types.TableStatusUpdating {
+			return fmt.Errorf("table %s is %s", name, s)
+		}
+	}
+	return nil
+}
