@@ -32,3 +32,32 @@ $(MINIO_BIN):
 	@set -euo pipefail; mkdir -p "$(BIN)"; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	  cd "$$tmp" && GOBIN="$$tmp" GOFLAGS=-buildvcs=false go install github.com/minio/minio@$(MINIO_VERSION); \
 	  mv "$$tmp"/minio "$(MINIO_BIN)"
+
+GO_PACKAGES := ./...
+
+.PHONY: run
+run: tools ## Start the whole local stack (Ctrl-C stops it)
+	@mkdir -p "$(BIN)"
+	@go build -o "$(BIN)/localstack" ./internal/cmd/localstack
+	@exec "$(BIN)/localstack"
+
+.PHONY: test
+test: tools lint ## Every test, against DynamoDB Local and MinIO
+	go test -count=1 -timeout 30m $(GO_PACKAGES)
+	@if [ -f infra/go.mod ]; then $(MAKE) --no-print-directory test-infra; fi
+
+.PHONY: lint
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.local/*')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go vet $(GO_PACKAGES)
+
+.PHONY: clean
+clean: ## Remove build output (keeps installed tools and local data)
+	rm -rf dist infra/cdk.out
+
+.PHONY: distclean
+distclean: clean ## Also remove tools and the local stack's data
+	rm -rf "$(LOCAL)"
+
+-include infra/infra.mk

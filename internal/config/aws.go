@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -35,6 +37,9 @@ func (c Config) AWSClients(ctx context.Context) (Clients, error) {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 3
 				o.MaxBackoff = time.Second
+				// No client-side retry token bucket: under an outage it turns
+				// retries into instant failures that hide the real cause.
+				o.RateLimiter = ratelimit.None
 			})
 		}),
 		// Only checksum when an operation requires it: a checksum added to a
@@ -78,11 +83,12 @@ func (c Config) ClientsFrom(awsCfg aws.Config) Clients {
 	}
 }
 
-func httpClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	// One process talks to two endpoints at high concurrency; the default of
-	// two idle connections per host would reconnect constantly.
-	t.MaxIdleConnsPerHost = 64
-	t.ResponseHeaderTimeout = 10 * time.Second
-	return &http.Client{Transport: t}
+// httpClient is the SDK's buildable client (so AWS_CA_BUNDLE keeps working)
+// tuned for a process that talks to two endpoints at high concurrency: the
+// default of two idle connections per host would reconnect constantly.
+func httpClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = 64
+		t.ResponseHeaderTimeout = 10 * time.Second
+	})
 }

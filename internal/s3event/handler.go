@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/voicerec/backend/internal/config"
 )
 
 // Handler processes S3 event notifications.
@@ -30,4 +32,18 @@ func (h *Handler) Handle(ctx context.Context, ev events.S3Event) error {
 			"latency_ms", time.Since(start).Milliseconds())
 	}
 	return nil
+}
+
+// Build wires a Handler from configuration.
+func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*Handler, error) {
+	clients, err := cfg.AWSClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return FromClients(cfg, log, clients), nil
+}
+
+// FromClients wires a Handler from ready-made clients.
+func FromClients(cfg config.Config, log *slog.Logger, c config.Clients) *Handler {
+	return &Handler{Log: log}
 }

@@ -186,6 +186,18 @@ func (e *Env) stop() {
 	_ = os.RemoveAll(e.dir)
 }
 
+// StartPrivate starts an emulator pair for one test alone, stopped when the
+// test ends; for tests that stop an emulator on purpose.
+func StartPrivate(t testing.TB) *Env {
+	t.Helper()
+	e, err := start()
+	if err != nil {
+		t.Fatalf("emulators unavailable (run `make test`, which installs them): %v", err)
+	}
+	t.Cleanup(e.stop)
+	return e
+}
+
 // StopMinIO stops MinIO for good; for tests of what happens without it. A
 // package that calls it must not need MinIO in later tests.
 func (e *Env) StopMinIO() { _ = e.MinIO.Stop() }
@@ -293,4 +305,3 @@ func (e *Env) Provision(t testing.TB, cfg config.Config) config.Clients {
 func NewStore(c config.Clients, cfg config.Config) *s3.Store {
 	return s3.New(c.S3, c.Presign, cfg.Bucket)
 }
-

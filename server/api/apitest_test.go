@@ -1,0 +1,39 @@
+package api_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/voicerec/backend/internal/config"
+	"github.com/voicerec/backend/internal/testenv"
+	"github.com/voicerec/backend/server/api"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// newAPI provisions an isolated stack on env and serves the API over it.
+func newAPI(t *testing.T, env *testenv.Env, extra map[string]string) (*httptest.Server, config.Config) {
+	t.Helper()
+	cfg := env.Config(t, extra)
+	clients := env.Provision(t, cfg)
+	app, err := api.FromClients(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), clients)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(app)
+	t.Cleanup(srv.Close)
+	return srv, cfg
+}
+
+func mustDo(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}

@@ -1,0 +1,112 @@
+// Package api is the HTTP API: one echo application, built from explicit
+// dependencies, that serves the local stack, the Lambda adapter and the tests
+// through the same code path.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/labstack/echo/v4"
+
+	"github.com/voicerec/backend/internal/config"
+	"github.com/voicerec/backend/internal/s3"
+)
+
+// Deps is everything the API needs. Tests build it against the emulators.
+type Deps struct {
+	Config   config.Config
+	Log      *slog.Logger
+	DynamoDB *dynamodb.Client
+	Objects  *s3.Store
+	Now      func() time.Time
+}
+
+type server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	ddb     *dynamodb.Client
+	objects *s3.Store
+	now     func() time.Time
+}
+
+// New returns the API as an http.Handler (an *echo.Echo).
+func New(d Deps) *echo.Echo {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &server{cfg: d.Config, log: d.Log, ddb: d.DynamoDB, objects: d.Objects, now: d.Now}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	s.routes(e)
+	return e
+}
+
+// readiness bounds each dependency check so /readyz answers promptly even
+// when a dependency hangs.
+const readinessTimeout = 2 * time.Second
+
+func (s *server) healthz(c echo.Context) error {
+	return writeJSON(c, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *server) readyz(c echo.Context) error {
+	ctx := c.Request().Context()
+	checks := map[string]func(context.Context) error{
+		"dynamodb": func(ctx context.Context) error { return pingTables(ctx, s.ddb, s.cfg.TablePrefix) },
+		"s3":       s.objects.Ping,
+	}
+	type result struct {
+		name string
+		err  error
+	}
+	results := make(chan result, len(checks))
+	for name, check := range checks {
+		go func() {
+			cctx, cancel := context.WithTimeout(ctx, readinessTimeout)
+			defer cancel()
+			results <- result{name, check(cctx)}
+		}()
+	}
+	status := map[string]string{}
+	failed := false
+	for range checks {
+		r := <-results
+		status[r.name] = "ok"
+		if r.err != nil {
+			failed = true
+			status[r.name] = "unavailable"
+			s.log.WarnContext(ctx, "readiness check failed", "dependency", r.name, "error", r.err)
+		}
+	}
+	if !failed {
+		return writeJSON(c, http.StatusOK, map[string]any{"status": "ready", "checks": status})
+	}
+	c.Response().Header().Set("Retry-After", "5")
+	var names []string
+	for _, n := range []string{"dynamodb", "s3"} {
+		if status[n] != "ok" {
+			names = append(names, n)
+		}
+	}
+	return writeProblemDoc(c, Problem{
+		Type: "about:blank", Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable,
+		Detail: "not ready: " + joinNames(names) + " unreachable", Code: "not_ready",
+		RequestID: c.Response().Header().Get(echo.HeaderXRequestID), Checks: status,
+	})
+}
+
+func joinNames(names []string) string {
+	out := ""
+	for i, n := range names {
+		if i > 0 {
+			out += ", "
+		}
+		out += n
+	}
+	return out
+}

@@ -1,0 +1,58 @@
+// Command server is the HTTP API. Inside AWS Lambda it serves API Gateway
+// (HTTP API, payload v2) events; anywhere else it listens on API_ADDR.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	echoadapter "github.com/awslabs/aws-lambda-go-api-proxy/echo"
+	"github.com/labstack/echo/v4"
+
+	"github.com/voicerec/backend/internal/config"
+	"github.com/voicerec/backend/server/api"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger(stdout)
+	app, err := api.Build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		lambda.StartWithOptions(lambdaHandler(app), lambda.WithContext(ctx))
+		return nil
+	}
+	ln, err := net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		return fmt.Errorf("API_ADDR %s: %w", cfg.APIAddr, err)
+	}
+	log.Info("api listening", "addr", ln.Addr().String())
+	return api.Serve(ctx, ln, app, log)
+}
+
+// lambdaHandler serves API Gateway HTTP API (payload v2) events with the same
+// echo app the plain server uses.
+func lambdaHandler(app *echo.Echo) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return echoadapter.NewV2(app).ProxyWithContext
+}
