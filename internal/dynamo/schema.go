@@ -99,9 +99,11 @@ var Schema = []Table{
 		TTLAttribute: TTLAttribute,
 	},
 	{
-		// "<user_id>#<Idempotency-Key>" -> recording id, kept for a day.
+		// A user's Idempotency-Key -> recording id, kept for a day. Keyed
+		// by user so deleting an account finds them with one Query.
 		Name:         IdempotencyTable,
-		PartitionKey: Key{"idempotency_key", String},
+		PartitionKey: Key{"user_id", String},
+		SortKey:      &Key{"idempotency_key", String},
 		TTLAttribute: TTLAttribute,
 	},
 }

@@ -1,0 +1,126 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Deleting an account is a sequence of idempotent steps (see the API's
+// DELETE /v1/me): each can be repeated after a failure, and the user item
+// and the sessions go last so the app can retry with the same token.
+
+// MarkAccountDeleting stops new uploads and confirmations for the user.
+func (s *Store) MarkAccountDeleting(ctx context.Context, userID string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.users, Key: userKey(userID),
+		UpdateExpression:          aws.String("SET account_state = :d"),
+		ConditionExpression:       aws.String("attribute_exists(user_id)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": str(accountDeleting)},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("mark account deleting: %w", err)
+	}
+	return nil
+}
+
+// RecordingRef names one stored recording and its object.
+type RecordingRef struct {
+	ID, Key string
+}
+
+// EachRecordingPage calls fn with each page of the user's recordings, all
+// statuses, reading the user's partition of the base table.
+func (s *Store) EachRecordingPage(ctx context.Context, userID string, fn func([]RecordingRef) error) error {
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 &s.recordings,
+		KeyConditionExpression:    aws.String("user_id = :u"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
+		ProjectionExpression:      aws.String("recording_id, object_key"),
+		ConsistentRead:            aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list user's recordings: %w", err)
+		}
+		refs := make([]RecordingRef, 0, len(out.Items))
+		for _, av := range out.Items {
+			var it recordingItem
+			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+				return err
+			}
+			refs = append(refs, RecordingRef{ID: it.RecordingID, Key: it.ObjectKey})
+		}
+		if err := fn(refs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteRecordings removes records outright (account deletion).
+func (s *Store) DeleteRecordings(ctx context.Context, userID string, ids []string) error {
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	for _, id := range ids {
+		keys = append(keys, recKey(userID, id))
+	}
+	return s.batchDelete(ctx, s.recordings, keys)
+}
+
+// DeleteUserData removes the user's idempotency keys, identities and user
+// item, in that order.
+func (s *Store) DeleteUserData(ctx context.Context, userID string, identities []string) error {
+	var idem []map[string]types.AttributeValue
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 &s.idempotency,
+		KeyConditionExpression:    aws.String("user_id = :u"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
+		ProjectionExpression:      aws.String("user_id, idempotency_key"),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list idempotency keys: %w", err)
+		}
+		idem = append(idem, out.Items...)
+	}
+	if err := s.batchDelete(ctx, s.idempotency, idem); err != nil {
+		return err
+	}
+	var idents []map[string]types.AttributeValue
+	for _, id := range identities {
+		idents = append(idents, map[string]types.AttributeValue{"identity": str(id)})
+	}
+	if err := s.batchDelete(ctx, s.identities, idents); err != nil {
+		return err
+	}
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.users, Key: userKey(userID)}); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions revokes every session of the user.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
+	var keys []map[string]types.AttributeValue
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: &s.sessions, IndexName: aws.String(SessionsByUserIndex),
+		KeyConditionExpression:    aws.String("user_id = :u"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list sessions: %w", err)
+		}
+		for _, it := range out.Items {
+			keys = append(keys, map[string]types.AttributeValue{"token_hash": it["token_hash"]})
+		}
+	}
+	return s.batchDelete(ctx, s.sessions, keys)
+}

@@ -1,0 +1,414 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/voicerec/backend/internal/recording"
+)
+
+// recordingItem is a recording as stored.
+type recordingItem struct {
+	UserID      string `dynamodbav:"user_id"`
+	RecordingID string `dynamodbav:"recording_id"`
+	// UserStatus keys the by-status index; a deleting record has none, which
+	// takes it out of every listing at once.
+	UserStatus   string `dynamodbav:"user_status,omitempty"`
+	Status       string `dynamodbav:"status"`
+	FileName     string `dynamodbav:"file_name"`
+	ContentType  string `dynamodbav:"content_type"`
+	SizeBytes    int64  `dynamodbav:"size_bytes"`
+	DurationMS   *int64 `dynamodbav:"duration_ms,omitempty"`
+	RecordedAt   string `dynamodbav:"recorded_at,omitempty"`
+	CreatedAt    string `dynamodbav:"created_at"`
+	UploadedAt   string `dynamodbav:"uploaded_at,omitempty"`
+	ExpiresAt    string `dynamodbav:"expires_at,omitempty"`
+	TTL          int64  `dynamodbav:"ttl,omitempty"`
+	ObjectKey    string `dynamodbav:"object_key"`
+	ETag         string `dynamodbav:"etag,omitempty"`
+	Sequencer    string `dynamodbav:"sequencer,omitempty"`
+	RejectReason string `dynamodbav:"reject_reason,omitempty"`
+}
+
+func userStatus(userID string, st recording.Status) string { return userID + "#" + string(st) }
+
+func toItem(r recording.Recording) recordingItem {
+	it := recordingItem{
+		UserID: r.UserID, RecordingID: r.ID, UserStatus: userStatus(r.UserID, r.Status), Status: string(r.Status),
+		FileName: r.FileName, ContentType: r.ContentType, SizeBytes: r.SizeBytes, DurationMS: r.DurationMS,
+		CreatedAt: ts(r.CreatedAt), ObjectKey: r.Key, ETag: r.ETag, Sequencer: r.Sequencer, RejectReason: r.RejectReason,
+	}
+	if r.RecordedAt != nil {
+		it.RecordedAt = ts(*r.RecordedAt)
+	}
+	if r.UploadedAt != nil {
+		it.UploadedAt = ts(*r.UploadedAt)
+	}
+	if r.ExpiresAt != nil {
+		it.ExpiresAt = ts(*r.ExpiresAt)
+		it.TTL = r.ExpiresAt.Unix()
+	}
+	return it
+}
+
+func (it recordingItem) domain() recording.Recording {
+	r := recording.Recording{
+		UserID: it.UserID, ID: it.RecordingID, FileName: it.FileName, ContentType: it.ContentType, SizeBytes: it.SizeBytes,
+		DurationMS: it.DurationMS, Status: recording.Status(it.Status), RejectReason: it.RejectReason,
+		CreatedAt: parseTS(it.CreatedAt), Key: it.ObjectKey, ETag: it.ETag, Sequencer: it.Sequencer,
+	}
+	opt := func(s string) *time.Time {
+		if s == "" {
+			return nil
+		}
+		t := parseTS(s)
+		return &t
+	}
+	r.RecordedAt, r.UploadedAt, r.ExpiresAt = opt(it.RecordedAt), opt(it.UploadedAt), opt(it.ExpiresAt)
+	return r
+}
+
+func recKey(userID, recordingID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"user_id": str(userID), "recording_id": str(recordingID)}
+}
+
+// GetRecording returns a recording as stored, whatever its status, or
+// recording.ErrNotFound. Callers decide what is visible.
+func (s *Store) GetRecording(ctx context.Context, userID, recordingID string) (recording.Recording, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.recordings, Key: recKey(userID, recordingID), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return recording.Recording{}, fmt.Errorf("get recording: %w", err)
+	}
+	if out.Item == nil {
+		return recording.Recording{}, recording.ErrNotFound
+	}
+	var it recordingItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return recording.Recording{}, fmt.Errorf("decode recording: %w", err)
+	}
+	return it.domain(), nil
+}
+
+type idempotencyItem struct {
+	UserID      string `dynamodbav:"user_id"`
+	Key         string `dynamodbav:"idempotency_key"`
+	RecordingID string `dynamodbav:"recording_id"`
+	Fingerprint string `dynamodbav:"fingerprint"`
+	CreatedAt   string `dynamodbav:"created_at"`
+	TTL         int64  `dynamodbav:"ttl"`
+}
+
+// IdempotencyWindow is how long an Idempotency-Key is remembered.
+const IdempotencyWindow = 24 * time.Hour
+
+// maxQuotaRetries bounds how often a create retries after losing a race on
+// the user's quota version to another write.
+const maxQuotaRetries = 8
+
+// CreateUpload stores a new pending recording and reserves its bytes against
+// the user's quota, atomically. With an idempotency key, a repeat of the
+// same request returns the recording the first one created (replayed true);
+// the same key with a different request (fingerprint) is refused.
+func (s *Store) CreateUpload(ctx context.Context, rec recording.Recording, idemKey, fingerprint string, lim recording.Limits, now time.Time) (recording.Recording, bool, error) {
+	for attempt := 0; attempt < maxQuotaRetries; attempt++ {
+		var staleIdem string
+		if idemKey != "" {
+			prev, found, err := s.replay(ctx, rec.UserID, idemKey, fingerprint, now)
+			if err != nil {
+				return recording.Recording{}, false, err
+			}
+			if found {
+				if prev.ID != "" {
+					return prev, true, nil
+				}
+				// The key's recording is gone: the key may be used again.
+				staleIdem = "stale"
+			}
+		}
+		u, ok, err := s.getUserItem(ctx, rec.UserID)
+		if err != nil {
+			return recording.Recording{}, false, err
+		}
+		if !ok {
+			return recording.Recording{}, false, recording.Errorf(recording.CodeUnauthorized, "account not found")
+		}
+		if u.AccountState == accountDeleting {
+			return recording.Recording{}, false, recording.Errorf(recording.CodeAccountDeleting, "this account is being deleted")
+		}
+		reserved, err := reserve(u, rec, lim, now)
+		if err != nil {
+			return recording.Recording{}, false, err
+		}
+		resAV, err := attributevalue.Marshal(reserved)
+		if err != nil {
+			return recording.Recording{}, false, err
+		}
+		recAV, err := attributevalue.MarshalMap(toItem(rec))
+		if err != nil {
+			return recording.Recording{}, false, err
+		}
+		items := []types.TransactWriteItem{
+			{Update: &types.Update{
+				TableName: &s.users, Key: map[string]types.AttributeValue{"user_id": str(rec.UserID)},
+				UpdateExpression:    aws.String("SET pending_uploads = :p, quota_version = :next"),
+				ConditionExpression: aws.String("quota_version = :v AND attribute_not_exists(account_state)"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{
+					":p": resAV, ":v": num(u.QuotaVersion), ":next": num(u.QuotaVersion + 1),
+				},
+			}},
+			{Put: &types.Put{TableName: &s.recordings, Item: recAV, ConditionExpression: aws.String("attribute_not_exists(recording_id)")}},
+		}
+		if idemKey != "" {
+			idemAV, err := attributevalue.MarshalMap(idempotencyItem{
+				UserID: rec.UserID, Key: idemKey, RecordingID: rec.ID, Fingerprint: fingerprint, CreatedAt: ts(now),
+				TTL: now.Add(IdempotencyWindow).Unix(),
+			})
+			if err != nil {
+				return recording.Recording{}, false, err
+			}
+			cond := "attribute_not_exists(idempotency_key)"
+			if staleIdem != "" {
+				cond = "attribute_exists(idempotency_key)"
+			}
+			items = append(items, types.TransactWriteItem{Put: &types.Put{
+				TableName: &s.idempotency, Item: idemAV, ConditionExpression: aws.String(cond),
+			}})
+		}
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			return rec, false, nil
+		}
+		if !conditionFailed(err) && !transactionConflict(err) {
+			return recording.Recording{}, false, fmt.Errorf("create upload: %w", err)
+		}
+		// Lost a race (quota version, or the same idempotency key): reread.
+	}
+	return recording.Recording{}, false, &recording.Error{Code: recording.CodeUnavailable, Message: "too much contention on this account; try again"}
+}
+
+// replay looks up an idempotency key. found with a zero recording means the
+// key exists but its recording is gone.
+func (s *Store) replay(ctx context.Context, userID, key, fingerprint string, now time.Time) (recording.Recording, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.idempotency, ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"user_id": str(userID), "idempotency_key": str(key)},
+	})
+	if err != nil {
+		return recording.Recording{}, false, fmt.Errorf("get idempotency key: %w", err)
+	}
+	if out.Item == nil {
+		return recording.Recording{}, false, nil
+	}
+	var it idempotencyItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return recording.Recording{}, false, err
+	}
+	if it.TTL <= now.Unix() {
+		return recording.Recording{}, true, nil
+	}
+	if it.Fingerprint != fingerprint {
+		return recording.Recording{}, false, recording.Errorf(recording.CodeIdempotencyReuse,
+			"this Idempotency-Key was used for a different request")
+	}
+	rec, err := s.GetRecording(ctx, userID, it.RecordingID)
+	if err == recording.ErrNotFound || (err == nil && !rec.Visible(now)) {
+		return recording.Recording{}, true, nil
+	}
+	if err != nil {
+		return recording.Recording{}, false, err
+	}
+	return rec, true, nil
+}
+
+// reserve checks the quota, counting live pending uploads, and returns the
+// user's reservations with the new upload added and expired ones dropped.
+func reserve(u userItem, rec recording.Recording, lim recording.Limits, now time.Time) (map[string]pendingUpload, error) {
+	live := map[string]pendingUpload{}
+	var pendingBytes int64
+	for id, p := range u.PendingUploads {
+		if p.ExpiresAt > now.Unix() {
+			live[id] = p
+			pendingBytes += p.Bytes
+		}
+	}
+	switch {
+	case lim.MaxPending > 0 && len(live) >= lim.MaxPending:
+		return nil, recording.Errorf(recording.CodeQuotaExceeded, "too many uploads in progress (at most %d); finish or delete some first", lim.MaxPending)
+	case u.RecordingCount+int64(len(live))+1 > lim.MaxRecordings:
+		return nil, recording.Errorf(recording.CodeQuotaExceeded, "recording limit reached (%d recordings, pending uploads included)", lim.MaxRecordings)
+	case u.BytesStored+pendingBytes+rec.SizeBytes > lim.MaxBytes:
+		return nil, recording.Errorf(recording.CodeQuotaExceeded, "storage quota exceeded: %d of %d bytes used, pending uploads included",
+			u.BytesStored+pendingBytes, lim.MaxBytes)
+	}
+	live[rec.ID] = pendingUpload{Bytes: rec.SizeBytes, ExpiresAt: rec.ExpiresAt.Unix()}
+	return live, nil
+}
+
+// ListRecordings returns one page of a user's recordings in one status,
+// newest first, starting after the recording id `after` (empty: from the
+// newest). next is the id to continue after, empty on the last page. One
+// Query on the by-status index, scoped to the caller's partition key.
+func (s *Store) ListRecordings(ctx context.Context, userID string, status recording.Status, limit int, after string, now time.Time) (items []recording.Recording, next string, err error) {
+	in := &dynamodb.QueryInput{
+		TableName: &s.recordings, IndexName: aws.String(RecordingsByStateIndex),
+		KeyConditionExpression:    aws.String("user_status = :us"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":us": str(userStatus(userID, status))},
+		ScanIndexForward:          aws.Bool(false),
+		// One more than asked tells whether another page exists, so the
+		// last page carries no cursor.
+		Limit: aws.Int32(int32(limit + 1)),
+	}
+	if status == recording.StatusPending {
+		in.FilterExpression = aws.String("#ttl > :now")
+		in.ExpressionAttributeNames = map[string]string{"#ttl": TTLAttribute}
+		in.ExpressionAttributeValues[":now"] = num(now.Unix())
+	}
+	if after != "" {
+		in.ExclusiveStartKey = map[string]types.AttributeValue{
+			"user_status": str(userStatus(userID, status)), "recording_id": str(after), "user_id": str(userID),
+		}
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("list recordings: %w", err)
+	}
+	for _, av := range out.Items {
+		var it recordingItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return nil, "", fmt.Errorf("decode recording: %w", err)
+		}
+		items = append(items, it.domain())
+	}
+	if len(items) > limit {
+		items = items[:limit]
+		next = items[limit-1].ID
+	} else if out.LastEvaluatedKey != nil && len(items) < limit && status == recording.StatusPending {
+		// The filter dropped expired uploads; more may follow.
+		var last recordingItem
+		if err := attributevalue.UnmarshalMap(out.LastEvaluatedKey, &last); err == nil {
+			next = last.RecordingID
+		}
+	}
+	return items, next, nil
+}
+
+// Rename changes a visible recording's file name and returns it.
+func (s *Store) Rename(ctx context.Context, userID, recordingID, name string, now time.Time) (recording.Recording, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.recordings, Key: recKey(userID, recordingID),
+		UpdateExpression:          aws.String("SET file_name = :n"),
+		ConditionExpression:       aws.String("#st = :avail OR #st = :rej OR (#st = :pend AND #ttl > :now)"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status", "#ttl": TTLAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(name), ":avail": str(string(recording.StatusAvailable)), ":rej": str(string(recording.StatusRejected)), ":pend": str(string(recording.StatusPending)), ":now": num(now.Unix())},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if conditionFailed(err) {
+		return recording.Recording{}, recording.ErrNotFound
+	}
+	if err != nil {
+		return recording.Recording{}, fmt.Errorf("rename recording: %w", err)
+	}
+	var it recordingItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
+		return recording.Recording{}, err
+	}
+	return it.domain(), nil
+}
+
+// ErrStateChanged means a recording changed between read and write; the
+// caller rereads and decides again.
+var ErrStateChanged = fmt.Errorf("recording changed concurrently")
+
+func userKey(userID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"user_id": str(userID)}
+}
+
+// BeginDelete takes a recording out of the user's view and quota before its
+// object is deleted: an available one becomes "deleting" (its bytes are
+// released), a pending one is removed with its reservation. Either way the
+// caller then deletes the object and calls FinishDelete; a "deleting"
+// record left by a failure is finished by the next delete call.
+func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording) error {
+	var items []types.TransactWriteItem
+	switch rec.Status {
+	case recording.StatusAvailable:
+		items = []types.TransactWriteItem{
+			{Update: &types.Update{
+				TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
+				UpdateExpression:          aws.String("SET #st = :del REMOVE user_status"),
+				ConditionExpression:       aws.String("#st = :avail"),
+				ExpressionAttributeNames:  map[string]string{"#st": "status"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":del": str(string(recording.StatusDeleting)), ":avail": str(string(recording.StatusAvailable))},
+			}},
+			{Update: &types.Update{
+				TableName: &s.users, Key: userKey(rec.UserID),
+				UpdateExpression:          aws.String("ADD bytes_stored :negsize, recording_count :neg1, quota_version :one"),
+				ConditionExpression:       aws.String("attribute_exists(user_id)"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":negsize": num(-rec.SizeBytes), ":neg1": num(-1), ":one": num(1)},
+			}},
+		}
+	case recording.StatusPending:
+		items = []types.TransactWriteItem{
+			{Delete: &types.Delete{
+				TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
+				ConditionExpression:       aws.String("#st = :pend"),
+				ExpressionAttributeNames:  map[string]string{"#st": "status"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pend": str(string(recording.StatusPending))},
+			}},
+			s.releaseReservation(rec),
+		}
+	default:
+		return nil // rejected and deleting records need only FinishDelete
+	}
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if conditionFailed(err) || transactionConflict(err) {
+		return ErrStateChanged
+	}
+	if err != nil {
+		return fmt.Errorf("begin delete: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) releaseReservation(rec recording.Recording) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.users, Key: userKey(rec.UserID),
+		UpdateExpression:          aws.String("REMOVE pending_uploads.#rid ADD quota_version :one"),
+		ConditionExpression:       aws.String("attribute_exists(user_id)"),
+		ExpressionAttributeNames:  map[string]string{"#rid": rec.ID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+	}}
+}
+
+// FinishDelete removes a deleting or rejected record once its object is gone.
+func (s *Store) FinishDelete(ctx context.Context, userID, recordingID string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.recordings, Key: recKey(userID, recordingID),
+		ConditionExpression:       aws.String("#st = :del OR #st = :rej"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":del": str(string(recording.StatusDeleting)), ":rej": str(string(recording.StatusRejected))},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("finish delete: %w", err)
+	}
+	return nil
+}
+
+// padSequencer makes S3 sequencers (hex of varying length) comparable as
+// strings, which is how DynamoDB compares them in conditions.
+func padSequencer(seq string) string {
+	seq = strings.ToUpper(seq)
+	if len(seq) >= 32 {
+		return seq
+	}
+	return strings.Repeat("0", 32-len(seq)) + seq
+}

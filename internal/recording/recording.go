@@ -1,0 +1,181 @@
+// Package recording is the domain: recordings, users and sessions, the rules
+// they follow, and the one error type the rest of the backend speaks.
+package recording
+
+import (
+	"mime"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Status is where a recording is in its life.
+type Status string
+
+const (
+	// StatusPending: the record exists and an upload URL was issued; the
+	// object has not been confirmed. It expires if never completed.
+	StatusPending Status = "pending"
+	// StatusAvailable: the object is stored and matches what was declared.
+	StatusAvailable Status = "available"
+	// StatusRejected: the upload did not match its declaration; the object
+	// was deleted and RejectReason says why.
+	StatusRejected Status = "rejected"
+	// StatusDeleting: a delete started and has not finished; invisible to
+	// users, finished by the next delete call.
+	StatusDeleting Status = "deleting"
+)
+
+// Recording is one audio file of one user.
+type Recording struct {
+	UserID       string     `json:"-"`
+	ID           string     `json:"id"`
+	FileName     string     `json:"file_name"`
+	ContentType  string     `json:"content_type"`
+	SizeBytes    int64      `json:"size_bytes"`
+	DurationMS   *int64     `json:"duration_ms,omitempty"`
+	RecordedAt   *time.Time `json:"recorded_at,omitempty"`
+	Status       Status     `json:"status"`
+	RejectReason string     `json:"reject_reason,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UploadedAt   *time.Time `json:"uploaded_at,omitempty"`
+	// ExpiresAt is when a pending upload is given up on.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ETag      string     `json:"-"`
+	Key       string     `json:"-"`
+	Sequencer string     `json:"-"`
+}
+
+// Expired reports whether a pending recording is past its expiry. DynamoDB's
+// TTL removes such records only eventually, so every reader checks.
+func (r Recording) Expired(now time.Time) bool {
+	return r.Status == StatusPending && r.ExpiresAt != nil && !now.Before(*r.ExpiresAt)
+}
+
+// Visible reports whether the owner can see the recording at all.
+func (r Recording) Visible(now time.Time) bool {
+	return r.Status != StatusDeleting && !r.Expired(now)
+}
+
+// User is an account.
+type User struct {
+	ID             string    `json:"id"`
+	Providers      []string  `json:"providers"`
+	CreatedAt      time.Time `json:"created_at"`
+	Email          string    `json:"email,omitempty"`
+	Name           string    `json:"name,omitempty"`
+	RecordingCount int64     `json:"recording_count"`
+	BytesStored    int64     `json:"bytes_stored"`
+	// Identities are "<provider>#<sub>" keys of the linked social accounts.
+	Identities []string `json:"-"`
+	Deleting   bool     `json:"-"`
+}
+
+// Identity is a verified social login.
+type Identity struct {
+	Provider, Subject, Email, Name string
+}
+
+// Key is how an identity is stored: provider and subject together.
+func (i Identity) Key() string { return i.Provider + "#" + i.Subject }
+
+// Session is a signed-in device. Only the token's hash is ever stored.
+type Session struct {
+	TokenHash string
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Limits are the per-user quotas and upload bounds.
+type Limits struct {
+	MaxUploadBytes int64
+	MaxBytes       int64
+	MaxRecordings  int64
+	// MaxPending bounds uploads in flight at once, which also keeps the
+	// user's reservation list small.
+	MaxPending int
+}
+
+// audioTypes maps every accepted content type, aliases included, to the
+// canonical type we store and the extension the object key gets.
+var audioTypes = map[string]struct{ canonical, ext string }{
+	"audio/mp4":      {"audio/mp4", ".m4a"},
+	"audio/m4a":      {"audio/mp4", ".m4a"},
+	"audio/x-m4a":    {"audio/mp4", ".m4a"},
+	"audio/aac":      {"audio/aac", ".aac"},
+	"audio/x-aac":    {"audio/aac", ".aac"},
+	"audio/aacp":     {"audio/aac", ".aac"},
+	"audio/mpeg":     {"audio/mpeg", ".mp3"},
+	"audio/mp3":      {"audio/mpeg", ".mp3"},
+	"audio/x-mp3":    {"audio/mpeg", ".mp3"},
+	"audio/mpeg3":    {"audio/mpeg", ".mp3"},
+	"audio/wav":      {"audio/wav", ".wav"},
+	"audio/x-wav":    {"audio/wav", ".wav"},
+	"audio/wave":     {"audio/wav", ".wav"},
+	"audio/vnd.wave": {"audio/wav", ".wav"},
+	"audio/ogg":      {"audio/ogg", ".ogg"},
+	"audio/opus":     {"audio/opus", ".opus"},
+	"audio/webm":     {"audio/webm", ".webm"},
+	"audio/flac":     {"audio/flac", ".flac"},
+	"audio/x-flac":   {"audio/flac", ".flac"},
+	"audio/3gpp":     {"audio/3gpp", ".3gp"},
+	"audio/3gpp2":    {"audio/3gpp2", ".3g2"},
+	"audio/amr":      {"audio/amr", ".amr"},
+	"audio/amr-wb":   {"audio/amr-wb", ".awb"},
+}
+
+// NormalizeContentType returns the canonical audio type for ct and the
+// object key extension, or a CodeUnsupportedType error. Parameters such as
+// "; codecs=opus" are dropped: storage signs the bare type.
+func NormalizeContentType(ct string) (canonical, ext string, err error) {
+	mt, _, perr := mime.ParseMediaType(ct)
+	if perr != nil {
+		mt = strings.ToLower(strings.TrimSpace(ct))
+	}
+	if t, ok := audioTypes[mt]; ok {
+		return t.canonical, t.ext, nil
+	}
+	return "", "", Errorf(CodeUnsupportedType, "content_type %q is not a supported audio type", ct)
+}
+
+// SupportedContentTypes lists the canonical types, for error messages and docs.
+func SupportedContentTypes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range audioTypes {
+		if !seen[t.canonical] {
+			seen[t.canonical] = true
+			out = append(out, t.canonical)
+		}
+	}
+	return out
+}
+
+// MaxFileNameLength is in characters (runes), so Korean names get the same
+// length as Latin ones.
+const MaxFileNameLength = 255
+
+// ValidateFileName checks a user-given file name: 1 to 255 characters of
+// valid UTF-8, no control characters, no path separators, not "." or "..".
+func ValidateFileName(name string) error {
+	switch {
+	case !utf8.ValidString(name):
+		return Errorf(CodeInvalidFileName, "file_name must be valid UTF-8")
+	case strings.TrimSpace(name) == "":
+		return Errorf(CodeInvalidFileName, "file_name must not be empty")
+	case utf8.RuneCountInString(name) > MaxFileNameLength:
+		return Errorf(CodeInvalidFileName, "file_name must be at most %d characters", MaxFileNameLength)
+	case strings.ContainsAny(name, `/\`):
+		return Errorf(CodeInvalidFileName, "file_name must not contain path separators")
+	case name == "." || name == "..":
+		return Errorf(CodeInvalidFileName, "file_name must not be . or ..")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
+			return Errorf(CodeInvalidFileName, "file_name must not contain control characters")
+		}
+	}
+	return nil
+}
