@@ -1,0 +1,64 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voicerec/backend/internal/config"
+)
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.APIAddr != "127.0.0.1:8080" || c.UploadURLTTL != 15*time.Minute || c.DownloadURLTTL != 15*time.Minute ||
+		c.PendingUploadTTL != time.Hour || c.SessionTTL != 30*24*time.Hour || c.MaxUploadBytes != 512<<20 ||
+		c.S3PathStyle || c.S3PublicEndpoint != "" || c.TablePrefix != "recorder-" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestEndpointsAndPathStyle(t *testing.T) {
+	env := map[string]string{"AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9000/", "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000"}
+	c, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.S3PathStyle || c.S3PublicEndpoint != "http://127.0.0.1:9000" || c.DynamoEndpoint != "http://127.0.0.1:8000" {
+		t.Fatalf("%+v", c)
+	}
+	env["S3_PUBLIC_ENDPOINT"] = "http://192.168.1.20:9000"
+	c, _ = config.Load(func(k string) string { return env[k] })
+	if c.S3PublicEndpoint != "http://192.168.1.20:9000" || c.S3Endpoint != "http://127.0.0.1:9000" {
+		t.Fatalf("public endpoint: %+v", c)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	cases := map[string]string{
+		"API_ADDR":                  "nonsense",
+		"UPLOAD_URL_TTL":            "forever",
+		"DOWNLOAD_URL_TTL":          "200h",
+		"PENDING_UPLOAD_TTL":        "1m", // shorter than the upload URL's life
+		"MAX_UPLOAD_BYTES":          "-1",
+		"QUOTA_MAX_RECORDINGS":      "many",
+		"S3_FORCE_PATH_STYLE":       "perhaps",
+		"AWS_ENDPOINT_URL_S3":       "not a url",
+		"AWS_ENDPOINT_URL_DYNAMODB": "ftp://x",
+		"LOG_LEVEL":                 "loud",
+		"LOG_FORMAT":                "xml",
+	}
+	for name, value := range cases {
+		_, err := config.Load(func(k string) string {
+			if k == name {
+				return value
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: error %v does not name the variable", name, value, err)
+		}
+	}
+}

@@ -1,0 +1,119 @@
+package recording_test
+
+import (
+	"mime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voicerec/backend/internal/recording"
+)
+
+func TestValidateFileName(t *testing.T) {
+	cases := []struct {
+		name string
+		ok   bool
+	}{
+		{"memo.m4a", true},
+		{"회의 녹음 2026-11-24.m4a", true},
+		{"a+b & c (1).wav", true},
+		{strings.Repeat("가", 255), true},
+		{strings.Repeat("가", 256), false},
+		{"", false},
+		{"   ", false},
+		{"a/b.m4a", false},
+		{`a\b.m4a`, false},
+		{"..", false},
+		{"tab\there", false},
+		{"new\nline", false},
+		{"nul\x00", false},
+		{"bad\xffutf8", false},
+		{"line\u2028sep", false},
+	}
+	for _, tc := range cases {
+		err := recording.ValidateFileName(tc.name)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidateFileName(%q) = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if err != nil && recording.ErrorCode(err) != recording.CodeInvalidFileName {
+			t.Errorf("ValidateFileName(%q) code %s", tc.name, recording.ErrorCode(err))
+		}
+	}
+}
+
+func TestNormalizeContentType(t *testing.T) {
+	cases := []struct{ in, want, ext string }{
+		{"audio/mp4", "audio/mp4", ".m4a"},
+		{"audio/x-m4a", "audio/mp4", ".m4a"},
+		{"AUDIO/X-M4A", "audio/mp4", ".m4a"},
+		{"audio/mpeg", "audio/mpeg", ".mp3"},
+		{"audio/mp3", "audio/mpeg", ".mp3"},
+		{"audio/aac", "audio/aac", ".aac"},
+		{"audio/x-wav", "audio/wav", ".wav"},
+		{"audio/ogg; codecs=opus", "audio/ogg", ".ogg"},
+		{"audio/opus", "audio/opus", ".opus"},
+		{"audio/webm", "audio/webm", ".webm"},
+		{"audio/flac", "audio/flac", ".flac"},
+		{"audio/3gpp", "audio/3gpp", ".3gp"},
+		{"audio/amr", "audio/amr", ".amr"},
+		{"video/mp4", "", ""},
+		{"text/plain", "", ""},
+		{"", "", ""},
+	}
+	for _, tc := range cases {
+		got, ext, err := recording.NormalizeContentType(tc.in)
+		if tc.want == "" {
+			if recording.ErrorCode(err) != recording.CodeUnsupportedType {
+				t.Errorf("%q: want unsupported, got %q %v", tc.in, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want || ext != tc.ext {
+			t.Errorf("%q: got %q %q %v, want %q %q", tc.in, got, ext, err, tc.want, tc.ext)
+		}
+	}
+}
+
+func TestContentDisposition(t *testing.T) {
+	for _, name := range []string{"memo.m4a", "회의 녹음 a+b.m4a", `quote"back\slash.wav`, "100% done;.mp3"} {
+		h := recording.ContentDisposition(name)
+		typ, params, err := mime.ParseMediaType(h)
+		if err != nil || typ != "attachment" {
+			t.Fatalf("%q: header %q: %v", name, h, err)
+		}
+		if params["filename"] != name {
+			t.Errorf("%q: header %q decodes to %q", name, h, params["filename"])
+		}
+		if !strings.Contains(h, `filename="`) {
+			t.Errorf("%q: no ASCII fallback in %q", name, h)
+		}
+		for _, r := range h {
+			if r > 0x7e {
+				t.Errorf("%q: header %q is not ASCII", name, h)
+				break
+			}
+		}
+	}
+}
+
+func TestKeyLayout(t *testing.T) {
+	now := time.Now()
+	uid, rid := recording.NewID(now), recording.NewID(now)
+	key := recording.ObjectKey(uid, rid, ".m4a")
+	if gu, gr, ok := recording.ParseKey(key); !ok || gu != uid || gr != rid {
+		t.Fatalf("ParseKey(%q) = %q %q %v", key, gu, gr, ok)
+	}
+	for _, bad := range []string{"", "recordings/", "recordings/" + uid, "other/" + uid + "/" + rid,
+		"recordings/" + uid + "/회의 녹음 a+b.m4a", "recordings/../" + rid, "recordings/" + uid + "/" + rid + "/x"} {
+		if _, _, ok := recording.ParseKey(bad); ok {
+			t.Errorf("ParseKey(%q) accepted a key outside the layout", bad)
+		}
+	}
+	if recording.ValidID("not-an-id") || recording.ValidID(strings.ToLower(rid)+"x") {
+		t.Error("ValidID accepted junk")
+	}
+	a, b := recording.NewID(now), recording.NewID(now.Add(time.Millisecond))
+	if !(a < b) {
+		t.Errorf("ids are not time-ordered: %s !< %s", a, b)
+	}
+}

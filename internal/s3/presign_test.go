@@ -1,0 +1,208 @@
+package s3_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voicerec/backend/internal/recording"
+	"github.com/voicerec/backend/internal/s3"
+	"github.com/voicerec/backend/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var ctx = context.Background()
+
+func newStore(t *testing.T) *s3.Store {
+	t.Helper()
+	env := testenv.Get(t)
+	cfg := env.Config(t, nil)
+	return testenv.NewStore(env.Provision(t, cfg), cfg)
+}
+
+// put sends body to a presigned URL the way a phone's HTTP stack would:
+// plain net/http, only the headers the API said to send (overridable).
+func put(t *testing.T, up s3.SignedRequest, body []byte, override map[string]string) int {
+	t.Helper()
+	req, err := http.NewRequest(up.Method, up.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range up.Headers {
+		req.Header.Set(k, v)
+	}
+	for k, v := range override {
+		req.Header.Set(k, v)
+	}
+	req.ContentLength = int64(len(body))
+	if cl, ok := override["Content-Length"]; ok {
+		req.ContentLength, _ = strconv.ParseInt(cl, 10, 64)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func TestPresignedPutIsExact(t *testing.T) {
+	store := newStore(t)
+	now := time.Now()
+	const size = 4096
+	key := recording.ObjectKey("01JUSER0000000000000000000", "01JREC00000000000000000000", ".m4a")
+	up, err := store.PresignPut(ctx, key, "audio/mp4", size, 15*time.Minute, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(up.URL)
+	for p := range u.Query() {
+		if strings.Contains(strings.ToLower(p), "checksum") || strings.Contains(strings.ToLower(p), "sdk-checksum") {
+			t.Fatalf("presigned URL carries checksum parameter %q that a plain client cannot satisfy", p)
+		}
+	}
+	signed := strings.Split(u.Query().Get("X-Amz-SignedHeaders"), ";")
+	for _, h := range []string{"content-length", "content-type", "host"} {
+		if !contains(signed, h) {
+			t.Fatalf("signed headers %v lack %s", signed, h)
+		}
+	}
+	if up.Headers["Content-Type"] != "audio/mp4" || up.Headers["Content-Length"] != "4096" || len(up.Headers) != 2 {
+		t.Fatalf("headers to send: %v", up.Headers)
+	}
+
+	body := randomBytes(size)
+	cases := []struct {
+		name     string
+		body     []byte
+		override map[string]string
+	}{
+		{"one byte more", randomBytes(size + 1), map[string]string{"Content-Length": strconv.Itoa(size + 1)}},
+		{"one byte less", randomBytes(size - 1), map[string]string{"Content-Length": strconv.Itoa(size - 1)}},
+		{"another content type", body, map[string]string{"Content-Type": "audio/mpeg"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if code := put(t, up, tc.body, tc.override); code != http.StatusForbidden {
+				t.Fatalf("storage answered %d, want 403", code)
+			}
+		})
+	}
+	if _, err := store.Head(ctx, key); err != s3.ErrNoObject {
+		t.Fatalf("a refused upload left an object: %v", err)
+	}
+	if code := put(t, up, body, nil); code != http.StatusOK {
+		t.Fatalf("exact upload answered %d", code)
+	}
+	info, err := store.Head(ctx, key)
+	if err != nil || info.Size != size || info.ContentType != "audio/mp4" {
+		t.Fatalf("stored object %+v %v", info, err)
+	}
+}
+
+func TestExpiredUploadURLIsRefused(t *testing.T) {
+	store := newStore(t)
+	key := recording.ObjectKey("01JUSER0000000000000000000", "01JREC00000000000000000001", ".wav")
+	up, err := store.PresignPut(ctx, key, "audio/wav", 10, time.Second, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond) // the URL's own lifetime, not a timing assertion
+	if code := put(t, up, randomBytes(10), nil); code != http.StatusForbidden {
+		t.Fatalf("expired URL answered %d, want 403", code)
+	}
+}
+
+func TestDownloadKeepsBytesAndName(t *testing.T) {
+	store := newStore(t)
+	now := time.Now()
+	key := recording.ObjectKey("01JUSER0000000000000000000", "01JREC00000000000000000002", ".m4a")
+	body := randomBytes(100_000)
+	up, _ := store.PresignPut(ctx, key, "audio/mp4", int64(len(body)), time.Minute, now)
+	if code := put(t, up, body, nil); code != 200 {
+		t.Fatalf("upload: %d", code)
+	}
+	name := "회의 녹음 a+b.m4a"
+	dl, err := store.PresignGet(ctx, key, recording.ContentDisposition(name), "audio/mp4", time.Minute, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(dl.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || sha256.Sum256(got) != sha256.Sum256(body) {
+		t.Fatalf("download: %d, %d bytes, same content: %v", resp.StatusCode, len(got), bytes.Equal(got, body))
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "audio/mp4" {
+		t.Errorf("content type %q", ct)
+	}
+	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition"))
+	if err != nil {
+		t.Fatalf("Content-Disposition %q: %v", resp.Header.Get("Content-Disposition"), err)
+	}
+	if params["filename"] != name {
+		t.Errorf("decoded file name %q, want %q (header %q)", params["filename"], name, resp.Header.Get("Content-Disposition"))
+	}
+	// Range requests work because storage serves them.
+	req, _ := http.NewRequest(http.MethodGet, dl.URL, nil)
+	req.Header.Set("Range", "bytes=10-19")
+	rr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Body.Close()
+	part, _ := io.ReadAll(rr.Body)
+	if rr.StatusCode != http.StatusPartialContent || !bytes.Equal(part, body[10:20]) {
+		t.Fatalf("range request: %d %x", rr.StatusCode, part)
+	}
+}
+
+func TestDeletePrefix(t *testing.T) {
+	store := newStore(t)
+	now := time.Now()
+	for i, k := range []string{"recordings/u1/a", "recordings/u1/b", "recordings/u2/c"} {
+		up, _ := store.PresignPut(ctx, k, "audio/wav", 1, time.Minute, now)
+		if code := put(t, up, []byte{byte(i)}, nil); code != 200 {
+			t.Fatal(code)
+		}
+	}
+	n, err := store.DeletePrefix(ctx, "recordings/u1/")
+	if err != nil || n != 2 {
+		t.Fatalf("deleted %d, %v", n, err)
+	}
+	if _, err := store.Head(ctx, "recordings/u2/c"); err != nil {
+		t.Fatalf("another user's object went too: %v", err)
+	}
+	if err := store.Delete(ctx, "recordings/u1/a"); err != nil {
+		t.Fatalf("deleting a missing object must succeed: %v", err)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
