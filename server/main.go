@@ -16,6 +16,7 @@ import (
 	echoadapter "github.com/awslabs/aws-lambda-go-api-proxy/echo"
 	"github.com/labstack/echo/v4"
 
+	"github.com/voicerec/backend/internal/auth"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/server/api"
 )
@@ -34,8 +35,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	providers, err := auth.ProvidersFromEnv(getenv)
+	if err != nil {
+		return err
+	}
 	log := cfg.Logger(stdout)
-	app, err := api.Build(ctx, cfg, log)
+	app, err := api.Build(ctx, cfg, providers, log)
 	if err != nil {
 		return err
 	}

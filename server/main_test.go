@@ -20,10 +20,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func TestLambdaAdapterServesRoutes(t *testing.T) {
 	env := testenv.Get(t)
 	cfg := env.Config(t, nil)
-	app, err := api.FromClients(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), env.Provision(t, cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := api.FromClients(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), env.Provision(t, cfg), nil)
 	handle := lambdaHandler(app)
 	req := func(method, path string) events.APIGatewayV2HTTPResponse {
 		resp, err := handle(context.Background(), events.APIGatewayV2HTTPRequest{

@@ -18,7 +18,7 @@ import (
 // SignedRequest is a presigned URL and the headers the client must send
 // with it, exactly as signed.
 type SignedRequest struct {
-	Method    string            `json:"method"`
+	Method    string            `json:"method,omitempty"`
 	URL       string            `json:"url"`
 	Headers   map[string]string `json:"headers,omitempty"`
 	ExpiresAt time.Time         `json:"expires_at"`

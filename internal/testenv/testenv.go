@@ -28,6 +28,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devstack"
@@ -304,4 +306,26 @@ func (e *Env) Provision(t testing.TB, cfg config.Config) config.Clients {
 // NewStore is a convenience for tests of the s3 package's users.
 func NewStore(c config.Clients, cfg config.Config) *s3.Store {
 	return s3.New(c.S3, c.Presign, cfg.Bucket)
+}
+
+// DumpTable returns every item of a table as text: for tests that check
+// nothing of a user is left. Never used on a request path.
+func DumpTable(t testing.TB, db *dynamodb.Client, table string) string {
+	t.Helper()
+	var sb strings.Builder
+	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: &table})
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range out.Items {
+			var m map[string]any
+			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintln(&sb, m)
+		}
+	}
+	return sb.String()
 }

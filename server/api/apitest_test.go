@@ -19,10 +19,7 @@ func newAPI(t *testing.T, env *testenv.Env, extra map[string]string) (*httptest.
 	t.Helper()
 	cfg := env.Config(t, extra)
 	clients := env.Provision(t, cfg)
-	app, err := api.FromClients(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), clients)
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := api.FromClients(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), clients, nil)
 	srv := httptest.NewServer(app)
 	t.Cleanup(srv.Close)
 	return srv, cfg

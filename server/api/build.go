@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/labstack/echo/v4"
 
+	"github.com/voicerec/backend/internal/auth"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/s3"
@@ -15,23 +16,29 @@ import (
 
 // Build wires the API from configuration: AWS clients, stores, verifier.
 // server/main.go and the local stack both call it.
-func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*echo.Echo, error) {
+func Build(ctx context.Context, cfg config.Config, providers []auth.Provider, log *slog.Logger) (*echo.Echo, error) {
 	clients, err := cfg.AWSClients(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return FromClients(cfg, log, clients)
+	verifier, err := auth.NewVerifier(providers, auth.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return FromClients(cfg, log, clients, verifier), nil
 }
 
 // FromClients wires the API from ready-made clients (tests use emulator
 // credentials).
-func FromClients(cfg config.Config, log *slog.Logger, c config.Clients) (*echo.Echo, error) {
+func FromClients(cfg config.Config, log *slog.Logger, c config.Clients, verifier *auth.Verifier) *echo.Echo {
 	return New(Deps{
 		Config:   cfg,
 		Log:      log,
 		DynamoDB: c.DynamoDB,
+		Store:    dynamo.New(c.DynamoDB, cfg.TablePrefix),
 		Objects:  s3.New(c.S3, c.Presign, cfg.Bucket),
-	}), nil
+		Verifier: verifier,
+	})
 }
 
 func pingTables(ctx context.Context, c *dynamodb.Client, prefix string) error {

@@ -99,3 +99,5 @@ func (s *server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 
 // Context keys set by middleware.
 const ctxUserID = "user_id"
+
+const ctxTokenHash = "token_hash"

@@ -12,7 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/labstack/echo/v4"
 
+	"github.com/voicerec/backend/internal/auth"
 	"github.com/voicerec/backend/internal/config"
+	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 )
 
@@ -21,24 +24,39 @@ type Deps struct {
 	Config   config.Config
 	Log      *slog.Logger
 	DynamoDB *dynamodb.Client
+	Store    *dynamo.Store
 	Objects  *s3.Store
+	Verifier *auth.Verifier
 	Now      func() time.Time
 }
 
 type server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	ddb     *dynamodb.Client
-	objects *s3.Store
-	now     func() time.Time
+	cfg      config.Config
+	log      *slog.Logger
+	ddb      *dynamodb.Client
+	store    *dynamo.Store
+	objects  *s3.Store
+	verifier *auth.Verifier
+	limits   recording.Limits
+	now      func() time.Time
 }
+
+// maxPendingUploads bounds a user's uploads in flight at once.
+const maxPendingUploads = 100
 
 // New returns the API as an http.Handler (an *echo.Echo).
 func New(d Deps) *echo.Echo {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &server{cfg: d.Config, log: d.Log, ddb: d.DynamoDB, objects: d.Objects, now: d.Now}
+	if d.Verifier == nil {
+		d.Verifier, _ = auth.NewVerifier(nil, auth.Options{}) // every provider unknown
+	}
+	s := &server{cfg: d.Config, log: d.Log, ddb: d.DynamoDB, store: d.Store, objects: d.Objects, verifier: d.Verifier, now: d.Now,
+		limits: recording.Limits{
+			MaxUploadBytes: d.Config.MaxUploadBytes, MaxBytes: d.Config.QuotaMaxBytes,
+			MaxRecordings: d.Config.QuotaMaxRecordings, MaxPending: maxPendingUploads,
+		}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/voicerec/backend/internal/auth"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devstack"
 	"github.com/voicerec/backend/internal/s3event"
@@ -93,6 +94,10 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 		}
 	}
 	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	providers, err := auth.ProvidersFromEnv(getenv)
 	if err != nil {
 		return err
 	}
@@ -202,7 +207,7 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 	hook = s3event.Webhook(events.Handle, log.With("component", "events"))
 	hookMu.Unlock()
 
-	app, err := api.Build(ctx, cfg, log.With("component", "api"))
+	app, err := api.Build(ctx, cfg, providers, log.With("component", "api"))
 	if err != nil {
 		return err
 	}

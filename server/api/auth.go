@@ -1,0 +1,140 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/voicerec/backend/internal/auth"
+	"github.com/voicerec/backend/internal/recording"
+)
+
+type loginRequest struct {
+	Provider string  `json:"provider"`
+	IDToken  string  `json:"id_token"`
+	Nonce    *string `json:"nonce"`
+}
+
+// Bounds that reject junk before any verification work.
+const (
+	maxIDTokenLength = 16 << 10
+	maxNonceLength   = 1024
+)
+
+func (r *loginRequest) validate() error {
+	switch {
+	case r.Provider == "":
+		return recording.Errorf(recording.CodeValidation, "provider is required")
+	case len(r.Provider) > 64 || !utf8.ValidString(r.Provider):
+		return recording.Errorf(recording.CodeUnknownProvider, "unknown provider")
+	case r.IDToken == "":
+		return recording.Errorf(recording.CodeValidation, "id_token is required")
+	case len(r.IDToken) > maxIDTokenLength:
+		return recording.Errorf(recording.CodeInvalidToken, "ID token rejected: too long")
+	case r.Nonce != nil && (*r.Nonce == "" || len(*r.Nonce) > maxNonceLength):
+		return recording.Errorf(recording.CodeValidation, "nonce must be 1 to %d bytes when sent", maxNonceLength)
+	}
+	return nil
+}
+
+type loginResponse struct {
+	AccessToken string         `json:"access_token"`
+	TokenType   string         `json:"token_type"`
+	ExpiresAt   time.Time      `json:"expires_at"`
+	Created     bool           `json:"created"`
+	User        recording.User `json:"user"`
+}
+
+// login verifies a social ID token, signs the user up on first sight, and
+// issues a session token. The token is returned once; only its hash is kept.
+func (s *server) login(c echo.Context) error {
+	var req loginRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	nonce := ""
+	if req.Nonce != nil {
+		nonce = *req.Nonce
+	}
+	id, err := s.verifier.Verify(ctx, strings.ToLower(req.Provider), req.IDToken, nonce)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	user, created, err := s.store.SignIn(ctx, recording.Identity{
+		Provider: id.Provider, Subject: id.Subject, Email: id.Email, Name: id.Name,
+	}, now)
+	if err != nil {
+		return err
+	}
+	token, hash, err := auth.NewSessionToken()
+	if err != nil {
+		return err
+	}
+	sess := recording.Session{TokenHash: hash, UserID: user.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return err
+	}
+	c.Set(ctxUserID, user.ID)
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return writeJSON(c, status, loginResponse{
+		AccessToken: token, TokenType: "Bearer", ExpiresAt: sess.ExpiresAt, Created: created, User: user,
+	})
+}
+
+func (s *server) logout(c echo.Context) error {
+	if err := s.store.DeleteSession(c.Request().Context(), c.Get(ctxTokenHash).(string)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+var errRateLimited = recording.Errorf(recording.CodeRateLimited, "too many sign-in attempts; wait a moment")
+
+var errUnauthorized = recording.Errorf(recording.CodeUnauthorized,
+	"missing, invalid or expired session token; sign in again")
+
+// bearerToken extracts the token of an "Authorization: Bearer <token>"
+// header. The scheme is case-insensitive (RFC 9110); the token must have the
+// shape we issue, so junk never reaches DynamoDB.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, auth.WellFormedSessionToken(token)
+}
+
+// requireSession authenticates the request: one GetItem by token hash, and
+// an expiry check against the clock rather than DynamoDB's late TTL. Every
+// failure is the same 401, so a caller cannot tell them apart.
+func (s *server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+		if !ok {
+			return errUnauthorized
+		}
+		hash := auth.HashToken(token)
+		sess, found, err := s.store.GetSession(c.Request().Context(), hash)
+		if err != nil {
+			return err
+		}
+		if !found || !s.now().Before(sess.ExpiresAt) {
+			return errUnauthorized
+		}
+		c.Set(ctxUserID, sess.UserID)
+		c.Set(ctxTokenHash, hash)
+		return next(c)
+	}
+}
+
+func userID(c echo.Context) string { return c.Get(ctxUserID).(string) }

@@ -1,0 +1,173 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voicerec/backend/internal/devissuer"
+	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/testenv"
+	"github.com/voicerec/backend/internal/testenv/stack"
+)
+
+type loginResp struct {
+	AccessToken string    `json:"access_token"`
+	TokenType   string    `json:"token_type"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	Created     bool      `json:"created"`
+	User        struct {
+		ID        string   `json:"id"`
+		Providers []string `json:"providers"`
+		Email     string   `json:"email"`
+		Name      string   `json:"name"`
+	} `json:"user"`
+}
+
+func TestLoginSignsUpThenSignsIn(t *testing.T) {
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	anon := newClient(t, s.APIURL, "")
+	idTok, err := s.Issuer.Mint(devissuer.Claims{Subject: "alice", Audience: stack.ClientID,
+		Email: "alice@example.com", EmailVerified: true, Name: "Alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := anon.do("POST", "/v1/auth/login", map[string]string{"provider": "dev", "id_token": idTok})
+	wantStatus(t, r, http.StatusCreated)
+	var first loginResp
+	r.decode(t, &first)
+	if !first.Created || first.TokenType != "Bearer" || len(first.AccessToken) < 43 || first.User.ID == "" ||
+		first.User.Email != "alice@example.com" || first.User.Name != "Alice" || first.User.Providers[0] != "dev" {
+		t.Fatalf("first login: %+v", first)
+	}
+	if d := time.Until(first.ExpiresAt); d < 29*24*time.Hour || d > 31*24*time.Hour {
+		t.Errorf("session expires in %s, want about 30 days", d)
+	}
+	r = anon.do("POST", "/v1/auth/login", map[string]string{"provider": "DEV", "id_token": s.IDToken(t, "alice")})
+	wantStatus(t, r, http.StatusOK)
+	var second loginResp
+	r.decode(t, &second)
+	if second.Created || second.User.ID != first.User.ID || second.AccessToken == first.AccessToken {
+		t.Fatalf("second login: %+v", second)
+	}
+	// Both sessions work; /v1/me is the same user object login returned.
+	for _, tok := range []string{first.AccessToken, second.AccessToken} {
+		me := newClient(t, s.APIURL, tok).do("GET", "/v1/me", nil)
+		wantStatus(t, me, 200)
+		var u map[string]any
+		me.decode(t, &u)
+		if u["id"] != first.User.ID || u["recording_count"] != float64(0) || u["bytes_stored"] != float64(0) {
+			t.Fatalf("me: %s", me.body)
+		}
+	}
+	// The token is stored hashed: no session item carries it.
+	if strings.Contains(scanTable(t, s, dynamo.SessionsTable), first.AccessToken) {
+		t.Fatal("a session token is stored in clear")
+	}
+	s.AssertLogsFree(t, idTok, first.AccessToken, second.AccessToken)
+}
+
+func TestLoginRejections(t *testing.T) {
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	anon := newClient(t, s.APIURL, "")
+	wrongAud, _ := s.Issuer.Mint(devissuer.Claims{Subject: "x", Audience: "someone-else"})
+	cases := []struct {
+		name   string
+		body   any
+		status int
+		code   string
+	}{
+		{"empty body", "", 400, "invalid_request"},
+		{"not JSON", "{", 400, "invalid_request"},
+		{"unknown field", map[string]any{"provider": "dev", "id_token": "x", "extra": 1}, 400, "invalid_request"},
+		{"wrong type", map[string]any{"provider": "dev", "id_token": 5}, 400, "invalid_request"},
+		{"missing provider", map[string]any{"id_token": "x"}, 400, "validation_failed"},
+		{"missing token", map[string]any{"provider": "dev"}, 400, "validation_failed"},
+		{"unknown provider", map[string]any{"provider": "myspace", "id_token": "x"}, 400, "unknown_provider"},
+		{"disabled built-in provider", map[string]any{"provider": "google", "id_token": "x"}, 400, "unknown_provider"},
+		{"garbage token", map[string]any{"provider": "dev", "id_token": "not.a.jwt"}, 401, "invalid_id_token"},
+		{"wrong audience", map[string]any{"provider": "dev", "id_token": wrongAud}, 401, "invalid_id_token"},
+		{"nonce sent, none in token", map[string]any{"provider": "dev", "id_token": s.IDToken(t, "x"), "nonce": "n"}, 401, "invalid_id_token"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wantProblem(t, anon.do("POST", "/v1/auth/login", tc.body), tc.status, tc.code)
+		})
+	}
+}
+
+func TestNonceRoundTrip(t *testing.T) {
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	anon := newClient(t, s.APIURL, "")
+	tok, _ := s.Issuer.Mint(devissuer.Claims{Subject: "n", Audience: stack.ClientID, Nonce: "raw-nonce-1"})
+	wantStatus(t, anon.do("POST", "/v1/auth/login", map[string]any{"provider": "dev", "id_token": tok, "nonce": "raw-nonce-1"}), 201)
+	wantProblem(t, anon.do("POST", "/v1/auth/login", map[string]any{"provider": "dev", "id_token": tok, "nonce": "other"}), 401, "invalid_id_token")
+	wantProblem(t, anon.do("POST", "/v1/auth/login", map[string]any{"provider": "dev", "id_token": tok}), 401, "invalid_id_token")
+}
+
+// Missing, malformed, unknown, expired and revoked tokens all get the same
+// 401, so a caller learns nothing about which it was.
+func TestSessionRejectionsLookAlike(t *testing.T) {
+	clock := &stack.Clock{}
+	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock, Env: map[string]string{"SESSION_TTL": "1h"}})
+	revoked, _ := s.Login(t, "revoked")
+	wantStatus(t, newClient(t, s.APIURL, revoked).do("POST", "/v1/auth/logout", nil), 204)
+	expired, _ := s.Login(t, "expired")
+	live, _ := s.Login(t, "live")
+	wantStatus(t, newClient(t, s.APIURL, expired).do("GET", "/v1/me", nil), 200)
+	clock.Advance(61 * time.Minute)
+	fresh, _ := s.Login(t, "fresh") // issued on the advanced clock
+
+	var bodies []string
+	for _, tc := range []struct{ name, header string }{
+		{"no header", ""},
+		{"basic scheme", "Basic dXNlcjpwYXNz"},
+		{"empty bearer", "Bearer "},
+		{"malformed bearer", "Bearer not a token"},
+		{"unknown token", "Bearer " + strings.Repeat("A", 43)},
+		{"expired", "Bearer " + expired},
+		{"revoked", "Bearer " + revoked},
+		{"live but past expiry", "Bearer " + live},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newClient(t, s.APIURL, "").do("GET", "/v1/me", nil, "Authorization", tc.header)
+			p := wantProblem(t, r, 401, "unauthorized")
+			if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
+			}
+			bodies = append(bodies, p.Detail+"|"+p.Title+"|"+p.Type)
+		})
+	}
+	for _, b := range bodies {
+		if b != bodies[0] {
+			t.Fatalf("401 bodies differ: %q vs %q", b, bodies[0])
+		}
+	}
+	wantStatus(t, newClient(t, s.APIURL, fresh).do("GET", "/v1/me", nil), 200)
+}
+
+func TestLoginIsRateLimited(t *testing.T) {
+	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"LOGIN_RATE_LIMIT": "1", "LOGIN_RATE_BURST": "2"}})
+	anon := newClient(t, s.APIURL, "")
+	body := map[string]string{"provider": "dev", "id_token": "junk"}
+	wantStatus(t, anon.do("POST", "/v1/auth/login", body), 401)
+	wantStatus(t, anon.do("POST", "/v1/auth/login", body), 401)
+	r := anon.do("POST", "/v1/auth/login", body)
+	wantProblem(t, r, 429, "rate_limited")
+	if r.header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	// Other routes are not limited.
+	wantStatus(t, anon.do("GET", "/healthz", nil), 200)
+}
+
+// scanTable returns every item of a table as text, for "nothing is left"
+// checks. Tests only: the API never scans.
+func scanTable(t *testing.T, s *stack.Stack, logical string) string {
+	t.Helper()
+	return testenv.DumpTable(t, s.Clients.DynamoDB, dynamo.TableName(s.Config.TablePrefix, logical))
+}
+
+var bg = context.Background()

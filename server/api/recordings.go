@@ -1,0 +1,315 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/recording"
+	"github.com/voicerec/backend/internal/s3"
+)
+
+type createRequest struct {
+	FileName    string     `json:"file_name"`
+	ContentType string     `json:"content_type"`
+	SizeBytes   *int64     `json:"size_bytes"`
+	DurationMS  *int64     `json:"duration_ms"`
+	RecordedAt  *time.Time `json:"recorded_at"`
+
+	maxSize   int64
+	canonical string
+	ext       string
+}
+
+// maxDurationMS is a sanity bound: 31 days of audio.
+const maxDurationMS = 31 * 24 * 3600 * 1000
+
+func (r *createRequest) validate() error {
+	if err := recording.ValidateFileName(r.FileName); err != nil {
+		return err
+	}
+	if r.ContentType == "" {
+		return recording.Errorf(recording.CodeValidation, "content_type is required")
+	}
+	ct, ext, err := recording.NormalizeContentType(r.ContentType)
+	if err != nil {
+		return err
+	}
+	r.canonical, r.ext = ct, ext
+	switch {
+	case r.SizeBytes == nil:
+		return recording.Errorf(recording.CodeValidation, "size_bytes is required")
+	case *r.SizeBytes < 1:
+		return recording.Errorf(recording.CodeValidation, "size_bytes must be at least 1")
+	case *r.SizeBytes > r.maxSize:
+		return recording.Errorf(recording.CodeTooLarge, "size_bytes is above the maximum of %d bytes", r.maxSize)
+	case r.DurationMS != nil && (*r.DurationMS < 0 || *r.DurationMS > maxDurationMS):
+		return recording.Errorf(recording.CodeValidation, "duration_ms must be between 0 and %d", int64(maxDurationMS))
+	}
+	return nil
+}
+
+// fingerprint identifies the request's meaning, so a reused Idempotency-Key
+// with a different request is caught.
+func (r *createRequest) fingerprint() string {
+	b, _ := json.Marshal([]any{r.FileName, r.canonical, *r.SizeBytes, r.DurationMS, r.RecordedAt})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+type createResponse struct {
+	Recording recording.Recording `json:"recording"`
+	Upload    s3.SignedRequest    `json:"upload"`
+}
+
+func validIdempotencyKey(k string) bool {
+	if len(k) < 1 || len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *server) createRecording(c echo.Context) error {
+	req := createRequest{maxSize: s.cfg.MaxUploadBytes}
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	idem := c.Request().Header.Values("Idempotency-Key")
+	if len(idem) > 1 || (len(idem) == 1 && !validIdempotencyKey(idem[0])) {
+		return recording.Errorf(recording.CodeValidation, "Idempotency-Key must be one value of 1 to 255 printable ASCII characters")
+	}
+	idemKey := ""
+	if len(idem) == 1 {
+		idemKey = idem[0]
+	}
+	ctx := c.Request().Context()
+	now := s.now().UTC()
+	uid := userID(c)
+	id := recording.NewID(now)
+	expires := now.Add(s.cfg.PendingUploadTTL)
+	rec := recording.Recording{
+		UserID: uid, ID: id, FileName: req.FileName, ContentType: req.canonical, SizeBytes: *req.SizeBytes,
+		DurationMS: req.DurationMS, RecordedAt: req.RecordedAt, Status: recording.StatusPending,
+		CreatedAt: now, ExpiresAt: &expires, Key: recording.ObjectKey(uid, id, req.ext),
+	}
+	rec, replayed, err := s.store.CreateUpload(ctx, rec, idemKey, req.fingerprint(), s.limits, now)
+	if err != nil {
+		return err
+	}
+	upload, err := s.objects.PresignPut(ctx, rec.Key, rec.ContentType, rec.SizeBytes, s.cfg.UploadURLTTL, now)
+	if err != nil {
+		return err
+	}
+	if replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return writeJSON(c, http.StatusCreated, createResponse{Recording: rec, Upload: upload})
+}
+
+type listResponse struct {
+	Items      []recording.Recording `json:"items"`
+	NextCursor string                `json:"next_cursor,omitempty"`
+}
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 100
+)
+
+// singleQuery returns a query parameter that may appear at most once.
+func singleQuery(q url.Values, name string) (string, error) {
+	v := q[name]
+	if len(v) > 1 {
+		return "", recording.Errorf(recording.CodeInvalidRequest, "query parameter %q given more than once", name)
+	}
+	if len(v) == 0 {
+		return "", nil
+	}
+	return v[0], nil
+}
+
+func (s *server) listRecordings(c echo.Context) error {
+	// Parsed here rather than with c.QueryParams, which silently drops
+	// pairs that are not valid URL encoding.
+	q, err := url.ParseQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return recording.Errorf(recording.CodeInvalidRequest, "query string is not valid URL encoding")
+	}
+	for name := range q {
+		if name != "limit" && name != "cursor" && name != "status" {
+			return recording.Errorf(recording.CodeInvalidRequest, "unknown query parameter %q", name)
+		}
+	}
+	limitStr, err := singleQuery(q, "limit")
+	if err != nil {
+		return err
+	}
+	statusStr, err := singleQuery(q, "status")
+	if err != nil {
+		return err
+	}
+	cursorStr, err := singleQuery(q, "cursor")
+	if err != nil {
+		return err
+	}
+	limit := defaultPageSize
+	if limitStr != "" {
+		n, err := strconv.Atoi(limitStr)
+		if err != nil || n < 1 || n > maxPageSize {
+			return recording.Errorf(recording.CodeValidation, "limit must be a whole number from 1 to %d", maxPageSize)
+		}
+		limit = n
+	}
+	status := recording.StatusAvailable
+	switch statusStr {
+	case "", string(recording.StatusAvailable):
+	case string(recording.StatusPending):
+		status = recording.StatusPending
+	default:
+		return recording.Errorf(recording.CodeValidation, "status must be available or pending")
+	}
+	uid := userID(c)
+	after := ""
+	if cursorStr != "" {
+		if after, err = decodeCursor(cursorStr, uid, status); err != nil {
+			return err
+		}
+	}
+	items, next, err := s.store.ListRecordings(c.Request().Context(), uid, status, limit, after, s.now())
+	if err != nil {
+		return err
+	}
+	resp := listResponse{Items: items}
+	if resp.Items == nil {
+		resp.Items = []recording.Recording{}
+	}
+	if next != "" {
+		resp.NextCursor = encodeCursor(cursor{User: uid, Status: string(status), After: next})
+	}
+	return writeJSON(c, http.StatusOK, resp)
+}
+
+// ownRecording loads the caller's visible recording. A malformed id, another
+// user's id and a missing one all end here as the same not-found: the key
+// includes the caller's id, so another user's record is never even read.
+func (s *server) ownRecording(c echo.Context) (recording.Recording, error) {
+	id := c.Param("id")
+	if !recording.ValidID(id) {
+		return recording.Recording{}, recording.ErrNotFound
+	}
+	rec, err := s.store.GetRecording(c.Request().Context(), userID(c), id)
+	if err != nil {
+		return recording.Recording{}, err
+	}
+	if !rec.Visible(s.now()) {
+		return recording.Recording{}, recording.ErrNotFound
+	}
+	return rec, nil
+}
+
+type recordingWithDownload struct {
+	recording.Recording
+	Download *s3.SignedRequest `json:"download,omitempty"`
+}
+
+func (s *server) getRecording(c echo.Context) error {
+	rec, err := s.ownRecording(c)
+	if err != nil {
+		return err
+	}
+	resp := recordingWithDownload{Recording: rec}
+	switch rec.Status {
+	case recording.StatusPending:
+		return recording.Errorf(recording.CodeNotUploaded, "the upload of this recording has not been confirmed yet")
+	case recording.StatusAvailable:
+		now := s.now()
+		dl, err := s.objects.PresignGet(c.Request().Context(), rec.Key, recording.ContentDisposition(rec.FileName),
+			rec.ContentType, s.cfg.DownloadURLTTL, now)
+		if err != nil {
+			return err
+		}
+		dl.Method = ""
+		resp.Download = &dl
+		c.Response().Header().Set("Cache-Control", "no-store")
+	}
+	return writeJSON(c, http.StatusOK, resp)
+}
+
+type renameRequest struct {
+	FileName *string `json:"file_name"`
+}
+
+func (r *renameRequest) validate() error {
+	if r.FileName == nil {
+		return recording.Errorf(recording.CodeValidation, "file_name is required")
+	}
+	return recording.ValidateFileName(*r.FileName)
+}
+
+func (s *server) renameRecording(c echo.Context) error {
+	id := c.Param("id")
+	if !recording.ValidID(id) {
+		return recording.ErrNotFound
+	}
+	var req renameRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	rec, err := s.store.Rename(c.Request().Context(), userID(c), id, *req.FileName, s.now())
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, rec)
+}
+
+// deleteRecording removes the record from view and quota first, then the
+// object, then the record: a failure anywhere leaves a "deleting" record
+// that the next call finishes, never an available record without its
+// object, and never an object nothing points at.
+func (s *server) deleteRecording(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	if !recording.ValidID(id) {
+		return recording.ErrNotFound
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		rec, err := s.store.GetRecording(ctx, userID(c), id)
+		if err != nil {
+			return err
+		}
+		if rec.Expired(s.now()) {
+			return recording.ErrNotFound
+		}
+		if err := s.store.BeginDelete(ctx, rec); errors.Is(err, dynamo.ErrStateChanged) {
+			continue // confirmed or deleted meanwhile: decide again
+		} else if err != nil {
+			return err
+		}
+		// A pending upload may have landed unconfirmed; remove it too. A
+		// later PUT finds no record and the events handler removes it.
+		if err := s.objects.Delete(ctx, rec.Key); err != nil {
+			return err
+		}
+		if rec.Status != recording.StatusPending {
+			if err := s.store.FinishDelete(ctx, rec.UserID, rec.ID); err != nil {
+				return err
+			}
+		}
+		return c.NoContent(http.StatusNoContent)
+	}
+	return &recording.Error{Code: recording.CodeUnavailable, Message: "recording is changing; try again"}
+}
