@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Clients are the AWS clients the backend uses.
@@ -27,8 +29,13 @@ type Clients struct {
 // AWSClients loads credentials the SDK's usual way (environment, shared
 // files, the Lambda role) and builds clients pointed at the configured
 // endpoints.
-func (c Config) AWSClients(ctx context.Context) (Clients, error) {
+func (c Config) AWSClients(ctx context.Context, log *slog.Logger) (Clients, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx,
+		// The SDK's own chatter (retries, connection reuse after an error
+		// answer) goes to our log at debug level instead of raw stderr.
+		awsconfig.WithLogger(logging.LoggerFunc(func(cls logging.Classification, format string, v ...any) {
+			log.Debug("aws sdk", "class", string(cls), "message", fmt.Sprintf(format, v...))
+		})),
 		awsconfig.WithRegion(c.Region),
 		awsconfig.WithHTTPClient(httpClient()),
 		awsconfig.WithRetryer(func() aws.Retryer {

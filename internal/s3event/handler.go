@@ -31,7 +31,7 @@ type Handler struct {
 
 // Build wires a Handler from configuration.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*Handler, error) {
-	clients, err := cfg.AWSClients(ctx)
+	clients, err := cfg.AWSClients(ctx, log)
 	if err != nil {
 		return nil, err
 	}

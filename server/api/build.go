@@ -17,7 +17,7 @@ import (
 // Build wires the API from configuration: AWS clients, stores, verifier.
 // server/main.go and the local stack both call it.
 func Build(ctx context.Context, cfg config.Config, providers []auth.Provider, log *slog.Logger) (*echo.Echo, error) {
-	clients, err := cfg.AWSClients(ctx)
+	clients, err := cfg.AWSClients(ctx, log)
 	if err != nil {
 		return nil, err
 	}

@@ -189,7 +189,7 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 		return fmt.Errorf("%w (emulator logs in %s)", err, logDir)
 	}
 
-	clients, err := cfg.AWSClients(ctx)
+	clients, err := cfg.AWSClients(ctx, log)
 	if err != nil {
 		return err
 	}
