@@ -60,4 +60,11 @@ clean: ## Remove build output (keeps installed tools and local data)
 distclean: clean ## Also remove tools and the local stack's data
 	rm -rf "$(LOCAL)"
 
+# A development ID token from the running local stack's dev issuer.
+SUB ?= alice
+.PHONY: dev-token
+dev-token: ## Print a dev ID token for SUB (make run must be up)
+	@curl -fsS "http://$${DEV_ISSUER_ADDR:-127.0.0.1:8082}/token?sub=$(SUB)" | sed 's/.*"id_token":"\([^"]*\)".*/\1/'
+
 -include infra/infra.mk
+-include bench/bench.mk
