@@ -267,7 +267,7 @@ func (s *Store) ListRecordings(ctx context.Context, userID string, status record
 		// last page carries no cursor.
 		Limit: aws.Int32(int32(limit + 1)),
 	}
-	if status == recording.StatusPending {
+	if status != recording.StatusAvailable { // pending and rejected records expire
 		in.FilterExpression = aws.String("#ttl > :now")
 		in.ExpressionAttributeNames = map[string]string{"#ttl": TTLAttribute}
 		in.ExpressionAttributeValues[":now"] = num(now.Unix())
@@ -291,7 +291,7 @@ func (s *Store) ListRecordings(ctx context.Context, userID string, status record
 	if len(items) > limit {
 		items = items[:limit]
 		next = items[limit-1].ID
-	} else if out.LastEvaluatedKey != nil && len(items) < limit && status == recording.StatusPending {
+	} else if out.LastEvaluatedKey != nil && len(items) < limit && status != recording.StatusAvailable {
 		// The filter dropped expired uploads; more may follow.
 		var last recordingItem
 		if err := attributevalue.UnmarshalMap(out.LastEvaluatedKey, &last); err == nil {

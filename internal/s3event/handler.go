@@ -60,6 +60,7 @@ const (
 	outcomeSkipped        = "skipped_permanent_error"
 	outcomeFailed         = "failed_will_retry"
 	outcomeDeletedLatePut = "late_upload_deleted"
+	outcomeStaleRemoval   = "stale_removal_object_exists"
 )
 
 // Handle processes every record of one notification. Records are handled
@@ -115,7 +116,9 @@ func (h *Handler) handleRecord(ctx context.Context, r events.S3EventRecord, key 
 	switch {
 	case strings.HasPrefix(name, "ObjectCreated:"):
 		return h.created(ctx, userID, recID, key, seq)
-	case strings.HasPrefix(name, "ObjectRemoved:"):
+	case strings.HasPrefix(name, "ObjectRemoved:"), strings.HasPrefix(name, "LifecycleExpiration:"):
+		// A lifecycle rule's expiry is announced as its own event type,
+		// not as ObjectRemoved; either way the object is gone.
 		return h.removed(ctx, userID, recID, key, seq)
 	}
 	return outcomeIgnored, nil
@@ -200,6 +203,13 @@ func (h *Handler) removed(ctx context.Context, userID, recID, key, seq string) (
 	}
 	if rec.Key != key {
 		return outcomeIgnored, nil
+	}
+	// A removal delivered after a newer upload to the same key must not
+	// drop the record of an object that exists again.
+	if _, err := h.Objects.Head(ctx, key); err == nil {
+		return outcomeStaleRemoval, nil
+	} else if !errors.Is(err, s3.ErrNoObject) {
+		return "", err
 	}
 	applied, err := h.Store.ObjectGone(ctx, rec, seq)
 	if err != nil {

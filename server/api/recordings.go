@@ -177,10 +177,10 @@ func (s *server) listRecordings(c echo.Context) error {
 	status := recording.StatusAvailable
 	switch statusStr {
 	case "", string(recording.StatusAvailable):
-	case string(recording.StatusPending):
-		status = recording.StatusPending
+	case string(recording.StatusPending), string(recording.StatusRejected):
+		status = recording.Status(statusStr)
 	default:
-		return recording.Errorf(recording.CodeValidation, "status must be available or pending")
+		return recording.Errorf(recording.CodeValidation, "status must be available, pending or rejected")
 	}
 	uid := userID(c)
 	after := ""
