@@ -17,6 +17,9 @@ import (
 // Config is what the API and the events handler need to run.
 type Config struct {
 	APIAddr string // listen address in server mode
+	// DebugAddr, when set, serves Go's runtime profiles (net/http/pprof) in
+	// server mode: for benchmarks and operators on a laptop, never in Lambda.
+	DebugAddr string
 
 	Region      string
 	TablePrefix string
@@ -66,6 +69,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
 		APIAddr:          r.str("API_ADDR", DefaultAPIAddr),
+		DebugAddr:        r.str("DEBUG_ADDR", ""),
 		Region:           r.str("AWS_REGION", r.str("AWS_DEFAULT_REGION", DefaultRegion)),
 		TablePrefix:      r.str("DYNAMODB_TABLE_PREFIX", DefaultTablePrefix),
 		Bucket:           r.str("S3_BUCKET", DefaultBucket),
@@ -98,6 +102,9 @@ func Load(getenv func(string) string) (Config, error) {
 	c.S3PathStyle = r.boolean("S3_FORCE_PATH_STYLE", c.S3Endpoint != "")
 	if _, _, err := net.SplitHostPort(c.APIAddr); err != nil {
 		r.fail("API_ADDR", "want host:port, got %q", c.APIAddr)
+	}
+	if _, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
+		r.fail("DEBUG_ADDR", "want host:port, got %q", c.DebugAddr)
 	}
 	if c.PendingUploadTTL < c.UploadURLTTL {
 		// An upload may finish only after its record is gone otherwise.

@@ -1,0 +1,175 @@
+// Command report turns the output of `go test -bench` (benchstat's input
+// format) into bench/results.md and the README's performance block, so no
+// figure is ever typed in by hand.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// about explains each benchmark family in the results file.
+var about = map[string]string{
+	"BytesThroughServer":  "Audio goes from the app straight to storage. What the API process receives per upload (create, confirmation polls, download link, delete) and its peak RSS, against what a body-proxying server would receive.",
+	"RouteOverhead":       "Latency through the API (sequential requests) next to the same DynamoDB calls made directly (session lookup plus the route's own put/query/get), interleaved, 400 of each.",
+	"RouteCPU":            "The API process's CPU time (user+sys, from /proc) per request under 32 concurrent closed-loop clients, with the sustained rate and latency.",
+	"ConfirmationLatency": "From the end of the presigned PUT to the recording being listed as available, through MinIO's webhook and the events handler.",
+	"ListCost":            "One page of 50 for a user with 50 recordings while the table holds more and more recordings of other users: consumed read capacity and latency.",
+	"ColdStart":           "Size of the Lambda binaries as deployed (linux/arm64, stripped) and the API's time from exec to its first served request in server mode (median of 20).",
+	"Load":                "32 simulated apps for a fixed time, each repeating login, create, PUT, wait for confirmation, list, get, download, delete. Memory and goroutines of the API before, at peak and after.",
+}
+
+type result struct {
+	family, name string
+	metrics      [][2]string // value, unit
+}
+
+func main() {
+	in := flag.String("in", "", "go test -bench output")
+	out := flag.String("out", "bench/results.md", "results file to write")
+	readme := flag.String("readme", "README.md", "README whose performance block is replaced")
+	cmd := flag.String("cmd", "make bench", "the command that produced the input")
+	flag.Parse()
+	raw, err := os.ReadFile(*in)
+	if err != nil {
+		fail(err)
+	}
+	results, cpu := parse(raw)
+	if len(results) == 0 {
+		fail(fmt.Errorf("no benchmark results in %s", *in))
+	}
+	host := fmt.Sprintf("%s, %d CPUs, %s/%s, %s", cpu, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	var doc bytes.Buffer
+	fmt.Fprintf(&doc, "# Benchmark results\n\nWritten by `%s` on %s.\nMachine: %s.\n\n", *cmd, time.Now().UTC().Format("2006-01-02 15:04 MST"), host)
+	fmt.Fprintf(&doc, "The emulators (DynamoDB Local, MinIO) run on the same machine as the API and the load, so absolute figures are a laptop's; ratios and flatness are what carry over.\n\n")
+	writeTables(&doc, results, "##")
+	fmt.Fprintf(&doc, "## Raw output\n\nIn benchstat's format (`benchstat` reads this block).\n\n```\n%s```\n", raw)
+	if err := os.WriteFile(*out, doc.Bytes(), 0o644); err != nil {
+		fail(err)
+	}
+	if *readme != "" {
+		var block bytes.Buffer
+		fmt.Fprintf(&block, "Latest run (`%s`, %s, %s; full output in [bench/results.md](bench/results.md)):\n\n", *cmd, time.Now().UTC().Format("2006-01-02"), host)
+		writeTables(&block, results, "####")
+		if err := replaceBlock(*readme, block.String()); err != nil {
+			fail(err)
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "report:", err)
+	os.Exit(1)
+}
+
+// parse reads benchmark lines: name, iterations, then value/unit pairs.
+func parse(raw []byte) (results []result, cpu string) {
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "cpu: "); ok {
+			cpu = v
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
+			continue
+		}
+		name := strings.TrimPrefix(f[0], "Benchmark")
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			name = name[:i] // the GOMAXPROCS suffix
+		}
+		family, sub, _ := strings.Cut(name, "/")
+		r := result{family: family, name: sub}
+		for i := 2; i+1 < len(f); i += 2 {
+			if f[i+1] == "ns/op" {
+				continue // every benchmark here reports its own metrics
+			}
+			r.metrics = append(r.metrics, [2]string{f[i], f[i+1]})
+		}
+		results = append(results, r)
+	}
+	return results, cpu
+}
+
+// writeTables writes one table per family, a column per metric.
+func writeTables(w io.Writer, results []result, heading string) {
+	var order []string
+	byFamily := map[string][]result{}
+	for _, r := range results {
+		if _, seen := byFamily[r.family]; !seen {
+			order = append(order, r.family)
+		}
+		byFamily[r.family] = append(byFamily[r.family], r)
+	}
+	for _, fam := range order {
+		rs := byFamily[fam]
+		fmt.Fprintf(w, "%s %s\n\n", heading, fam)
+		if a := about[fam]; a != "" {
+			fmt.Fprintf(w, "%s\n\n", a)
+		}
+		var units []string
+		seen := map[string]bool{}
+		for _, r := range rs {
+			for _, m := range r.metrics {
+				if !seen[m[1]] {
+					seen[m[1]] = true
+					units = append(units, m[1])
+				}
+			}
+		}
+		if len(units) > 8 && len(rs) == 1 {
+			// Many metrics of one run read better as rows.
+			fmt.Fprintf(w, "| metric | value |\n| --- | ---: |\n")
+			for _, m := range rs[0].metrics {
+				fmt.Fprintf(w, "| %s | %s |\n", m[1], m[0])
+			}
+			fmt.Fprintln(w)
+			continue
+		}
+		fmt.Fprintf(w, "| case | %s |\n|---|%s\n", strings.Join(units, " | "), strings.Repeat("---:|", len(units)))
+		for _, r := range rs {
+			vals := map[string]string{}
+			for _, m := range r.metrics {
+				vals[m[1]] = m[0]
+			}
+			row := make([]string, len(units))
+			for i, u := range units {
+				row[i] = vals[u]
+			}
+			name := r.name
+			if name == "" {
+				name = fam
+			}
+			fmt.Fprintf(w, "| %s | %s |\n", name, strings.Join(row, " | "))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+const (
+	begin = "<!-- bench:begin (written by make bench) -->"
+	end   = "<!-- bench:end -->"
+)
+
+func replaceBlock(path, block string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(raw)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %q ... %q block", path, begin, end)
+	}
+	s = s[:i+len(begin)] + "\n" + block + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}
