@@ -38,32 +38,17 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 const clientID = "recorder-bench"
 
-var (
-	buildOnce sync.Once
-	serverBin string
-	buildErr  error
-)
-
-// buildServer compiles the API once per run, as it is deployed in server
-// mode (stripped).
+// buildServer compiles the API as it runs in server mode (stripped) into
+// a directory removed after the benchmark; the build cache makes repeats
+// cheap.
 func buildServer(tb testing.TB) string {
 	tb.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "recorder-bench-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		serverBin = filepath.Join(dir, "server")
-		out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", serverBin, "../server").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("build server: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
+	bin := filepath.Join(tb.TempDir(), "server")
+	out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "../server").CombinedOutput()
+	if err != nil {
+		tb.Fatalf("build server: %v\n%s", err, out)
 	}
-	return serverBin
+	return bin
 }
 
 // apiProcess is the API running as its own process behind a byte-counting
