@@ -1,0 +1,72 @@
+// Command infra is the CDK app: `make synth` and `make deploy` run it.
+// Everything a stage needs comes from CDK context (-c key=value).
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/voicerec/backend/infra/recorder"
+)
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	ctx := func(key, def string) string {
+		if v, ok := app.Node().TryGetContext(jsii.String(key)).(string); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	stage := ctx("stage", "dev")
+	env := map[string]string{}
+	for key, name := range map[string]string{
+		"googleClientIds": "GOOGLE_CLIENT_IDS", "appleClientIds": "APPLE_CLIENT_IDS", "kakaoClientIds": "KAKAO_CLIENT_IDS",
+		"logLevel": "LOG_LEVEL", "maxUploadBytes": "MAX_UPLOAD_BYTES", "quotaMaxBytes": "QUOTA_MAX_BYTES",
+		"quotaMaxRecordings": "QUOTA_MAX_RECORDINGS",
+	} {
+		if v := ctx(key, ""); v != "" {
+			env[name] = v
+		}
+	}
+	num := func(key string, def float64) float64 {
+		if v, err := strconv.ParseFloat(ctx(key, ""), 64); err == nil {
+			return v
+		}
+		return def
+	}
+	var origins []string
+	if o := ctx("corsOrigins", ""); o != "" {
+		origins = strings.Split(o, ",")
+	}
+	recorder.New(app, "recorder-"+stage, recorder.Props{
+		StackProps: awscdk.StackProps{
+			Env:         environment(),
+			Description: jsii.String("Voice recorder backend, stage " + stage),
+		},
+		Stage:         stage,
+		APIZip:        ctx("apiZip", "../dist/api.zip"),
+		EventsZip:     ctx("eventsZip", "../dist/events.zip"),
+		Retain:        ctx("removalPolicy", "retain") != "destroy",
+		CORSOrigins:   origins,
+		Env:           env,
+		AlarmEmail:    ctx("alarmEmail", ""),
+		ThrottleRate:  num("throttleRate", 100),
+		ThrottleBurst: num("throttleBurst", 200),
+	})
+	app.Synth(nil)
+}
+
+// environment pins the stack to the deployer's account and region when the
+// CDK CLI provides them; synth without credentials stays environment-agnostic.
+func environment() *awscdk.Environment {
+	account, region := os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION")
+	if account == "" || region == "" {
+		return nil
+	}
+	return &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
+}

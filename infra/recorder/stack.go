@@ -1,0 +1,399 @@
+// Package recorder declares the backend's AWS deployment: the recordings
+// bucket, the DynamoDB tables (from the same Go schema the local stack
+// uses), the API and events Lambdas, the HTTP API, alarms, and a
+// least-privilege role per function.
+package recorder
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/recording"
+)
+
+// Props configure one stage.
+type Props struct {
+	awscdk.StackProps
+	// Stage names the deployment (dev, prod); it is part of every resource
+	// name, so stages can share an account.
+	Stage string
+	// APIZip and EventsZip are the Lambda artifacts `make build` writes.
+	APIZip, EventsZip string
+	// Retain keeps tables and the bucket when the stack is deleted; only
+	// throwaway stages turn it off.
+	Retain bool
+	// CORSOrigins may PUT and GET objects from a browser.
+	CORSOrigins []string
+	// Env is extra configuration for the API (client IDs, limits), by the
+	// names the README documents.
+	Env map[string]string
+	// AlarmEmail, when set, is subscribed to the alarm topic.
+	AlarmEmail string
+	// ThrottleRate and ThrottleBurst bound the HTTP API stage.
+	ThrottleRate, ThrottleBurst float64
+}
+
+// Names of what the stack creates, for tests and outputs.
+const (
+	APIFunctionID    = "ApiFunction"
+	EventsFunctionID = "EventsFunction"
+	logRetention     = awslogs.RetentionDays_ONE_MONTH
+)
+
+// TablePrefix is the stage's table-name prefix.
+func TablePrefix(stage string) string { return "recorder-" + stage + "-" }
+
+// New declares the stack.
+func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
+	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
+	removal := awscdk.RemovalPolicy_RETAIN
+	if !p.Retain {
+		removal = awscdk.RemovalPolicy_DESTROY
+	}
+	prefix := TablePrefix(p.Stage)
+
+	// --- storage
+	tables := map[string]awsdynamodb.Table{}
+	for _, t := range dynamo.Schema {
+		tables[t.Name] = newTable(stack, prefix, t, removal)
+	}
+	// The bucket's name is computed rather than referenced, so the events
+	// function's invoke permission can name it before the bucket exists (S3
+	// checks the permission when notifications are set).
+	bucketName := awscdk.Fn_Join(jsii.String("-"), &[]*string{
+		jsii.String("recorder-" + p.Stage), awscdk.Aws_ACCOUNT_ID(), awscdk.Aws_REGION(),
+	})
+	bucketARN := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":s3:::"), bucketName,
+	})
+	objectsARN := awscdk.Fn_Join(jsii.String(""), &[]*string{bucketARN, jsii.String("/" + recording.KeyPrefix + "*")})
+
+	// --- functions
+	env := map[string]*string{
+		"DYNAMODB_TABLE_PREFIX": jsii.String(prefix),
+		"S3_BUCKET":             bucketName,
+		"LOG_FORMAT":            jsii.String("json"),
+	}
+	for k, v := range p.Env {
+		env[k] = jsii.String(v)
+	}
+	apiFn := newFunction(stack, APIFunctionID, p.APIZip, "the HTTP API", env, 512, 29)
+	eventsFn := newFunction(stack, EventsFunctionID, p.EventsZip, "S3 events: upload confirmation", map[string]*string{
+		"DYNAMODB_TABLE_PREFIX": jsii.String(prefix), "S3_BUCKET": bucketName, "LOG_FORMAT": jsii.String("json"),
+	}, 256, 60)
+
+	dlq := awssqs.NewQueue(stack, jsii.String("EventsDeadLetterQueue"), &awssqs.QueueProps{
+		QueueName:       jsii.String("recorder-" + p.Stage + "-events-dlq"),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+	})
+	// S3 invokes the function asynchronously: Lambda retries twice, then
+	// hands the event to the queue for an operator to replay.
+	eventsFn.Function.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		RetryAttempts: jsii.Number(2),
+		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
+		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
+	})
+
+	// --- least privilege
+	tableARNs := func(names ...string) []*string {
+		var arns []*string
+		for _, n := range names {
+			arns = append(arns, tables[n].TableArn())
+		}
+		return arns
+	}
+	indexARNs := func() []*string {
+		var arns []*string
+		for _, t := range dynamo.Schema {
+			for _, ix := range t.Indexes {
+				arns = append(arns, jsii.String(*tables[t.Name].TableArn()+"/index/"+ix.Name))
+			}
+		}
+		return arns
+	}
+	allTables := make([]string, 0, len(dynamo.Schema))
+	for _, t := range dynamo.Schema {
+		allTables = append(allTables, t.Name)
+	}
+	apiFn.allow("DynamoDB", []string{
+		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+		"dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable",
+	}, tableARNs(allTables...)...)
+	apiFn.allow("DynamoDBIndexes", []string{"dynamodb:Query"}, indexARNs()...)
+	apiFn.allow("RecordingObjects", []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}, objectsARN)
+	// Listing is needed to delete an account's objects by prefix, and is
+	// what HeadBucket (the readiness check) requires.
+	apiFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN,
+		map[string]any{"StringLike": map[string]any{"s3:prefix": []string{recording.KeyPrefix + "*", ""}}})
+
+	eventsFn.allow("DynamoDB", []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+		tableARNs(dynamo.RecordingsTable, dynamo.UsersTable)...)
+	eventsFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject"}, objectsARN)
+
+	// --- bucket
+	eventsFn.Function.AddPermission(jsii.String("InvokeFromBucket"), &awslambda.Permission{
+		Principal:     awsiam.NewServicePrincipal(jsii.String("s3.amazonaws.com"), nil),
+		Action:        jsii.String("lambda:InvokeFunction"),
+		SourceArn:     bucketARN,
+		SourceAccount: awscdk.Aws_ACCOUNT_ID(),
+	})
+	bucket := awss3.NewBucket(stack, jsii.String("Recordings"), &awss3.BucketProps{
+		BucketName:        bucketName,
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy:     removal,
+		Cors:              corsRules(p.CORSOrigins),
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("abort-incomplete-multipart-uploads"),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}},
+	})
+	// Notifications are declared on the bucket itself instead of through
+	// CDK's notification custom resource, whose role needs s3:* on "*".
+	cfnBucket := bucket.Node().DefaultChild().(awss3.CfnBucket)
+	var lambdaConfigs []any
+	for _, ev := range NotificationEvents {
+		lambdaConfigs = append(lambdaConfigs, &awss3.CfnBucket_LambdaConfigurationProperty{
+			Event:    jsii.String(ev),
+			Function: eventsFn.Function.FunctionArn(),
+			Filter: &awss3.CfnBucket_NotificationFilterProperty{S3Key: &awss3.CfnBucket_S3KeyFilterProperty{
+				Rules: &[]any{&awss3.CfnBucket_FilterRuleProperty{Name: jsii.String("prefix"), Value: jsii.String(recording.KeyPrefix)}},
+			}},
+		})
+	}
+	cfnBucket.SetNotificationConfiguration(&awss3.CfnBucket_NotificationConfigurationProperty{LambdaConfigurations: &lambdaConfigs})
+	bucket.Node().AddDependency(eventsFn.Function.Node().FindChild(jsii.String("InvokeFromBucket")))
+
+	// --- HTTP API
+	httpAPI := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		ApiName:            jsii.String("recorder-" + p.Stage),
+		CreateDefaultStage: jsii.Bool(false),
+		DefaultIntegration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Api"), apiFn.Function, nil),
+	})
+	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("/recorder/" + p.Stage + "/api-access"),
+		Retention:     logRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	stage := awsapigatewayv2.NewHttpStage(stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
+		HttpApi:    httpAPI,
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle:   &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(p.ThrottleRate), BurstLimit: jsii.Number(p.ThrottleBurst)},
+	})
+	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format:         jsii.String(accessLogFormat),
+	})
+
+	// --- alarms
+	topic := awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{
+		TopicName:  jsii.String("recorder-" + p.Stage + "-alarms"),
+		EnforceSSL: jsii.Bool(true),
+		MasterKey:  awskms.Alias_FromAliasName(stack, jsii.String("SnsKey"), jsii.String("alias/aws/sns")),
+	})
+	if p.AlarmEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(p.AlarmEmail), nil))
+	}
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	for _, a := range []struct {
+		id, what string
+		metric   awscloudwatch.IMetric
+	}{
+		{"EventsErrorsAlarm", "the events function failed", eventsFn.Function.MetricErrors(&awscloudwatch.MetricOptions{Period: five})},
+		{"EventsDeadLettersAlarm", "S3 events gave up on are waiting in the dead-letter queue",
+			dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")})},
+		{"ApiErrorsAlarm", "the API function failed (not 4xx/5xx answers: crashes and timeouts)", apiFn.Function.MetricErrors(&awscloudwatch.MetricOptions{Period: five})},
+	} {
+		alarm := awscloudwatch.NewAlarm(stack, jsii.String(a.id), &awscloudwatch.AlarmProps{
+			AlarmName:          jsii.String(fmt.Sprintf("recorder-%s-%s", p.Stage, kebab(strings.TrimSuffix(a.id, "Alarm")))),
+			AlarmDescription:   jsii.String(a.what),
+			Metric:             a.metric,
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	}
+
+	// --- outputs
+	out := func(id string, v *string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v})
+	}
+	out("ApiUrl", httpAPI.ApiEndpoint())
+	out("BucketName", bucket.BucketName())
+	out("DeadLetterQueueUrl", dlq.QueueUrl())
+	for _, t := range dynamo.Schema {
+		out(pascal(t.Name)+"TableName", tables[t.Name].TableName())
+	}
+	suppress(stack, apiFn, eventsFn, bucket, httpAPI)
+	return stack
+}
+
+// NotificationEvents are the S3 events the events function receives. A
+// lifecycle expiry is announced as its own event, not as a removal.
+var NotificationEvents = []string{"s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"}
+
+// accessLogFormat is one JSON line per request, readable in Logs Insights.
+const accessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","method":"$context.httpMethod",` +
+	`"path":"$context.path","status":"$context.status","latencyMs":"$context.responseLatency",` +
+	`"integrationLatencyMs":"$context.integrationLatency","bytes":"$context.responseLength","error":"$context.integrationErrorMessage"}`
+
+func newTable(scope constructs.Construct, prefix string, t dynamo.Table, removal awscdk.RemovalPolicy) awsdynamodb.Table {
+	table := awsdynamodb.NewTable(scope, jsii.String("Table"+pascal(t.Name)), &awsdynamodb.TableProps{
+		TableName:           jsii.String(dynamo.TableName(prefix, t.Name)),
+		PartitionKey:        attribute(t.PartitionKey),
+		SortKey:             optAttribute(t.SortKey),
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String(t.TTLAttribute),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		Encryption:         awsdynamodb.TableEncryption_AWS_MANAGED,
+		DeletionProtection: jsii.Bool(removal == awscdk.RemovalPolicy_RETAIN),
+		RemovalPolicy:      removal,
+	})
+	for _, ix := range t.Indexes {
+		proj := awsdynamodb.ProjectionType_ALL
+		if ix.KeysOnly {
+			proj = awsdynamodb.ProjectionType_KEYS_ONLY
+		}
+		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(ix.Name),
+			PartitionKey:   attribute(ix.PartitionKey),
+			SortKey:        optAttribute(ix.SortKey),
+			ProjectionType: proj,
+		})
+	}
+	return table
+}
+
+func attribute(k dynamo.Key) *awsdynamodb.Attribute {
+	typ := awsdynamodb.AttributeType_STRING
+	if k.Type == dynamo.Number {
+		typ = awsdynamodb.AttributeType_NUMBER
+	}
+	return &awsdynamodb.Attribute{Name: jsii.String(k.Name), Type: typ}
+}
+
+func optAttribute(k *dynamo.Key) *awsdynamodb.Attribute {
+	if k == nil {
+		return nil
+	}
+	return attribute(*k)
+}
+
+// function is a Lambda with its own role, to which only explicit
+// statements are added (no managed policies, no grant helpers whose action
+// lists contain wildcards).
+type function struct {
+	Function awslambda.Function
+	Role     awsiam.Role
+	id       string
+}
+
+func newFunction(stack awscdk.Stack, id, zip, what string, env map[string]*string, memoryMB, timeoutS float64) *function {
+	logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     logRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	role := awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Runs " + what),
+	})
+	f := &function{Role: role, id: id}
+	f.allow("Logs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, jsii.String(*logs.LogGroupArn()))
+	f.Function = awslambda.NewFunction(stack, jsii.String(id), &awslambda.FunctionProps{
+		Description:   jsii.String(what),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(zip), nil),
+		MemorySize:    jsii.Number(memoryMB),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(timeoutS)),
+		Environment:   &env,
+		Role:          role,
+		LogGroup:      logs,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+	})
+	return f
+}
+
+func (f *function) allow(sid string, actions []string, resources ...*string) {
+	f.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String(sid),
+		Actions:   jsii.Strings(actions...),
+		Resources: &resources,
+	}))
+}
+
+func (f *function) allowWithCondition(sid string, actions []string, resource *string, cond map[string]any) {
+	f.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String(sid),
+		Actions:    jsii.Strings(actions...),
+		Resources:  &[]*string{resource},
+		Conditions: &cond,
+	}))
+}
+
+// corsRules let browsers PUT and GET through presigned URLs. Those URLs
+// carry the authorization, so CORS decides only which web pages may use
+// them.
+func corsRules(origins []string) *[]*awss3.CorsRule {
+	if len(origins) == 0 {
+		return nil
+	}
+	return &[]*awss3.CorsRule{{
+		AllowedMethods: &[]awss3.HttpMethods{awss3.HttpMethods_PUT, awss3.HttpMethods_GET, awss3.HttpMethods_HEAD},
+		AllowedOrigins: jsii.Strings(origins...),
+		AllowedHeaders: jsii.Strings("Content-Type", "Content-Length", "Range"),
+		ExposedHeaders: jsii.Strings("ETag", "Content-Length", "Content-Disposition"),
+		MaxAge:         jsii.Number(3600),
+	}}
+}
+
+func pascal(s string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+func kebab(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,439 @@
+package recorder_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/voicerec/backend/infra/recorder"
+	"github.com/voicerec/backend/internal/dynamo"
+)
+
+// synthesized is one stage's template, synthesized once for every test:
+// synthesis runs the CDK's JavaScript core and takes seconds.
+type synthesized struct {
+	stack awscdk.Stack
+	tmpl  assertions.Template
+	// res is the template's Resources section, by logical id.
+	res map[string]resource
+	out map[string]any
+}
+
+type resource struct {
+	Type           string         `json:"Type"`
+	Properties     map[string]any `json:"Properties"`
+	DeletionPolicy string         `json:"DeletionPolicy"`
+}
+
+var (
+	once  = map[bool]*sync.Once{true: {}, false: {}}
+	cache = map[bool]*synthesized{}
+)
+
+// synth returns the template of a stage with tables retained or not, with
+// cdk-nag's AwsSolutions checks applied.
+func synth(t *testing.T, retain bool) *synthesized {
+	t.Helper()
+	once[retain].Do(func() {
+		zips := map[string]string{}
+		for _, fn := range []string{"api", "events"} {
+			p, _ := filepath.Abs(filepath.Join("..", "..", "dist", fn+".zip"))
+			if _, err := os.Stat(p); err != nil {
+				t.Fatalf("%s is missing: run `make build` (make test-infra does)", p)
+			}
+			zips[fn] = p
+		}
+		app := awscdk.NewApp(nil)
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+		stack := recorder.New(app, "recorder-test", recorder.Props{
+			Stage: "test", APIZip: zips["api"], EventsZip: zips["events"], Retain: retain,
+			CORSOrigins:  []string{"https://app.example.com"},
+			Env:          map[string]string{"GOOGLE_CLIENT_IDS": "client.apps.googleusercontent.com"},
+			ThrottleRate: 50, ThrottleBurst: 100,
+		})
+		tmpl := assertions.Template_FromStack(stack, nil)
+		raw, err := json.Marshal(tmpl.ToJSON())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Resources map[string]resource `json:"Resources"`
+			Outputs   map[string]any      `json:"Outputs"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		cache[retain] = &synthesized{stack: stack, tmpl: tmpl, res: doc.Resources, out: doc.Outputs}
+	})
+	s := cache[retain]
+	if s == nil {
+		t.Fatal("synthesis failed in an earlier test")
+	}
+	return s
+}
+
+func (s *synthesized) ofType(typ string) map[string]resource {
+	m := map[string]resource{}
+	for id, r := range s.res {
+		if r.Type == typ {
+			m[id] = r
+		}
+	}
+	return m
+}
+
+func (s *synthesized) one(t *testing.T, typ string) (string, resource) {
+	t.Helper()
+	m := s.ofType(typ)
+	if len(m) != 1 {
+		t.Fatalf("%d resources of type %s, want 1", len(m), typ)
+	}
+	for id, r := range m {
+		return id, r
+	}
+	panic("unreachable")
+}
+
+// get walks a decoded JSON value by keys and indexes.
+func get(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			a, _ := v.([]any)
+			if k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+func js(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestBucket(t *testing.T) {
+	s := synth(t, true)
+	_, b := s.one(t, "AWS::S3::Bucket")
+	p := b.Properties
+	for _, tc := range []struct {
+		name string
+		got  any
+		want string
+	}{
+		{"public access block", p["PublicAccessBlockConfiguration"], `{"BlockPublicAcls":true,"BlockPublicPolicy":true,"IgnorePublicAcls":true,"RestrictPublicBuckets":true}`},
+		{"encryption", get(p, "BucketEncryption", "ServerSideEncryptionConfiguration", 0, "ServerSideEncryptionByDefault", "SSEAlgorithm"), `"AES256"`},
+		{"object ownership", get(p, "OwnershipControls", "Rules", 0, "ObjectOwnership"), `"BucketOwnerEnforced"`},
+		{"abort multipart", get(p, "LifecycleConfiguration", "Rules", 0, "AbortIncompleteMultipartUpload"), `{"DaysAfterInitiation":1}`},
+		{"lifecycle enabled", get(p, "LifecycleConfiguration", "Rules", 0, "Status"), `"Enabled"`},
+		{"CORS methods", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedMethods"), `["PUT","GET","HEAD"]`},
+		{"CORS origins", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedOrigins"), `["https://app.example.com"]`},
+		{"CORS headers", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedHeaders"), `["Content-Type","Content-Length","Range"]`},
+		{"retained", b.DeletionPolicy, `"Retain"`},
+	} {
+		if got := js(tc.got); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+
+	// Every notification goes to the events function, for recordings/ only.
+	fnID := logicalID(t, s, "AWS::Lambda::Function", recorder.EventsFunctionID)
+	confs, _ := get(p, "NotificationConfiguration", "LambdaConfigurations").([]any)
+	var events []string
+	for _, c := range confs {
+		events = append(events, get(c, "Event").(string))
+		if got := js(get(c, "Filter", "S3Key", "Rules")); got != `[{"Name":"prefix","Value":"recordings/"}]` {
+			t.Errorf("notification filter %s", got)
+		}
+		if got := js(get(c, "Function")); got != fmt.Sprintf(`{"Fn::GetAtt":[%q,"Arn"]}`, fnID) {
+			t.Errorf("notification target %s", got)
+		}
+	}
+	if !slices.Equal(events, recorder.NotificationEvents) {
+		t.Errorf("notified events %v, want %v", events, recorder.NotificationEvents)
+	}
+	if n := len(s.ofType("Custom::S3BucketNotifications")); n != 0 {
+		t.Errorf("%d notification custom resources (they need s3 permissions on *)", n)
+	}
+}
+
+func TestBucketPolicyRefusesPlainHTTP(t *testing.T) {
+	s := synth(t, true)
+	s.tmpl.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), assertions.Match_ObjectLike(&map[string]any{
+		"PolicyDocument": assertions.Match_ObjectLike(&map[string]any{
+			"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+				"Effect":    "Deny",
+				"Action":    "s3:*",
+				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			})}),
+		}),
+	}))
+}
+
+func TestTablesFollowTheGoSchema(t *testing.T) {
+	for _, retain := range []bool{true, false} {
+		s := synth(t, retain)
+		tables := s.ofType("AWS::DynamoDB::Table")
+		if len(tables) != len(dynamo.Schema) {
+			t.Fatalf("%d tables, schema has %d", len(tables), len(dynamo.Schema))
+		}
+		byName := map[string]resource{}
+		for _, r := range tables {
+			byName[r.Properties["TableName"].(string)] = r
+		}
+		for _, def := range dynamo.Schema {
+			name := dynamo.TableName(recorder.TablePrefix("test"), def.Name)
+			r, ok := byName[name]
+			if !ok {
+				t.Errorf("no table %s", name)
+				continue
+			}
+			p := r.Properties
+			wantPolicy := map[bool]string{true: "Retain", false: "Delete"}[retain]
+			checks := []struct{ what, got, want string }{
+				{"billing", js(p["BillingMode"]), `"PAY_PER_REQUEST"`},
+				{"TTL", js(p["TimeToLiveSpecification"]), fmt.Sprintf(`{"AttributeName":%q,"Enabled":true}`, def.TTLAttribute)},
+				{"PITR", js(get(p, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled")), `true`},
+				{"keys", js(p["KeySchema"]), js(keySchema(def.PartitionKey, def.SortKey))},
+				{"removal", r.DeletionPolicy, wantPolicy},
+				{"deletion protection", js(p["DeletionProtectionEnabled"]), js(retain)},
+			}
+			var gsis []any
+			for _, ix := range def.Indexes {
+				proj := "ALL"
+				if ix.KeysOnly {
+					proj = "KEYS_ONLY"
+				}
+				gsis = append(gsis, map[string]any{
+					"IndexName": ix.Name, "KeySchema": keySchema(ix.PartitionKey, ix.SortKey),
+					"Projection": map[string]any{"ProjectionType": proj},
+				})
+			}
+			if gsis != nil {
+				checks = append(checks, struct{ what, got, want string }{"indexes", js(p["GlobalSecondaryIndexes"]), js(gsis)})
+			}
+			for _, c := range checks {
+				if c.got != c.want {
+					t.Errorf("retain=%v %s %s: %s, want %s", retain, name, c.what, c.got, c.want)
+				}
+			}
+		}
+	}
+}
+
+func keySchema(pk dynamo.Key, sk *dynamo.Key) []any {
+	ks := []any{map[string]any{"AttributeName": pk.Name, "KeyType": "HASH"}}
+	if sk != nil {
+		ks = append(ks, map[string]any{"AttributeName": sk.Name, "KeyType": "RANGE"})
+	}
+	return ks
+}
+
+func TestFunctions(t *testing.T) {
+	s := synth(t, true)
+	fns := s.ofType("AWS::Lambda::Function")
+	if len(fns) != 2 {
+		t.Errorf("%d functions, want exactly the API and events functions (no helper Lambdas)", len(fns))
+	}
+	for id, f := range fns {
+		p := f.Properties
+		if js(p["Runtime"]) != `"provided.al2023"` || js(p["Architectures"]) != `["arm64"]` || js(p["Handler"]) != `"bootstrap"` {
+			t.Errorf("%s: runtime %s, architectures %s, handler %s", id, js(p["Runtime"]), js(p["Architectures"]), js(p["Handler"]))
+		}
+		// Logs go to a group of the stack's own with a retention.
+		group, _ := get(p, "LoggingConfig", "LogGroup", "Ref").(string)
+		lg, ok := s.res[group]
+		if !ok || lg.Type != "AWS::Logs::LogGroup" || js(lg.Properties["RetentionInDays"]) != "30" {
+			t.Errorf("%s: log group %q %+v", id, group, lg)
+		}
+		if get(p, "Environment", "Variables", "DYNAMODB_TABLE_PREFIX") != recorder.TablePrefix("test") ||
+			get(p, "Environment", "Variables", "S3_BUCKET") == nil {
+			t.Errorf("%s: environment %s", id, js(get(p, "Environment")))
+		}
+	}
+	api := s.res[logicalID(t, s, "AWS::Lambda::Function", recorder.APIFunctionID)]
+	if got := get(api.Properties, "Environment", "Variables", "GOOGLE_CLIENT_IDS"); got != "client.apps.googleusercontent.com" {
+		t.Errorf("API GOOGLE_CLIENT_IDS = %v", got)
+	}
+}
+
+func TestEventsRetriesDeadLettersAndAlarms(t *testing.T) {
+	s := synth(t, true)
+	fn := logicalID(t, s, "AWS::Lambda::Function", recorder.EventsFunctionID)
+	qID, q := s.one(t, "AWS::SQS::Queue")
+	if js(q.Properties["SqsManagedSseEnabled"]) != "true" {
+		t.Errorf("dead-letter queue not encrypted: %s", js(q.Properties))
+	}
+	_, cfg := s.one(t, "AWS::Lambda::EventInvokeConfig")
+	if got := js(cfg.Properties["FunctionName"]); got != fmt.Sprintf(`{"Ref":%q}`, fn) {
+		t.Errorf("invoke config for %s", got)
+	}
+	if js(cfg.Properties["MaximumRetryAttempts"]) != "2" {
+		t.Errorf("retries %s", js(cfg.Properties["MaximumRetryAttempts"]))
+	}
+	if got := js(get(cfg.Properties, "DestinationConfig", "OnFailure", "Destination")); got != fmt.Sprintf(`{"Fn::GetAtt":[%q,"Arn"]}`, qID) {
+		t.Errorf("on-failure destination %s", got)
+	}
+	alarms := map[string]string{} // metric name -> dimension value
+	for _, a := range s.ofType("AWS::CloudWatch::Alarm") {
+		if js(get(a.Properties, "AlarmActions")) == "null" {
+			t.Errorf("alarm %s has no action", a.Properties["AlarmName"])
+		}
+		alarms[a.Properties["MetricName"].(string)+"/"+js(get(a.Properties, "Dimensions", 0, "Value"))] = ""
+	}
+	for _, want := range []string{
+		"Errors/" + fmt.Sprintf(`{"Ref":%q}`, fn),
+		"ApproximateNumberOfMessagesVisible/" + fmt.Sprintf(`{"Fn::GetAtt":[%q,"QueueName"]}`, qID),
+	} {
+		if _, ok := alarms[want]; !ok {
+			t.Errorf("no alarm on %s; alarms: %v", want, alarms)
+		}
+	}
+}
+
+func TestHTTPAPI(t *testing.T) {
+	s := synth(t, true)
+	_, stage := s.one(t, "AWS::ApiGatewayV2::Stage")
+	p := stage.Properties
+	if js(get(p, "DefaultRouteSettings", "ThrottlingRateLimit")) != "50" || js(get(p, "DefaultRouteSettings", "ThrottlingBurstLimit")) != "100" {
+		t.Errorf("throttling %s", js(p["DefaultRouteSettings"]))
+	}
+	if dst := js(get(p, "AccessLogSettings", "DestinationArn")); !strings.Contains(dst, "ApiAccessLogs") {
+		t.Errorf("access logs to %s", dst)
+	}
+	if f, _ := get(p, "AccessLogSettings", "Format").(string); !strings.Contains(f, "$context.requestId") {
+		t.Errorf("access log format %q", f)
+	}
+	_, api := s.one(t, "AWS::ApiGatewayV2::Api")
+	if js(api.Properties["ProtocolType"]) != `"HTTP"` {
+		t.Errorf("API type %s", js(api.Properties["ProtocolType"]))
+	}
+	for _, o := range []string{"ApiUrl", "BucketName", "DeadLetterQueueUrl", "UsersTableName", "RecordingsTableName", "SessionsTableName", "IdentitiesTableName", "IdempotencyTableName"} {
+		if _, ok := s.out[o]; !ok {
+			t.Errorf("no output %s", o)
+		}
+	}
+}
+
+// Each role holds exactly the actions its code calls, on the resources it
+// uses; no action is a wildcard and no resource is "*".
+func TestLeastPrivilege(t *testing.T) {
+	s := synth(t, true)
+	for _, r := range s.ofType("AWS::IAM::Role") {
+		if r.Properties["ManagedPolicyArns"] != nil || r.Properties["Policies"] != nil {
+			t.Errorf("role with managed or inline policies: %s", js(r.Properties))
+		}
+	}
+	actions := map[string][]string{} // role logical id -> actions
+	for id, pol := range s.ofType("AWS::IAM::Policy") {
+		roles, _ := pol.Properties["Roles"].([]any)
+		if len(roles) != 1 {
+			t.Fatalf("policy %s on %d roles", id, len(roles))
+		}
+		role := get(roles[0], "Ref").(string)
+		stmts, _ := get(pol.Properties, "PolicyDocument", "Statement").([]any)
+		for _, st := range stmts {
+			if get(st, "Effect") != "Allow" {
+				t.Errorf("%s: unexpected statement %s", role, js(st))
+			}
+			for _, a := range list(get(st, "Action")) {
+				if strings.Contains(js(a), "*") {
+					t.Errorf("%s: wildcard action %s", role, js(a))
+				}
+				actions[role] = append(actions[role], a.(string))
+			}
+			for _, res := range list(get(st, "Resource")) {
+				rs := js(res)
+				if res == "*" || (strings.Contains(rs, "*") && !strings.HasSuffix(rs, `/recordings/*"]]}`)) {
+					t.Errorf("%s: resource %s", role, rs)
+				}
+			}
+		}
+	}
+	want := map[string][]string{
+		recorder.APIFunctionID: {
+			"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
+			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+			"logs:CreateLogStream", "logs:PutLogEvents",
+			"s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject",
+		},
+		recorder.EventsFunctionID: {
+			"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
+			"logs:CreateLogStream", "logs:PutLogEvents",
+			"s3:DeleteObject", "s3:GetObject",
+			"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage",
+		},
+	}
+	for fn, w := range want {
+		role := logicalID(t, s, "AWS::IAM::Role", fn+"Role")
+		got := slices.Compact(sorted(actions[role]))
+		if !slices.Equal(got, w) {
+			t.Errorf("%s actions:\n got %v\nwant %v", fn, got, w)
+		}
+	}
+	if len(actions) != len(want) {
+		t.Errorf("policies for %d roles, want %d: %v", len(actions), len(want), actions)
+	}
+}
+
+func TestCDKNagAwsSolutions(t *testing.T) {
+	s := synth(t, true)
+	ann := assertions.Annotations_FromStack(s.stack)
+	rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+	found := map[string]*[]*cxapi.SynthesisMessage{
+		"error":   ann.FindError(jsii.String("*"), rule),
+		"warning": ann.FindWarning(jsii.String("*"), rule),
+	}
+	for kind, msgs := range found {
+		for _, m := range *msgs {
+			t.Errorf("cdk-nag %s at %s: %v", kind, *m.Id, m.Entry.Data)
+		}
+	}
+}
+
+// logicalID finds the one resource of typ whose logical id starts with
+// the construct id given in the stack code.
+func logicalID(t *testing.T, s *synthesized, typ, prefix string) string {
+	t.Helper()
+	var ids []string
+	for id, r := range s.res {
+		if r.Type == typ && strings.HasPrefix(id, prefix) && !strings.HasPrefix(id[len(prefix):], "Role") &&
+			!strings.HasPrefix(id[len(prefix):], "Logs") {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%s %s*: %v", typ, prefix, ids)
+	}
+	return ids[0]
+}
+
+func list(v any) []any {
+	if a, ok := v.([]any); ok {
+		return a
+	}
+	return []any{v}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	sort.Strings(s)
+	return s
+}
