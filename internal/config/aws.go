@@ -38,17 +38,6 @@ func (c Config) AWSClients(ctx context.Context, log *slog.Logger) (Clients, erro
 		})),
 		awsconfig.WithRegion(c.Region),
 		awsconfig.WithHTTPClient(httpClient()),
-		awsconfig.WithRetryer(func() aws.Retryer {
-			// Deliberate budget: three attempts with jittered backoff capped at
-			// one second, so a request's retries fit well inside REQUEST_TIMEOUT.
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 3
-				o.MaxBackoff = time.Second
-				// No client-side retry token bucket: under an outage it turns
-				// retries into instant failures that hide the real cause.
-				o.RateLimiter = ratelimit.None
-			})
-		}),
 		// Only checksum when an operation requires it: a checksum added to a
 		// presigned PUT would have to be sent by the app, which curl and
 		// mobile HTTP stacks do not do.
@@ -67,6 +56,10 @@ func (c Config) AWSClients(ctx context.Context, log *slog.Logger) (Clients, erro
 // ClientsFrom builds the clients from an already loaded aws.Config; tests use
 // it with static emulator credentials.
 func (c Config) ClientsFrom(awsCfg aws.Config) Clients {
+	awsCfg.Retryer = Retryer
+	if awsCfg.HTTPClient == nil {
+		awsCfg.HTTPClient = httpClient()
+	}
 	awsCfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 	awsCfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	ddb := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
@@ -88,6 +81,20 @@ func (c Config) ClientsFrom(awsCfg aws.Config) Clients {
 		S3:       s3.NewFromConfig(awsCfg, s3Opts(c.S3Endpoint)),
 		Presign:  s3.NewPresignClient(public),
 	}
+}
+
+// Retryer is the SDK's retry budget, set deliberately rather than left to
+// defaults: three attempts with jittered backoff capped at one second, so a
+// request's retries fit well inside REQUEST_TIMEOUT (the SDK's default
+// backoff cap is 20 seconds).
+func Retryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.MaxBackoff = time.Second
+		// No client-side retry token bucket: under an outage it turns
+		// retries into instant failures that hide the real cause.
+		o.RateLimiter = ratelimit.None
+	})
 }
 
 // httpClient is the SDK's buildable client (so AWS_CA_BUNDLE keeps working)

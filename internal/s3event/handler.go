@@ -27,7 +27,14 @@ type Handler struct {
 	Store   *dynamo.Store
 	Objects *s3.Store
 	Now     func() time.Time
+	// RecordTimeout bounds the work on one record, so a dependency that
+	// hangs fails the invocation (and Lambda retries it) instead of using
+	// up the function's whole timeout. Zero means DefaultRecordTimeout.
+	RecordTimeout time.Duration
 }
+
+// DefaultRecordTimeout leaves room for the SDK's three attempts per call.
+const DefaultRecordTimeout = 15 * time.Second
 
 // Build wires a Handler from configuration.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*Handler, error) {
@@ -73,7 +80,13 @@ func (h *Handler) Handle(ctx context.Context, ev events.S3Event) error {
 	for _, r := range ev.Records {
 		start := time.Now()
 		key := decodedKey(r.S3.Object)
-		outcome, err := h.handleRecord(ctx, r, key)
+		timeout := h.RecordTimeout
+		if timeout <= 0 {
+			timeout = DefaultRecordTimeout
+		}
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		outcome, err := h.handleRecord(rctx, r, key)
+		cancel()
 		attrs := []any{"event", r.EventName, "bucket", r.S3.Bucket.Name, "key", key,
 			"sequencer", r.S3.Object.Sequencer, "latency_ms", float64(time.Since(start).Microseconds()) / 1000}
 		switch {

@@ -36,6 +36,8 @@ type Stack struct {
 	Store   *dynamo.Store
 	Objects *s3.Store
 	Issuer  *devissuer.Issuer
+	// Events is the handler MinIO's notifications reach.
+	Events *s3event.Handler
 	// IssuerURL and APIURL are the base URLs of the dev issuer and the API.
 	IssuerURL, APIURL string
 	// Logs holds everything the API and the events handler logged.
@@ -107,8 +109,8 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 	t.Cleanup(apiSrv.Close)
 	s.APIURL = apiSrv.URL
 
-	events := s3event.FromClients(cfg, log, clients)
-	env.OnEvent(t, cfg.Bucket, events.Handle)
+	s.Events = s3event.FromClients(cfg, log, clients)
+	env.OnEvent(t, cfg.Bucket, s.Events.Handle)
 	return s
 }
 
