@@ -1,0 +1,291 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/testenv"
+	"github.com/voicerec/backend/internal/testenv/stack"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// person is one CLI user: their own home, config directory and working
+// directory, as on their own machine.
+type person struct {
+	t    *testing.T
+	bin  string
+	s    *stack.Stack
+	home string
+	work string
+}
+
+func newPerson(t *testing.T, bin string, s *stack.Stack) *person {
+	home := t.TempDir()
+	work := filepath.Join(home, "work")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &person{t: t, bin: bin, s: s, home: home, work: work}
+}
+
+// run invokes the built binary and returns stdout, stderr and the exit code.
+func (p *person) run(stdin string, args ...string) (string, string, int) {
+	p.t.Helper()
+	cmd := exec.Command(p.bin, append([]string{"--api", p.s.APIURL}, args...)...)
+	cmd.Dir = p.work
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.home, "XDG_CONFIG_HOME=" + filepath.Join(p.home, ".config"),
+		"RECORDER_DEV_ISSUER=" + p.s.IssuerURL}
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		p.t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// ok runs a command that must succeed and returns its stdout.
+func (p *person) ok(args ...string) string {
+	p.t.Helper()
+	out, errs, code := p.run("", args...)
+	if code != 0 {
+		p.t.Fatalf("recorder %s: exit %d: %s", strings.Join(args, " "), code, errs)
+	}
+	return out
+}
+
+// fails runs a command that must fail with one clear line containing want.
+func (p *person) fails(want string, args ...string) {
+	p.t.Helper()
+	_, errs, code := p.run("", args...)
+	if code == 0 {
+		p.t.Fatalf("recorder %s succeeded", strings.Join(args, " "))
+	}
+	if !strings.Contains(errs, want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+		p.t.Errorf("recorder %s: stderr %q, want one line containing %q", strings.Join(args, " "), errs, want)
+	}
+}
+
+func (p *person) config() map[string]any {
+	p.t.Helper()
+	path := filepath.Join(p.home, ".config", "recorder", "config.json")
+	st, err := os.Stat(path)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		p.t.Errorf("config file mode %v, want 0600", st.Mode().Perm())
+	}
+	raw, _ := os.ReadFile(path)
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil {
+		p.t.Fatal(err)
+	}
+	return c
+}
+
+type listed struct {
+	ID        string `json:"id"`
+	FileName  string `json:"file_name"`
+	SizeBytes int64  `json:"size_bytes"`
+	Status    string `json:"status"`
+}
+
+func (p *person) ls() []listed {
+	p.t.Helper()
+	var items []listed
+	if err := json.Unmarshal([]byte(p.ok("ls", "--json")), &items); err != nil {
+		p.t.Fatal(err)
+	}
+	return items
+}
+
+func buildCLI(t *testing.T) string {
+	bin := filepath.Join(t.TempDir(), "recorder")
+	if out, err := exec.Command("go", "build", "-o", bin, "./recorder").CombinedOutput(); err != nil {
+		t.Fatalf("build the CLI: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// wav is a valid 16-bit mono PCM WAV file of n samples of noise.
+func wav(n int) []byte {
+	var b bytes.Buffer
+	le := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
+	b.WriteString("RIFF")
+	le(uint32(36 + 2*n))
+	b.WriteString("WAVEfmt ")
+	le(uint32(16))
+	le(uint16(1))
+	le(uint16(1))
+	le(uint32(16000))
+	le(uint32(32000))
+	le(uint16(2))
+	le(uint16(16))
+	b.WriteString("data")
+	le(uint32(2 * n))
+	noise := make([]byte, 2*n)
+	_, _ = rand.Read(noise)
+	b.Write(noise)
+	return b.Bytes()
+}
+
+// m4a starts like an AAC-in-MP4 file; the rest is noise.
+func m4a(n int) []byte {
+	head := []byte("\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom\x00\x00\x00\x00")
+	body := make([]byte, n)
+	_, _ = rand.Read(body)
+	return append(head, body...)
+}
+
+// The acceptance test: two new users drive the built CLI against the whole
+// local stack, as a newcomer would.
+func TestEndToEnd(t *testing.T) {
+	bin := buildCLI(t)
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	alice, bob := newPerson(t, bin, s), newPerson(t, bin, s)
+
+	alice.fails("not signed in", "ls")
+	alice.ok("login", "--dev", "alice")
+	bob.ok("login", "--dev", "bob")
+	aliceID := alice.config()["user_id"].(string)
+	if aliceID == "" || alice.config()["token"] == "" {
+		t.Fatal("login stored no session")
+	}
+
+	files := map[string][]byte{
+		"interview.wav": wav(150_000),
+		"회의 녹음 1.m4a":   m4a(300_000),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(alice.work, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(alice.work, "notes.txt"), []byte("not audio"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alice.fails("not a recognised audio file", "upload", "notes.txt")
+
+	ids := strings.Fields(alice.ok("upload", "interview.wav", "회의 녹음 1.m4a"))
+	if len(ids) != 2 {
+		t.Fatalf("upload printed %v, want two ids", ids)
+	}
+	byName := map[string]string{}
+	for _, it := range alice.ls() {
+		if it.Status != "available" {
+			t.Errorf("%s is %s", it.FileName, it.Status)
+		}
+		byName[it.FileName] = it.ID
+	}
+	for name, data := range files {
+		id, ok := byName[name]
+		if !ok {
+			t.Fatalf("ls does not show %q: %v", name, byName)
+		}
+		// Download into a fresh directory: the original name comes back.
+		dir := t.TempDir()
+		alice.work = dir
+		if got := strings.TrimSpace(alice.ok("get", id)); got != name {
+			t.Errorf("get %s wrote %q, want %q", id, got, name)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sha256.Sum256(got) != sha256.Sum256(data) {
+			t.Errorf("%s: downloaded bytes differ from the upload", name)
+		}
+		alice.ok("get", id, "-o", "copy.bin")
+		if again, _ := os.ReadFile(filepath.Join(dir, "copy.bin")); !bytes.Equal(again, data) {
+			t.Errorf("%s: -o copy differs", name)
+		}
+		// Another user sees nothing and cannot fetch it by id.
+		bob.fails("no recording "+id, "get", id)
+	}
+	if items := bob.ls(); len(items) != 0 {
+		t.Errorf("bob sees %v", items)
+	}
+	bob.fails("no recording", "rm", byName["interview.wav"])
+
+	alice.ok("rename", byName["interview.wav"], "interview (final).wav")
+	alice.ok("rm", byName["회의 녹음 1.m4a"])
+	if items := alice.ls(); len(items) != 1 || items[0].FileName != "interview (final).wav" {
+		t.Errorf("after rename and rm: %v", items)
+	}
+	if table := alice.ok("ls"); !strings.Contains(table, "interview (final).wav") || !strings.Contains(table, "available") {
+		t.Errorf("ls table:\n%s", table)
+	}
+
+	// Deleting the account asks first.
+	if _, _, code := alice.run("no\n", "delete-account"); code == 0 {
+		t.Fatal("delete-account went ahead without confirmation")
+	}
+	token := alice.config()["token"].(string)
+	alice.ok("delete-account", "--yes")
+	alice.fails("not signed in", "ls")
+
+	// Nothing of alice is left anywhere: checked with the admin clients.
+	ctx := context.Background()
+	objs, err := s.Clients.S3.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: &s.Config.Bucket, Prefix: ptr("recordings/" + aliceID + "/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs.Contents) != 0 {
+		t.Errorf("%d objects of alice remain", len(objs.Contents))
+	}
+	for _, tbl := range dynamo.Schema {
+		if dump := testenv.DumpTable(t, s.Clients.DynamoDB, dynamo.TableName(s.Config.TablePrefix, tbl.Name)); strings.Contains(dump, aliceID) {
+			t.Errorf("table %s still holds alice:\n%s", tbl.Name, dump)
+		}
+	}
+	// Bob is untouched.
+	if out := bob.ok("whoami"); !strings.Contains(out, "0 recordings") {
+		t.Errorf("bob: %s", out)
+	}
+	s.AssertLogsFree(t, token)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Failures name what went wrong in one line: limits, expired sessions.
+func TestFailuresAreOneClearLine(t *testing.T) {
+	bin := buildCLI(t)
+	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"MAX_UPLOAD_BYTES": "1024", "QUOTA_MAX_BYTES": "4096"}})
+	p := newPerson(t, bin, s)
+	p.ok("login", "--dev", "carol")
+	if err := os.WriteFile(filepath.Join(p.work, "long.wav"), wav(2000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.fails("too large: size_bytes is above the maximum of 1024 bytes", "upload", "long.wav")
+	p.fails("no recording 01ARZ3NDEKTSV4RRFFQ69G5FAV", "rename", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "x.wav")
+
+	// A session the server no longer knows: the CLI says to log in again.
+	path := filepath.Join(p.home, ".config", "recorder", "config.json")
+	c := p.config()
+	c["token"] = "revoked-" + c["token"].(string)
+	raw, _ := json.Marshal(c)
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.fails("run `recorder login` again", "ls")
+	p.ok("logout") // a dead session is forgotten all the same
+	p.fails("not signed in", "whoami")
+}
