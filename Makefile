@@ -56,6 +56,10 @@ lint:
 clean: ## Remove build output (keeps installed tools and local data)
 	rm -rf dist infra/cdk.out
 
+.PHONY: clean-data
+clean-data: ## Remove the local stack's data (tables, objects); keeps the tools
+	rm -rf "$(LOCAL)/data"
+
 .PHONY: distclean
 distclean: clean ## Also remove tools and the local stack's data
 	rm -rf "$(LOCAL)"

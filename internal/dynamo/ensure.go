@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,7 +15,9 @@ import (
 
 // EnsureTables creates every table of Schema under prefix if it is missing
 // and switches TTL on. It is safe to run again and concurrently: an existing
-// table is left as it is.
+// table is left as it is, but one whose keys or indexes differ from Schema
+// (made by an older version) is an error that names the difference, not a
+// failure on the first request that uses it.
 func EnsureTables(ctx context.Context, client *dynamodb.Client, prefix string) error {
 	for _, t := range Schema {
 		name := TableName(prefix, t.Name)
@@ -26,8 +30,13 @@ func EnsureTables(ctx context.Context, client *dynamodb.Client, prefix string) e
 			o.MinDelay = 100 * time.Millisecond
 			o.MaxDelay = time.Second
 		})
-		if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: &name}, 2*time.Minute); err != nil {
+		out, err := waiter.WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: &name}, 2*time.Minute)
+		if err != nil {
 			return fmt.Errorf("wait for table %s: %w", name, err)
+		}
+		if got, want := describeKeys(out.Table), schemaKeys(t); got != want {
+			return fmt.Errorf("table %s exists with keys %s but this version needs %s; "+
+				"it was created by an older version and must be deleted", name, got, want)
 		}
 		if err := ensureTTL(ctx, client, name, t.TTLAttribute); err != nil {
 			return err
@@ -106,4 +115,45 @@ func Ping(ctx context.Context, client *dynamodb.Client, prefix string) error {
 		}
 	}
 	return nil
+}
+
+// schemaKeys and describeKeys render a table's key schema and indexes the
+// same way, so a definition and a live table compare as strings.
+func schemaKeys(t Table) string {
+	keys := func(pk Key, sk *Key) string {
+		s := pk.Name + " HASH"
+		if sk != nil {
+			s += ", " + sk.Name + " RANGE"
+		}
+		return "(" + s + ")"
+	}
+	out := keys(t.PartitionKey, t.SortKey)
+	idx := slices.Clone(t.Indexes)
+	slices.SortFunc(idx, func(a, b Index) int { return strings.Compare(a.Name, b.Name) })
+	for _, ix := range idx {
+		out += " " + ix.Name + keys(ix.PartitionKey, ix.SortKey)
+	}
+	return out
+}
+
+func describeKeys(td *types.TableDescription) string {
+	keys := func(ks []types.KeySchemaElement) string {
+		var parts []string
+		for _, k := range ks {
+			parts = append(parts, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	}
+	if td == nil {
+		return "()"
+	}
+	out := keys(td.KeySchema)
+	idx := slices.Clone(td.GlobalSecondaryIndexes)
+	slices.SortFunc(idx, func(a, b types.GlobalSecondaryIndexDescription) int {
+		return strings.Compare(aws.ToString(a.IndexName), aws.ToString(b.IndexName))
+	})
+	for _, ix := range idx {
+		out += " " + aws.ToString(ix.IndexName) + keys(ix.KeySchema)
+	}
+	return out
 }

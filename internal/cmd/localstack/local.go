@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -196,6 +197,9 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 	pctx, cancel := context.WithTimeout(ctx, time.Minute)
 	err = devstack.Provision(pctx, clients, cfg, devstack.WebhookARN(LocalWebhookID))
 	cancel()
+	if err != nil && strings.Contains(err.Error(), "older version") {
+		return fmt.Errorf("%w\nThe local data under %s predates this schema; remove it (make clean-data) and start again", err, filepath.Join(ls.dir, "data"))
+	}
 	if err != nil {
 		return err
 	}
