@@ -26,7 +26,7 @@ import (
 // testIssuer is an OIDC provider under the test's control: its keys, its
 // JWKS endpoint (which counts fetches), and tokens with any claims or header.
 type testIssuer struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	mu      sync.Mutex
 	keys    map[string]*rsa.PrivateKey // published keys by kid
@@ -34,7 +34,7 @@ type testIssuer struct {
 	down    atomic.Bool
 }
 
-func newTestIssuer(t *testing.T) *testIssuer {
+func newTestIssuer(t testing.TB) *testIssuer {
 	ti := &testIssuer{t: t, keys: map[string]*rsa.PrivateKey{}}
 	ti.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ti.fetches.Add(1)
@@ -133,7 +133,7 @@ func (ti *testIssuer) hs256WithPublicKey(c map[string]any) string {
 	return signing + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-func newVerifier(t *testing.T, ps ...Provider) *Verifier {
+func newVerifier(t testing.TB, ps ...Provider) *Verifier {
 	v, err := NewVerifier(ps, Options{MinRefetchInterval: time.Minute})
 	if err != nil {
 		t.Fatal(err)

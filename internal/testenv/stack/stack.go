@@ -36,6 +36,8 @@ type Stack struct {
 	Store   *dynamo.Store
 	Objects *s3.Store
 	Issuer  *devissuer.Issuer
+	// Handler is the API itself, for tests that call it without a network.
+	Handler http.Handler
 	// Events is the handler MinIO's notifications reach.
 	Events *s3event.Handler
 	// IssuerURL and APIURL are the base URLs of the dev issuer and the API.
@@ -105,7 +107,8 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 	if o.Clock != nil {
 		deps.Now = o.Clock.Now
 	}
-	apiSrv := httptest.NewServer(api.New(deps))
+	s.Handler = api.New(deps)
+	apiSrv := httptest.NewServer(s.Handler)
 	t.Cleanup(apiSrv.Close)
 	s.APIURL = apiSrv.URL
 
