@@ -143,13 +143,17 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	apiFn.allow("DynamoDBIndexes", []string{"dynamodb:Query"}, indexARNs()...)
 	apiFn.allow("RecordingObjects", []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}, objectsARN)
 	// Listing is needed to delete an account's objects by prefix, and is
-	// what HeadBucket (the readiness check) requires.
-	apiFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN,
-		map[string]any{"StringLike": map[string]any{"s3:prefix": []string{recording.KeyPrefix + "*", ""}}})
+	// what HeadBucket (the readiness check) requires. HeadBucket carries no
+	// prefix, hence IfExists.
+	listRecordings := map[string]any{"StringLikeIfExists": map[string]any{"s3:prefix": []string{recording.KeyPrefix + "*"}}}
+	apiFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN, listRecordings)
 
 	eventsFn.allow("DynamoDB", []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		tableARNs(dynamo.RecordingsTable, dynamo.UsersTable)...)
 	eventsFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject"}, objectsARN)
+	// Without ListBucket, S3 answers HeadObject on a missing key with 403
+	// instead of 404, and the handler could not tell "gone" from "denied".
+	eventsFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN, listRecordings)
 
 	// --- bucket
 	eventsFn.Function.AddPermission(jsii.String("InvokeFromBucket"), &awslambda.Permission{

@@ -377,7 +377,7 @@ func TestLeastPrivilege(t *testing.T) {
 		recorder.EventsFunctionID: {
 			"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
 			"logs:CreateLogStream", "logs:PutLogEvents",
-			"s3:DeleteObject", "s3:GetObject",
+			"s3:DeleteObject", "s3:GetObject", "s3:ListBucket",
 			"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage",
 		},
 	}
@@ -386,6 +386,16 @@ func TestLeastPrivilege(t *testing.T) {
 		got := slices.Compact(sorted(actions[role]))
 		if !slices.Equal(got, w) {
 			t.Errorf("%s actions:\n got %v\nwant %v", fn, got, w)
+		}
+	}
+	// Listing is limited to the recordings prefix wherever it is granted.
+	for id, pol := range s.ofType("AWS::IAM::Policy") {
+		for _, st := range get(pol.Properties, "PolicyDocument", "Statement").([]any) {
+			if slices.Contains(list(get(st, "Action")), any("s3:ListBucket")) {
+				if got := js(get(st, "Condition")); got != `{"StringLikeIfExists":{"s3:prefix":["recordings/*"]}}` {
+					t.Errorf("%s: s3:ListBucket with condition %s", id, got)
+				}
+			}
 		}
 	}
 	if len(actions) != len(want) {
