@@ -165,7 +165,7 @@ func cleanPending(b *testing.B, p *apiProcess, userID string) {
 			return
 		}
 		for _, r := range items {
-			if err := p.Store.BeginDelete(ctx, r); err != nil {
+			if err := p.Store.BeginDelete(ctx, r, time.Time{}); err != nil {
 				b.Fatal(err)
 			}
 			if err := p.Store.FinishDelete(ctx, userID, r.ID); err != nil {

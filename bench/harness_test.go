@@ -100,7 +100,7 @@ func startAPI(tb testing.TB, extra map[string]string) *apiProcess {
 	}
 	clients := env.Provision(tb, cfg)
 	p := &apiProcess{Config: cfg, Clients: clients, Store: dynamo.New(clients.DynamoDB, cfg.TablePrefix), issuer: issuer}
-	env.OnEvent(tb, cfg.Bucket, s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), clients).Handle)
+	env.OnEvent(tb, cfg.Bucket, s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), clients, nil).Handle)
 
 	names := []string{"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "DYNAMODB_TABLE_PREFIX", "S3_BUCKET"}
 	for k := range vars {

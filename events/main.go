@@ -1,5 +1,6 @@
 // Command events is the Lambda that S3 invokes when recording objects are
-// created or removed.
+// created or removed, and that an EventBridge schedule invokes to run the
+// reconciler.
 package main
 
 import (
@@ -25,5 +26,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "events:", err)
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h.Invoke)
 }

@@ -36,7 +36,15 @@ type Config struct {
 	UploadURLTTL     time.Duration
 	DownloadURLTTL   time.Duration
 	PendingUploadTTL time.Duration
-	SessionTTL       time.Duration
+	// UploadGrace is how long after its window a pending upload may still
+	// land (a PUT that began before its URL expired); the reconciler closes
+	// the record only after it.
+	UploadGrace time.Duration
+	// ReconcileInterval is how often the local stack's reconciler runs (on
+	// AWS a schedule in infra/ does); ReconcileMaxItems bounds one pass.
+	ReconcileInterval time.Duration
+	ReconcileMaxItems int
+	SessionTTL        time.Duration
 
 	MaxUploadBytes     int64
 	QuotaMaxBytes      int64
@@ -80,7 +88,11 @@ func Load(getenv func(string) string) (Config, error) {
 		UploadURLTTL:     r.duration("UPLOAD_URL_TTL", 15*time.Minute, time.Second, maxPresignTTL),
 		DownloadURLTTL:   r.duration("DOWNLOAD_URL_TTL", 15*time.Minute, time.Second, maxPresignTTL),
 		PendingUploadTTL: r.duration("PENDING_UPLOAD_TTL", time.Hour, time.Minute, 7*24*time.Hour),
-		SessionTTL:       r.duration("SESSION_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+		UploadGrace:      r.duration("UPLOAD_GRACE", 30*time.Minute, 0, 24*time.Hour),
+
+		ReconcileInterval: r.duration("RECONCILE_INTERVAL", time.Minute, time.Second, 24*time.Hour),
+		ReconcileMaxItems: int(r.int64("RECONCILE_MAX_ITEMS", 1000, 1, 1<<20)),
+		SessionTTL:        r.duration("SESSION_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
 
 		MaxUploadBytes:     r.int64("MAX_UPLOAD_BYTES", 512<<20, 1, 5<<40),
 		QuotaMaxBytes:      r.int64("QUOTA_MAX_BYTES", 10<<30, 1, 1<<50),

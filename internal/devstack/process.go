@@ -5,6 +5,8 @@ package devstack
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -201,10 +203,22 @@ type MinIOOptions struct {
 	Binary  string
 	Addr    string
 	DataDir string
-	// Webhooks maps a notification target id to the URL MinIO POSTs events
-	// to; the target's ARN is WebhookARN(id).
-	Webhooks map[string]string
+	// Webhooks maps a notification target id to where MinIO POSTs events;
+	// the target's ARN is WebhookARN(id).
+	Webhooks map[string]Webhook
 	Log      io.Writer
+}
+
+// Webhook is one MinIO notification target.
+type Webhook struct {
+	URL string
+	// AuthToken is sent as "Authorization: Bearer <token>"; the receiver
+	// refuses posts without it.
+	AuthToken string
+	// QueueDir, when set, makes MinIO keep undelivered events on disk and
+	// retry them until the target accepts (answers 2xx), as Lambda retries
+	// a failed invocation in AWS.
+	QueueDir string
 }
 
 // WebhookARN is how MinIO names a webhook notification target.
@@ -231,11 +245,20 @@ func StartMinIO(ctx context.Context, o MinIOOptions) (*Process, error) {
 		"MINIO_CONFIG_ENV_FILE=",
 		"HOME="+o.DataDir,
 	)
-	for id, url := range o.Webhooks {
+	for id, hook := range o.Webhooks {
 		cmd.Env = append(cmd.Env,
 			"MINIO_NOTIFY_WEBHOOK_ENABLE_"+id+"=on",
-			"MINIO_NOTIFY_WEBHOOK_ENDPOINT_"+id+"="+url,
+			"MINIO_NOTIFY_WEBHOOK_ENDPOINT_"+id+"="+hook.URL,
 		)
+		if hook.AuthToken != "" {
+			cmd.Env = append(cmd.Env, "MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_"+id+"="+hook.AuthToken)
+		}
+		if hook.QueueDir != "" {
+			if err := os.MkdirAll(hook.QueueDir, 0o700); err != nil {
+				return nil, err
+			}
+			cmd.Env = append(cmd.Env, "MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_"+id+"="+hook.QueueDir)
+		}
 	}
 	p, err := start("MinIO", o.Addr, o.Log, cmd)
 	if err != nil {
@@ -252,4 +275,11 @@ func Port(addr string) int {
 	_, p, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(p)
 	return n
+}
+
+// NewToken returns a random secret for a webhook between local processes.
+func NewToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -3,24 +3,31 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/voicerec/backend/internal/recording"
 )
 
 // Deleting an account is a sequence of idempotent steps (see the API's
 // DELETE /v1/me): each can be repeated after a failure, and the user item
 // and the sessions go last so the app can retry with the same token.
 
-// MarkAccountDeleting stops new uploads and confirmations for the user.
-func (s *Store) MarkAccountDeleting(ctx context.Context, userID string) error {
+// MarkAccountDeleting stops new uploads and confirmations for the user and
+// puts the account on the reconciler's list, so the deletion finishes even
+// if nobody calls again.
+func (s *Store) MarkAccountDeleting(ctx context.Context, userID string, now time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.users, Key: userKey(userID),
-		UpdateExpression:          aws.String("SET account_state = :d"),
-		ConditionExpression:       aws.String("attribute_exists(user_id)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":d": str(accountDeleting)},
+		UpdateExpression:    aws.String("SET account_state = :d, due_shard = :shard, due_at = :due"),
+		ConditionExpression: aws.String("attribute_exists(user_id)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":d": str(accountDeleting), ":shard": str(dueShard(userID)), ":due": num(now.Unix()),
+		},
 	})
 	if err != nil && !conditionFailed(err) {
 		return fmt.Errorf("mark account deleting: %w", err)
@@ -28,9 +35,11 @@ func (s *Store) MarkAccountDeleting(ctx context.Context, userID string) error {
 	return nil
 }
 
-// RecordingRef names one stored recording and its object.
+// RecordingRef names one stored recording, its object and its state.
 type RecordingRef struct {
 	ID, Key string
+	Status  recording.Status
+	DueAt   time.Time
 }
 
 // EachRecordingPage calls fn with each page of the user's recordings, all
@@ -40,7 +49,8 @@ func (s *Store) EachRecordingPage(ctx context.Context, userID string, fn func([]
 		TableName:                 &s.recordings,
 		KeyConditionExpression:    aws.String("user_id = :u"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
-		ProjectionExpression:      aws.String("recording_id, object_key"),
+		ProjectionExpression:      aws.String("recording_id, object_key, #st, due_at"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ConsistentRead:            aws.Bool(true),
 	})
 	for p.HasMorePages() {
@@ -54,7 +64,11 @@ func (s *Store) EachRecordingPage(ctx context.Context, userID string, fn func([]
 			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 				return err
 			}
-			refs = append(refs, RecordingRef{ID: it.RecordingID, Key: it.ObjectKey})
+			ref := RecordingRef{ID: it.RecordingID, Key: it.ObjectKey, Status: recording.Status(it.Status)}
+			if it.DueAt != 0 {
+				ref.DueAt = time.Unix(it.DueAt, 0).UTC()
+			}
+			refs = append(refs, ref)
 		}
 		if err := fn(refs); err != nil {
 			return err

@@ -17,111 +17,132 @@ type Object struct {
 	Size        int64
 	ContentType string
 	ETag        string
-	Sequencer   string
+	SHA256      string
 }
 
 // RejectedRetention is how long a rejected record stays for the app to show
 // its reason.
 const RejectedRetention = 7 * 24 * time.Hour
 
+// Every transition below is conditional on the status it starts from, so the
+// events handler, the reconciler and the API can race on one recording and
+// exactly one of them applies each change; the others see applied false and
+// reread.
+
 // ConfirmUpload turns a pending recording available and moves its bytes from
-// the user's reservations to the stored counters, in one transaction that
-// only succeeds while the record is still pending, unexpired, and has seen no
-// newer event. applied is false when the condition did not hold (a duplicate
-// or stale event, or a recording deleted meanwhile): then nothing changed.
+// the user's reservations to the stored counters, in one transaction. applied
+// is false when the record was no longer pending or the account is being
+// deleted: then nothing changed.
 func (s *Store) ConfirmUpload(ctx context.Context, rec recording.Recording, obj Object, now time.Time) (applied bool, err error) {
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{
+	set := "SET #st = :avail, user_status = :us, size_bytes = :size, content_type = :ct, etag = :etag, uploaded_at = :now"
+	vals := map[string]types.AttributeValue{
+		":avail": str(string(recording.StatusAvailable)), ":pend": str(string(recording.StatusPending)),
+		":us": str(userStatus(rec.UserID, recording.StatusAvailable)), ":size": num(obj.Size),
+		":ct": str(obj.ContentType), ":etag": str(obj.ETag), ":now": str(ts(now)),
+	}
+	if obj.SHA256 != "" {
+		set += ", sha256 = :sha"
+		vals[":sha"] = str(obj.SHA256)
+	}
+	return s.transact(ctx, "confirm upload",
+		types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
-			UpdateExpression: aws.String("SET #st = :avail, user_status = :us, size_bytes = :size, content_type = :ct, " +
-				"etag = :etag, uploaded_at = :now, sequencer = :seq REMOVE expires_at, #ttl"),
-			ConditionExpression:      aws.String("#st = :pend AND #ttl > :nowepoch AND (attribute_not_exists(sequencer) OR sequencer < :seq)"),
-			ExpressionAttributeNames: map[string]string{"#st": "status", "#ttl": TTLAttribute},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":avail": str(string(recording.StatusAvailable)), ":pend": str(string(recording.StatusPending)),
-				":us": str(userStatus(rec.UserID, recording.StatusAvailable)), ":size": num(obj.Size),
-				":ct": str(obj.ContentType), ":etag": str(obj.ETag), ":now": str(ts(now)),
-				":seq": str(padSequencer(obj.Sequencer)), ":nowepoch": num(now.Unix()),
-			},
+			UpdateExpression:          aws.String(set + " REMOVE expires_at, #ttl, due_shard, due_at"),
+			ConditionExpression:       aws.String("#st = :pend"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status", "#ttl": TTLAttribute},
+			ExpressionAttributeValues: vals,
 		}},
-		{Update: &types.Update{
+		types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.users, Key: userKey(rec.UserID),
 			UpdateExpression:          aws.String("REMOVE pending_uploads.#rid ADD bytes_stored :size, recording_count :one, quota_version :one"),
 			ConditionExpression:       aws.String("attribute_exists(user_id) AND attribute_not_exists(account_state)"),
 			ExpressionAttributeNames:  map[string]string{"#rid": rec.ID},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":size": num(obj.Size), ":one": num(1)},
 		}},
-	}})
-	if conditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("confirm upload: %w", err)
-	}
-	return true, nil
+	)
 }
 
 // RejectUpload marks a pending recording rejected with a reason the app can
-// show, releases its reservation, and lets the record expire after a week.
-func (s *Store) RejectUpload(ctx context.Context, rec recording.Recording, reason, sequencer string, now time.Time) (applied bool, err error) {
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{
+// show and releases its reservation; the record expires after a week. It is
+// due at once: until ClearDue says its object is gone, the reconciler keeps
+// deleting that object.
+func (s *Store) RejectUpload(ctx context.Context, rec recording.Recording, reason string, now time.Time) (applied bool, err error) {
+	return s.transact(ctx, "reject upload",
+		types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
-			UpdateExpression:         aws.String("SET #st = :rej, user_status = :us, reject_reason = :why, sequencer = :seq, #ttl = :ttl REMOVE expires_at"),
-			ConditionExpression:      aws.String("#st = :pend AND (attribute_not_exists(sequencer) OR sequencer < :seq)"),
+			UpdateExpression: aws.String("SET #st = :rej, user_status = :us, reject_reason = :why, #ttl = :ttl, " +
+				"due_shard = :shard, due_at = :due REMOVE expires_at"),
+			ConditionExpression:      aws.String("#st = :pend"),
 			ExpressionAttributeNames: map[string]string{"#st": "status", "#ttl": TTLAttribute},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":rej": str(string(recording.StatusRejected)), ":pend": str(string(recording.StatusPending)),
 				":us": str(userStatus(rec.UserID, recording.StatusRejected)), ":why": str(reason),
-				":seq": str(padSequencer(sequencer)), ":ttl": num(now.Add(RejectedRetention).Unix()),
+				":ttl": num(now.Add(RejectedRetention).Unix()), ":shard": str(dueShard(rec.ID)), ":due": num(now.Unix()),
 			},
 		}},
 		s.releaseReservation(rec),
-	}})
-	if conditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("reject upload: %w", err)
-	}
-	return true, nil
+	)
 }
 
-// ObjectGone makes the record follow an object that disappeared: an
-// available recording is removed with its bytes released; a deleting one
-// (the API's own delete) is finished. A rejected record stays: its object was
-// removed by the rejection itself, and the reason is for the app to show.
-// Events older than what the record has seen change nothing. applied
-// reports whether anything changed.
-func (s *Store) ObjectGone(ctx context.Context, rec recording.Recording, sequencer string) (applied bool, err error) {
-	switch rec.Status {
-	case recording.StatusDeleting:
-		return true, s.FinishDelete(ctx, rec.UserID, rec.ID)
-	case recording.StatusAvailable:
-	default:
-		return false, nil
+// ClearDue takes a rejected record off the reconciler's list once its
+// object is known to be gone.
+func (s *Store) ClearDue(ctx context.Context, rec recording.Recording) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
+		UpdateExpression:          aws.String("REMOVE due_shard, due_at"),
+		ConditionExpression:       aws.String("#st = :rej"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":rej": str(string(recording.StatusRejected))},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("clear due: %w", err)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Delete: &types.Delete{
+	return nil
+}
+
+// CloseUpload removes a pending record that was never uploaded, with its
+// reservation. Only the reconciler calls it, after every URL issued for the
+// record has expired and the object was found missing.
+func (s *Store) CloseUpload(ctx context.Context, rec recording.Recording) (applied bool, err error) {
+	return s.transact(ctx, "close upload",
+		types.TransactWriteItem{Delete: &types.Delete{
 			TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
-			ConditionExpression:      aws.String("#st = :avail AND (attribute_not_exists(sequencer) OR sequencer < :seq)"),
-			ExpressionAttributeNames: map[string]string{"#st": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":avail": str(string(recording.StatusAvailable)), ":seq": str(padSequencer(sequencer)),
-			},
+			ConditionExpression:       aws.String("#st = :pend"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pend": str(string(recording.StatusPending))},
 		}},
-		{Update: &types.Update{
+		s.releaseReservation(rec),
+	)
+}
+
+// ObjectGone removes an available recording whose object disappeared behind
+// the API's back (a console delete, a lifecycle rule), releasing its bytes.
+func (s *Store) ObjectGone(ctx context.Context, rec recording.Recording) (applied bool, err error) {
+	return s.transact(ctx, "remove recording after object removal",
+		types.TransactWriteItem{Delete: &types.Delete{
+			TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
+			ConditionExpression:       aws.String("#st = :avail"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":avail": str(string(recording.StatusAvailable))},
+		}},
+		types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.users, Key: userKey(rec.UserID),
 			UpdateExpression:          aws.String("ADD bytes_stored :negsize, recording_count :neg1, quota_version :one"),
 			ConditionExpression:       aws.String("attribute_exists(user_id)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":negsize": num(-rec.SizeBytes), ":neg1": num(-1), ":one": num(1)},
 		}},
-	}})
-	if conditionFailed(err) {
+	)
+}
+
+// transact runs a conditional transaction: applied is false when a
+// condition did not hold or another transaction won the race.
+func (s *Store) transact(ctx context.Context, what string, items ...types.TransactWriteItem) (bool, error) {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if conditionFailed(err) || transactionConflict(err) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("remove recording after object removal: %w", err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	return true, nil
 }

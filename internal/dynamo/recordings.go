@@ -3,7 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"strings"
+	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,8 +33,11 @@ type recordingItem struct {
 	TTL          int64  `dynamodbav:"ttl,omitempty"`
 	ObjectKey    string `dynamodbav:"object_key"`
 	ETag         string `dynamodbav:"etag,omitempty"`
-	Sequencer    string `dynamodbav:"sequencer,omitempty"`
+	SHA256       string `dynamodbav:"sha256,omitempty"`
 	RejectReason string `dynamodbav:"reject_reason,omitempty"`
+	// DueShard and DueAt key the sparse by-due index (see dueAttrs).
+	DueShard string `dynamodbav:"due_shard,omitempty"`
+	DueAt    int64  `dynamodbav:"due_at,omitempty"`
 }
 
 func userStatus(userID string, st recording.Status) string { return userID + "#" + string(st) }
@@ -43,7 +46,10 @@ func toItem(r recording.Recording) recordingItem {
 	it := recordingItem{
 		UserID: r.UserID, RecordingID: r.ID, UserStatus: userStatus(r.UserID, r.Status), Status: string(r.Status),
 		FileName: r.FileName, ContentType: r.ContentType, SizeBytes: r.SizeBytes, DurationMS: r.DurationMS,
-		CreatedAt: ts(r.CreatedAt), ObjectKey: r.Key, ETag: r.ETag, Sequencer: r.Sequencer, RejectReason: r.RejectReason,
+		CreatedAt: ts(r.CreatedAt), ObjectKey: r.Key, ETag: r.ETag, SHA256: r.SHA256, RejectReason: r.RejectReason,
+	}
+	if !r.DueAt.IsZero() {
+		it.DueShard, it.DueAt = dueShard(r.ID), r.DueAt.Unix()
 	}
 	if r.RecordedAt != nil {
 		it.RecordedAt = ts(*r.RecordedAt)
@@ -52,8 +58,9 @@ func toItem(r recording.Recording) recordingItem {
 		it.UploadedAt = ts(*r.UploadedAt)
 	}
 	if r.ExpiresAt != nil {
+		// No TTL on a pending record: DynamoDB would delete it at an
+		// arbitrary moment, racing a late upload. The reconciler closes it.
 		it.ExpiresAt = ts(*r.ExpiresAt)
-		it.TTL = r.ExpiresAt.Unix()
 	}
 	return it
 }
@@ -62,7 +69,10 @@ func (it recordingItem) domain() recording.Recording {
 	r := recording.Recording{
 		UserID: it.UserID, ID: it.RecordingID, FileName: it.FileName, ContentType: it.ContentType, SizeBytes: it.SizeBytes,
 		DurationMS: it.DurationMS, Status: recording.Status(it.Status), RejectReason: it.RejectReason,
-		CreatedAt: parseTS(it.CreatedAt), Key: it.ObjectKey, ETag: it.ETag, Sequencer: it.Sequencer,
+		CreatedAt: parseTS(it.CreatedAt), Key: it.ObjectKey, ETag: it.ETag, SHA256: it.SHA256,
+	}
+	if it.DueAt != 0 {
+		r.DueAt = time.Unix(it.DueAt, 0).UTC()
 	}
 	opt := func(s string) *time.Time {
 		if s == "" {
@@ -111,15 +121,41 @@ type idempotencyItem struct {
 const IdempotencyWindow = 24 * time.Hour
 
 // maxQuotaRetries bounds how often a create retries after losing a race on
-// the user's quota version to another write.
-const maxQuotaRetries = 8
+// the user's quota version to another write. With the jittered backoff
+// below, 32 creates for one user at once all get through (see
+// TestParallelCreatesForOneUserAllSucceed).
+const maxQuotaRetries = 40
+
+// quotaBackoff waits before retry attempt n: full jitter over a window that
+// doubles up to 64 ms, so contending writers spread out instead of
+// colliding again in lockstep.
+func quotaBackoff(ctx context.Context, attempt int) error {
+	if attempt == 0 {
+		return nil
+	}
+	window := time.Millisecond << min(attempt, 6)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(rand.Int64N(int64(window)))):
+		return nil
+	}
+}
 
 // CreateUpload stores a new pending recording and reserves its bytes against
 // the user's quota, atomically. With an idempotency key, a repeat of the
 // same request returns the recording the first one created (replayed true);
 // the same key with a different request (fingerprint) is refused.
 func (s *Store) CreateUpload(ctx context.Context, rec recording.Recording, idemKey, fingerprint string, lim recording.Limits, now time.Time) (recording.Recording, bool, error) {
+	if rec.DueAt.IsZero() || rec.ExpiresAt == nil {
+		// A pending record nobody would ever revisit could hold its
+		// reservation, and any object uploaded for it, forever.
+		return recording.Recording{}, false, fmt.Errorf("create upload: a pending record needs its window and due time")
+	}
 	for attempt := 0; attempt < maxQuotaRetries; attempt++ {
+		if err := quotaBackoff(ctx, attempt); err != nil {
+			return recording.Recording{}, false, err
+		}
 		var staleIdem string
 		if idemKey != "" {
 			prev, found, err := s.replay(ctx, rec.UserID, idemKey, fingerprint, now)
@@ -220,7 +256,7 @@ func (s *Store) replay(ctx context.Context, userID, key, fingerprint string, now
 			"this Idempotency-Key was used for a different request")
 	}
 	rec, err := s.GetRecording(ctx, userID, it.RecordingID)
-	if err == recording.ErrNotFound || (err == nil && !rec.Visible(now)) {
+	if err == recording.ErrNotFound || (err == nil && !rec.Visible()) {
 		return recording.Recording{}, true, nil
 	}
 	if err != nil {
@@ -249,7 +285,9 @@ func reserve(u userItem, rec recording.Recording, lim recording.Limits, now time
 		return nil, recording.Errorf(recording.CodeQuotaExceeded, "storage quota exceeded: %d of %d bytes used, pending uploads included",
 			u.BytesStored+pendingBytes, lim.MaxBytes)
 	}
-	live[rec.ID] = pendingUpload{Bytes: rec.SizeBytes, ExpiresAt: rec.ExpiresAt.Unix()}
+	// The reservation holds until the record can be closed, not just until
+	// its window ends: an upload may still land in between.
+	live[rec.ID] = pendingUpload{Bytes: rec.SizeBytes, ExpiresAt: rec.DueAt.Unix()}
 	return live, nil
 }
 
@@ -267,7 +305,7 @@ func (s *Store) ListRecordings(ctx context.Context, userID string, status record
 		// last page carries no cursor.
 		Limit: aws.Int32(int32(limit + 1)),
 	}
-	if status != recording.StatusAvailable { // pending and rejected records expire
+	if status == recording.StatusRejected { // kept for a week, deleted late by TTL
 		in.FilterExpression = aws.String("#ttl > :now")
 		in.ExpressionAttributeNames = map[string]string{"#ttl": TTLAttribute}
 		in.ExpressionAttributeValues[":now"] = num(now.Unix())
@@ -291,8 +329,9 @@ func (s *Store) ListRecordings(ctx context.Context, userID string, status record
 	if len(items) > limit {
 		items = items[:limit]
 		next = items[limit-1].ID
-	} else if out.LastEvaluatedKey != nil && len(items) < limit && status != recording.StatusAvailable {
-		// The filter dropped expired uploads; more may follow.
+	} else if out.LastEvaluatedKey != nil {
+		// The query stopped early (the filter dropped expired items, or a
+		// page filled up): more may follow, even when the page looks full.
 		var last recordingItem
 		if err := attributevalue.UnmarshalMap(out.LastEvaluatedKey, &last); err == nil {
 			next = last.RecordingID
@@ -302,13 +341,13 @@ func (s *Store) ListRecordings(ctx context.Context, userID string, status record
 }
 
 // Rename changes a visible recording's file name and returns it.
-func (s *Store) Rename(ctx context.Context, userID, recordingID, name string, now time.Time) (recording.Recording, error) {
+func (s *Store) Rename(ctx context.Context, userID, recordingID, name string) (recording.Recording, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.recordings, Key: recKey(userID, recordingID),
 		UpdateExpression:          aws.String("SET file_name = :n"),
-		ConditionExpression:       aws.String("#st = :avail OR #st = :rej OR (#st = :pend AND #ttl > :now)"),
-		ExpressionAttributeNames:  map[string]string{"#st": "status", "#ttl": TTLAttribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(name), ":avail": str(string(recording.StatusAvailable)), ":rej": str(string(recording.StatusRejected)), ":pend": str(string(recording.StatusPending)), ":now": num(now.Unix())},
+		ConditionExpression:       aws.String("#st IN (:avail, :rej, :pend)"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(name), ":avail": str(string(recording.StatusAvailable)), ":rej": str(string(recording.StatusRejected)), ":pend": str(string(recording.StatusPending))},
 		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if conditionFailed(err) {
@@ -333,22 +372,29 @@ func userKey(userID string) map[string]types.AttributeValue {
 }
 
 // BeginDelete takes a recording out of the user's view and quota before its
-// object is deleted: an available one becomes "deleting" (its bytes are
-// released), a pending one is removed with its reservation. Either way the
-// caller then deletes the object and calls FinishDelete; a "deleting"
-// record left by a failure is finished by the next delete call.
-func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording) error {
+// object is deleted: it becomes "deleting" with its bytes (or its pending
+// reservation) released, and due at `due` for the reconciler. The caller
+// then deletes the object and, once no upload URL can still land (at due for
+// a pending one, at once otherwise), calls FinishDelete. Whatever fails in
+// between, the reconciler finishes at due.
+func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording, due time.Time) error {
+	mark := func(from recording.Status) types.TransactWriteItem {
+		return types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
+			UpdateExpression:         aws.String("SET #st = :del, due_shard = :shard, due_at = :due REMOVE user_status"),
+			ConditionExpression:      aws.String("#st = :from"),
+			ExpressionAttributeNames: map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":del": str(string(recording.StatusDeleting)), ":from": str(string(from)),
+				":shard": str(dueShard(rec.ID)), ":due": num(due.Unix()),
+			},
+		}}
+	}
 	var items []types.TransactWriteItem
 	switch rec.Status {
 	case recording.StatusAvailable:
 		items = []types.TransactWriteItem{
-			{Update: &types.Update{
-				TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
-				UpdateExpression:          aws.String("SET #st = :del REMOVE user_status"),
-				ConditionExpression:       aws.String("#st = :avail"),
-				ExpressionAttributeNames:  map[string]string{"#st": "status"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":del": str(string(recording.StatusDeleting)), ":avail": str(string(recording.StatusAvailable))},
-			}},
+			mark(recording.StatusAvailable),
 			{Update: &types.Update{
 				TableName: &s.users, Key: userKey(rec.UserID),
 				UpdateExpression:          aws.String("ADD bytes_stored :negsize, recording_count :neg1, quota_version :one"),
@@ -357,15 +403,7 @@ func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording) error 
 			}},
 		}
 	case recording.StatusPending:
-		items = []types.TransactWriteItem{
-			{Delete: &types.Delete{
-				TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
-				ConditionExpression:       aws.String("#st = :pend"),
-				ExpressionAttributeNames:  map[string]string{"#st": "status"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":pend": str(string(recording.StatusPending))},
-			}},
-			s.releaseReservation(rec),
-		}
+		items = []types.TransactWriteItem{mark(recording.StatusPending), s.releaseReservation(rec)}
 	default:
 		return nil // rejected and deleting records need only FinishDelete
 	}
@@ -401,14 +439,4 @@ func (s *Store) FinishDelete(ctx context.Context, userID, recordingID string) er
 		return fmt.Errorf("finish delete: %w", err)
 	}
 	return nil
-}
-
-// padSequencer makes S3 sequencers (hex of varying length) comparable as
-// strings, which is how DynamoDB compares them in conditions.
-func padSequencer(seq string) string {
-	seq = strings.ToUpper(seq)
-	if len(seq) >= 32 {
-		return seq
-	}
-	return strings.Repeat("0", 32-len(seq)) + seq
 }

@@ -54,7 +54,19 @@ const (
 const (
 	SessionsByUserIndex    = "by-user"
 	RecordingsByStateIndex = "by-status"
+	// DueIndex is sparse: only items that need the reconciler carry its
+	// keys, so a reconcile pass reads the work due and nothing else,
+	// however many recordings exist.
+	DueIndex = "by-due"
 )
+
+// dueIndex is the same sparse index on every table the reconciler visits.
+var dueIndex = Index{
+	Name:         DueIndex,
+	PartitionKey: Key{"due_shard", String},
+	SortKey:      &Key{"due_at", Number},
+	KeysOnly:     true,
+}
 
 // TTLAttribute is the expiry attribute name on every table.
 const TTLAttribute = "ttl"
@@ -64,6 +76,7 @@ var Schema = []Table{
 	{
 		Name:         UsersTable,
 		PartitionKey: Key{"user_id", String},
+		Indexes:      []Index{dueIndex},
 		TTLAttribute: TTLAttribute,
 	},
 	{
@@ -95,7 +108,7 @@ var Schema = []Table{
 			Name:         RecordingsByStateIndex,
 			PartitionKey: Key{"user_status", String},
 			SortKey:      &Key{"recording_id", String},
-		}},
+		}, dueIndex},
 		TTLAttribute: TTLAttribute,
 	},
 	{

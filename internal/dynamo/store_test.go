@@ -122,7 +122,7 @@ func pendingRec(uid string, size int64, now time.Time) recording.Recording {
 	id := recording.NewID(now)
 	exp := now.Add(time.Hour)
 	return recording.Recording{UserID: uid, ID: id, FileName: "f.m4a", ContentType: "audio/mp4", SizeBytes: size,
-		Status: recording.StatusPending, CreatedAt: now, ExpiresAt: &exp, Key: recording.ObjectKey(uid, id, ".m4a")}
+		Status: recording.StatusPending, CreatedAt: now, ExpiresAt: &exp, DueAt: exp, Key: recording.ObjectKey(uid, id, ".m4a")}
 }
 
 func TestQuotaCountsPendingAndConfirmed(t *testing.T) {
@@ -142,11 +142,11 @@ func TestQuotaCountsPendingAndConfirmed(t *testing.T) {
 		t.Fatalf("third upload over the byte quota: %v", err)
 	}
 	// Confirming moves bytes from reserved to stored: still no room.
-	applied, err := s.ConfirmUpload(ctx, r1, dynamo.Object{Size: 100, ContentType: "audio/mp4", ETag: "e", Sequencer: "0A"}, now)
+	applied, err := s.ConfirmUpload(ctx, r1, dynamo.Object{Size: 100, ContentType: "audio/mp4", ETag: "e"}, now)
 	if err != nil || !applied {
 		t.Fatalf("confirm: %v %v", applied, err)
 	}
-	applied, err = s.ConfirmUpload(ctx, r1, dynamo.Object{Size: 100, ContentType: "audio/mp4", ETag: "e", Sequencer: "0B"}, now)
+	applied, err = s.ConfirmUpload(ctx, r1, dynamo.Object{Size: 100, ContentType: "audio/mp4", ETag: "e"}, now)
 	if err != nil || applied {
 		t.Fatalf("second confirm applied=%v err=%v; want a no-op", applied, err)
 	}
@@ -234,7 +234,7 @@ func TestIdempotentCreate(t *testing.T) {
 		t.Fatalf("%d pending recordings after a replay, want 1", len(page))
 	}
 	// Once the recording is deleted the key starts afresh.
-	if err := s.BeginDelete(ctx, first); err != nil {
+	if err := s.BeginDelete(ctx, first, now); err != nil {
 		t.Fatal(err)
 	}
 	fresh, replayed, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "key-1", "fp-a", lim, now)
@@ -256,7 +256,7 @@ func TestPaginationWhileInserting(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 1, ContentType: "audio/mp4", Sequencer: fmt.Sprintf("%X", i+1)}, at); err != nil {
+		if _, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 1, ContentType: "audio/mp4"}, at); err != nil {
 			t.Fatal(err)
 		}
 		return r.ID
@@ -296,14 +296,14 @@ func TestDeleteReleasesQuotaAndHidesRecord(t *testing.T) {
 	lim := recording.Limits{MaxUploadBytes: 100, MaxBytes: 1000, MaxRecordings: 10, MaxPending: 10}
 	now := time.Now()
 	r, _, _ := s.CreateUpload(ctx, pendingRec(u.ID, 40, now), "", "fp", lim, now)
-	if _, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 40, ContentType: "audio/mp4", Sequencer: "01"}, now); err != nil {
+	if _, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 40, ContentType: "audio/mp4"}, now); err != nil {
 		t.Fatal(err)
 	}
 	r.Status = recording.StatusAvailable
-	if err := s.BeginDelete(ctx, r); err != nil {
+	if err := s.BeginDelete(ctx, r, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.BeginDelete(ctx, r); !errors.Is(err, dynamo.ErrStateChanged) {
+	if err := s.BeginDelete(ctx, r, now); !errors.Is(err, dynamo.ErrStateChanged) {
 		t.Fatalf("second BeginDelete on a stale read: %v", err)
 	}
 	if items, _, _ := s.ListRecordings(ctx, u.ID, recording.StatusAvailable, 10, "", now); len(items) != 0 {

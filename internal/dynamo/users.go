@@ -40,11 +40,15 @@ type pendingUpload struct {
 const accountDeleting = "deleting"
 
 func (u userItem) domain() recording.User {
-	return recording.User{
+	du := recording.User{
 		ID: u.UserID, Providers: u.Providers, CreatedAt: parseTS(u.CreatedAt), Email: u.Email, Name: u.Name,
 		RecordingCount: u.RecordingCount, BytesStored: u.BytesStored, Identities: u.Identities,
-		Deleting: u.AccountState == accountDeleting,
+		Deleting: u.AccountState == accountDeleting, UploadsInFlight: len(u.PendingUploads),
 	}
+	for _, p := range u.PendingUploads {
+		du.BytesReserved += p.Bytes
+	}
+	return du
 }
 
 type identityItem struct {
@@ -156,7 +160,8 @@ func (s *Store) userByIdentity(ctx context.Context, id recording.Identity) (user
 // refreshProfile keeps email and name as the provider last reported them.
 func (s *Store) refreshProfile(ctx context.Context, u userItem, id recording.Identity) (recording.User, bool, error) {
 	if u.AccountState == accountDeleting {
-		return recording.User{}, false, recording.Errorf(recording.CodeAccountDeleting, "this account is being deleted")
+		// The user is returned too, so the caller can finish the deletion.
+		return u.domain(), false, recording.Errorf(recording.CodeAccountDeleting, "this account is being deleted")
 	}
 	if (id.Email == "" || id.Email == u.Email) && (id.Name == "" || id.Name == u.Name) {
 		return u.domain(), false, nil

@@ -3,6 +3,8 @@
 package recording
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"mime"
 	"strings"
 	"time"
@@ -14,8 +16,9 @@ import (
 type Status string
 
 const (
-	// StatusPending: the record exists and an upload URL was issued; the
-	// object has not been confirmed. It expires if never completed.
+	// StatusPending: the record exists and upload URLs may be issued until
+	// ExpiresAt; the object has not been confirmed. Only the reconciler
+	// closes a pending record, once no URL issued for it can still land.
 	StatusPending Status = "pending"
 	// StatusAvailable: the object is stored and matches what was declared.
 	StatusAvailable Status = "available"
@@ -23,7 +26,7 @@ const (
 	// was deleted and RejectReason says why.
 	StatusRejected Status = "rejected"
 	// StatusDeleting: a delete started and has not finished; invisible to
-	// users, finished by the next delete call.
+	// users, finished by the next delete call or by the reconciler.
 	StatusDeleting Status = "deleting"
 )
 
@@ -40,23 +43,23 @@ type Recording struct {
 	RejectReason string     `json:"reject_reason,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UploadedAt   *time.Time `json:"uploaded_at,omitempty"`
-	// ExpiresAt is when a pending upload is given up on.
+	// ExpiresAt is the end of a pending upload's window: no upload URL
+	// issued for it is valid past this instant.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	ETag      string     `json:"-"`
-	Key       string     `json:"-"`
-	Sequencer string     `json:"-"`
-}
-
-// Expired reports whether a pending recording is past its expiry. DynamoDB's
-// TTL removes such records only eventually, so every reader checks.
-func (r Recording) Expired(now time.Time) bool {
-	return r.Status == StatusPending && r.ExpiresAt != nil && !now.Before(*r.ExpiresAt)
+	// SHA256 is the base64 SHA-256 of the object: declared by the client
+	// while pending (storage then refuses any other body), read back from
+	// storage once available.
+	SHA256 string `json:"sha256,omitempty"`
+	ETag   string `json:"-"`
+	Key    string `json:"-"`
+	// DueAt is when the reconciler must look at the record next (zero: it
+	// needs no attention). A pending record is due once its last URL can no
+	// longer land; a deleting or rejected one as soon as possible.
+	DueAt time.Time `json:"-"`
 }
 
 // Visible reports whether the owner can see the recording at all.
-func (r Recording) Visible(now time.Time) bool {
-	return r.Status != StatusDeleting && !r.Expired(now)
-}
+func (r Recording) Visible() bool { return r.Status != StatusDeleting }
 
 // User is an account.
 type User struct {
@@ -67,6 +70,10 @@ type User struct {
 	Name           string    `json:"name,omitempty"`
 	RecordingCount int64     `json:"recording_count"`
 	BytesStored    int64     `json:"bytes_stored"`
+	// BytesReserved and UploadsInFlight count the pending uploads whose
+	// bytes are held against the quota until they are confirmed or closed.
+	BytesReserved   int64 `json:"-"`
+	UploadsInFlight int   `json:"-"`
 	// Identities are "<provider>#<sub>" keys of the linked social accounts.
 	Identities []string `json:"-"`
 	Deleting   bool     `json:"-"`
@@ -178,4 +185,11 @@ func ValidateFileName(name string) error {
 		}
 	}
 	return nil
+}
+
+// ValidSHA256 reports whether s is a SHA-256 digest spelled as S3 spells
+// checksums: standard base64 of the 32 bytes.
+func ValidSHA256(s string) bool {
+	b, err := base64.StdEncoding.DecodeString(s)
+	return err == nil && len(b) == sha256.Size && base64.StdEncoding.EncodeToString(b) == s
 }

@@ -24,21 +24,27 @@ type SignedRequest struct {
 	ExpiresAt time.Time         `json:"expires_at"`
 }
 
-// PresignPut signs a PUT of exactly size bytes of contentType to key. Both
-// headers are signed, so storage itself refuses any other body. The SDK is
-// configured (config.AWSClients) to add no checksum, so a plain HTTP client
+// ChecksumHeader carries a body's SHA-256 (base64) on a PUT.
+const ChecksumHeader = "x-amz-checksum-sha256"
+
+// PresignPut signs a PUT of exactly size bytes of contentType to key, and,
+// when sha256 (base64) is given, of exactly that digest: every one of these
+// headers is signed, so storage itself refuses any other body (a wrong
+// digest is 400 XAmzContentChecksumMismatch). The SDK is configured
+// (config.AWSClients) to add no checksum of its own, so a plain HTTP client
 // can send it.
-func (s *Store) PresignPut(ctx context.Context, key, contentType string, size int64, ttl time.Duration, now time.Time) (SignedRequest, error) {
-	req, err := s.presign.PresignPutObject(ctx, &awss3.PutObjectInput{
-		Bucket: &s.bucket, Key: &key, ContentType: &contentType, ContentLength: &size,
-	}, awss3.WithPresignExpires(ttl))
+func (s *Store) PresignPut(ctx context.Context, key, contentType string, size int64, sha256 string, ttl time.Duration, now time.Time) (SignedRequest, error) {
+	in := &awss3.PutObjectInput{Bucket: &s.bucket, Key: &key, ContentType: &contentType, ContentLength: &size}
+	headers := map[string]string{"Content-Type": contentType, "Content-Length": strconv.FormatInt(size, 10)}
+	if sha256 != "" {
+		in.ChecksumSHA256, in.ChecksumAlgorithm = &sha256, types.ChecksumAlgorithmSha256
+		headers[ChecksumHeader] = sha256
+	}
+	req, err := s.presign.PresignPutObject(ctx, in, awss3.WithPresignExpires(ttl))
 	if err != nil {
 		return SignedRequest{}, fmt.Errorf("presign upload: %w", err)
 	}
-	return SignedRequest{
-		Method: http.MethodPut, URL: req.URL, ExpiresAt: now.Add(ttl).UTC(),
-		Headers: map[string]string{"Content-Type": contentType, "Content-Length": strconv.FormatInt(size, 10)},
-	}, nil
+	return SignedRequest{Method: http.MethodPut, URL: req.URL, ExpiresAt: now.Add(ttl).UTC(), Headers: headers}, nil
 }
 
 // PresignGet signs a GET of key whose response carries the given
@@ -61,11 +67,13 @@ type ObjectInfo struct {
 	Size        int64
 	ContentType string
 	ETag        string
+	// SHA256 is the stored checksum (base64), when the upload carried one.
+	SHA256 string
 }
 
-// Head reads an object's real size, type and ETag.
+// Head reads an object's real size, type, ETag and stored checksum.
 func (s *Store) Head(ctx context.Context, key string) (ObjectInfo, error) {
-	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.bucket, Key: &key, ChecksumMode: types.ChecksumModeEnabled})
 	if err != nil {
 		var nf *types.NotFound
 		var api smithy.APIError
@@ -76,7 +84,7 @@ func (s *Store) Head(ctx context.Context, key string) (ObjectInfo, error) {
 	}
 	return ObjectInfo{
 		Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType),
-		ETag: strings.Trim(aws.ToString(out.ETag), `"`),
+		ETag: strings.Trim(aws.ToString(out.ETag), `"`), SHA256: aws.ToString(out.ChecksumSHA256),
 	}, nil
 }
 

@@ -68,7 +68,7 @@ func TestPresignedPutIsExact(t *testing.T) {
 	now := time.Now()
 	const size = 4096
 	key := recording.ObjectKey("01JUSER0000000000000000000", "01JREC00000000000000000000", ".m4a")
-	up, err := store.PresignPut(ctx, key, "audio/mp4", size, 15*time.Minute, now)
+	up, err := store.PresignPut(ctx, key, "audio/mp4", size, "", 15*time.Minute, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestPresignedPutIsExact(t *testing.T) {
 func TestExpiredUploadURLIsRefused(t *testing.T) {
 	store := newStore(t)
 	key := recording.ObjectKey("01JUSER0000000000000000000", "01JREC00000000000000000001", ".wav")
-	up, err := store.PresignPut(ctx, key, "audio/wav", 10, time.Second, time.Now())
+	up, err := store.PresignPut(ctx, key, "audio/wav", 10, "", time.Second, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestDownloadKeepsBytesAndName(t *testing.T) {
 	now := time.Now()
 	key := recording.ObjectKey("01JUSER0000000000000000000", "01JREC00000000000000000002", ".m4a")
 	body := randomBytes(100_000)
-	up, _ := store.PresignPut(ctx, key, "audio/mp4", int64(len(body)), time.Minute, now)
+	up, _ := store.PresignPut(ctx, key, "audio/mp4", int64(len(body)), "", time.Minute, now)
 	if code := put(t, up, body, nil); code != 200 {
 		t.Fatalf("upload: %d", code)
 	}
@@ -181,7 +181,7 @@ func TestDeletePrefix(t *testing.T) {
 	store := newStore(t)
 	now := time.Now()
 	for i, k := range []string{"recordings/u1/a", "recordings/u1/b", "recordings/u2/c"} {
-		up, _ := store.PresignPut(ctx, k, "audio/wav", 1, time.Minute, now)
+		up, _ := store.PresignPut(ctx, k, "audio/wav", 1, "", time.Minute, now)
 		if code := put(t, up, []byte{byte(i)}, nil); code != 200 {
 			t.Fatal(code)
 		}

@@ -31,7 +31,7 @@ func fuzzHandler(f *testing.F) (*s3event.Handler, *stack.SyncBuffer, string) {
 	cfg := env.Config(f, nil)
 	clients := env.Provision(f, cfg)
 	logs := &stack.SyncBuffer{}
-	return s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(logs, nil)), clients), logs, cfg.Bucket
+	return s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(logs, nil)), clients, nil), logs, cfg.Bucket
 }
 
 // FuzzS3Event: whatever a notification holds, the handler does not panic,
@@ -64,16 +64,24 @@ func FuzzS3Event(f *testing.F) {
 // server error while the emulators are up.
 func FuzzWebhook(f *testing.F) {
 	h, _, _ := fuzzHandler(f)
-	hook := s3event.Webhook(h.Handle, slog.New(slog.NewTextHandler(&stack.SyncBuffer{}, nil)))
+	hook := s3event.Webhook(h.Handle, "fuzz-token", slog.New(slog.NewTextHandler(&stack.SyncBuffer{}, nil)))
 	for _, s := range fuzzSeeds {
 		f.Add(s)
 	}
 	f.Add(strings.Repeat("{", 5000))
 	f.Fuzz(func(t *testing.T, body string) {
 		rec := httptest.NewRecorder()
-		hook.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/events", strings.NewReader(body)))
+		req := httptest.NewRequest(http.MethodPost, "/events", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer fuzz-token")
+		hook.ServeHTTP(rec, req)
 		if rec.Code != http.StatusNoContent && rec.Code != http.StatusBadRequest {
 			t.Fatalf("webhook answered %d to %q", rec.Code, body)
+		}
+		// Without the token nothing reaches the handler.
+		rec = httptest.NewRecorder()
+		hook.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/events", strings.NewReader(body)))
+		if rec.Code != http.StatusUnauthorized {
+			t.Fatalf("webhook answered %d to a post without its token", rec.Code)
 		}
 	})
 }

@@ -17,21 +17,28 @@ import (
 
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/lifecycle"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 )
 
-// Handler processes S3 event notifications.
+// Handler processes S3 event notifications. An event only says which key to
+// look at: the Keeper reads the record and the object as they are now and
+// converges them, so the outcome never depends on event order or delivery.
 type Handler struct {
 	Log     *slog.Logger
-	Store   *dynamo.Store
+	Keeper  *lifecycle.Keeper
 	Objects *s3.Store
-	Now     func() time.Time
 	// RecordTimeout bounds the work on one record, so a dependency that
 	// hangs fails the invocation (and Lambda retries it) instead of using
 	// up the function's whole timeout. Zero means DefaultRecordTimeout.
 	RecordTimeout time.Duration
+	// ReconcileMaxItems bounds one scheduled reconcile pass.
+	ReconcileMaxItems int
 }
+
+// S3Event is the notification document S3 (and MinIO) sends.
+type S3Event = events.S3Event
 
 // DefaultRecordTimeout leaves room for the SDK's three attempts per call.
 const DefaultRecordTimeout = 15 * time.Second
@@ -42,32 +49,27 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*Handler, 
 	if err != nil {
 		return nil, err
 	}
-	return FromClients(cfg, log, clients), nil
+	return FromClients(cfg, log, clients, nil), nil
 }
 
-// FromClients wires a Handler from ready-made clients.
-func FromClients(cfg config.Config, log *slog.Logger, c config.Clients) *Handler {
+// FromClients wires a Handler from ready-made clients; now is the clock
+// (nil: time.Now).
+func FromClients(cfg config.Config, log *slog.Logger, c config.Clients, now func() time.Time) *Handler {
+	objects := s3.New(c.S3, c.Presign, cfg.Bucket)
 	return &Handler{
-		Log:     log,
-		Store:   dynamo.New(c.DynamoDB, cfg.TablePrefix),
-		Objects: s3.New(c.S3, c.Presign, cfg.Bucket),
-		Now:     time.Now,
+		Log:               log,
+		Objects:           objects,
+		ReconcileMaxItems: cfg.ReconcileMaxItems,
+		Keeper: &lifecycle.Keeper{
+			Store: dynamo.New(c.DynamoDB, cfg.TablePrefix), Objects: objects, Log: log, Now: now, Grace: cfg.UploadGrace,
+		},
 	}
 }
 
-// Outcomes, as logged per record.
+// Outcomes of a record that never reached the Keeper.
 const (
-	outcomeConfirmed      = "confirmed"
-	outcomeRejected       = "rejected"
-	outcomeOrphanDeleted  = "orphan_deleted"
-	outcomeDuplicate      = "duplicate_or_stale"
-	outcomeRecordRemoved  = "record_removed"
-	outcomeIgnored        = "ignored"
-	outcomeObjectGone     = "object_already_gone"
-	outcomeSkipped        = "skipped_permanent_error"
-	outcomeFailed         = "failed_will_retry"
-	outcomeDeletedLatePut = "late_upload_deleted"
-	outcomeStaleRemoval   = "stale_removal_object_exists"
+	outcomeSkipped = "skipped_permanent_error"
+	outcomeFailed  = "failed_will_retry"
 )
 
 // Handle processes every record of one notification. Records are handled
@@ -117,121 +119,21 @@ func decodedKey(o events.S3Object) string {
 
 func (h *Handler) handleRecord(ctx context.Context, r events.S3EventRecord, key string) (string, error) {
 	if r.S3.Bucket.Name != h.Objects.Bucket() {
-		return outcomeIgnored, nil
+		return lifecycle.OutcomeIgnored, nil
 	}
 	userID, recID, ok := recording.ParseKey(key)
 	if !ok {
-		return outcomeIgnored, nil
+		return lifecycle.OutcomeIgnored, nil
 	}
-	// AWS names events "ObjectCreated:Put", MinIO "s3:ObjectCreated:Put".
+	// AWS names events "ObjectCreated:Put", MinIO "s3:ObjectCreated:Put"; a
+	// lifecycle rule's expiry is announced as its own event type.
 	name := strings.TrimPrefix(r.EventName, "s3:")
-	seq := r.S3.Object.Sequencer
-	switch {
-	case strings.HasPrefix(name, "ObjectCreated:"):
-		return h.created(ctx, userID, recID, key, seq)
-	case strings.HasPrefix(name, "ObjectRemoved:"), strings.HasPrefix(name, "LifecycleExpiration:"):
-		// A lifecycle rule's expiry is announced as its own event type,
-		// not as ObjectRemoved; either way the object is gone.
-		return h.removed(ctx, userID, recID, key, seq)
-	}
-	return outcomeIgnored, nil
-}
-
-func (h *Handler) created(ctx context.Context, userID, recID, key, seq string) (string, error) {
-	rec, err := h.Store.GetRecording(ctx, userID, recID)
-	if errors.Is(err, recording.ErrNotFound) {
-		// Deleted, expired or never created: nothing may keep the bytes.
-		return outcomeOrphanDeleted, h.Objects.Delete(ctx, key)
-	}
-	if err != nil {
-		return "", err
-	}
-	if rec.Key != key {
-		return outcomeOrphanDeleted, h.Objects.Delete(ctx, key)
-	}
-	switch {
-	case rec.Status == recording.StatusAvailable:
-		return outcomeDuplicate, nil
-	case rec.Status != recording.StatusPending, rec.Expired(h.Now()):
-		// Rejected, being deleted, or given up on: a late upload goes.
-		return outcomeDeletedLatePut, h.Objects.Delete(ctx, key)
-	}
-	info, err := h.Objects.Head(ctx, key)
-	if errors.Is(err, s3.ErrNoObject) {
-		return outcomeObjectGone, nil // removed since; its own event follows
-	}
-	if err != nil {
-		return "", err
-	}
-	if reason := mismatch(rec, info); reason != "" {
-		applied, err := h.Store.RejectUpload(ctx, rec, reason, seq, h.Now())
-		if err != nil {
-			return "", err
+	for _, kind := range []string{"ObjectCreated:", "ObjectRemoved:", "LifecycleExpiration:"} {
+		if strings.HasPrefix(name, kind) {
+			return h.Keeper.Recording(ctx, userID, recID, key)
 		}
-		if !applied {
-			return outcomeDuplicate, nil
-		}
-		// Record first, object second: a failure between them is retried
-		// and finds the rejected record, which deletes the object again.
-		return outcomeRejected, h.Objects.Delete(ctx, key)
 	}
-	applied, err := h.Store.ConfirmUpload(ctx, rec, dynamo.Object{
-		Size: info.Size, ContentType: rec.ContentType, ETag: info.ETag, Sequencer: seq,
-	}, h.Now())
-	if err != nil {
-		return "", err
-	}
-	if applied {
-		return outcomeConfirmed, nil
-	}
-	// Something else changed the record meanwhile; if it is gone now, so
-	// must the object be.
-	if _, err := h.Store.GetRecording(ctx, userID, recID); errors.Is(err, recording.ErrNotFound) {
-		return outcomeOrphanDeleted, h.Objects.Delete(ctx, key)
-	} else if err != nil {
-		return "", err
-	}
-	return outcomeDuplicate, nil
-}
-
-// mismatch says why an object does not match its declaration, or "".
-func mismatch(rec recording.Recording, info s3.ObjectInfo) string {
-	if info.Size != rec.SizeBytes {
-		return fmt.Sprintf("uploaded %d bytes but %d were declared", info.Size, rec.SizeBytes)
-	}
-	ct, _, err := recording.NormalizeContentType(info.ContentType)
-	if err != nil || ct != rec.ContentType {
-		return fmt.Sprintf("uploaded content type %q but %q was declared", info.ContentType, rec.ContentType)
-	}
-	return ""
-}
-
-func (h *Handler) removed(ctx context.Context, userID, recID, key, seq string) (string, error) {
-	rec, err := h.Store.GetRecording(ctx, userID, recID)
-	if errors.Is(err, recording.ErrNotFound) {
-		return outcomeIgnored, nil
-	}
-	if err != nil {
-		return "", err
-	}
-	if rec.Key != key {
-		return outcomeIgnored, nil
-	}
-	// A removal delivered after a newer upload to the same key must not
-	// drop the record of an object that exists again.
-	if _, err := h.Objects.Head(ctx, key); err == nil {
-		return outcomeStaleRemoval, nil
-	} else if !errors.Is(err, s3.ErrNoObject) {
-		return "", err
-	}
-	applied, err := h.Store.ObjectGone(ctx, rec, seq)
-	if err != nil {
-		return "", err
-	}
-	if applied {
-		return outcomeRecordRemoved, nil
-	}
-	return outcomeDuplicate, nil
+	return lifecycle.OutcomeIgnored, nil
 }
 
 // transient reports errors worth a Lambda retry: anything but a client-side

@@ -231,7 +231,7 @@ func newReplay(t *testing.T) *replay {
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	r := &replay{s: s, rec: &recorder{}, logs: &stack.SyncBuffer{}}
 	s.Env.OnEvent(t, s.Config.Bucket, r.rec.capture)
-	r.h = s3event.FromClients(s.Config, slog.New(slog.NewJSONHandler(r.logs, nil)), s.Clients)
+	r.h = s3event.FromClients(s.Config, slog.New(slog.NewJSONHandler(r.logs, nil)), s.Clients, nil)
 	r.token, r.userID = s.Login(t, "replayer")
 	return r
 }
@@ -257,7 +257,7 @@ func TestDuplicateDeliveryChangesNothing(t *testing.T) {
 	key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
 	ev := r.rec.next(t, key, "ObjectCreated")
 
-	want := []string{"confirmed", "duplicate_or_stale", "duplicate_or_stale"}
+	want := []string{"confirmed", "in_sync", "in_sync"}
 	for i, w := range want {
 		if got := r.handle(t, ev); got != w {
 			t.Errorf("delivery %d: outcome %q, want %q", i+1, got, w)
@@ -334,7 +334,7 @@ func TestEventsForADeletedRecording(t *testing.T) {
 		want string
 	}{
 		{removed, "ignored"},
-		{created, "orphan_deleted"}, // a late redelivery must not resurrect it
+		{created, "ignored"}, // a late redelivery must not resurrect it
 		{removed, "ignored"},
 	} {
 		if got := r.handle(t, tc.ev); got != tc.want {
@@ -400,7 +400,7 @@ func TestTransientFailureFailsTheInvocationAndRedeliveryCompletes(t *testing.T) 
 	cfg.DynamoEndpoint = "http://" + deadAddr
 	clients := cfg.ClientsFrom(testenv.AWSConfig(cfg.Region))
 	logs := &stack.SyncBuffer{}
-	broken := s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(logs, nil)), clients)
+	broken := s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(logs, nil)), clients, nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -450,7 +450,7 @@ func TestParsesAWSLambdaGoSamples(t *testing.T) {
 			// the bucket check and is judged by its key.
 			cfg := env.Config(t, map[string]string{"S3_BUCKET": ev.Records[0].S3.Bucket.Name})
 			logs := &stack.SyncBuffer{}
-			h := s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(logs, nil)), env.Clients(cfg))
+			h := s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(logs, nil)), env.Clients(cfg), nil)
 			if err := h.Handle(context.Background(), ev); err != nil {
 				t.Fatal(err)
 			}

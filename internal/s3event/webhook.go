@@ -2,6 +2,7 @@ package s3event
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -17,12 +18,20 @@ const maxWebhookBody = 1 << 20
 // signature: MinIO posts the same S3 records AWS delivers to Lambda (plus
 // two fields of its own, ignored here), so the local stack runs exactly the
 // code that runs in AWS. A handler error answers 500, the local analogue of
-// a failed invocation.
-func Webhook(handle func(context.Context, events.S3Event) error, log *slog.Logger) http.Handler {
+// a failed invocation: MinIO, given a queue directory, delivers again.
+// Posts without "Authorization: Bearer <token>" are refused, so nothing but
+// MinIO can feed events in.
+func Webhook(handle func(context.Context, events.S3Event) error, token string, log *slog.Logger) http.Handler {
+	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			// MinIO probes the target with other methods to see it is alive.
 			w.WriteHeader(http.StatusOK)
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			log.WarnContext(r.Context(), "bucket notification refused: bad or missing token")
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))

@@ -69,14 +69,18 @@ func Main(m *testing.M) {
 // Get returns the package's emulators, starting them on first use.
 func Get(t testing.TB) *Env {
 	t.Helper()
-	once.Do(func() { shared, startErr = start() })
+	once.Do(func() { shared, startErr = start(false) })
 	if startErr != nil {
 		t.Fatalf("emulators unavailable (run `make test`, which installs them): %v", startErr)
 	}
 	return shared
 }
 
-func start() (*Env, error) {
+// start runs an emulator pair. queued gives MinIO's webhook target a queue
+// directory, as the local stack has: failed deliveries are retried, but
+// every delivery then waits for MinIO's 3-second store poll, so only the
+// tests of redelivery pay for it.
+func start(queued bool) (*Env, error) {
 	jar, minioBin, err := tools()
 	if err != nil {
 		return nil, err
@@ -91,7 +95,8 @@ func start() (*Env, error) {
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e.hook = &http.Server{Handler: s3event.Webhook(e.dispatch, log), ReadHeaderTimeout: 5 * time.Second}
+	token := devstack.NewToken()
+	e.hook = &http.Server{Handler: s3event.Webhook(e.dispatch, token, log), ReadHeaderTimeout: 5 * time.Second}
 	go e.hook.Serve(ln)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -112,6 +117,10 @@ func start() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	queueDir := ""
+	if queued {
+		queueDir = filepath.Join(dir, "events-queue")
+	}
 	// Start both at once: together they take about as long as the slower.
 	var wg sync.WaitGroup
 	var ddbErr, minioErr error
@@ -124,7 +133,9 @@ func start() (*Env, error) {
 		defer wg.Done()
 		e.MinIO, minioErr = devstack.StartMinIO(ctx, devstack.MinIOOptions{
 			Binary: minioBin, Addr: minioAddr, DataDir: filepath.Join(dir, "minio"), Log: minioLog,
-			Webhooks: map[string]string{WebhookID: "http://" + ln.Addr().String() + "/events"},
+			Webhooks: map[string]devstack.Webhook{WebhookID: {
+				URL: "http://" + ln.Addr().String() + "/events", AuthToken: token, QueueDir: queueDir,
+			}},
 		})
 	}()
 	wg.Wait()
@@ -192,7 +203,19 @@ func (e *Env) stop() {
 // test ends; for tests that stop an emulator on purpose.
 func StartPrivate(t testing.TB) *Env {
 	t.Helper()
-	e, err := start()
+	return startPrivate(t, false)
+}
+
+// StartQueued is StartPrivate with MinIO's webhook queue, as in the local
+// stack: a delivery the handler fails is delivered again.
+func StartQueued(t testing.TB) *Env {
+	t.Helper()
+	return startPrivate(t, true)
+}
+
+func startPrivate(t testing.TB, queued bool) *Env {
+	t.Helper()
+	e, err := start(queued)
 	if err != nil {
 		t.Fatalf("emulators unavailable (run `make test`, which installs them): %v", err)
 	}

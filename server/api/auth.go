@@ -65,9 +65,18 @@ func (s *server) login(c echo.Context) error {
 		return err
 	}
 	now := s.now().UTC()
-	user, created, err := s.store.SignIn(ctx, recording.Identity{
-		Provider: id.Provider, Subject: id.Subject, Email: id.Email, Name: id.Name,
-	}, now)
+	identity := recording.Identity{Provider: id.Provider, Subject: id.Subject, Email: id.Email, Name: id.Name}
+	user, created, err := s.store.SignIn(ctx, identity, now)
+	if recording.ErrorCode(err) == recording.CodeAccountDeleting && user.ID != "" {
+		// The account's deletion was interrupted: finish it, then sign the
+		// user up afresh. If it cannot finish now, the answer says when to
+		// try again (and the reconciler keeps at it meanwhile).
+		if derr := s.keeper.DeleteAccount(ctx, user.ID); derr != nil {
+			s.log.WarnContext(ctx, "finishing an interrupted account deletion failed", "user_id", user.ID, "error", derr)
+			return err
+		}
+		user, created, err = s.store.SignIn(ctx, identity, now)
+	}
 	if err != nil {
 		return err
 	}

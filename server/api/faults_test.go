@@ -26,6 +26,7 @@ type faultFixture struct {
 	s       *stack.Stack
 	ddb, s3 *faulty.Proxy
 	token   string
+	userID  string
 	// events captured from MinIO instead of handled, so a test delivers
 	// them while a dependency is broken.
 	mu     sync.Mutex
@@ -53,7 +54,7 @@ func newFaultFixture(t *testing.T) *faultFixture {
 		f.mu.Unlock()
 		return nil
 	})
-	f.token, _ = f.s.Login(t, "fault-user")
+	f.token, f.userID = f.s.Login(t, "fault-user")
 	return f
 }
 

@@ -6,9 +6,24 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/recording"
 )
+
+// quota is what the user may still upload: stored bytes plus the bytes held
+// for uploads in flight, against the limits.
+type quota struct {
+	BytesLimit           int64 `json:"bytes_limit"`
+	BytesUsed            int64 `json:"bytes_used"`
+	BytesReserved        int64 `json:"bytes_reserved"`
+	RecordingsLimit      int64 `json:"recordings_limit"`
+	UploadsInFlight      int   `json:"uploads_in_flight"`
+	UploadsInFlightLimit int   `json:"uploads_in_flight_limit"`
+}
+
+type meResponse struct {
+	recording.User
+	Quota quota `json:"quota"`
+}
 
 func (s *server) getMe(c echo.Context) error {
 	u, err := s.store.GetUser(c.Request().Context(), userID(c))
@@ -18,55 +33,21 @@ func (s *server) getMe(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, u)
+	if u.Deleting {
+		return recording.Errorf(recording.CodeAccountDeleting, "this account is being deleted; DELETE /v1/me again or wait for it to finish")
+	}
+	return writeJSON(c, http.StatusOK, meResponse{User: u, Quota: quota{
+		BytesLimit: s.limits.MaxBytes, BytesUsed: u.BytesStored, BytesReserved: u.BytesReserved,
+		RecordingsLimit: s.limits.MaxRecordings, UploadsInFlight: u.UploadsInFlight, UploadsInFlightLimit: s.limits.MaxPending,
+	}})
 }
 
-// deleteMe deletes the account and everything in it. Each step is
-// idempotent and the session goes last, so after a failure halfway the app
-// retries the same call with the same token and it finishes the job.
+// deleteMe deletes the account and everything in it. The session goes last,
+// so after a failure halfway the app can retry with the same token; if it
+// never does, the reconciler or the user's next sign-in finishes the job.
 func (s *server) deleteMe(c echo.Context) error {
-	ctx := c.Request().Context()
-	uid := userID(c)
-	u, err := s.store.GetUser(ctx, uid)
-	found := err == nil
-	if err != nil && !errors.Is(err, recording.ErrNotFound) {
+	if err := s.keeper.DeleteAccount(c.Request().Context(), userID(c)); err != nil {
 		return err
 	}
-	if found {
-		// No new uploads or confirmations from here on.
-		if err := s.store.MarkAccountDeleting(ctx, uid); err != nil {
-			return err
-		}
-		// Objects before records, page by page: a failure leaves records
-		// that point at nothing, which the retry deletes, never objects
-		// that nothing points at.
-		err := s.store.EachRecordingPage(ctx, uid, func(refs []dynamo.RecordingRef) error {
-			keys := make([]string, 0, len(refs))
-			ids := make([]string, 0, len(refs))
-			for _, r := range refs {
-				keys = append(keys, r.Key)
-				ids = append(ids, r.ID)
-			}
-			if err := s.objects.DeleteKeys(ctx, keys); err != nil {
-				return err
-			}
-			return s.store.DeleteRecordings(ctx, uid, ids)
-		})
-		if err != nil {
-			return err
-		}
-		// Uploads that landed without a record (or are landing now) go too;
-		// a later one finds no record and the events handler removes it.
-		if _, err := s.objects.DeletePrefix(ctx, recording.UserPrefix(uid)); err != nil {
-			return err
-		}
-		if err := s.store.DeleteUserData(ctx, uid, u.Identities); err != nil {
-			return err
-		}
-	}
-	if err := s.store.DeleteUserSessions(ctx, uid); err != nil {
-		return err
-	}
-	s.log.InfoContext(ctx, "account deleted", "user_id", uid)
 	return c.NoContent(http.StatusNoContent)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -93,7 +94,7 @@ func TestDeleteAccountResumesAfterPartialFailure(t *testing.T) {
 	}
 	// What a crash after the first steps leaves: the account marked, two
 	// objects and records gone, the rest still there.
-	if err := s.Store.MarkAccountDeleting(bg, uid); err != nil {
+	if err := s.Store.MarkAccountDeleting(bg, uid, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range ids[:2] {

@@ -125,6 +125,10 @@ func writeProblem(c echo.Context, de *recording.Error) error {
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
+	if de.Code == recording.CodeAccountDeleting {
+		// The deletion finishes by itself (the reconciler) or on the next try.
+		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
 	p := Problem{
 		Type:      "about:blank",
 		Title:     http.StatusText(status),

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 )
@@ -23,11 +21,20 @@ type createRequest struct {
 	SizeBytes   *int64     `json:"size_bytes"`
 	DurationMS  *int64     `json:"duration_ms"`
 	RecordedAt  *time.Time `json:"recorded_at"`
+	SHA256      *string    `json:"sha256"`
 
 	maxSize   int64
+	now       time.Time
 	canonical string
 	ext       string
 }
+
+// Timestamps outside this range are refused: they could not be listed back
+// as RFC 3339 (years past 9999) or are clearly a broken clock.
+var minRecordedAt = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// maxRecordedAhead tolerates phones whose clocks run ahead.
+const maxRecordedAhead = 48 * time.Hour
 
 // maxDurationMS is a sanity bound: 31 days of audio.
 const maxDurationMS = 31 * 24 * 3600 * 1000
@@ -53,22 +60,40 @@ func (r *createRequest) validate() error {
 		return recording.Errorf(recording.CodeTooLarge, "size_bytes is above the maximum of %d bytes", r.maxSize)
 	case r.DurationMS != nil && (*r.DurationMS < 0 || *r.DurationMS > maxDurationMS):
 		return recording.Errorf(recording.CodeValidation, "duration_ms must be between 0 and %d", int64(maxDurationMS))
+	case r.RecordedAt != nil && (r.RecordedAt.Before(minRecordedAt) || r.RecordedAt.After(r.now.Add(maxRecordedAhead))):
+		return recording.Errorf(recording.CodeValidation, "recorded_at must be between %s and two days from now",
+			minRecordedAt.Format(time.RFC3339))
+	case r.SHA256 != nil && !recording.ValidSHA256(*r.SHA256):
+		return recording.Errorf(recording.CodeValidation, "sha256 must be the base64 of a 32-byte SHA-256 digest")
 	}
 	return nil
+}
+
+func (r *createRequest) sha256() string {
+	if r.SHA256 == nil {
+		return ""
+	}
+	return *r.SHA256
 }
 
 // fingerprint identifies the request's meaning, so a reused Idempotency-Key
 // with a different request is caught.
 func (r *createRequest) fingerprint() string {
-	b, _ := json.Marshal([]any{r.FileName, r.canonical, *r.SizeBytes, r.DurationMS, r.RecordedAt})
+	b, _ := json.Marshal([]any{r.FileName, r.canonical, *r.SizeBytes, r.DurationMS, r.RecordedAt, r.sha256()})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
 
 type createResponse struct {
 	Recording recording.Recording `json:"recording"`
-	Upload    s3.SignedRequest    `json:"upload"`
+	// Upload is absent when a replayed create finds its recording no
+	// longer pending, or its upload window over: no URL is issued then.
+	Upload *s3.SignedRequest `json:"upload,omitempty"`
 }
+
+// minUploadURLTTL is the shortest upload URL worth issuing near the end of
+// a pending window.
+const minUploadURLTTL = time.Second
 
 func validIdempotencyKey(k string) bool {
 	if len(k) < 1 || len(k) > 255 {
@@ -83,7 +108,7 @@ func validIdempotencyKey(k string) bool {
 }
 
 func (s *server) createRecording(c echo.Context) error {
-	req := createRequest{maxSize: s.cfg.MaxUploadBytes}
+	req := createRequest{maxSize: s.cfg.MaxUploadBytes, now: s.now()}
 	if err := decode(c, &req); err != nil {
 		return err
 	}
@@ -104,20 +129,30 @@ func (s *server) createRecording(c echo.Context) error {
 		UserID: uid, ID: id, FileName: req.FileName, ContentType: req.canonical, SizeBytes: *req.SizeBytes,
 		DurationMS: req.DurationMS, RecordedAt: req.RecordedAt, Status: recording.StatusPending,
 		CreatedAt: now, ExpiresAt: &expires, Key: recording.ObjectKey(uid, id, req.ext),
+		SHA256: req.sha256(), DueAt: expires.Add(s.cfg.UploadGrace),
 	}
 	rec, replayed, err := s.store.CreateUpload(ctx, rec, idemKey, req.fingerprint(), s.limits, now)
 	if err != nil {
 		return err
 	}
-	upload, err := s.objects.PresignPut(ctx, rec.Key, rec.ContentType, rec.SizeBytes, s.cfg.UploadURLTTL, now)
-	if err != nil {
-		return err
-	}
+	c.Response().Header().Set("Cache-Control", "no-store")
 	if replayed {
 		c.Response().Header().Set("Idempotent-Replayed", "true")
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return writeJSON(c, http.StatusCreated, createResponse{Recording: rec, Upload: upload})
+	// No URL may outlive the record's window: the reconciler closes the
+	// record once the window and the grace after it are over.
+	ttl := s.cfg.UploadURLTTL
+	if rec.ExpiresAt != nil {
+		ttl = min(ttl, rec.ExpiresAt.Sub(now).Truncate(time.Second))
+	}
+	if rec.Status != recording.StatusPending || ttl < minUploadURLTTL {
+		return writeJSON(c, http.StatusOK, createResponse{Recording: rec})
+	}
+	upload, err := s.objects.PresignPut(ctx, rec.Key, rec.ContentType, rec.SizeBytes, rec.SHA256, ttl, now)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusCreated, createResponse{Recording: rec, Upload: &upload})
 }
 
 type listResponse struct {
@@ -215,7 +250,7 @@ func (s *server) ownRecording(c echo.Context) (recording.Recording, error) {
 	if err != nil {
 		return recording.Recording{}, err
 	}
-	if !rec.Visible(s.now()) {
+	if !rec.Visible() {
 		return recording.Recording{}, recording.ErrNotFound
 	}
 	return rec, nil
@@ -269,47 +304,23 @@ func (s *server) renameRecording(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	rec, err := s.store.Rename(c.Request().Context(), userID(c), id, *req.FileName, s.now())
+	rec, err := s.store.Rename(c.Request().Context(), userID(c), id, *req.FileName)
 	if err != nil {
 		return err
 	}
 	return writeJSON(c, http.StatusOK, rec)
 }
 
-// deleteRecording removes the record from view and quota first, then the
-// object, then the record: a failure anywhere leaves a "deleting" record
-// that the next call finishes, never an available record without its
-// object, and never an object nothing points at.
+// deleteRecording takes the recording out of view and quota at once; its
+// object and record follow (see lifecycle.Keeper.DeleteRecording), now or,
+// after a failure, through the reconciler.
 func (s *server) deleteRecording(c echo.Context) error {
-	ctx := c.Request().Context()
 	id := c.Param("id")
 	if !recording.ValidID(id) {
 		return recording.ErrNotFound
 	}
-	for attempt := 0; attempt < 3; attempt++ {
-		rec, err := s.store.GetRecording(ctx, userID(c), id)
-		if err != nil {
-			return err
-		}
-		if rec.Expired(s.now()) {
-			return recording.ErrNotFound
-		}
-		if err := s.store.BeginDelete(ctx, rec); errors.Is(err, dynamo.ErrStateChanged) {
-			continue // confirmed or deleted meanwhile: decide again
-		} else if err != nil {
-			return err
-		}
-		// A pending upload may have landed unconfirmed; remove it too. A
-		// later PUT finds no record and the events handler removes it.
-		if err := s.objects.Delete(ctx, rec.Key); err != nil {
-			return err
-		}
-		if rec.Status != recording.StatusPending {
-			if err := s.store.FinishDelete(ctx, rec.UserID, rec.ID); err != nil {
-				return err
-			}
-		}
-		return c.NoContent(http.StatusNoContent)
+	if err := s.keeper.DeleteRecording(c.Request().Context(), userID(c), id); err != nil {
+		return err
 	}
-	return &recording.Error{Code: recording.CodeUnavailable, Message: "recording is changing; try again"}
+	return c.NoContent(http.StatusNoContent)
 }

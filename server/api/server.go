@@ -15,6 +15,7 @@ import (
 	"github.com/voicerec/backend/internal/auth"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/lifecycle"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 )
@@ -37,6 +38,7 @@ type server struct {
 	store    *dynamo.Store
 	objects  *s3.Store
 	verifier *auth.Verifier
+	keeper   *lifecycle.Keeper
 	limits   recording.Limits
 	now      func() time.Time
 }
@@ -53,6 +55,7 @@ func New(d Deps) *echo.Echo {
 		d.Verifier, _ = auth.NewVerifier(nil, auth.Options{}) // every provider unknown
 	}
 	s := &server{cfg: d.Config, log: d.Log, ddb: d.DynamoDB, store: d.Store, objects: d.Objects, verifier: d.Verifier, now: d.Now,
+		keeper: &lifecycle.Keeper{Store: d.Store, Objects: d.Objects, Log: d.Log, Now: d.Now, Grace: d.Config.UploadGrace},
 		limits: recording.Limits{
 			MaxUploadBytes: d.Config.MaxUploadBytes, MaxBytes: d.Config.QuotaMaxBytes,
 			MaxRecordings: d.Config.QuotaMaxRecordings, MaxPending: maxPendingUploads,

@@ -162,6 +162,7 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 		return err
 	}
 
+	hookToken := devstack.NewToken()
 	var ddb, minio *devstack.Process
 	var ddbErr, minioErr error
 	var wg sync.WaitGroup
@@ -175,7 +176,10 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 		defer wg.Done()
 		minio, minioErr = devstack.StartMinIO(ctx, devstack.MinIOOptions{Binary: ls.minioBin, Addr: ls.minioAddr,
 			DataDir: filepath.Join(ls.dir, "data", "minio"), Log: minioLog,
-			Webhooks: map[string]string{LocalWebhookID: loopbackURL(ls.hookAddr) + "/events"}})
+			Webhooks: map[string]devstack.Webhook{LocalWebhookID: {
+				URL: loopbackURL(ls.hookAddr) + "/events", AuthToken: hookToken,
+				QueueDir: filepath.Join(ls.dir, "data", "minio-events-queue"),
+			}}})
 	}()
 	wg.Wait()
 	defer func() {
@@ -208,8 +212,9 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 		return err
 	}
 	hookMu.Lock()
-	hook = s3event.Webhook(events.Handle, log.With("component", "events"))
+	hook = s3event.Webhook(events.Handle, hookToken, log.With("component", "events"))
 	hookMu.Unlock()
+	go events.Keeper.Loop(ctx, cfg.ReconcileInterval, cfg.ReconcileMaxItems)
 
 	app, err := api.Build(ctx, cfg, providers, log.With("component", "api"))
 	if err != nil {

@@ -59,6 +59,8 @@ var download = `,"uploaded_at":"` + when + `","download":{"url":"http://127.0.0.
 func TestValidate(t *testing.T) {
 	c := Load(t)
 	user := `{"id":"` + ulid + `","providers":["google"],"created_at":"` + when + `","recording_count":0,"bytes_stored":0}`
+	quota := `,"quota":{"bytes_limit":10,"bytes_used":0,"bytes_reserved":3,"recordings_limit":5,"uploads_in_flight":1,"uploads_in_flight_limit":100}}`
+	me := strings.TrimSuffix(user, "}") + quota
 	login := func(created bool) string {
 		return fmt.Sprintf(`{"access_token":"t","token_type":"Bearer","expires_at":%q,"created":%v,"user":%s}`, when, created, user)
 	}
@@ -75,10 +77,11 @@ func TestValidate(t *testing.T) {
 		{"not JSON", "GET", "/healthz", "", scripted{200, jsonCT, nil, `ok`}, "healthz"},
 		{"yaml document", "GET", "/openapi.yaml", "", scripted{200, "application/yaml", nil, "openapi: 3.1.1\n"}, ""},
 
-		{"me", "GET", "/v1/me", "", scripted{200, jsonCT, nil, user}, ""},
-		{"me ignores a query", "GET", "/v1/me?cache=no", "", scripted{200, jsonCT, nil, user}, ""},
-		{"me as problem type", "GET", "/v1/me", "", scripted{200, problemCT, nil, user}, "application/problem+json"},
-		{"me missing field", "GET", "/v1/me", "", scripted{200, jsonCT, nil, strings.Replace(user, `,"bytes_stored":0`, "", 1)}, "bytes_stored"},
+		{"me", "GET", "/v1/me", "", scripted{200, jsonCT, nil, me}, ""},
+		{"me ignores a query", "GET", "/v1/me?cache=no", "", scripted{200, jsonCT, nil, me}, ""},
+		{"me as problem type", "GET", "/v1/me", "", scripted{200, problemCT, nil, me}, "application/problem+json"},
+		{"me missing field", "GET", "/v1/me", "", scripted{200, jsonCT, nil, strings.Replace(me, `,"bytes_stored":0`, "", 1)}, "bytes_stored"},
+		{"me without quota", "GET", "/v1/me", "", scripted{200, jsonCT, nil, user}, "quota"},
 		{"401", "GET", "/v1/me", "", scripted{401, problemCT, map[string]string{"WWW-Authenticate": wwwAuth}, problem(401, "unauthorized")}, ""},
 		{"401 without challenge", "GET", "/v1/me", "", scripted{401, problemCT, nil, problem(401, "unauthorized")}, "WWW-Authenticate"},
 		{"401 with another code", "GET", "/v1/me", "", scripted{401, problemCT, map[string]string{"WWW-Authenticate": wwwAuth}, problem(401, "invalid_id_token")}, "code"},
@@ -90,7 +93,9 @@ func TestValidate(t *testing.T) {
 		{"create", "POST", "/v1/recordings", `{"file_name":"a.m4a","content_type":"audio/mp4","size_bytes":3}`,
 			scripted{201, jsonCT, map[string]string{"Cache-Control": "no-store"}, `{"recording":` + rec("pending", `,"expires_at":"`+when+`"`) + `,"upload":{"method":"PUT","url":"http://127.0.0.1:9000/b/k","headers":{"Content-Type":"audio/mp4","Content-Length":"3"},"expires_at":"` + when + `"}}`}, ""},
 		{"replay", "POST", "/v1/recordings", `{"file_name":"a.m4a","content_type":"audio/mp4","size_bytes":3}`,
-			scripted{201, jsonCT, map[string]string{"Cache-Control": "no-store", "Idempotent-Replayed": "true"}, `{"recording":` + rec("available", `,"uploaded_at":"`+when+`"`) + `,"upload":{"method":"PUT","url":"http://127.0.0.1:9000/b/k","headers":{"Content-Type":"audio/mp4","Content-Length":"3"},"expires_at":"` + when + `"}}`}, ""},
+			scripted{200, jsonCT, map[string]string{"Cache-Control": "no-store", "Idempotent-Replayed": "true"}, `{"recording":` + rec("available", `,"uploaded_at":"`+when+`"`) + `}`}, ""},
+		{"replay with a URL", "POST", "/v1/recordings", `{"file_name":"a.m4a","content_type":"audio/mp4","size_bytes":3}`,
+			scripted{200, jsonCT, map[string]string{"Cache-Control": "no-store", "Idempotent-Replayed": "true"}, `{"recording":` + rec("available", `,"uploaded_at":"`+when+`"`) + `,"upload":{"method":"PUT","url":"http://127.0.0.1:9000/b/k","headers":{"Content-Type":"audio/mp4","Content-Length":"3"},"expires_at":"` + when + `"}}`}, "'not' failed"},
 		{"pending without expiry", "POST", "/v1/recordings", `{"file_name":"a.m4a","content_type":"audio/mp4","size_bytes":3}`,
 			scripted{201, jsonCT, map[string]string{"Cache-Control": "no-store"}, `{"recording":` + rec("pending", "") + `,"upload":{"method":"PUT","url":"http://127.0.0.1:9000/b/k","headers":{"Content-Type":"audio/mp4","Content-Length":"3"},"expires_at":"` + when + `"}}`}, "expires_at"},
 

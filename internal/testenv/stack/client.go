@@ -60,14 +60,16 @@ type Recording struct {
 	RejectReason string     `json:"reject_reason"`
 	UploadedAt   *time.Time `json:"uploaded_at"`
 	ExpiresAt    *time.Time `json:"expires_at"`
+	SHA256       string     `json:"sha256"`
 	Download     *Signed    `json:"download"`
 }
 
 // Signed is a presigned request as the API hands it out.
 type Signed struct {
-	Method  string            `json:"method"`
-	URL     string            `json:"url"`
-	Headers map[string]string `json:"headers"`
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Headers   map[string]string `json:"headers"`
+	ExpiresAt time.Time         `json:"expires_at"`
 }
 
 // Upload is the answer to POST /v1/recordings.

@@ -19,6 +19,7 @@ import (
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devissuer"
 	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/lifecycle"
 	"github.com/voicerec/backend/internal/s3"
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/testenv"
@@ -40,6 +41,9 @@ type Stack struct {
 	Handler http.Handler
 	// Events is the handler MinIO's notifications reach.
 	Events *s3event.Handler
+	// Keeper is the events handler's lifecycle keeper: tests run
+	// reconcile passes through it.
+	Keeper *lifecycle.Keeper
 	// IssuerURL and APIURL are the base URLs of the dev issuer and the API.
 	IssuerURL, APIURL string
 	// Logs holds everything the API and the events handler logged.
@@ -112,7 +116,12 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 	t.Cleanup(apiSrv.Close)
 	s.APIURL = apiSrv.URL
 
-	s.Events = s3event.FromClients(cfg, log, clients)
+	var now func() time.Time
+	if o.Clock != nil {
+		now = o.Clock.Now
+	}
+	s.Events = s3event.FromClients(cfg, log, clients, now)
+	s.Keeper = s.Events.Keeper
 	env.OnEvent(t, cfg.Bucket, s.Events.Handle)
 	return s
 }

@@ -1,0 +1,261 @@
+// Package lifecycle makes every recording and account converge to what its
+// record says, whoever notices first: the events handler (an S3 event is a
+// hint that a key changed), the reconciler (a record whose due time came),
+// the API (a delete, a login during an unfinished account deletion). All of
+// them call the same level-triggered functions, which read the record and the
+// object as they are now and act; a lost, duplicated, late or reordered event
+// can only delay the result, never change it.
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/recording"
+	"github.com/voicerec/backend/internal/s3"
+)
+
+// Keeper converges recordings and accounts.
+type Keeper struct {
+	Store   *dynamo.Store
+	Objects *s3.Store
+	Log     *slog.Logger
+	Now     func() time.Time
+	// Grace is how long after a pending record's window ends (its last
+	// URL expired) an upload that began in time may still be landing. Only
+	// after it may the reconciler close a record whose object is missing.
+	Grace time.Duration
+}
+
+// DefaultGrace is Keeper.Grace unless configured (UPLOAD_GRACE).
+const DefaultGrace = 30 * time.Minute
+
+// Outcomes, as logged. The ones that changed something are in Fixes.
+const (
+	OutcomeConfirmed      = "confirmed"
+	OutcomeRejected       = "rejected"
+	OutcomeOrphanDeleted  = "orphan_deleted"
+	OutcomeRecordRemoved  = "record_removed"
+	OutcomeClosed         = "closed_never_uploaded"
+	OutcomeDeleteFinished = "delete_finished"
+	OutcomeLateDeleted    = "late_upload_deleted"
+	OutcomeInSync         = "in_sync"
+	OutcomeWaiting        = "waiting_for_upload"
+	OutcomeDeleteWaits    = "deleting_until_urls_expire"
+	OutcomeIgnored        = "ignored"
+	OutcomeContended      = "contended"
+)
+
+// Fixes are the outcomes that changed a record or removed an object.
+var Fixes = map[string]bool{
+	OutcomeConfirmed: true, OutcomeRejected: true, OutcomeOrphanDeleted: true, OutcomeRecordRemoved: true,
+	OutcomeClosed: true, OutcomeDeleteFinished: true, OutcomeLateDeleted: true,
+}
+
+// maxRaces bounds how often Recording rereads after losing a conditional
+// write to a concurrent change.
+const maxRaces = 3
+
+func (k *Keeper) now() time.Time {
+	if k.Now == nil {
+		return time.Now()
+	}
+	return k.Now()
+}
+
+// Recording makes one recording right. key is the object key an event
+// named (it may differ from the record's if the extension does), or empty
+// when the record itself is the reason to look.
+func (k *Keeper) Recording(ctx context.Context, userID, recordingID, key string) (string, error) {
+	for range maxRaces {
+		rec, err := k.Store.GetRecording(ctx, userID, recordingID)
+		if errors.Is(err, recording.ErrNotFound) {
+			// No record: deleted, closed long after its last URL, or never
+			// created. Nothing may keep bytes under this key.
+			return k.orphan(ctx, key)
+		}
+		if err != nil {
+			return "", err
+		}
+		if key != "" && key != rec.Key {
+			return k.orphan(ctx, key)
+		}
+		var outcome string
+		switch rec.Status {
+		case recording.StatusPending:
+			outcome, err = k.pending(ctx, rec)
+		case recording.StatusAvailable:
+			outcome, err = k.available(ctx, rec)
+		case recording.StatusRejected:
+			outcome, err = k.rejected(ctx, rec)
+		case recording.StatusDeleting:
+			outcome, err = k.deleting(ctx, rec)
+		default:
+			return "", fmt.Errorf("recording %s/%s has unknown status %q", userID, recordingID, rec.Status)
+		}
+		if err != nil || outcome != "" {
+			return outcome, err
+		}
+		// A conditional write lost to a concurrent change: decide again.
+	}
+	return OutcomeContended, nil
+}
+
+func (k *Keeper) orphan(ctx context.Context, key string) (string, error) {
+	if key == "" {
+		return OutcomeIgnored, nil
+	}
+	if _, err := k.Objects.Head(ctx, key); errors.Is(err, s3.ErrNoObject) {
+		return OutcomeIgnored, nil
+	} else if err != nil {
+		return "", err
+	}
+	return OutcomeOrphanDeleted, k.Objects.Delete(ctx, key)
+}
+
+// pending confirms or rejects an upload that landed, and closes one that
+// never did once no URL issued for it can still land. "" means a
+// conditional write lost a race.
+func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, error) {
+	info, err := k.Objects.Head(ctx, rec.Key)
+	if errors.Is(err, s3.ErrNoObject) {
+		if rec.DueAt.IsZero() || k.now().Before(rec.DueAt) {
+			return OutcomeWaiting, nil
+		}
+		applied, err := k.Store.CloseUpload(ctx, rec)
+		if err != nil || !applied {
+			return "", err
+		}
+		return OutcomeClosed, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if reason := Mismatch(rec, info); reason != "" {
+		applied, err := k.Store.RejectUpload(ctx, rec, reason, k.now())
+		if err != nil || !applied {
+			return "", err
+		}
+		// Record first, object second: if the delete fails, the rejected
+		// record is still due and the reconciler deletes the object.
+		if err := k.Objects.Delete(ctx, rec.Key); err != nil {
+			return "", err
+		}
+		rec.Status = recording.StatusRejected
+		return OutcomeRejected, k.Store.ClearDue(ctx, rec)
+	}
+	applied, err := k.Store.ConfirmUpload(ctx, rec, dynamo.Object{
+		Size: info.Size, ContentType: rec.ContentType, ETag: info.ETag, SHA256: info.SHA256,
+	}, k.now())
+	if err != nil || !applied {
+		return "", err
+	}
+	return OutcomeConfirmed, nil
+}
+
+// Mismatch says why an object does not match its record's declaration, or "".
+func Mismatch(rec recording.Recording, info s3.ObjectInfo) string {
+	if info.Size != rec.SizeBytes {
+		return fmt.Sprintf("uploaded %d bytes but %d were declared", info.Size, rec.SizeBytes)
+	}
+	ct, _, err := recording.NormalizeContentType(info.ContentType)
+	if err != nil || ct != rec.ContentType {
+		return fmt.Sprintf("uploaded content type %q but %q was declared", info.ContentType, rec.ContentType)
+	}
+	if rec.SHA256 != "" && info.SHA256 != rec.SHA256 {
+		return "the stored checksum does not match the declared sha256"
+	}
+	return ""
+}
+
+// available drops the record of an object that disappeared behind the
+// API's back.
+func (k *Keeper) available(ctx context.Context, rec recording.Recording) (string, error) {
+	_, err := k.Objects.Head(ctx, rec.Key)
+	if err == nil {
+		return OutcomeInSync, nil
+	}
+	if !errors.Is(err, s3.ErrNoObject) {
+		return "", err
+	}
+	applied, err := k.Store.ObjectGone(ctx, rec)
+	if err != nil || !applied {
+		return "", err
+	}
+	return OutcomeRecordRemoved, nil
+}
+
+// rejected removes any object under a rejected record: the rejected body
+// itself if its delete failed, or a later PUT through the same URL.
+func (k *Keeper) rejected(ctx context.Context, rec recording.Recording) (string, error) {
+	outcome := OutcomeInSync
+	if _, err := k.Objects.Head(ctx, rec.Key); err == nil {
+		if err := k.Objects.Delete(ctx, rec.Key); err != nil {
+			return "", err
+		}
+		outcome = OutcomeLateDeleted
+	} else if !errors.Is(err, s3.ErrNoObject) {
+		return "", err
+	}
+	if !rec.DueAt.IsZero() {
+		if err := k.Store.ClearDue(ctx, rec); err != nil {
+			return "", err
+		}
+	}
+	return outcome, nil
+}
+
+// deleting removes the object of a recording being deleted, and the record
+// once no URL issued for it can still land.
+func (k *Keeper) deleting(ctx context.Context, rec recording.Recording) (string, error) {
+	if err := k.Objects.Delete(ctx, rec.Key); err != nil {
+		return "", err
+	}
+	if !rec.DueAt.IsZero() && k.now().Before(rec.DueAt) {
+		return OutcomeDeleteWaits, nil
+	}
+	if err := k.Store.FinishDelete(ctx, rec.UserID, rec.ID); err != nil {
+		return "", err
+	}
+	return OutcomeDeleteFinished, nil
+}
+
+// DeleteRecording starts and, where it can, finishes the user's delete of a
+// recording: out of view and quota first, then the object, then the record.
+// A pending record stays (invisible, "deleting") until every URL issued for
+// it has expired, so an upload still in flight finds it and is removed. A
+// failure at any step leaves a due record that the reconciler finishes.
+func (k *Keeper) DeleteRecording(ctx context.Context, userID, recordingID string) error {
+	for range maxRaces {
+		rec, err := k.Store.GetRecording(ctx, userID, recordingID)
+		if err != nil {
+			return err
+		}
+		if rec.Status == recording.StatusDeleting {
+			// Deleted already, as far as the user can tell; help the
+			// unfinished part along, and answer as for any missing id.
+			if _, err := k.deleting(ctx, rec); err != nil {
+				return err
+			}
+			return recording.ErrNotFound
+		}
+		now := k.now()
+		due := now
+		if rec.Status == recording.StatusPending && rec.DueAt.After(now) {
+			due = rec.DueAt
+		}
+		if err := k.Store.BeginDelete(ctx, rec, due); errors.Is(err, dynamo.ErrStateChanged) {
+			continue // confirmed or deleted meanwhile: decide again
+		} else if err != nil {
+			return err
+		}
+		rec.Status, rec.DueAt = recording.StatusDeleting, due
+		_, err = k.deleting(ctx, rec)
+		return err
+	}
+	return &recording.Error{Code: recording.CodeUnavailable, Message: "recording is changing; try again"}
+}
