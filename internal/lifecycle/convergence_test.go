@@ -84,9 +84,9 @@ type user struct {
 }
 
 type rec struct {
-	id, key         string
-	size            int64
-	up              stack.Signed
+	id, key  string
+	size     int64
+	up       stack.Signed
 	put, lie bool // storage accepted a PUT; the PUT's body lied about its size
 	// deleted: a DELETE answered 204. unsure: one failed (5xx) and may or
 	// may not have taken effect.
