@@ -7,6 +7,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -342,7 +344,13 @@ func (e *env) uploadOne(path string, wait time.Duration) (string, error) {
 	key := make([]byte, 16)
 	_, _ = rand.Read(key)
 	hdr := http.Header{"Idempotency-Key": {hex.EncodeToString(key)}}
-	body := map[string]any{"file_name": filepath.Base(path), "content_type": ctype, "size_bytes": st.Size()}
+	// The digest is signed into the upload URL: storage itself refuses a
+	// body that changed on disk or on the way.
+	digest, err := fileSHA256(f, st.Size())
+	if err != nil {
+		return "", err
+	}
+	body := map[string]any{"file_name": filepath.Base(path), "content_type": ctype, "size_bytes": st.Size(), "sha256": digest}
 	var created struct {
 		Recording recordingDoc `json:"recording"`
 		Upload    signed       `json:"upload"`
@@ -354,6 +362,13 @@ func (e *env) uploadOne(path string, wait time.Duration) (string, error) {
 	}
 	if err := create(); err != nil {
 		return "", err
+	}
+	if created.Upload.URL == "" {
+		// A replay of a recording already uploaded, or whose window is over.
+		if created.Recording.Status == "available" {
+			return created.Recording.ID, nil
+		}
+		return "", fmt.Errorf("the upload window of recording %s is over; upload the file again", created.Recording.ID)
 	}
 	bar := e.newBar(st.Size(), filepath.Base(path))
 	for n := 1; ; n++ {
@@ -372,6 +387,10 @@ func (e *env) uploadOne(path string, wait time.Duration) (string, error) {
 				bar.abort()
 				return "", err
 			}
+			if created.Upload.URL == "" {
+				bar.abort()
+				return "", fmt.Errorf("the upload window of recording %s is over; upload the file again", created.Recording.ID)
+			}
 		}
 		select {
 		case <-e.ctx.Done():
@@ -381,6 +400,16 @@ func (e *env) uploadOne(path string, wait time.Duration) (string, error) {
 	}
 	bar.done()
 	return created.Recording.ID, e.waitConfirmed(created.Recording.ID, wait)
+}
+
+// fileSHA256 is the base64 SHA-256 of the file's first size bytes, read
+// as a stream.
+func fileSHA256(f *os.File, size int64) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(h.Sum(nil)), nil
 }
 
 // put streams the file to storage: the body is read from disk as it is

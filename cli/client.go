@@ -211,5 +211,6 @@ type recordingDoc struct {
 	CreatedAt    time.Time  `json:"created_at"`
 	RecordedAt   *time.Time `json:"recorded_at,omitempty"`
 	UploadedAt   *time.Time `json:"uploaded_at,omitempty"`
+	SHA256       string     `json:"sha256,omitempty"`
 	Download     *signed    `json:"download,omitempty"`
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"os"
@@ -106,6 +107,7 @@ type listed struct {
 	FileName  string `json:"file_name"`
 	SizeBytes int64  `json:"size_bytes"`
 	Status    string `json:"status"`
+	SHA256    string `json:"sha256"`
 }
 
 func (p *person) ls() []listed {
@@ -192,6 +194,10 @@ func TestEndToEnd(t *testing.T) {
 	for _, it := range alice.ls() {
 		if it.Status != "available" {
 			t.Errorf("%s is %s", it.FileName, it.Status)
+		}
+		// The CLI always declares the digest, so storage verified it.
+		if sum := sha256.Sum256(files[it.FileName]); it.SHA256 != base64.StdEncoding.EncodeToString(sum[:]) {
+			t.Errorf("%s: sha256 %q", it.FileName, it.SHA256)
 		}
 		byName[it.FileName] = it.ID
 	}

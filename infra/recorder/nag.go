@@ -11,9 +11,9 @@ import (
 // suppress records, next to the resources, why each cdk-nag AwsSolutions
 // finding that remains is accepted. The infra tests fail on any finding
 // without such a reason.
-func suppress(stack awscdk.Stack, api, events *function, bucket awss3.Bucket, httpAPI awsapigatewayv2.HttpApi) {
+func suppress(stack awscdk.Stack, fns []*function, bucket awss3.Bucket, httpAPI awsapigatewayv2.HttpApi) {
 	objects := map[string]any{"regex": "/^Resource::.*/recordings/\\*$/"}
-	for _, f := range []*function{api, events} {
+	for _, f := range fns {
 		cdknag.NagSuppressions_AddResourceSuppressions(f.Role, &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-IAM5"),
 			Reason: jsii.String("Object permissions are scoped to the recordings/ prefix of this one bucket; " +

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -54,8 +56,9 @@ type Props struct {
 
 // Names of what the stack creates, for tests and outputs.
 const (
-	APIFunctionID    = "ApiFunction"
-	EventsFunctionID = "EventsFunction"
+	APIFunctionID        = "ApiFunction"
+	EventsFunctionID     = "EventsFunction"
+	ReconcilerFunctionID = "ReconcilerFunction"
 	logRetention     = awslogs.RetentionDays_ONE_MONTH
 )
 
@@ -100,6 +103,23 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	eventsFn := newFunction(stack, EventsFunctionID, p.EventsZip, "S3 events: upload confirmation", map[string]*string{
 		"DYNAMODB_TABLE_PREFIX": jsii.String(prefix), "S3_BUCKET": bucketName, "LOG_FORMAT": jsii.String("json"),
 	}, 256, 60)
+
+	// The reconciler is the events binary invoked by a schedule (it tells
+	// a scheduled event from an S3 one), with a role of its own: finishing
+	// account deletions needs deletes the S3 event path never makes.
+	reconcilerFn := newFunction(stack, ReconcilerFunctionID, p.EventsZip, "the reconciler: finishes what events and clients left half done", map[string]*string{
+		"DYNAMODB_TABLE_PREFIX": jsii.String(prefix), "S3_BUCKET": bucketName, "LOG_FORMAT": jsii.String("json"),
+		"RECONCILE_MAX_ITEMS": jsii.String("5000"),
+	}, 256, 300)
+	awsevents.NewRule(stack, jsii.String("ReconcileSchedule"), &awsevents.RuleProps{
+		RuleName:    jsii.String("recorder-" + p.Stage + "-reconcile"),
+		Description: jsii.String("Runs the reconciler; docs/durability.md"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(ReconcileEveryMinutes))),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(reconcilerFn.Function, &awseventstargets.LambdaFunctionProps{
+			// A missed pass is made up by the next one.
+			RetryAttempts: jsii.Number(0),
+		})},
+	})
 
 	dlq := awssqs.NewQueue(stack, jsii.String("EventsDeadLetterQueue"), &awssqs.QueueProps{
 		QueueName:       jsii.String("recorder-" + p.Stage + "-events-dlq"),
@@ -154,6 +174,13 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	// Without ListBucket, S3 answers HeadObject on a missing key with 403
 	// instead of 404, and the handler could not tell "gone" from "denied".
 	eventsFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN, listRecordings)
+
+	reconcilerFn.allow("DynamoDB", []string{
+		"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
+	}, tableARNs(allTables...)...)
+	reconcilerFn.allow("DynamoDBIndexes", []string{"dynamodb:Query"}, indexARNs()...)
+	reconcilerFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject"}, objectsARN)
+	reconcilerFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN, listRecordings)
 
 	// --- bucket
 	eventsFn.Function.AddPermission(jsii.String("InvokeFromBucket"), &awslambda.Permission{
@@ -231,6 +258,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		{"EventsDeadLettersAlarm", "S3 events gave up on are waiting in the dead-letter queue",
 			dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")})},
 		{"ApiErrorsAlarm", "the API function failed (not 4xx/5xx answers: crashes and timeouts)", apiFn.Function.MetricErrors(&awscloudwatch.MetricOptions{Period: five})},
+		{"ReconcilerErrorsAlarm", "a reconcile pass failed; nothing converges while it does", reconcilerFn.Function.MetricErrors(&awscloudwatch.MetricOptions{Period: five})},
 	} {
 		alarm := awscloudwatch.NewAlarm(stack, jsii.String(a.id), &awscloudwatch.AlarmProps{
 			AlarmName:          jsii.String(fmt.Sprintf("recorder-%s-%s", p.Stage, kebab(strings.TrimSuffix(a.id, "Alarm")))),
@@ -254,9 +282,12 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	for _, t := range dynamo.Schema {
 		out(pascal(t.Name)+"TableName", tables[t.Name].TableName())
 	}
-	suppress(stack, apiFn, eventsFn, bucket, httpAPI)
+	suppress(stack, []*function{apiFn, eventsFn, reconcilerFn}, bucket, httpAPI)
 	return stack
 }
+
+// ReconcileEveryMinutes is the reconciler's schedule on AWS.
+const ReconcileEveryMinutes = 5
 
 // NotificationEvents are the S3 events the events function receives. A
 // lifecycle expiry is announced as its own event, not as a removal.
@@ -374,7 +405,7 @@ func corsRules(origins []string) *[]*awss3.CorsRule {
 	return &[]*awss3.CorsRule{{
 		AllowedMethods: &[]awss3.HttpMethods{awss3.HttpMethods_PUT, awss3.HttpMethods_GET, awss3.HttpMethods_HEAD},
 		AllowedOrigins: jsii.Strings(origins...),
-		AllowedHeaders: jsii.Strings("Content-Type", "Content-Length", "Range"),
+		AllowedHeaders: jsii.Strings("Content-Type", "Content-Length", "Range", "x-amz-checksum-sha256"),
 		ExposedHeaders: jsii.Strings("ETag", "Content-Length", "Content-Disposition"),
 		MaxAge:         jsii.Number(3600),
 	}}

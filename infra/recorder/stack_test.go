@@ -145,7 +145,7 @@ func TestBucket(t *testing.T) {
 		{"lifecycle enabled", get(p, "LifecycleConfiguration", "Rules", 0, "Status"), `"Enabled"`},
 		{"CORS methods", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedMethods"), `["PUT","GET","HEAD"]`},
 		{"CORS origins", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedOrigins"), `["https://app.example.com"]`},
-		{"CORS headers", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedHeaders"), `["Content-Type","Content-Length","Range"]`},
+		{"CORS headers", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedHeaders"), `["Content-Type","Content-Length","Range","x-amz-checksum-sha256"]`},
 		{"retained", b.DeletionPolicy, `"Retain"`},
 	} {
 		if got := js(tc.got); got != tc.want {
@@ -249,8 +249,8 @@ func keySchema(pk dynamo.Key, sk *dynamo.Key) []any {
 func TestFunctions(t *testing.T) {
 	s := synth(t, true)
 	fns := s.ofType("AWS::Lambda::Function")
-	if len(fns) != 2 {
-		t.Errorf("%d functions, want exactly the API and events functions (no helper Lambdas)", len(fns))
+	if len(fns) != 3 {
+		t.Errorf("%d functions, want exactly the API, events and reconciler functions (no helper Lambdas)", len(fns))
 	}
 	for id, f := range fns {
 		p := f.Properties
@@ -380,6 +380,11 @@ func TestLeastPrivilege(t *testing.T) {
 			"s3:DeleteObject", "s3:GetObject", "s3:ListBucket",
 			"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage",
 		},
+		recorder.ReconcilerFunctionID: {
+			"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
+			"logs:CreateLogStream", "logs:PutLogEvents",
+			"s3:DeleteObject", "s3:GetObject", "s3:ListBucket",
+		},
 	}
 	for fn, w := range want {
 		role := logicalID(t, s, "AWS::IAM::Role", fn+"Role")
@@ -446,4 +451,35 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	sort.Strings(s)
 	return s
+}
+
+// The reconciler runs on a schedule, from the events artifact, with its
+// failures alarmed: without it nothing converges after a lost event.
+func TestReconcilerSchedule(t *testing.T) {
+	s := synth(t, true)
+	fn := logicalID(t, s, "AWS::Lambda::Function", recorder.ReconcilerFunctionID)
+	_, rule := s.one(t, "AWS::Events::Rule")
+	if got := js(rule.Properties["ScheduleExpression"]); got != fmt.Sprintf(`"rate(%d minutes)"`, recorder.ReconcileEveryMinutes) {
+		t.Errorf("schedule %s", got)
+	}
+	targets, _ := rule.Properties["Targets"].([]any)
+	if len(targets) != 1 || js(get(targets[0], "Arn")) != fmt.Sprintf(`{"Fn::GetAtt":[%q,"Arn"]}`, fn) {
+		t.Errorf("targets %s", js(targets))
+	}
+	if js(get(targets[0], "RetryPolicy", "MaximumRetryAttempts")) != "0" {
+		t.Errorf("retry policy %s", js(get(targets[0], "RetryPolicy")))
+	}
+	events := s.res[logicalID(t, s, "AWS::Lambda::Function", recorder.EventsFunctionID)]
+	if js(s.res[fn].Properties["Code"]) != js(events.Properties["Code"]) {
+		t.Errorf("the reconciler does not run the events artifact: %s vs %s", js(s.res[fn].Properties["Code"]), js(events.Properties["Code"]))
+	}
+	found := false
+	for _, a := range s.ofType("AWS::CloudWatch::Alarm") {
+		if a.Properties["MetricName"] == "Errors" && js(get(a.Properties, "Dimensions", 0, "Value")) == fmt.Sprintf(`{"Ref":%q}`, fn) {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no alarm on the reconciler's errors")
+	}
 }

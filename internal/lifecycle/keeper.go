@@ -25,14 +25,11 @@ type Keeper struct {
 	Objects *s3.Store
 	Log     *slog.Logger
 	Now     func() time.Time
-	// Grace is how long after a pending record's window ends (its last
-	// URL expired) an upload that began in time may still be landing. Only
-	// after it may the reconciler close a record whose object is missing.
-	Grace time.Duration
 }
 
-// DefaultGrace is Keeper.Grace unless configured (UPLOAD_GRACE).
-const DefaultGrace = 30 * time.Minute
+// A record's due time says when it needs a visit; the API sets it (for a
+// pending upload: its window plus UPLOAD_GRACE, when no URL issued for it
+// can still be landing), so the Keeper needs no clock settings of its own.
 
 // Outcomes, as logged. The ones that changed something are in Fixes.
 const (

@@ -61,7 +61,7 @@ func FromClients(cfg config.Config, log *slog.Logger, c config.Clients, now func
 		Objects:           objects,
 		ReconcileMaxItems: cfg.ReconcileMaxItems,
 		Keeper: &lifecycle.Keeper{
-			Store: dynamo.New(c.DynamoDB, cfg.TablePrefix), Objects: objects, Log: log, Now: now, Grace: cfg.UploadGrace,
+			Store: dynamo.New(c.DynamoDB, cfg.TablePrefix), Objects: objects, Log: log, Now: now,
 		},
 	}
 }
