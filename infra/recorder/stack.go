@@ -59,7 +59,7 @@ const (
 	APIFunctionID        = "ApiFunction"
 	EventsFunctionID     = "EventsFunction"
 	ReconcilerFunctionID = "ReconcilerFunction"
-	logRetention     = awslogs.RetentionDays_ONE_MONTH
+	logRetention         = awslogs.RetentionDays_ONE_MONTH
 )
 
 // TablePrefix is the stage's table-name prefix.
