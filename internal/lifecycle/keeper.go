@@ -233,12 +233,10 @@ func (k *Keeper) DeleteRecording(ctx context.Context, userID, recordingID string
 			return err
 		}
 		if rec.Status == recording.StatusDeleting {
-			// Deleted already, as far as the user can tell; help the
-			// unfinished part along, and answer as for any missing id.
-			if _, err := k.deleting(ctx, rec); err != nil {
-				return err
-			}
-			return recording.ErrNotFound
+			// A delete that failed halfway, or a pending one waiting for
+			// its URLs to expire: deleting it again finishes what can be.
+			_, err := k.deleting(ctx, rec)
+			return err
 		}
 		now := k.now()
 		due := now

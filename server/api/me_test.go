@@ -45,7 +45,8 @@ func leftovers(t *testing.T, s *stack.Stack, uid string) []string {
 }
 
 func TestDeleteAccountLeavesNothing(t *testing.T) {
-	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	clock := &stack.Clock{}
+	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock})
 	tok, uid := s.Login(t, "leaver")
 	tok2, _ := s.Login(t, "leaver") // a second device
 	otherTok, otherID := s.Login(t, "stayer")
@@ -65,9 +66,32 @@ func TestDeleteAccountLeavesNothing(t *testing.T) {
 	kept := other.upload("keep.wav", "audio/wav", randomBytes(10))
 
 	wantStatus(t, c.do("DELETE", "/v1/me", nil), 204)
+	// The pending uploads' URLs may still land: their records stay, as
+	// "deleting", until the window and grace are over, to catch them.
+	for _, tbl := range dynamo.Schema {
+		dump := scanTable(t, s, tbl.Name)
+		if !strings.Contains(dump, uid) {
+			continue
+		}
+		var mine []string
+		for _, line := range strings.Split(dump, "\n") {
+			if strings.Contains(line, uid) {
+				mine = append(mine, line)
+			}
+		}
+		if tbl.Name != dynamo.RecordingsTable || len(mine) != 3 || strings.Count(strings.Join(mine, "\n"), "status:deleting") != 3 {
+			t.Fatalf("left behind in %s right after account deletion: %v", tbl.Name, mine)
+		}
+	}
+	if keys := objectsUnder(t, s, recording.UserPrefix(uid)); len(keys) > 0 {
+		t.Fatalf("objects left behind: %v", keys)
+	}
+	clock.Advance(s.Config.PendingUploadTTL + s.Config.UploadGrace + time.Second)
+	if _, err := s.Keeper.Reconcile(bg, 100); err != nil {
+		t.Fatal(err)
+	}
 	if left := leftovers(t, s, uid); len(left) > 0 {
-		// The stray object's late event may still be in flight; give it a moment.
-		t.Fatalf("left behind after account deletion: %v", left)
+		t.Fatalf("left behind after account deletion and its reconcile: %v", left)
 	}
 	wantProblem(t, c.do("GET", "/v1/me", nil), 401, "unauthorized")
 	wantProblem(t, newClient(t, s.APIURL, tok2).do("GET", "/v1/recordings", nil), 401, "unauthorized")
