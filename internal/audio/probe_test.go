@@ -68,7 +68,7 @@ var fixtures = []struct {
 	{"mp4_fragmented.mp4", "mp4", "aac", 48000, 1, 2021, 21},           // ffprobe 2.021333: 2 s + 1024 priming
 	{"mp4_fragmented_notrailer.mp4", "mp4", "aac", 48000, 1, 2021, 21}, // no mfra, as browsers write it
 	{"aac.3gp", "mp4", "aac", 16000, 1, 1000, 64},
-	{"webm_opus.webm", "webm", "opus", 48000, 1, 1008, 20},             // ffprobe 1.008
+	{"webm_opus.webm", "webm", "opus", 48000, 1, 1008, 20},            // ffprobe 1.008
 	{"webm_opus_noduration.webm", "webm", "opus", 48000, 1, 2020, 20}, // 101 packets of 20 ms
 	{"ogg_opus.opus", "ogg", "opus", 48000, 1, 1000, 20},
 	{"ogg_vorbis.ogg", "ogg", "vorbis", 22050, 1, 1000, 93},
