@@ -129,6 +129,13 @@ func probeMP4(s *src) (Info, error) {
 		if s.size-off < 8 {
 			break // trailing garbage shorter than a header
 		}
+		if off >= headWindow && off >= s.size-tailWindow {
+			// A box near the end (moov after the mdat): one tail read serves its header and
+			// its small boxes.
+			if _, _, err := s.tail(tailWindow, headWindow); err != nil {
+				return Info{}, err
+			}
+		}
 		b, err := readBox(s, off, s.size)
 		if err != nil {
 			if mv != nil {
@@ -141,8 +148,9 @@ func probeMP4(s *src) (Info, error) {
 			if mv != nil {
 				return Info{}, unreadable("two moov boxes")
 			}
-			if b.end-b.body() > headWindow {
-				_, _ = s.read(b.off, headWindow) // one read for the small boxes in front
+			// One read for moov's small boxes (its sample tables may be far larger).
+			if _, err := s.read(b.off, int(min(b.end-b.off, headWindow))); err != nil {
+				return Info{}, err
 			}
 			mv, err = parseMoov(s, b)
 			if err != nil {
@@ -159,7 +167,7 @@ func probeMP4(s *src) (Info, error) {
 			if mv == nil || !mv.mvex {
 				break
 			}
-			if b.off >= headWindow && b.end < s.size-tailWindow {
+			if b.end > headWindow {
 				// Past the head window: jump to the last fragment instead of reading them all.
 				if err := lastFragment(s, audio, &frag); err != nil {
 					return Info{}, err
@@ -180,6 +188,9 @@ func probeMP4(s *src) (Info, error) {
 	}
 	if mv == nil {
 		return Info{}, unreadable("no moov box")
+	}
+	if audio.codec == "" {
+		return Info{}, unreadable("audio track without a sample description")
 	}
 	info := Info{Container: "mp4", Codec: audio.codec, SampleRateHz: audio.rate, Channels: audio.channels}
 	if info.SampleRateHz == 0 && audio.timescale > 0 && audio.timescale <= 384000 {

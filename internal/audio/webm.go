@@ -228,6 +228,9 @@ func probeEBML(s *src) (Info, error) {
 		}
 		return Info{}, notAudio("Matroska without an audio track")
 	}
+	if track.codecID == "" {
+		return Info{}, unreadable("audio track without a CodecID")
+	}
 	info := Info{Container: "webm", Codec: mkvCodec(track), SampleRateHz: int(track.rate), Channels: int(track.channels)}
 	if track.rate <= 0 || track.rate > 1e7 {
 		info.SampleRateHz = 0
