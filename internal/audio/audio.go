@@ -46,13 +46,13 @@ const (
 	ReasonUnreadable = "unreadable_audio" // a known container, but corrupt, truncated or unparseable
 )
 
-// Error is every error Probe returns, except the context's own (context.Canceled,
-// context.DeadlineExceeded) and a failing ReaderAt's, which are wrapped in an Error whose
-// Unwrap returns them.
+// Error is Probe's verdict on the body: not audio, or audio it cannot read. Every other error
+// Probe returns is NOT an *Error: the context's (context.Canceled, DeadlineExceeded) and the
+// ReaderAt's (a failed or short ranged GET), wrapped with %w. Those say nothing about the
+// body; the caller should retry later rather than reject the recording.
 type Error struct {
 	Reason string // ReasonNotAudio or ReasonUnreadable
 	Detail string
-	err    error
 }
 
 func (e *Error) Error() string {
@@ -61,9 +61,6 @@ func (e *Error) Error() string {
 	}
 	return "audio: " + e.Reason + ": " + e.Detail
 }
-
-// Unwrap returns the I/O or context error behind e, if any.
-func (e *Error) Unwrap() error { return e.err }
 
 func notAudio(format string, args ...any) error {
 	return &Error{Reason: ReasonNotAudio, Detail: fmt.Sprintf(format, args...)}
@@ -113,17 +110,17 @@ func (s *src) read(off int64, n int) ([]byte, error) {
 		return nil, errBudget
 	}
 	if err := s.ctx.Err(); err != nil {
-		return nil, err
+		return nil, ioError{err}
 	}
 	b := make([]byte, n) // n <= remaining budget: bounded whatever the body claims
 	s.calls++
 	m, err := s.r.ReadAt(b, off)
 	s.used += int64(n)
 	if m < n {
-		if err == nil || errors.Is(err, io.EOF) {
-			return nil, unreadable("body shorter than its size")
+		if err == nil {
+			err = io.ErrUnexpectedEOF
 		}
-		return nil, &Error{Reason: ReasonUnreadable, Detail: "read: " + err.Error(), err: err}
+		return nil, ioError{fmt.Errorf("audio: read %d bytes at %d of %d: %w", n, off, s.size, err)}
 	}
 	if len(s.windows) < 64 {
 		s.windows = append(s.windows, window{off, b})
@@ -166,6 +163,12 @@ func Probe(ctx context.Context, r io.ReaderAt, size int64) (Info, error) {
 	return info, wrapErr(err)
 }
 
+// ioError marks an error of the ReaderAt or the context on its way out of the parsers.
+type ioError struct{ err error }
+
+func (e ioError) Error() string { return e.err.Error() }
+func (e ioError) Unwrap() error { return e.err }
+
 func wrapErr(err error) error {
 	if err == nil {
 		return nil
@@ -174,10 +177,14 @@ func wrapErr(err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
+	var ioe ioError
+	if errors.As(err, &ioe) {
+		return ioe.err
+	}
 	if errors.Is(err, errBudget) {
 		return unreadable("facts not found within %d bytes", MaxProbeBytes)
 	}
-	return &Error{Reason: ReasonUnreadable, Detail: err.Error(), err: err}
+	return &Error{Reason: ReasonUnreadable, Detail: err.Error()}
 }
 
 // kind is a detected container.

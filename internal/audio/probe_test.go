@@ -160,8 +160,18 @@ func TestProbeContextCanceled(t *testing.T) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
 	var e *Error
-	if !errors.As(err, &e) {
-		t.Fatalf("got %T, want *Error wrapping the context error", err)
+	if errors.As(err, &e) {
+		t.Fatalf("got %v, a verdict on the body; want the context's error alone", err)
+	}
+}
+
+// A failing ranged GET is not a verdict on the body either.
+func TestProbeReadError(t *testing.T) {
+	b := readFixture(t, "m4a_moov_end.m4a")
+	_, err := Probe(context.Background(), bytes.NewReader(b[:100]), int64(len(b)))
+	var e *Error
+	if err == nil || errors.As(err, &e) || !errors.Is(err, io.EOF) {
+		t.Fatalf("got %v; want the ReaderAt's io.EOF, not an *Error", err)
 	}
 }
 
