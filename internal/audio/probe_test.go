@@ -276,3 +276,56 @@ func TestTypeMatches(t *testing.T) {
 		}
 	}
 }
+
+// FLAC written without seeking back has total samples 0 in STREAMINFO: the last frame header
+// in the tail gives the duration.
+func TestFLACUnknownTotal(t *testing.T) {
+	b := append([]byte(nil), readFixture(t, "flac.flac")...)
+	si := b[8:]
+	si[13] &^= 0x0F
+	si[14], si[15], si[16], si[17] = 0, 0, 0, 0
+	info, err, _ := probeBytes(t, b)
+	if err != nil || info.DurationMS != 1000 {
+		t.Fatalf("got %+v, %v; want 1000 ms", info, err)
+	}
+}
+
+// An MP3 whose ID3v2 tag (cover art) is larger than the head window: the frames after it
+// are found with two small reads.
+func TestMP3BehindLargeID3(t *testing.T) {
+	mp3 := readFixture(t, "mp3_vbr_xing.mp3")
+	id3, _ := id3Size(mp3)
+	const tag = 3 << 20
+	hdr := []byte{'I', 'D', '3', 4, 0, 0, byte(tag >> 21 & 0x7F), byte(tag >> 14 & 0x7F), byte(tag >> 7 & 0x7F), byte(tag & 0x7F)}
+	body := append(append(append([]byte(nil), hdr...), make([]byte, tag)...), mp3[id3:]...)
+	info, err, c := probeBytes(t, body)
+	if err != nil || info.Codec != "mp3" || info.DurationMS != 1000 {
+		t.Fatalf("got %+v, %v", info, err)
+	}
+	if c.n > 2*headWindow {
+		t.Errorf("read %d bytes", c.n)
+	}
+}
+
+// A moov larger than the head window (long recordings have large sample tables), at the end
+// of the file: its small boxes are read, its tables are not.
+func TestMP4LargeMoov(t *testing.T) {
+	f := readFixture(t, "m4a_moov_end.m4a")
+	offs, types := topBoxes(f)
+	moov := boxAt(offs, types, "moov", 0)
+	// Grow moov with a 2 MiB free box at its end (where a real file has stsz/stco, inside
+	// stbl; the walker reads neither).
+	const pad = 2 << 20
+	m := append([]byte(nil), f[moov:]...)
+	free := make([]byte, pad)
+	put32(free, pad)
+	copy(free[4:], "free")
+	m = append(m, free...)
+	put32(m, uint32(len(m)))
+	body := append(append([]byte(nil), f[:moov]...), m...)
+	info, err, c := probeBytes(t, body)
+	if err != nil || info.DurationMS != 1000 || info.Codec != "aac" {
+		t.Fatalf("got %+v, %v", info, err)
+	}
+	t.Logf("%d bytes in %d reads", c.n, c.calls)
+}
