@@ -26,6 +26,13 @@ const MaxProbeBytes = 1 << 20
 // formats that need it. Ogg pages are at most 65,307 bytes, so the last page always starts
 // inside a 64 KiB+ tail.
 const (
+	// maxReads bounds the ReadAt calls (ranged GETs) per probe, as MaxProbeBytes bounds the
+	// bytes: a body of many tiny chunks or boxes cannot turn into thousands of requests.
+	maxReads = 32
+	// readAhead is the least a read that misses the cached windows fetches, so that walking
+	// small neighbouring headers costs one call, not one each.
+	readAhead = 4 << 10
+
 	headWindow  = 64 << 10
 	tailWindow  = 72 << 10
 	countWindow = 256 << 10 // ADTS and AMR frames are counted within this much, then estimated
@@ -106,26 +113,28 @@ func (s *src) read(off int64, n int) ([]byte, error) {
 			return w.b[off-w.off : off-w.off+int64(n)], nil
 		}
 	}
-	if int64(n) > MaxProbeBytes-s.used {
+	if int64(n) > MaxProbeBytes-s.used || s.calls >= maxReads {
 		return nil, errBudget
 	}
 	if err := s.ctx.Err(); err != nil {
 		return nil, ioError{err}
 	}
-	b := make([]byte, n) // n <= remaining budget: bounded whatever the body claims
+	want := n
+	if want < readAhead {
+		want = int(min(int64(readAhead), s.size-off, MaxProbeBytes-s.used))
+	}
+	b := make([]byte, want) // want <= remaining budget: bounded whatever the body claims
 	s.calls++
 	m, err := s.r.ReadAt(b, off)
-	s.used += int64(n)
-	if m < n {
+	s.used += int64(want)
+	if m < want {
 		if err == nil {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, ioError{fmt.Errorf("audio: read %d bytes at %d of %d: %w", n, off, s.size, err)}
+		return nil, ioError{fmt.Errorf("audio: read %d bytes at %d of %d: %w", want, off, s.size, err)}
 	}
-	if len(s.windows) < 64 {
-		s.windows = append(s.windows, window{off, b})
-	}
-	return b, nil
+	s.windows = append(s.windows, window{off, b}) // at most maxReads of them
+	return b[:n], nil
 }
 
 // readFull is read, but a short result is an error (a truncated structure).
@@ -182,7 +191,7 @@ func wrapErr(err error) error {
 		return ioe.err
 	}
 	if errors.Is(err, errBudget) {
-		return unreadable("facts not found within %d bytes", MaxProbeBytes)
+		return unreadable("facts not found within %d bytes and %d reads", MaxProbeBytes, maxReads)
 	}
 	return &Error{Reason: ReasonUnreadable, Detail: err.Error()}
 }

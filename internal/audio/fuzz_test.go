@@ -12,18 +12,20 @@ import (
 // Every parser has a fuzz target seeded from its fixtures, and FuzzProbe runs the whole
 // sniff-and-parse path over all of them. The body is the fuzzer's bytes followed by pad*4096
 // virtual zero bytes, so that inputs can claim (and sit in) bodies of many GiB. Each target
-// fails on a panic, on more than MaxProbeBytes read, on an error that is not an *Error and on
+// fails on a panic, on more than MaxProbeBytes read or maxReads calls, on an error that is not an *Error and on
 // implausible values; FuzzProbe also bounds the bytes allocated per call.
 
 // paddedReader serves data then zeros up to size, counting what is read.
 type paddedReader struct {
-	data []byte
-	size int64
-	n    int64
+	data  []byte
+	size  int64
+	n     int64
+	calls int
 }
 
 func (p *paddedReader) ReadAt(b []byte, off int64) (int, error) {
 	p.n += int64(len(b))
+	p.calls++
 	if off < 0 || off >= p.size {
 		return 0, errors.New("read past the end")
 	}
@@ -60,8 +62,8 @@ func fuzzSeeds(f *testing.F, patterns ...string) {
 
 func checkResult(t *testing.T, r *paddedReader, info Info, err error) {
 	t.Helper()
-	if r.n > MaxProbeBytes {
-		t.Fatalf("read %d bytes, over MaxProbeBytes", r.n)
+	if r.n > MaxProbeBytes || r.calls > maxReads {
+		t.Fatalf("read %d bytes in %d calls, over MaxProbeBytes or maxReads", r.n, r.calls)
 	}
 	if err != nil {
 		var e *Error

@@ -24,7 +24,7 @@ func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 	return c.r.ReadAt(p, off)
 }
 
-func (c *countingReader) over() bool { return c.n > MaxProbeBytes }
+func (c *countingReader) over() bool { return c.n > MaxProbeBytes || c.calls > maxReads }
 
 func readFixture(tb testing.TB, name string) []byte {
 	tb.Helper()
@@ -328,4 +328,63 @@ func TestMP4LargeMoov(t *testing.T) {
 		t.Fatalf("got %+v, %v", info, err)
 	}
 	t.Logf("%d bytes in %d reads", c.n, c.calls)
+}
+
+func mp4Box(typ string, parts ...[]byte) []byte {
+	b := make([]byte, 8)
+	copy(b[4:], typ)
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	put32(b, uint32(len(b)))
+	return b
+}
+
+func u32s(vs ...uint32) []byte {
+	b := make([]byte, 4*len(vs))
+	for i, v := range vs {
+		put32(b[4*i:], v)
+	}
+	return b
+}
+
+// Chrome's and Safari's MediaRecorder write a duration per sample in trun (ffmpeg, in the
+// fixtures, uses tfhd's default): both are summed, and a sample count larger than the box
+// never drives the loop past its bytes.
+func TestMoofPerSampleDurations(t *testing.T) {
+	tfhd := mp4Box("tfhd", u32s(0x020000, 1))
+	tfdt := mp4Box("tfdt", u32s(0x01000000, 0, 96000))
+	trun := mp4Box("trun", u32s(0x000301, 3, 0, 960, 100, 960, 90, 1000, 80))
+	moof := mp4Box("moof", mp4Box("mfhd", u32s(0, 7)), mp4Box("traf", tfhd, tfdt, trun))
+	m := parseMoof(moof[8:], &mp4Track{id: 1})
+	if !m.found || !m.hasTfdt || m.tfdt != 96000 || m.dur != 2920 {
+		t.Fatalf("got %+v", m)
+	}
+	// Another track's fragment is not ours.
+	if m := parseMoof(moof[8:], &mp4Track{id: 2}); m.found {
+		t.Fatalf("track 2: got %+v", m)
+	}
+	// A count of 2^32-1 over two entries' worth of bytes.
+	lying := mp4Box("trun", u32s(0x000100, 0xFFFFFFFF, 500, 500))
+	moof = mp4Box("moof", mp4Box("traf", tfhd, lying))
+	if m := parseMoof(moof[8:], &mp4Track{id: 1}); m.dur != 1000 {
+		t.Fatalf("lying count: got %+v", m)
+	}
+}
+
+// A body of a hundred thousand empty boxes before its moov costs at most maxReads calls and
+// is unreadable, not a hundred thousand ranged GETs.
+func TestManyTinyBoxes(t *testing.T) {
+	f := readFixture(t, "m4a_faststart.m4a")
+	free := mp4Box("free")
+	body := append([]byte(nil), f[:28]...) // ftyp
+	for i := 0; i < 100000; i++ {
+		body = append(body, free...)
+	}
+	body = append(body, f[28:]...)
+	_, err, c := probeBytes(t, body)
+	var e *Error
+	if !errors.As(err, &e) || e.Reason != ReasonUnreadable {
+		t.Fatalf("got %v after %d reads", err, c.calls)
+	}
 }
