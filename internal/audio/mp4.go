@@ -131,8 +131,8 @@ func probeMP4(s *src) (Info, error) {
 		}
 		if off >= headWindow && off >= s.size-tailWindow {
 			// A box near the end (moov after the mdat): one tail read serves its header and
-			// its small boxes.
-			if _, _, err := s.tail(tailWindow, headWindow); err != nil {
+			// its small boxes (the same window lastFragment reads).
+			if _, _, err := s.tail(tailWindow, 0); err != nil {
 				return Info{}, err
 			}
 		}
