@@ -68,6 +68,8 @@ var fixtures = []struct {
 	{"mp4_fragmented.mp4", "mp4", "aac", 48000, 1, 2021, 21},           // ffprobe 2.021333: 2 s + 1024 priming
 	{"mp4_fragmented_notrailer.mp4", "mp4", "aac", 48000, 1, 2021, 21}, // no mfra, as browsers write it
 	{"aac.3gp", "mp4", "aac", 16000, 1, 1000, 64},
+	{"mp4_opus_fragmented.mp4", "mp4", "opus", 48000, 2, 1007, 20},    // ffprobe 1.0065; Chrome's audio/mp4
+	{"mka_aac.mka", "webm", "aac", 44100, 2, 1023, 23},                // DocType matroska; ffprobe 1.023
 	{"webm_opus.webm", "webm", "opus", 48000, 1, 1008, 20},            // ffprobe 1.008
 	{"webm_opus_noduration.webm", "webm", "opus", 48000, 1, 2020, 20}, // 101 packets of 20 ms
 	{"ogg_opus.opus", "ogg", "opus", 48000, 1, 1000, 20},
@@ -267,6 +269,8 @@ func TestTypeMatches(t *testing.T) {
 		{"audio/amr", "wb.amr", false},
 		{"audio/amr-wb", "wb.amr", true},
 		{"audio/webm", "m4a_moov_end.m4a", false},
+		{"audio/webm", "mka_aac.mka", true},
+		{"audio/mp4", "mp4_opus_fragmented.mp4", true},
 		{"audio/mp4", "webm_opus.webm", false},
 		{"audio/x-unknown", "wav_s16le.wav", false},
 		{"AUDIO/WAV", "wav_s16le.wav", true},

@@ -28,10 +28,16 @@ $FF -f lavfi -i "$(tone 48000 1 2)" $META -c:a aac -b:a 24k \
 $FF -f lavfi -i "$(tone 48000 1 2)" $META -c:a aac -b:a 24k \
 	-movflags frag_keyframe+empty_moov+default_base_moof+skip_trailer -frag_duration 500000 mp4_fragmented_notrailer.mp4
 $FF -f lavfi -i "$(tone 16000 1 1)" $META -c:a aac -b:a 16k -f 3gp aac.3gp
+# Opus in fragmented MP4, stereo, as Chrome's MediaRecorder writes audio/mp4
+$FF -f lavfi -i "$(tone 48000 2 1)" $META -c:a libopus -b:a 24k \
+	-movflags frag_keyframe+empty_moov+default_base_moof+skip_trailer -frag_duration 500000 mp4_opus_fragmented.mp4
 
 # WebM / Opus: seekable output gets a Duration; -live 1 on a pipe omits it (as MediaRecorder does)
 $FF -f lavfi -i "$(tone 48000 1 1)" $META -c:a libopus -b:a 16k webm_opus.webm
 $FF -f lavfi -i "$(tone 48000 1 2)" $META -c:a libopus -b:a 16k -live 1 -cluster_time_limit 500 -f webm pipe:1 > webm_opus_noduration.webm
+
+# Matroska (DocType matroska), AAC
+$FF -f lavfi -i "$(tone 44100 2 1)" $META -c:a aac -b:a 32k mka_aac.mka
 
 # Ogg
 $FF -f lavfi -i "$(tone 48000 1 1)" $META -c:a libopus -b:a 16k ogg_opus.opus
