@@ -234,3 +234,28 @@ func BenchmarkProbe(b *testing.B) {
 		}
 	}
 }
+
+// A WebM whose last Cluster header lies beyond the tail windows (PCM in WebM writes Clusters of
+// megabytes): the duration is estimated from the first Cluster's bytes per millisecond.
+func TestWebMEstimateWithoutLastCluster(t *testing.T) {
+	f := readFixture(t, "webm_opus_noduration.webm")
+	first := bytes.Index(f, []byte("\x1f\x43\xb6\x75"))
+	last := lastIndex(f, "\x1f\x43\xb6\x75")
+	const size = 64 << 20
+	// Headers and every cluster but the last, then 64 MiB of the same kind of audio whose
+	// cluster headers we never reach (zeros stand in for it).
+	v := &virtFile{size, []part{{0, f[:last], 0}}}
+	c := &countingReader{r: v}
+	info, err := Probe(context.Background(), c, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := float64(2020) * float64(size-first) / float64(len(f)-first)
+	if d := float64(info.DurationMS) / want; d < 0.75 || d > 1.25 {
+		t.Errorf("estimated %d ms, want about %.0f", info.DurationMS, want)
+	}
+	if c.over() {
+		t.Errorf("read %d bytes in %d calls", c.n, c.calls)
+	}
+	t.Logf("estimated %d ms (about %.0f expected), %d bytes in %d reads", info.DurationMS, want, c.n, c.calls)
+}

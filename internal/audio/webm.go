@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"errors"
 	"math"
 	"strings"
 )
@@ -339,10 +340,17 @@ func itoa(v uint64) string {
 }
 
 // lastBlockEnd returns, in timecode units, the end of the audio track's last block: found by
-// scanning the tail back for the last Cluster whose first child is a Timecode.
+// scanning the tail back for the last Cluster whose first child is a Timecode. A block's
+// timecode is an int16 offset from its Cluster's, so a Cluster spans at most ~32.8 s at the
+// usual 1 ms scale: the last one starts within 768 KiB of the end unless the audio runs over
+// ~190 kbit/s (PCM in WebM). Then the duration is estimated from the first Cluster's bytes
+// per timecode unit, rather than rejecting a real recording.
 func lastBlockEnd(s *src, t *mkvTrack, floor int64, tcScale uint64) (uint64, error) {
-	for _, n := range []int{tailWindow, 512 << 10} {
+	for _, n := range []int{tailWindow, 768 << 10} {
 		woff, w, err := s.tail(n, floor)
+		if errors.Is(err, errBudget) {
+			break
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -350,10 +358,69 @@ func lastBlockEnd(s *src, t *mkvTrack, floor int64, tcScale uint64) (uint64, err
 			return end, nil
 		}
 		if woff <= floor {
-			break // the whole body after the headers was scanned
+			return 0, unreadable("no Cluster with a Timecode")
 		}
 	}
-	return 0, unreadable("no Cluster with a Timecode in the last %d bytes", 512<<10)
+	return estimateFromFirstCluster(s, t, floor)
+}
+
+// estimateFromFirstCluster extrapolates the first Cluster's timecodes per byte (what the head
+// holds of it) to the whole body.
+func estimateFromFirstCluster(s *src, t *mkvTrack, at int64) (uint64, error) {
+	n := int64(headWindow)
+	if at < headWindow-4096 {
+		n = headWindow - at // what the head window already holds
+	}
+	b, err := s.read(at, int(n))
+	if err != nil {
+		return 0, err
+	}
+	id, _, hn0, ok := elemHeader(b)
+	if !ok || id != idCluster {
+		return 0, unreadable("bad first Cluster")
+	}
+	var (
+		base                uint64
+		haveBase, haveFirst bool
+		firstTS, lastTS     int64
+		firstOff, lastOff   int
+	)
+	for i, k := hn0, 0; i < len(b) && k < 100000; k++ {
+		cid, sz, hn, ok := elemHeader(b[i:])
+		if !ok {
+			break
+		}
+		data := b[i+hn:]
+		if sz < uint64(len(data)) {
+			data = data[:sz]
+		}
+		switch cid {
+		case idTimecode:
+			base, haveBase = ebmlUint(data), true
+		case idSimpleBlock:
+			tn, a, ok := vint(data, false)
+			if haveBase && ok && len(data) >= a+2 && tn == t.number {
+				ts := int64(base) + int64(int16(be16(data[a:])))
+				if !haveFirst {
+					firstTS, firstOff, haveFirst = ts, i, true
+				}
+				lastTS, lastOff = ts, i
+			}
+		}
+		if sz == unknownSize || sz >= uint64(len(b)-i-hn) {
+			break
+		}
+		i += hn + int(sz)
+	}
+	if !haveFirst || lastOff <= firstOff || lastTS <= firstTS {
+		return 0, unreadable("no Cluster near the end, and too little in the first to estimate from")
+	}
+	perByte := float64(lastTS-firstTS) / float64(lastOff-firstOff)
+	est := float64(firstTS) + perByte*float64(s.size-at-int64(firstOff))
+	if est < 0 || est > 1e15 {
+		return 0, unreadable("implausible estimate")
+	}
+	return uint64(est), nil
 }
 
 func scanLastCluster(w []byte, t *mkvTrack, tcScale uint64) (uint64, bool) {
