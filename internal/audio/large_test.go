@@ -259,3 +259,35 @@ func TestWebMEstimateWithoutLastCluster(t *testing.T) {
 	}
 	t.Logf("estimated %d ms (about %.0f expected), %d bytes in %d reads", info.DurationMS, want, c.n, c.calls)
 }
+
+// A fragmented MP4 whose last moof is further from the end than the tail windows (a last
+// fragment of many seconds): the duration is extrapolated from the fragments in the head.
+func TestMP4FragmentEstimateWithoutLastMoof(t *testing.T) {
+	f := readFixture(t, "mp4_fragmented_notrailer.mp4")
+	offs, types := topBoxes(f)
+	m1, m2 := boxAt(offs, types, "moof", 1), boxAt(offs, types, "moof", 2)
+	head, frag := f[:m1], f[m1:m2]
+	const size = 256 << 20
+	const lastMdat = 2 << 20
+	k := (size - int64(len(head)) - lastMdat) / int64(len(frag))
+	mid := int64(len(head)) + k*int64(len(frag))
+	big := make([]byte, 8)
+	put32(big, uint32(size-mid))
+	copy(big[4:], "mdat")
+	// The last "fragment" is an mdat of 2 MiB whose moof we drop: nothing to find at the end.
+	v := &virtFile{size, []part{{0, head, 0}, {int64(len(head)), frag, mid}, {mid, big, 0}}}
+	c := &countingReader{r: v}
+	info, err := Probe(context.Background(), c, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each fragment is 24576 ticks at 48 kHz (512 ms).
+	want := float64(k+1) * 512
+	if d := float64(info.DurationMS) / want; d < 0.9 || d > 1.1 {
+		t.Errorf("estimated %d ms, want about %.0f", info.DurationMS, want)
+	}
+	if c.over() {
+		t.Errorf("read %d bytes in %d calls", c.n, c.calls)
+	}
+	t.Logf("estimated %d ms (about %.0f expected), %d bytes in %d reads", info.DurationMS, want, c.n, c.calls)
+}

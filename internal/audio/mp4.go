@@ -2,6 +2,7 @@ package audio
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"strings"
 )
@@ -125,6 +126,7 @@ func probeMP4(s *src) (Info, error) {
 	)
 	off := int64(0)
 	done := false
+	firstMoof := int64(-1)
 	for i := 0; i < 100000 && off < s.size; i++ {
 		if s.size-off < 8 {
 			break // trailing garbage shorter than a header
@@ -167,9 +169,12 @@ func probeMP4(s *src) (Info, error) {
 			if mv == nil || !mv.mvex {
 				break
 			}
+			if firstMoof < 0 {
+				firstMoof = b.off
+			}
 			if b.end > headWindow {
 				// Past the head window: jump to the last fragment instead of reading them all.
-				if err := lastFragment(s, audio, &frag); err != nil {
+				if err := lastFragment(s, audio, &frag, firstMoof, b.off); err != nil {
 					return Info{}, err
 				}
 				done = true
@@ -727,14 +732,41 @@ func memBoxes(b []byte, typ string) [][]byte {
 	return out
 }
 
-// lastFragment finds the last moof in the tail window and records its end time, so that a
-// long fragmented recording costs one tail read instead of a walk over every fragment.
-func lastFragment(s *src, t *mp4Track, f *fragSum) error {
-	_, w, err := s.tail(tailWindow, 0)
-	if err != nil {
-		return err
+// lastFragment finds the last moof in the tail (72 KiB, then 768 KiB) and records its end
+// time, so that a long fragmented recording costs a tail read instead of a walk over every
+// fragment. When no complete moof is that near the end (fragments of many seconds at a high
+// bitrate), the duration is extrapolated from the fragments walked in the head, [from, to),
+// rather than rejecting the recording.
+func lastFragment(s *src, t *mp4Track, f *fragSum, from, to int64) error {
+	for _, n := range []int{tailWindow, 768 << 10} {
+		woff, w, err := s.tail(n, 0)
+		if errors.Is(err, errBudget) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if found, err := scanLastMoof(w, t, f); found || err != nil {
+			return err
+		}
+		if woff == 0 {
+			return unreadable("fragmented MP4: no complete fragment with tfdt at the end")
+		}
 	}
-	for i := len(w) - 8; i >= 4; i-- {
+	if from < 0 || to <= from || f.sum == 0 {
+		return unreadable("fragmented MP4: no fragment with tfdt in the last %d bytes", 768<<10)
+	}
+	est := float64(f.sum) * float64(s.size-from) / float64(to-from)
+	if est > 1<<62 {
+		return unreadable("implausible estimate")
+	}
+	f.sum, f.haveEnd = uint64(est), false
+	return nil
+}
+
+func scanLastMoof(w []byte, t *mp4Track, f *fragSum) (bool, error) {
+	tries := 0
+	for i := len(w) - 8; i >= 4 && tries < 64; i-- {
 		if w[i] != 'm' || string(w[i:i+4]) != "moof" || i+12 > len(w) || string(w[i+8:i+12]) != "mfhd" {
 			continue
 		}
@@ -742,6 +774,7 @@ func lastFragment(s *src, t *mp4Track, f *fragSum) error {
 		if size < 16 || i-4+size > len(w) {
 			continue
 		}
+		tries++ // bounds the work on bodies full of false moofs
 		m := parseMoof(w[i+4:i-4+size], t)
 		if !m.found || !m.hasTfdt {
 			continue
@@ -751,11 +784,11 @@ func lastFragment(s *src, t *mp4Track, f *fragSum) error {
 		}
 		end := m.tfdt + m.dur
 		if end < f.first {
-			return unreadable("fragmented MP4: last fragment before the first")
+			return true, unreadable("fragmented MP4: last fragment before the first")
 		}
 		f.end, f.haveEnd = end, true
 		f.sum = end - f.first
-		return nil
+		return true, nil
 	}
-	return unreadable("fragmented MP4: no complete fragment with tfdt in the last %d bytes", tailWindow)
+	return false, nil
 }
