@@ -408,6 +408,9 @@ func parseStsd(body []byte, t *mp4Track) {
 			t.channels = int(be32(e[48:]))
 		}
 	}
+	if fourcc == "samr" || fourcc == "sawb" {
+		t.channels = 1 // AMR is mono; 3GPP sample entries carry a fixed 2 (TS 26.244)
+	}
 	if fourcc != "mp4a" || kids > len(e) {
 		return
 	}

@@ -68,8 +68,12 @@ var fixtures = []struct {
 	{"mp4_fragmented.mp4", "mp4", "aac", 48000, 1, 2021, 21},           // ffprobe 2.021333: 2 s + 1024 priming
 	{"mp4_fragmented_notrailer.mp4", "mp4", "aac", 48000, 1, 2021, 21}, // no mfra, as browsers write it
 	{"aac.3gp", "mp4", "aac", 16000, 1, 1000, 64},
-	{"mp4_opus_fragmented.mp4", "mp4", "opus", 48000, 2, 1007, 20},    // ffprobe 1.0065; Chrome's audio/mp4
-	{"mka_aac.mka", "webm", "aac", 44100, 2, 1023, 23},                // DocType matroska; ffprobe 1.023
+	{"mp4_opus_fragmented.mp4", "mp4", "opus", 48000, 2, 1007, 20}, // ffprobe 1.0065; Chrome's audio/mp4
+	{"mka_aac.mka", "webm", "aac", 44100, 2, 1023, 23},             // DocType matroska; ffprobe 1.023
+	{"amr_nb.3gp", "mp4", "amr_nb", 8000, 1, 1000, 20},             // hand-made frames in ffmpeg's 3GP muxer
+	{"amr_wb.3gp", "mp4", "amr_wb", 16000, 1, 1000, 20},
+	{"amr_nb_handmade.amr", "amr", "amr_nb", 8000, 1, 1000, 20},
+	{"amr_wb_handmade.awb", "amr", "amr_wb", 16000, 1, 1000, 20},
 	{"webm_opus.webm", "webm", "opus", 48000, 1, 1008, 20},            // ffprobe 1.008
 	{"webm_opus_noduration.webm", "webm", "opus", 48000, 1, 2020, 20}, // 101 packets of 20 ms
 	{"ogg_opus.opus", "ogg", "opus", 48000, 1, 1000, 20},
@@ -248,6 +252,11 @@ func TestTypeMatches(t *testing.T) {
 		{"audio/3gpp", "m4a_faststart.m4a", true}, // phones mix 3GP and MP4 brands
 		{"audio/3gpp2", "aac.3gp", true},
 		{"audio/3gpp", "nb.amr", true},
+		{"audio/3gpp", "amr_nb.3gp", true},
+		{"audio/amr", "amr_nb.3gp", true},
+		{"audio/amr-wb", "amr_wb.3gp", true},
+		{"audio/amr", "amr_wb_handmade.awb", false},
+		{"audio/amr-wb", "amr_wb_handmade.awb", true},
 		{"audio/aac", "aac_adts.aac", true},
 		{"audio/aac", "m4a_moov_end.m4a", true},
 		{"audio/mpeg", "mp3_cbr.mp3", true},

@@ -32,6 +32,14 @@ $FF -f lavfi -i "$(tone 16000 1 1)" $META -c:a aac -b:a 16k -f 3gp aac.3gp
 $FF -f lavfi -i "$(tone 48000 2 1)" $META -c:a libopus -b:a 24k \
 	-movflags frag_keyframe+empty_moov+default_base_moof+skip_trailer -frag_duration 500000 mp4_opus_fragmented.mp4
 
+# AMR: this ffmpeg has AMR decoders but no encoder, so the AMR storage-format files are written
+# by hand (50 frames of 20 ms: mode 7, 12.2 kbit/s for NB, mode 8, 23.85 kbit/s for WB, zero
+# payloads); ffmpeg's 3GP muxer then puts the same frames in a 3GP (samr / sawb sample entries).
+{ printf '#!AMR\n'; i=0; while [ $i -lt 50 ]; do printf '\074'; head -c 31 /dev/zero; i=$((i+1)); done; } > amr_nb_handmade.amr
+{ printf '#!AMR-WB\n'; i=0; while [ $i -lt 50 ]; do printf '\104'; head -c 60 /dev/zero; i=$((i+1)); done; } > amr_wb_handmade.awb
+$FF -i amr_nb_handmade.amr $META -c copy -f 3gp amr_nb.3gp
+$FF -i amr_wb_handmade.awb $META -c copy -f 3gp amr_wb.3gp
+
 # WebM / Opus: seekable output gets a Duration; -live 1 on a pipe omits it (as MediaRecorder does)
 $FF -f lavfi -i "$(tone 48000 1 1)" $META -c:a libopus -b:a 16k webm_opus.webm
 $FF -f lavfi -i "$(tone 48000 1 2)" $META -c:a libopus -b:a 16k -live 1 -cluster_time_limit 500 -f webm pipe:1 > webm_opus_noduration.webm
