@@ -32,6 +32,7 @@ import (
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/testenv"
+	"github.com/voicerec/backend/internal/testenv/testaudio"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -317,7 +318,8 @@ type upload struct {
 
 // put streams size bytes to a presigned upload without holding them.
 func put(c *http.Client, up upload, size int64) error {
-	req, err := http.NewRequest(http.MethodPut, up.Upload.URL, io.LimitReader(zeros{}, size))
+	// Real audio (an M4A padded with a free box): the server checks it.
+	req, err := http.NewRequest(http.MethodPut, up.Upload.URL, testaudio.Reader("audio/mp4", size))
 	if err != nil {
 		return err
 	}

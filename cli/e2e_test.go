@@ -19,6 +19,7 @@ import (
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/stack"
+	"github.com/voicerec/backend/internal/testenv/testaudio"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -150,11 +151,11 @@ func wav(n int) []byte {
 }
 
 // m4a starts like an AAC-in-MP4 file; the rest is noise.
+// m4a is a real M4A of n bytes (the server checks what it stores).
 func m4a(n int) []byte {
-	head := []byte("\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom\x00\x00\x00\x00")
-	body := make([]byte, n)
-	_, _ = rand.Read(body)
-	return append(head, body...)
+	seed := make([]byte, 1)
+	_, _ = rand.Read(seed)
+	return testaudio.Body("audio/mp4", n, seed[0])
 }
 
 // The acceptance test: two new users drive the built CLI against the whole

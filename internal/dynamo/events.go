@@ -18,6 +18,11 @@ type Object struct {
 	ContentType string
 	ETag        string
 	SHA256      string
+	// What the audio itself says.
+	DurationMS   int64
+	Codec        string
+	SampleRateHz int
+	Channels     int
 }
 
 // RejectedRetention is how long a rejected record stays for the app to show
@@ -34,11 +39,13 @@ const RejectedRetention = 7 * 24 * time.Hour
 // is false when the record was no longer pending or the account is being
 // deleted: then nothing changed.
 func (s *Store) ConfirmUpload(ctx context.Context, rec recording.Recording, obj Object, now time.Time) (applied bool, err error) {
-	set := "SET #st = :avail, user_status = :us, size_bytes = :size, content_type = :ct, etag = :etag, uploaded_at = :now"
+	set := "SET #st = :avail, user_status = :us, size_bytes = :size, content_type = :ct, etag = :etag, uploaded_at = :now, " +
+		"duration_ms = :dur, codec = :codec, sample_rate_hz = :rate, channels = :ch"
 	vals := map[string]types.AttributeValue{
 		":avail": str(string(recording.StatusAvailable)), ":pend": str(string(recording.StatusPending)),
 		":us": str(userStatus(rec.UserID, recording.StatusAvailable)), ":size": num(obj.Size),
 		":ct": str(obj.ContentType), ":etag": str(obj.ETag), ":now": str(ts(now)),
+		":dur": num(obj.DurationMS), ":codec": str(obj.Codec), ":rate": num(int64(obj.SampleRateHz)), ":ch": num(int64(obj.Channels)),
 	}
 	if obj.SHA256 != "" {
 		set += ", sha256 = :sha"
@@ -62,21 +69,21 @@ func (s *Store) ConfirmUpload(ctx context.Context, rec recording.Recording, obj 
 	)
 }
 
-// RejectUpload marks a pending recording rejected with a reason the app can
-// show and releases its reservation; the record expires after a week. It is
-// due at once: until ClearDue says its object is gone, the reconciler keeps
-// deleting that object.
-func (s *Store) RejectUpload(ctx context.Context, rec recording.Recording, reason string, now time.Time) (applied bool, err error) {
+// RejectUpload marks a pending recording rejected with a reason code and a
+// sentence the app can show, and releases its reservation; the record
+// expires after a week. It is due at once: until ClearDue says its object is
+// gone, the reconciler keeps deleting that object.
+func (s *Store) RejectUpload(ctx context.Context, rec recording.Recording, reason, detail string, now time.Time) (applied bool, err error) {
 	return s.transact(ctx, "reject upload",
 		types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
-			UpdateExpression: aws.String("SET #st = :rej, user_status = :us, reject_reason = :why, #ttl = :ttl, " +
+			UpdateExpression: aws.String("SET #st = :rej, user_status = :us, reject_reason = :why, reject_detail = :detail, #ttl = :ttl, " +
 				"due_shard = :shard, due_at = :due REMOVE expires_at"),
 			ConditionExpression:      aws.String("#st = :pend"),
 			ExpressionAttributeNames: map[string]string{"#st": "status", "#ttl": TTLAttribute},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":rej": str(string(recording.StatusRejected)), ":pend": str(string(recording.StatusPending)),
-				":us": str(userStatus(rec.UserID, recording.StatusRejected)), ":why": str(reason),
+				":us": str(userStatus(rec.UserID, recording.StatusRejected)), ":why": str(reason), ":detail": str(detail),
 				":ttl": num(now.Add(RejectedRetention).Unix()), ":shard": str(dueShard(rec.ID)), ":due": num(now.Unix()),
 			},
 		}},

@@ -33,7 +33,7 @@ func TestPageWithFilteredItemsKeepsItsCursor(t *testing.T) {
 		if i == 1 {
 			at = now.Add(-8 * 24 * time.Hour)
 		}
-		if applied, err := s.RejectUpload(ctx, r, "wrong size", at); err != nil || !applied {
+		if applied, err := s.RejectUpload(ctx, r, "size_mismatch", "wrong size", at); err != nil || !applied {
 			t.Fatalf("reject %d: %v %v", i, applied, err)
 		}
 	}
@@ -78,7 +78,7 @@ func TestTransitionsFromTheWrongStateChangeNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if applied, err := s.RejectUpload(ctx, rejected, "bad", now); err != nil || !applied {
+	if applied, err := s.RejectUpload(ctx, rejected, "bad", "bad body", now); err != nil || !applied {
 		t.Fatal(applied, err)
 	}
 	if err := s.BeginDelete(ctx, deleting, now); err != nil {
@@ -89,7 +89,7 @@ func TestTransitionsFromTheWrongStateChangeNothing(t *testing.T) {
 		if applied, err := s.ConfirmUpload(ctx, r, dynamoObject(r), now); err != nil || applied {
 			t.Errorf("confirm of %s record: applied=%v err=%v", r.ID, applied, err)
 		}
-		if applied, err := s.RejectUpload(ctx, r, "again", now); err != nil || applied {
+		if applied, err := s.RejectUpload(ctx, r, "again", "again", now); err != nil || applied {
 			t.Errorf("reject of a non-pending record: applied=%v err=%v", applied, err)
 		}
 		if applied, err := s.CloseUpload(ctx, r); err != nil || applied {

@@ -26,6 +26,9 @@ type recordingItem struct {
 	ContentType  string `dynamodbav:"content_type"`
 	SizeBytes    int64  `dynamodbav:"size_bytes"`
 	DurationMS   *int64 `dynamodbav:"duration_ms,omitempty"`
+	Codec        string `dynamodbav:"codec,omitempty"`
+	SampleRateHz int    `dynamodbav:"sample_rate_hz,omitempty"`
+	Channels     int    `dynamodbav:"channels,omitempty"`
 	RecordedAt   string `dynamodbav:"recorded_at,omitempty"`
 	CreatedAt    string `dynamodbav:"created_at"`
 	UploadedAt   string `dynamodbav:"uploaded_at,omitempty"`
@@ -35,6 +38,7 @@ type recordingItem struct {
 	ETag         string `dynamodbav:"etag,omitempty"`
 	SHA256       string `dynamodbav:"sha256,omitempty"`
 	RejectReason string `dynamodbav:"reject_reason,omitempty"`
+	RejectDetail string `dynamodbav:"reject_detail,omitempty"`
 	// DueShard and DueAt key the sparse by-due index (see dueAttrs).
 	DueShard string `dynamodbav:"due_shard,omitempty"`
 	DueAt    int64  `dynamodbav:"due_at,omitempty"`
@@ -47,6 +51,7 @@ func toItem(r recording.Recording) recordingItem {
 		UserID: r.UserID, RecordingID: r.ID, UserStatus: userStatus(r.UserID, r.Status), Status: string(r.Status),
 		FileName: r.FileName, ContentType: r.ContentType, SizeBytes: r.SizeBytes, DurationMS: r.DurationMS,
 		CreatedAt: ts(r.CreatedAt), ObjectKey: r.Key, ETag: r.ETag, SHA256: r.SHA256, RejectReason: r.RejectReason,
+		RejectDetail: r.RejectDetail, Codec: r.Codec, SampleRateHz: r.SampleRateHz, Channels: r.Channels,
 	}
 	if !r.DueAt.IsZero() {
 		it.DueShard, it.DueAt = dueShard(r.ID), r.DueAt.Unix()
@@ -68,7 +73,8 @@ func toItem(r recording.Recording) recordingItem {
 func (it recordingItem) domain() recording.Recording {
 	r := recording.Recording{
 		UserID: it.UserID, ID: it.RecordingID, FileName: it.FileName, ContentType: it.ContentType, SizeBytes: it.SizeBytes,
-		DurationMS: it.DurationMS, Status: recording.Status(it.Status), RejectReason: it.RejectReason,
+		DurationMS: it.DurationMS, Status: recording.Status(it.Status), RejectReason: it.RejectReason, RejectDetail: it.RejectDetail,
+		Codec: it.Codec, SampleRateHz: it.SampleRateHz, Channels: it.Channels,
 		CreatedAt: parseTS(it.CreatedAt), Key: it.ObjectKey, ETag: it.ETag, SHA256: it.SHA256,
 	}
 	if it.DueAt != 0 {

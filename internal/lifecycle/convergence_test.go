@@ -27,6 +27,7 @@ import (
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/faulty"
 	"github.com/voicerec/backend/internal/testenv/stack"
+	"github.com/voicerec/backend/internal/testenv/testaudio"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -87,11 +88,14 @@ type rec struct {
 	id, key  string
 	size     int64
 	up       stack.Signed
-	put, lie bool // storage accepted a PUT; the PUT's body lied about its size
+	put, lie bool // storage accepted a PUT; the body lied (size, or not audio at all)
 	// deleted: a DELETE answered 204. unsure: one failed (5xx) and may or
 	// may not have taken effect.
 	deleted, unsure bool
 }
+
+// body is the recording's audio: real WAV, the same bytes every time.
+func (r *rec) body() []byte { return testaudio.Body("audio/wav", int(r.size), 'l') }
 
 func newWorld(t *testing.T, seed uint64) *world {
 	env := testenv.Get(t)
@@ -107,7 +111,10 @@ func newWorld(t *testing.T, seed uint64) *world {
 		"MAX_UPLOAD_BYTES":          "20000",
 	}})
 	w.s.Events.RecordTimeout = 2 * time.Second
-	direct := env.Clients(w.s.Config)
+	// The test's own clients bypass the faulty proxies.
+	cfg := w.s.Config
+	cfg.S3Endpoint, cfg.DynamoEndpoint = env.MinIO.Endpoint(), env.Dynamo.Endpoint()
+	direct := env.Clients(cfg)
 	w.direct, w.s3 = direct.DynamoDB, direct.S3
 	env.OnEvent(t, w.s.Config.Bucket, func(_ context.Context, ev events.S3Event) error {
 		w.mu.Lock()
@@ -157,9 +164,13 @@ func (w *world) act(t *testing.T, u *user) {
 		if r == nil {
 			return
 		}
-		body := bytes.Repeat([]byte{'l'}, int(r.size))
+		body := r.body()
 		if w.chance(0.15) {
-			w.adminPut(t, r, append(body, 'x'))
+			lie := append(body, 'x') // a size it did not declare
+			if w.chance(0.5) {
+				lie = make([]byte, len(body)) // the declared size, but not audio
+			}
+			w.adminPut(t, r, lie)
 			r.lie = true
 		} else {
 			r.put = stack.Put(t, r.up, body) == http.StatusOK
@@ -184,7 +195,7 @@ func (w *world) act(t *testing.T, u *user) {
 		}
 		r := u.recs[w.rng.IntN(len(u.recs))]
 		if !r.put && !r.lie {
-			r.put = stack.Put(t, r.up, bytes.Repeat([]byte{'l'}, int(r.size))) == http.StatusOK
+			r.put = stack.Put(t, r.up, r.body()) == http.StatusOK
 			w.counts["late put"]++
 		}
 	case n < 97: // replay a create
@@ -200,10 +211,10 @@ func (w *world) act(t *testing.T, u *user) {
 }
 
 func (w *world) create(t *testing.T, u *user) *rec {
-	size := int64(1 + w.rng.IntN(2000))
-	body := map[string]any{"file_name": "r.m4a", "content_type": "audio/mp4", "size_bytes": size}
+	size := int64(testaudio.MinSize("audio/wav") + w.rng.IntN(2000))
+	body := map[string]any{"file_name": "r.wav", "content_type": "audio/wav", "size_bytes": size}
 	if w.chance(0.3) {
-		sum := sha256.Sum256(bytes.Repeat([]byte{'l'}, int(size)))
+		sum := sha256.Sum256((&rec{size: size}).body())
 		body["sha256"] = base64.StdEncoding.EncodeToString(sum[:])
 	}
 	var out stack.Upload
@@ -211,7 +222,7 @@ func (w *world) create(t *testing.T, u *user) *rec {
 		w.counts[fmt.Sprintf("create %d", st)]++
 		return nil
 	}
-	r := &rec{id: out.Recording.ID, key: recording.ObjectKey(u.id, out.Recording.ID, ".m4a"), size: size, up: out.Upload}
+	r := &rec{id: out.Recording.ID, key: recording.ObjectKey(u.id, out.Recording.ID, ".wav"), size: size, up: out.Upload}
 	u.recs = append(u.recs, r)
 	return r
 }
@@ -220,7 +231,7 @@ func (w *world) create(t *testing.T, u *user) *rec {
 // leaked credentials (or a bug) could.
 func (w *world) adminPut(t *testing.T, r *rec, body []byte) {
 	_, err := w.s3.PutObject(context.Background(), &awss3.PutObjectInput{
-		Bucket: &w.s.Config.Bucket, Key: &r.key, Body: bytes.NewReader(body), ContentType: aws.String("audio/mp4"),
+		Bucket: &w.s.Config.Bucket, Key: &r.key, Body: bytes.NewReader(body), ContentType: aws.String("audio/wav"),
 	})
 	if err != nil {
 		t.Fatal(err)

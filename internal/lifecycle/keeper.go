@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/voicerec/backend/internal/audio"
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
@@ -132,8 +133,12 @@ func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, 
 	if err != nil {
 		return "", err
 	}
-	if reason := Mismatch(rec, info); reason != "" {
-		applied, err := k.Store.RejectUpload(ctx, rec, reason, k.now())
+	obj, reason, detail, err := k.check(ctx, rec, info)
+	if err != nil {
+		return "", err
+	}
+	if reason != "" {
+		applied, err := k.Store.RejectUpload(ctx, rec, reason, detail, k.now())
 		if err != nil || !applied {
 			return "", err
 		}
@@ -145,28 +150,50 @@ func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, 
 		rec.Status = recording.StatusRejected
 		return OutcomeRejected, k.Store.ClearDue(ctx, rec)
 	}
-	applied, err := k.Store.ConfirmUpload(ctx, rec, dynamo.Object{
-		Size: info.Size, ContentType: rec.ContentType, ETag: info.ETag, SHA256: info.SHA256,
-	}, k.now())
+	applied, err := k.Store.ConfirmUpload(ctx, rec, obj, k.now())
 	if err != nil || !applied {
 		return "", err
 	}
 	return OutcomeConfirmed, nil
 }
 
-// Mismatch says why an object does not match its record's declaration, or "".
-func Mismatch(rec recording.Recording, info s3.ObjectInfo) string {
+// check decides whether an uploaded object may become the recording: it
+// must match the declaration (size, type, checksum) and be real audio of the
+// declared type, read through ranged GETs of only the bytes the format needs.
+// A reason (with a sentence for the app) means reject; an error means the
+// check itself failed (storage unreachable) and must be retried.
+func (k *Keeper) check(ctx context.Context, rec recording.Recording, info s3.ObjectInfo) (obj dynamo.Object, reason, detail string, err error) {
 	if info.Size != rec.SizeBytes {
-		return fmt.Sprintf("uploaded %d bytes but %d were declared", info.Size, rec.SizeBytes)
+		return obj, recording.RejectSizeMismatch, fmt.Sprintf("uploaded %d bytes but %d were declared", info.Size, rec.SizeBytes), nil
 	}
 	ct, _, err := recording.NormalizeContentType(info.ContentType)
 	if err != nil || ct != rec.ContentType {
-		return fmt.Sprintf("uploaded content type %q but %q was declared", info.ContentType, rec.ContentType)
+		return obj, recording.RejectTypeMismatch, fmt.Sprintf("uploaded content type %q but %q was declared", info.ContentType, rec.ContentType), nil
 	}
 	if rec.SHA256 != "" && info.SHA256 != rec.SHA256 {
-		return "the stored checksum does not match the declared sha256"
+		return obj, recording.RejectChecksumMismatch, "the stored checksum does not match the declared sha256", nil
 	}
-	return ""
+	r := k.Objects.RangeReader(ctx, rec.Key, info.ETag)
+	facts, err := audio.Probe(ctx, r, info.Size)
+	var bad *audio.Error
+	switch {
+	case errors.As(err, &bad):
+		what := map[string]string{
+			audio.ReasonNotAudio:   "the file is not a recognised audio format",
+			audio.ReasonUnreadable: "the audio file is damaged or cut short",
+		}[bad.Reason]
+		return obj, bad.Reason, what, nil
+	case err != nil:
+		return obj, "", "", fmt.Errorf("probe %s: %w", rec.Key, err)
+	case !audio.TypeMatches(rec.ContentType, facts):
+		return obj, recording.RejectTypeMismatch, fmt.Sprintf("the file is %s audio (%s), not %s", facts.Container, facts.Codec, rec.ContentType), nil
+	}
+	k.Log.DebugContext(ctx, "audio probed", "key", rec.Key, "container", facts.Container, "codec", facts.Codec,
+		"duration_ms", facts.DurationMS, "bytes_read", r.BytesRead())
+	return dynamo.Object{
+		Size: info.Size, ContentType: rec.ContentType, ETag: info.ETag, SHA256: info.SHA256,
+		DurationMS: facts.DurationMS, Codec: facts.Codec, SampleRateHz: facts.SampleRateHz, Channels: facts.Channels,
+	}, "", "", nil
 }
 
 // available drops the record of an object that disappeared behind the

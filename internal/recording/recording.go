@@ -32,15 +32,25 @@ const (
 
 // Recording is one audio file of one user.
 type Recording struct {
-	UserID       string     `json:"-"`
-	ID           string     `json:"id"`
-	FileName     string     `json:"file_name"`
-	ContentType  string     `json:"content_type"`
-	SizeBytes    int64      `json:"size_bytes"`
-	DurationMS   *int64     `json:"duration_ms,omitempty"`
+	UserID      string `json:"-"`
+	ID          string `json:"id"`
+	FileName    string `json:"file_name"`
+	ContentType string `json:"content_type"`
+	SizeBytes   int64  `json:"size_bytes"`
+	// DurationMS is what the app declared while pending, and what the
+	// server measured in the audio itself once available.
+	DurationMS *int64 `json:"duration_ms,omitempty"`
+	// Codec, SampleRateHz and Channels are read from the audio at
+	// confirmation.
+	Codec        string     `json:"codec,omitempty"`
+	SampleRateHz int        `json:"sample_rate_hz,omitempty"`
+	Channels     int        `json:"channels,omitempty"`
 	RecordedAt   *time.Time `json:"recorded_at,omitempty"`
 	Status       Status     `json:"status"`
+	// RejectReason is a stable code (see the Reject* constants), RejectDetail
+	// a sentence the app can show.
 	RejectReason string     `json:"reject_reason,omitempty"`
+	RejectDetail string     `json:"reject_detail,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UploadedAt   *time.Time `json:"uploaded_at,omitempty"`
 	// ExpiresAt is the end of a pending upload's window: no upload URL
@@ -57,6 +67,15 @@ type Recording struct {
 	// longer land; a deleting or rejected one as soon as possible.
 	DueAt time.Time `json:"-"`
 }
+
+// Why an upload is rejected.
+const (
+	RejectSizeMismatch     = "size_mismatch"
+	RejectTypeMismatch     = "type_mismatch"
+	RejectChecksumMismatch = "checksum_mismatch"
+	RejectNotAudio         = "not_audio"
+	RejectUnreadableAudio  = "unreadable_audio"
+)
 
 // Visible reports whether the owner can see the recording at all.
 func (r Recording) Visible() bool { return r.Status != StatusDeleting }

@@ -28,8 +28,8 @@ func TestFailedDeliveryIsRetriedByMinIO(t *testing.T) {
 		}
 		return s.Events.Handle(ctx, ev)
 	})
-	up := s.CreateUpload(t, token, "lecture.m4a", m4a, 512)
-	if st := stack.Put(t, up.Upload, body(512, 'l')); st != http.StatusOK {
+	up := s.CreateUpload(t, token, "lecture.m4a", m4a, 6000)
+	if st := stack.Put(t, up.Upload, body(6000, 'l')); st != http.StatusOK {
 		t.Fatalf("PUT: %d", st)
 	}
 	s.WaitStatus(t, token, up.Recording.ID, "available")

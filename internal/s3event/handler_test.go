@@ -25,6 +25,7 @@ import (
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/stack"
+	"github.com/voicerec/backend/internal/testenv/testaudio"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -32,7 +33,8 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 const m4a = "audio/mp4"
 
 // body is an upload of n bytes whose content differs by seed.
-func body(n int, seed byte) []byte { return bytes.Repeat([]byte{seed}, n) }
+// It is real audio (an M4A padded to n bytes): the handler checks content.
+func body(n int, seed byte) []byte { return testaudio.Body(m4a, n, seed) }
 
 // --- Through MinIO's real webhook: the path the local stack and AWS take.
 
@@ -40,16 +42,20 @@ func TestPresignedUploadBecomesAvailableAndListed(t *testing.T) {
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	token, _ := s.Login(t, "alice")
 
-	up := s.CreateUpload(t, token, "morning walk.m4a", "audio/x-m4a", 2048)
+	up := s.CreateUpload(t, token, "morning walk.m4a", "audio/x-m4a", 8192)
 	if up.Recording.Status != "pending" {
 		t.Fatalf("new recording is %q", up.Recording.Status)
 	}
-	if st := stack.Put(t, up.Upload, body(2048, 'a')); st != http.StatusOK {
+	if st := stack.Put(t, up.Upload, body(8192, 'a')); st != http.StatusOK {
 		t.Fatalf("PUT: %d", st)
 	}
 	rec := s.WaitStatus(t, token, up.Recording.ID, "available")
-	if rec.SizeBytes != 2048 || rec.ContentType != m4a || rec.UploadedAt == nil || rec.ExpiresAt != nil || rec.Download == nil {
+	if rec.SizeBytes != 8192 || rec.ContentType != m4a || rec.UploadedAt == nil || rec.ExpiresAt != nil || rec.Download == nil {
 		t.Errorf("confirmed recording: %+v", rec)
+	}
+	// What the audio says, measured by the server: one second of AAC.
+	if rec.Codec != "aac" || rec.DurationMS == nil || *rec.DurationMS < 950 || *rec.DurationMS > 1050 {
+		t.Errorf("audio facts: codec %q, duration %v", rec.Codec, rec.DurationMS)
 	}
 	list := s.List(t, token, "available")
 	if len(list) != 1 || list[0].ID != up.Recording.ID {
@@ -58,8 +64,8 @@ func TestPresignedUploadBecomesAvailableAndListed(t *testing.T) {
 	if pending := s.List(t, token, "pending"); len(pending) != 0 {
 		t.Errorf("still listed as pending: %v", pending)
 	}
-	if b, n := s.Usage(t, token); b != 2048 || n != 1 {
-		t.Errorf("usage = %d bytes, %d recordings; want 2048, 1", b, n)
+	if b, n := s.Usage(t, token); b != 8192 || n != 1 {
+		t.Errorf("usage = %d bytes, %d recordings; want 8192, 1", b, n)
 	}
 	s.AssertLogsFree(t, token, up.Upload.URL)
 }
@@ -72,14 +78,18 @@ func TestUndeclaredBodiesAreRejectedAndRemoved(t *testing.T) {
 	admin := s.Clients.S3
 
 	for _, tc := range []struct {
-		name        string
-		size        int
-		contentType string
-		reason      string
+		name         string
+		body         []byte
+		contentType  string
+		code, detail string
 	}{
-		{"shorter body", 500, m4a, "500 bytes but 1000 were declared"},
-		{"longer body", 1500, m4a, "1500 bytes but 1000 were declared"},
-		{"other type", 1000, "text/html", `content type "text/html"`},
+		{"shorter body", bytes.Repeat([]byte{'x'}, 500), m4a, "size_mismatch", "500 bytes but 1000 were declared"},
+		{"longer body", bytes.Repeat([]byte{'x'}, 1500), m4a, "size_mismatch", "1500 bytes but 1000 were declared"},
+		{"other type", bytes.Repeat([]byte{'x'}, 1000), "text/html", "type_mismatch", `content type "text/html"`},
+		{"text named audio", bytes.Repeat([]byte("meeting notes\n"), 1000)[:1000], m4a, "not_audio", "not a recognised audio format"},
+		{"zeros", make([]byte, 1000), m4a, "not_audio", "not a recognised audio format"},
+		{"WAV declared as M4A", testaudio.Body("audio/wav", 1000, 1), m4a, "type_mismatch", "wav audio"},
+		{"cut short", truncatedM4A(1000), m4a, "unreadable_audio", "damaged or cut short"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up := s.CreateUpload(t, token, "memo.m4a", m4a, 1000)
@@ -87,21 +97,21 @@ func TestUndeclaredBodiesAreRejectedAndRemoved(t *testing.T) {
 			// The presigned URL would refuse these bodies; admin credentials
 			// are how an undeclared object can appear at all.
 			_, err := admin.PutObject(context.Background(), &awss3.PutObjectInput{
-				Bucket: &s.Config.Bucket, Key: &key, Body: bytes.NewReader(body(tc.size, 'x')),
+				Bucket: &s.Config.Bucket, Key: &key, Body: bytes.NewReader(tc.body),
 				ContentType: aws.String(tc.contentType),
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			rec := s.WaitStatus(t, token, up.Recording.ID, "rejected")
-			if !strings.Contains(rec.RejectReason, tc.reason) || rec.Download != nil {
-				t.Errorf("rejected recording: %+v (reason %q)", rec, rec.RejectReason)
+			if rec.RejectReason != tc.code || !strings.Contains(rec.RejectDetail, tc.detail) || rec.Download != nil {
+				t.Errorf("rejected recording: %+v (reason %q: %q)", rec, rec.RejectReason, rec.RejectDetail)
 			}
 			waitGone(t, admin, s.Config.Bucket, key)
 		})
 	}
 	rejected := s.List(t, token, "rejected")
-	if len(rejected) != 3 {
+	if len(rejected) != 7 {
 		t.Errorf("rejected list: %v", rejected)
 	}
 	if b, n := s.Usage(t, token); b != 0 || n != 0 {
@@ -114,8 +124,8 @@ func TestUndeclaredBodiesAreRejectedAndRemoved(t *testing.T) {
 func TestObjectDeletedBehindTheAPIsBack(t *testing.T) {
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	token, _ := s.Login(t, "bob")
-	up := s.CreateUpload(t, token, "lecture.m4a", m4a, 4096)
-	stack.Put(t, up.Upload, body(4096, 'b'))
+	up := s.CreateUpload(t, token, "lecture.m4a", m4a, 8192)
+	stack.Put(t, up.Upload, body(8192, 'b'))
 	s.WaitStatus(t, token, up.Recording.ID, "available")
 
 	key := objectKey(t, up.Upload.URL, s.Config.Bucket)
@@ -144,13 +154,13 @@ func TestObjectDeletedBehindTheAPIsBack(t *testing.T) {
 func TestUploadAfterCancelLeavesNoOrphan(t *testing.T) {
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	token, _ := s.Login(t, "carol")
-	up := s.CreateUpload(t, token, "draft.m4a", m4a, 100)
+	up := s.CreateUpload(t, token, "draft.m4a", m4a, 6000)
 	if st := s.Call(t, token, http.MethodDelete, "/v1/recordings/"+up.Recording.ID, nil, nil); st != http.StatusNoContent {
 		t.Fatalf("cancel: %d", st)
 	}
 	// The URL is still within its lifetime, so storage accepts the bytes;
 	// the events handler must not let them stay.
-	if st := stack.Put(t, up.Upload, body(100, 'c')); st != http.StatusOK {
+	if st := stack.Put(t, up.Upload, body(6000, 'c')); st != http.StatusOK {
 		t.Fatalf("late PUT: %d", st)
 	}
 	waitGone(t, s.Clients.S3, s.Config.Bucket, objectKey(t, up.Upload.URL, s.Config.Bucket))
@@ -252,8 +262,8 @@ func (r *replay) handle(t *testing.T, ev events.S3Event) string {
 
 func TestDuplicateDeliveryChangesNothing(t *testing.T) {
 	r := newReplay(t)
-	up := r.s.CreateUpload(t, r.token, "twice.m4a", m4a, 300)
-	stack.Put(t, up.Upload, body(300, 'd'))
+	up := r.s.CreateUpload(t, r.token, "twice.m4a", m4a, 6000)
+	stack.Put(t, up.Upload, body(6000, 'd'))
 	key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
 	ev := r.rec.next(t, key, "ObjectCreated")
 
@@ -263,7 +273,7 @@ func TestDuplicateDeliveryChangesNothing(t *testing.T) {
 			t.Errorf("delivery %d: outcome %q, want %q", i+1, got, w)
 		}
 	}
-	if b, n := r.s.Usage(t, r.token); b != 300 || n != 1 {
+	if b, n := r.s.Usage(t, r.token); b != 6000 || n != 1 {
 		t.Errorf("usage = %d, %d; counted more than once", b, n)
 	}
 }
@@ -275,15 +285,15 @@ func TestEventsInAnyOrder(t *testing.T) {
 	r := newReplay(t)
 	orders := [][3]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
 	for _, order := range orders {
-		up := r.s.CreateUpload(t, r.token, "ordered.m4a", m4a, 64)
+		up := r.s.CreateUpload(t, r.token, "ordered.m4a", m4a, 6000)
 		key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
-		stack.Put(t, up.Upload, body(64, '1'))
+		stack.Put(t, up.Upload, body(6000, '1'))
 		put1 := r.rec.next(t, key, "ObjectCreated")
 		if _, err := r.s.Clients.S3.DeleteObject(context.Background(), &awss3.DeleteObjectInput{Bucket: &r.s.Config.Bucket, Key: &key}); err != nil {
 			t.Fatal(err)
 		}
 		removed := r.rec.next(t, key, "ObjectRemoved")
-		stack.Put(t, up.Upload, body(64, '2'))
+		stack.Put(t, up.Upload, body(6000, '2'))
 		put2 := r.rec.next(t, key, "ObjectCreated")
 		evs := []events.S3Event{put1, removed, put2}
 		if !(seq(put1) < seq(removed) && seq(removed) < seq(put2)) {
@@ -296,15 +306,15 @@ func TestEventsInAnyOrder(t *testing.T) {
 			}
 		}
 		got, st := r.s.Get(t, r.token, up.Recording.ID)
-		if st != http.StatusOK || got.Status != "available" || got.SizeBytes != 64 {
+		if st != http.StatusOK || got.Status != "available" || got.SizeBytes != 6000 {
 			t.Errorf("order %v (outcomes %v): %d %v", order, outcomes, st, got)
 		}
 		if n := strings.Count(strings.Join(outcomes, " "), "confirmed"); n != 1 {
 			t.Errorf("order %v: confirmed %d times: %v", order, n, outcomes)
 		}
 	}
-	if b, n := r.s.Usage(t, r.token); b != 64*int64(len(orders)) || n != int64(len(orders)) {
-		t.Errorf("usage = %d bytes, %d recordings; want %d, %d", b, n, 64*len(orders), len(orders))
+	if b, n := r.s.Usage(t, r.token); b != 6000*int64(len(orders)) || n != int64(len(orders)) {
+		t.Errorf("usage = %d bytes, %d recordings; want %d, %d", b, n, 6000*len(orders), len(orders))
 	}
 }
 
@@ -317,9 +327,9 @@ func seq(ev events.S3Event) string {
 
 func TestEventsForADeletedRecording(t *testing.T) {
 	r := newReplay(t)
-	up := r.s.CreateUpload(t, r.token, "gone.m4a", m4a, 128)
+	up := r.s.CreateUpload(t, r.token, "gone.m4a", m4a, 6000)
 	key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
-	stack.Put(t, up.Upload, body(128, 'g'))
+	stack.Put(t, up.Upload, body(6000, 'g'))
 	created := r.rec.next(t, key, "ObjectCreated")
 	if got := r.handle(t, created); got != "confirmed" {
 		t.Fatalf("confirm: %s", got)
@@ -352,9 +362,9 @@ func TestEventsForADeletedRecording(t *testing.T) {
 
 func TestOneBadRecordDoesNotStopTheOthers(t *testing.T) {
 	r := newReplay(t)
-	up := r.s.CreateUpload(t, r.token, "good.m4a", m4a, 10)
+	up := r.s.CreateUpload(t, r.token, "good.m4a", m4a, 6000)
 	key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
-	stack.Put(t, up.Upload, body(10, 'o'))
+	stack.Put(t, up.Upload, body(6000, 'o'))
 	good := r.rec.next(t, key, "ObjectCreated").Records[0]
 
 	foreign := good
@@ -387,9 +397,9 @@ func TestOneBadRecordDoesNotStopTheOthers(t *testing.T) {
 // MinIO's webhook queue) delivers it again; the redelivery completes it.
 func TestTransientFailureFailsTheInvocationAndRedeliveryCompletes(t *testing.T) {
 	r := newReplay(t)
-	up := r.s.CreateUpload(t, r.token, "retry.m4a", m4a, 20)
+	up := r.s.CreateUpload(t, r.token, "retry.m4a", m4a, 6000)
 	key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
-	stack.Put(t, up.Upload, body(20, 'r'))
+	stack.Put(t, up.Upload, body(6000, 'r'))
 	ev := r.rec.next(t, key, "ObjectCreated")
 
 	deadAddr, err := devstack.FreeAddr()
@@ -472,9 +482,9 @@ func TestParsesAWSLambdaGoSamples(t *testing.T) {
 // confirms it: AWS's event names (no "s3:" prefix) and URL-encoded keys work.
 func TestAWSShapedEventConfirms(t *testing.T) {
 	r := newReplay(t)
-	up := r.s.CreateUpload(t, r.token, "aws.m4a", m4a, 42)
+	up := r.s.CreateUpload(t, r.token, "aws.m4a", m4a, 6000)
 	key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
-	stack.Put(t, up.Upload, body(42, 'w'))
+	stack.Put(t, up.Upload, body(6000, 'w'))
 	r.rec.next(t, key, "ObjectCreated") // MinIO's own copy, not used
 
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-lambda-go").Output()
@@ -583,4 +593,13 @@ func waitLogLine(t *testing.T, logs *stack.SyncBuffer, match func(logLine) bool)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// truncatedM4A is a real M4A cut off inside its first box: the container is
+// recognised but cannot be read.
+func truncatedM4A(n int) []byte {
+	b := testaudio.Body(m4a, testaudio.MinSize(m4a), 0)
+	out := make([]byte, n)
+	copy(out, b[:64])
+	return out
 }

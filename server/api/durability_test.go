@@ -95,7 +95,7 @@ func TestLostEventIsReconciled(t *testing.T) {
 	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock})
 	evs := captureEvents(t, s) // delivered to nobody: the event is lost
 	c, uid := login(t, s, "lost-event")
-	body := randomBytes(4096)
+	body := audioBytes("audio/mp4", 6000)
 	up := c.create("lecture.m4a", "audio/mp4", len(body))
 	putBytes(t, up, body)
 	ev := evs.waitFor(t, up.Recording.ID)
@@ -184,7 +184,7 @@ func TestReplayedCreateURLNeverOutlivesTheWindow(t *testing.T) {
 func TestReplayOfAvailableRecordingIssuesNoURL(t *testing.T) {
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	c, _ := login(t, s, "replayer-available")
-	body := randomBytes(64)
+	body := audioBytes("audio/mp4", 6000)
 	up := c.create("done.m4a", "audio/mp4", len(body), "Idempotency-Key", "done-1")
 	putBytes(t, up, body)
 	c.waitAvailable(up.Recording.ID)
@@ -315,7 +315,7 @@ func (c *client) quota() quotaJSON {
 func TestDeclaredChecksumIsEnforcedByStorage(t *testing.T) {
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	c, _ := login(t, s, "checksummer")
-	body := randomBytes(2048)
+	body := audioBytes("audio/mp4", 6000)
 	sum := sha256.Sum256(body)
 	digest := base64.StdEncoding.EncodeToString(sum[:])
 	r := c.do("POST", "/v1/recordings", map[string]any{"file_name": "x.m4a", "content_type": "audio/mp4", "size_bytes": len(body), "sha256": digest})
@@ -325,7 +325,7 @@ func TestDeclaredChecksumIsEnforcedByStorage(t *testing.T) {
 	if up.Upload.Headers["x-amz-checksum-sha256"] != digest {
 		t.Fatalf("upload headers %v lack the checksum", up.Upload.Headers)
 	}
-	other := randomBytes(2048)
+	other := audioBytes("audio/mp4", 6000)
 	if st := stack.Put(t, stack.Signed{Method: up.Upload.Method, URL: up.Upload.URL, Headers: up.Upload.Headers}, other); st != http.StatusBadRequest {
 		t.Fatalf("PUT of another body with the declared digest: %d, want 400", st)
 	}

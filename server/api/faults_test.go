@@ -16,11 +16,15 @@ import (
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/faulty"
 	"github.com/voicerec/backend/internal/testenv/stack"
+	"github.com/voicerec/backend/internal/testenv/testaudio"
 )
 
 // requestBudget is REQUEST_TIMEOUT in these tests; every answer must come
 // within it plus the time to write the answer.
 const requestBudget = 3 * time.Second
+
+// faultBodySize is the size of the fixtures' uploads: a small real M4A.
+const faultBodySize = 6000
 
 type faultFixture struct {
 	s       *stack.Stack
@@ -62,7 +66,7 @@ func newFaultFixture(t *testing.T) *faultFixture {
 // captured event.
 func (f *faultFixture) uploaded(t *testing.T, name string) stack.Upload {
 	up := f.pending(t, name)
-	if st := stack.Put(t, up.Upload, bytes.Repeat([]byte{'f'}, 100)); st != http.StatusOK {
+	if st := stack.Put(t, up.Upload, testaudio.Body("audio/mp4", faultBodySize, 'f')); st != http.StatusOK {
 		t.Fatalf("PUT: %d", st)
 	}
 	if err := f.s.Events.Handle(context.Background(), f.event(t, up.Recording.ID)); err != nil {
@@ -72,7 +76,7 @@ func (f *faultFixture) uploaded(t *testing.T, name string) stack.Upload {
 }
 
 func (f *faultFixture) pending(t *testing.T, name string) stack.Upload {
-	return f.s.CreateUpload(t, f.token, name, "audio/mp4", 100)
+	return f.s.CreateUpload(t, f.token, name, "audio/mp4", faultBodySize)
 }
 
 // event waits for MinIO's ObjectCreated notification of a recording.
@@ -273,7 +277,7 @@ func TestEventsHandlerFaults(t *testing.T) {
 		t.Run(fault.name, func(t *testing.T) {
 			before, _ := f.s.Usage(t, f.token)
 			up := f.pending(t, "event.m4a")
-			stack.Put(t, up.Upload, bytes.Repeat([]byte{'e'}, 100))
+			stack.Put(t, up.Upload, testaudio.Body("audio/mp4", faultBodySize, 'e'))
 			ev := f.event(t, up.Recording.ID)
 
 			fault.inject(fault.target)
@@ -298,8 +302,8 @@ func TestEventsHandlerFaults(t *testing.T) {
 			if r, st := f.s.Get(t, f.token, up.Recording.ID); st != http.StatusOK || r.Status != "available" {
 				t.Errorf("after redelivery: %d %v", st, r)
 			}
-			if after, _ := f.s.Usage(t, f.token); after != before+100 {
-				t.Errorf("stored bytes %d -> %d, want +100 exactly once", before, after)
+			if after, _ := f.s.Usage(t, f.token); after != before+faultBodySize {
+				t.Errorf("stored bytes %d -> %d, want +%d exactly once", before, after, faultBodySize)
 			}
 		})
 	}

@@ -52,7 +52,7 @@ func TestDeleteAccountLeavesNothing(t *testing.T) {
 	otherTok, otherID := s.Login(t, "stayer")
 	c := newClient(t, s.APIURL, tok)
 	for i := 0; i < 30; i++ {
-		c.upload(fmt.Sprintf("rec %d.wav", i), "audio/wav", randomBytes(64))
+		c.upload(fmt.Sprintf("rec %d.wav", i), "audio/wav", audioBytes("audio/wav", 64))
 	}
 	for i := 0; i < 3; i++ {
 		c.create(fmt.Sprintf("pending %d.wav", i), "audio/wav", 10, "Idempotency-Key", fmt.Sprintf("k%d", i))
@@ -63,7 +63,7 @@ func TestDeleteAccountLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := newClient(t, s.APIURL, otherTok)
-	kept := other.upload("keep.wav", "audio/wav", randomBytes(10))
+	kept := other.upload("keep.wav", "audio/wav", audioBytes("audio/wav", 50))
 
 	wantStatus(t, c.do("DELETE", "/v1/me", nil), 204)
 	// The pending uploads' URLs may still land: their records stay, as
@@ -114,7 +114,7 @@ func TestDeleteAccountResumesAfterPartialFailure(t *testing.T) {
 	c := newClient(t, s.APIURL, tok)
 	var ids []string
 	for i := 0; i < 5; i++ {
-		ids = append(ids, c.upload(fmt.Sprintf("%d.wav", i), "audio/wav", randomBytes(32)).ID)
+		ids = append(ids, c.upload(fmt.Sprintf("%d.wav", i), "audio/wav", audioBytes("audio/wav", 64)).ID)
 	}
 	// What a crash after the first steps leaves: the account marked, two
 	// objects and records gone, the rest still there.

@@ -17,6 +17,7 @@ import (
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/stack"
+	"github.com/voicerec/backend/internal/testenv/testaudio"
 )
 
 type recordingJSON struct {
@@ -49,6 +50,13 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
+}
+
+// audioBytes is n bytes of real audio of type ct with random content: the
+// server rejects an upload that is not audio of its declared type.
+func audioBytes(ct string, n int) []byte {
+	seed := randomBytes(1)[0]
+	return testaudio.Body(ct, n, seed)
 }
 
 // create declares an upload and returns the response.
@@ -114,7 +122,7 @@ func TestUploadListDownloadRenameDelete(t *testing.T) {
 	tok, uid := s.Login(t, "flow")
 	c := newClient(t, s.APIURL, tok)
 	name := "회의 녹음 a+b.m4a"
-	body := randomBytes(300_000)
+	body := audioBytes("audio/mp4", 300_000)
 
 	up := c.create(name, "audio/x-m4a", len(body))
 	if up.Recording.Status != "pending" || up.Recording.ContentType != "audio/mp4" || up.Recording.FileName != name ||
@@ -254,7 +262,7 @@ func TestQuotaCountsPendingUploads(t *testing.T) {
 		"QUOTA_MAX_RECORDINGS": "2", "QUOTA_MAX_BYTES": "1000", "MAX_UPLOAD_BYTES": "600"}})
 	tok, _ := s.Login(t, "q")
 	c := newClient(t, s.APIURL, tok)
-	c.upload("one.wav", "audio/wav", randomBytes(500))
+	c.upload("one.wav", "audio/wav", audioBytes("audio/wav", 500))
 	c.create("two.wav", "audio/wav", 100) // pending, counts
 	wantProblem(t, c.do("POST", "/v1/recordings", map[string]any{"file_name": "3.wav", "content_type": "audio/wav", "size_bytes": 1}), 403, "quota_exceeded")
 }
@@ -263,8 +271,8 @@ func TestIdempotencyKey(t *testing.T) {
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	tok, _ := s.Login(t, "idem")
 	c := newClient(t, s.APIURL, tok)
-	first := c.create("a.wav", "audio/wav", 10, "Idempotency-Key", "k-123")
-	r := c.do("POST", "/v1/recordings", map[string]any{"file_name": "a.wav", "content_type": "audio/wav", "size_bytes": 10}, "Idempotency-Key", "k-123")
+	first := c.create("a.wav", "audio/wav", 100, "Idempotency-Key", "k-123")
+	r := c.do("POST", "/v1/recordings", map[string]any{"file_name": "a.wav", "content_type": "audio/wav", "size_bytes": 100}, "Idempotency-Key", "k-123")
 	wantStatus(t, r, 201)
 	var again createJSON
 	r.decode(t, &again)
@@ -274,7 +282,7 @@ func TestIdempotencyKey(t *testing.T) {
 	wantProblem(t, c.do("POST", "/v1/recordings", map[string]any{"file_name": "b.wav", "content_type": "audio/wav", "size_bytes": 10},
 		"Idempotency-Key", "k-123"), 422, "idempotency_key_reused")
 	// The replayed URL works.
-	putBytes(t, again, randomBytes(10))
+	putBytes(t, again, audioBytes("audio/wav", 100))
 	c.waitAvailable(first.Recording.ID)
 }
 
@@ -284,7 +292,7 @@ func TestPaginationAcrossPagesWhileAdding(t *testing.T) {
 	c := newClient(t, s.APIURL, tok)
 	var want []string
 	for i := 0; i < 25; i++ {
-		want = append([]string{c.upload(fmt.Sprintf("r%02d.wav", i), "audio/wav", []byte{byte(i)}).ID}, want...)
+		want = append([]string{c.upload(fmt.Sprintf("r%02d.wav", i), "audio/wav", testaudio.Body("audio/wav", 50, byte(i))).ID}, want...)
 	}
 	var got []string
 	seen := map[string]bool{}
@@ -310,7 +318,7 @@ func TestPaginationAcrossPagesWhileAdding(t *testing.T) {
 			got = append(got, it.ID)
 		}
 		pages++
-		c.upload(fmt.Sprintf("new%d.wav", pages), "audio/wav", []byte{1}) // lands while paging
+		c.upload(fmt.Sprintf("new%d.wav", pages), "audio/wav", audioBytes("audio/wav", 50)) // lands while paging
 		if page.NextCursor == "" {
 			break
 		}
@@ -352,10 +360,10 @@ func TestOwnershipMatrix(t *testing.T) {
 	tokA, _ := s.Login(t, "owner-a")
 	tokB, _ := s.Login(t, "owner-b")
 	a, b := newClient(t, s.APIURL, tokA), newClient(t, s.APIURL, tokB)
-	avail := a.upload("a.wav", "audio/wav", randomBytes(100))
+	avail := a.upload("a.wav", "audio/wav", audioBytes("audio/wav", 100))
 	pending := a.create("p.wav", "audio/wav", 10).Recording
 	for i := 0; i < 3; i++ {
-		a.upload(fmt.Sprintf("more%d.wav", i), "audio/wav", []byte{1})
+		a.upload(fmt.Sprintf("more%d.wav", i), "audio/wav", audioBytes("audio/wav", 50))
 	}
 	var pageA struct {
 		NextCursor string `json:"next_cursor"`

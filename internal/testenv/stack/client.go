@@ -58,6 +58,9 @@ type Recording struct {
 	SizeBytes    int64      `json:"size_bytes"`
 	Status       string     `json:"status"`
 	RejectReason string     `json:"reject_reason"`
+	RejectDetail string     `json:"reject_detail"`
+	DurationMS   *int64     `json:"duration_ms"`
+	Codec        string     `json:"codec"`
 	UploadedAt   *time.Time `json:"uploaded_at"`
 	ExpiresAt    *time.Time `json:"expires_at"`
 	SHA256       string     `json:"sha256"`
