@@ -29,6 +29,10 @@ type Options struct {
 	ClockSkew time.Duration
 	// MinRefetchInterval bounds JWKS refetches on unknown key ids (default 1 minute).
 	MinRefetchInterval time.Duration
+	// MinRetryInterval bounds JWKS refetches after a failed fetch (default 1 second).
+	MinRetryInterval time.Duration
+	// FetchTimeout bounds one JWKS fetch (default 5 seconds).
+	FetchTimeout time.Duration
 }
 
 // Verifier checks ID tokens of the configured providers.
@@ -59,6 +63,12 @@ func NewVerifier(providers []Provider, o Options) (*Verifier, error) {
 	if o.MinRefetchInterval == 0 {
 		o.MinRefetchInterval = time.Minute
 	}
+	if o.MinRetryInterval == 0 {
+		o.MinRetryInterval = time.Second
+	}
+	if o.FetchTimeout == 0 {
+		o.FetchTimeout = 5 * time.Second
+	}
 	v := &Verifier{providers: map[string]*providerVerifier{}, now: o.Now, skew: o.ClockSkew}
 	for _, p := range providers {
 		if len(p.ClientIDs) == 0 {
@@ -75,7 +85,8 @@ func NewVerifier(providers []Provider, o Options) (*Verifier, error) {
 			algs = []jose.SignatureAlgorithm{jose.RS256}
 			p.Algorithms = []string{"RS256"}
 		}
-		ks := &keySet{url: p.JWKSURL, algs: algs, client: o.HTTPClient, minInterval: o.MinRefetchInterval, now: o.Now}
+		ks := &keySet{url: p.JWKSURL, algs: algs, client: o.HTTPClient, now: o.Now,
+			minInterval: o.MinRefetchInterval, retryInterval: o.MinRetryInterval, fetchTimeout: o.FetchTimeout}
 		skew := o.ClockSkew
 		now := o.Now
 		v.providers[p.Name] = &providerVerifier{p: p, keys: ks, verifier: oidc.NewVerifier(p.Issuer, ks, &oidc.Config{
