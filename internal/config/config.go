@@ -45,6 +45,10 @@ type Config struct {
 
 	LoginRateLimit float64 // login attempts per minute per client address
 	LoginBurst     int
+	// LoginIdentityRateLimit is sign-ins per hour per provider account
+	// (provider and subject), counted once the ID token is verified.
+	LoginIdentityRateLimit float64
+	LoginIdentityBurst     int
 
 	RequestTimeout time.Duration
 
@@ -89,6 +93,9 @@ func Load(getenv func(string) string) (Config, error) {
 
 		LoginRateLimit: float64(r.int64("LOGIN_RATE_LIMIT", 30, 1, 1<<20)),
 		LoginBurst:     int(r.int64("LOGIN_RATE_BURST", 10, 1, 1<<20)),
+
+		LoginIdentityRateLimit: float64(r.int64("LOGIN_IDENTITY_RATE_LIMIT", 20, 1, 1<<20)),
+		LoginIdentityBurst:     int(r.int64("LOGIN_IDENTITY_RATE_BURST", 5, 1, 1<<20)),
 
 		RequestTimeout: r.duration("REQUEST_TIMEOUT", 10*time.Second, 100*time.Millisecond, 60*time.Second),
 

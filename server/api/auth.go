@@ -64,6 +64,9 @@ func (s *server) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if ok, wait := s.identityLimit.allow(identityKey(id.Provider, id.Subject)); !ok {
+		return rateLimited(msgIdentityLimited, wait)
+	}
 	now := s.now().UTC()
 	user, created, err := s.store.SignIn(ctx, recording.Identity{
 		Provider: id.Provider, Subject: id.Subject, Email: id.Email, Name: id.Name,
@@ -96,8 +99,6 @@ func (s *server) logout(c echo.Context) error {
 	}
 	return c.NoContent(http.StatusNoContent)
 }
-
-var errRateLimited = recording.Errorf(recording.CodeRateLimited, "too many sign-in attempts; wait a moment")
 
 var errUnauthorized = recording.Errorf(recording.CodeUnauthorized,
 	"missing, invalid or expired session token; sign in again")

@@ -1,11 +1,7 @@
 package api
 
 import (
-	"time"
-
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
 )
 
 // routes is the whole API surface in one place.
@@ -17,7 +13,7 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/openapi.yaml", serveOpenAPI)
 
 	v1 := e.Group("/v1")
-	v1.POST("/auth/login", s.login, s.loginRateLimit())
+	v1.POST("/auth/login", s.login, limitByAddress(s.loginLimit, msgLoginRateLimited))
 
 	// Authentication is attached per route, not to a group: a group's
 	// middleware would also claim unknown /v1 paths and answer them 401.
@@ -32,23 +28,14 @@ func (s *server) routes(e *echo.Echo) {
 	v1.DELETE("/recordings/:id", s.deleteRecording, auth)
 }
 
-// loginRateLimit bounds login attempts per client address (LOGIN_RATE_LIMIT
-// per minute, LOGIN_RATE_BURST at once). The counters live in this process:
-// in Lambda each instance counts alone, and API Gateway's stage throttling
-// is the global bound.
-func (s *server) loginRateLimit() echo.MiddlewareFunc {
-	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate:      rate.Limit(s.cfg.LoginRateLimit / 60),
-		Burst:     s.cfg.LoginBurst,
-		ExpiresIn: 5 * time.Minute,
-	})
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: store,
-		IdentifierExtractor: func(c echo.Context) (string, error) {
-			return c.RealIP(), nil
-		},
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			return errRateLimited
-		},
-	})
-}
+// Login attempts are bounded per client address (LOGIN_RATE_LIMIT per
+// minute, LOGIN_RATE_BURST at once) before any work, and per provider
+// account (LOGIN_IDENTITY_RATE_LIMIT per hour, LOGIN_IDENTITY_RATE_BURST at
+// once) once the ID token is verified. The address is the socket's or API
+// Gateway's sourceIp, never a header (see clientIP). The counters live in
+// this process, bounded in memory (maxLimiterKeys): in Lambda each instance
+// counts alone, and API Gateway's stage throttling is the global bound.
+const (
+	msgLoginRateLimited = "too many sign-in attempts; wait a moment"
+	msgIdentityLimited  = "too many sign-ins to this account; wait a while"
+)

@@ -39,6 +39,9 @@ type server struct {
 	verifier *auth.Verifier
 	limits   recording.Limits
 	now      func() time.Time
+
+	loginLimit    *limiter // per client address
+	identityLimit *limiter // per provider account
 }
 
 // maxPendingUploads bounds a user's uploads in flight at once.
@@ -57,8 +60,11 @@ func New(d Deps) *echo.Echo {
 			MaxUploadBytes: d.Config.MaxUploadBytes, MaxBytes: d.Config.QuotaMaxBytes,
 			MaxRecordings: d.Config.QuotaMaxRecordings, MaxPending: maxPendingUploads,
 		}}
+	s.loginLimit = newLimiter(d.Config.LoginRateLimit, d.Config.LoginBurst, d.Now)
+	s.identityLimit = newLimiter(d.Config.LoginIdentityRateLimit/60, d.Config.LoginIdentityBurst, d.Now)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = clientIP
 	e.HTTPErrorHandler = s.errorHandler
 	s.routes(e)
 	return e
