@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -114,9 +115,12 @@ func rejected(why string) error {
 
 // Verify checks rawIDToken for the named provider: signature with the
 // provider's keys and allowed algorithms, issuer, audience, expiry and
-// issue time, and the nonce. nonce is "" when the app sent none; otherwise
-// the token must carry it, raw or as its hex SHA-256 (Sign in with Apple
-// on iOS hashes it).
+// issue time, azp when present, and the nonce. nonce is "" when the app
+// sent none; otherwise the token must carry it, raw or as its hex SHA-256
+// (Sign in with Apple on iOS hashes it), and a token carrying a nonce needs
+// it sent. A provider with RequireNonce refuses tokens without one. Whether
+// the nonce is one the server issued, and unused, is the caller's check
+// (see NonceHash): Verify needs no database.
 func (v *Verifier) Verify(ctx context.Context, provider, rawIDToken, nonce string) (Identity, error) {
 	pv, ok := v.providers[provider]
 	if !ok {
@@ -147,17 +151,27 @@ func (v *Verifier) Verify(ctx context.Context, provider, rawIDToken, nonce strin
 	case tok.Subject == "":
 		return Identity{}, rejected("no subject")
 	}
+	if tok.Nonce == "" && pv.p.RequireNonce {
+		return Identity{}, rejected("no nonce; request one from POST /v1/auth/nonce and pass it to the provider")
+	}
 	if err := checkNonce(tok.Nonce, nonce); err != nil {
 		return Identity{}, err
 	}
 	var claims struct {
-		Email         string `json:"email"`
-		EmailVerified any    `json:"email_verified"`
-		Name          string `json:"name"`
-		Nickname      string `json:"nickname"`
+		Email         string  `json:"email"`
+		EmailVerified any     `json:"email_verified"`
+		Name          string  `json:"name"`
+		Nickname      string  `json:"nickname"`
+		AZP           *string `json:"azp"`
 	}
 	if err := tok.Claims(&claims); err != nil {
 		return Identity{}, rejected("unreadable claims")
+	}
+	// azp names the client the token was issued to (Google: the Android or
+	// iOS client, while aud is the server's). When present it must be ours
+	// too, or a token made for another app would sign in here.
+	if claims.AZP != nil && !slices.Contains(pv.p.ClientIDs, *claims.AZP) {
+		return Identity{}, rejected("wrong authorized party")
 	}
 	id := Identity{Provider: provider, Subject: tok.Subject, Name: claims.Name}
 	if id.Name == "" {

@@ -157,6 +157,14 @@ func TestRejections(t *testing.T) {
 	if _, err := v.Verify(context.Background(), "test", good, ""); err != nil {
 		t.Fatalf("good token refused: %v", err)
 	}
+	// azp, when present, must be one of the provider's client IDs (Google
+	// puts the Android or iOS client there and the server's in aud).
+	for _, azp := range []string{testAud, "other-client"} {
+		tok := ti.sign("k1", "k1", claims(func(c map[string]any) { c["azp"] = azp }))
+		if _, err := v.Verify(context.Background(), "test", tok, ""); err != nil {
+			t.Fatalf("azp %q refused: %v", azp, err)
+		}
+	}
 	parts := strings.Split(good, ".")
 	cases := []struct {
 		name, provider, token, nonce string
@@ -176,6 +184,9 @@ func TestRejections(t *testing.T) {
 		{"nonce mismatch", "test", ti.sign("k1", "k1", claims(func(c map[string]any) { c["nonce"] = "n1" })), "n2", recording.CodeInvalidToken},
 		{"nonce in token, none sent", "test", ti.sign("k1", "k1", claims(func(c map[string]any) { c["nonce"] = "n1" })), "", recording.CodeInvalidToken},
 		{"nonce sent, none in token", "test", good, "n1", recording.CodeInvalidToken},
+		{"azp not one of ours", "test", ti.sign("k1", "k1", claims(func(c map[string]any) { c["azp"] = "someone-else" })), "", recording.CodeInvalidToken},
+		{"azp empty string", "test", ti.sign("k1", "k1", claims(func(c map[string]any) { c["azp"] = "" })), "", recording.CodeInvalidToken},
+		{"azp not a string", "test", ti.sign("k1", "k1", claims(func(c map[string]any) { c["azp"] = 7 })), "", recording.CodeInvalidToken},
 		{"alg none", "test", b64(map[string]string{"alg": "none", "typ": "JWT"}) + "." + b64(claims(nil)) + ".", "", recording.CodeInvalidToken},
 		{"HS256 with the public key", "test", ti.hs256WithPublicKey(claims(nil)), "", recording.CodeInvalidToken},
 		{"garbage", "test", "garbage", "", recording.CodeInvalidToken},
@@ -505,5 +516,42 @@ func TestKeySetFetchIsSingleFlightWithTimeout(t *testing.T) {
 	}
 	if n := ti.fetches.Load(); n != 1 {
 		t.Errorf("%d fetches for 20 concurrent callers, want 1", n)
+	}
+}
+
+// Built-in providers require a nonce unless told otherwise; extra ones do
+// not unless told to. A provider requiring one refuses tokens without it.
+func TestRequireNonce(t *testing.T) {
+	env := map[string]string{
+		"GOOGLE_CLIENT_IDS": "g", "APPLE_CLIENT_IDS": "a", "KAKAO_CLIENT_IDS": "k", "KAKAO_REQUIRE_NONCE": "false",
+		"OIDC_PROVIDERS": "acme,corp", "OIDC_ACME_ISSUER": "https://acme.example", "OIDC_ACME_JWKS_URL": "https://acme.example/jwks",
+		"OIDC_ACME_CLIENT_IDS": "x", "OIDC_CORP_ISSUER": "https://corp.example", "OIDC_CORP_JWKS_URL": "https://corp.example/jwks",
+		"OIDC_CORP_CLIENT_IDS": "y", "OIDC_CORP_REQUIRE_NONCE": "true",
+	}
+	ps, err := ProvidersFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"acme": false, "apple": true, "corp": true, "google": true, "kakao": false}
+	for _, p := range ps {
+		if p.RequireNonce != want[p.Name] {
+			t.Errorf("%s: RequireNonce %v, want %v", p.Name, p.RequireNonce, want[p.Name])
+		}
+	}
+	env["GOOGLE_REQUIRE_NONCE"] = "maybe"
+	if _, err := ProvidersFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "GOOGLE_REQUIRE_NONCE") {
+		t.Errorf("bad GOOGLE_REQUIRE_NONCE: %v", err)
+	}
+
+	ti := newTestIssuer(t)
+	p := ti.provider("test", testIss)
+	p.RequireNonce = true
+	v := newVerifier(t, p)
+	if _, err := v.Verify(context.Background(), "test", ti.sign("k1", "k1", claims(nil)), ""); recording.ErrorCode(err) != recording.CodeInvalidToken {
+		t.Fatalf("token without a nonce: %v", err)
+	}
+	tok := ti.sign("k1", "k1", claims(func(c map[string]any) { c["nonce"] = "n1" }))
+	if _, err := v.Verify(context.Background(), "test", tok, "n1"); err != nil {
+		t.Fatalf("token with its nonce: %v", err)
 	}
 }

@@ -98,15 +98,6 @@ func TestLoginRejections(t *testing.T) {
 	}
 }
 
-func TestNonceRoundTrip(t *testing.T) {
-	s := stack.Start(t, testenv.Get(t), stack.Options{})
-	anon := newClient(t, s.APIURL, "")
-	tok, _ := s.Issuer.Mint(devissuer.Claims{Subject: "n", Audience: stack.ClientID, Nonce: "raw-nonce-1"})
-	wantStatus(t, anon.do("POST", "/v1/auth/login", map[string]any{"provider": "dev", "id_token": tok, "nonce": "raw-nonce-1"}), 201)
-	wantProblem(t, anon.do("POST", "/v1/auth/login", map[string]any{"provider": "dev", "id_token": tok, "nonce": "other"}), 401, "invalid_id_token")
-	wantProblem(t, anon.do("POST", "/v1/auth/login", map[string]any{"provider": "dev", "id_token": tok}), 401, "invalid_id_token")
-}
-
 // Missing, malformed, unknown, expired and revoked tokens all get the same
 // 401, so a caller learns nothing about which it was.
 func TestSessionRejectionsLookAlike(t *testing.T) {

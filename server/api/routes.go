@@ -13,6 +13,7 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/openapi.yaml", serveOpenAPI)
 
 	v1 := e.Group("/v1")
+	v1.POST("/auth/nonce", s.issueNonce, limitByAddress(s.nonceLimit, msgNonceRateLimited))
 	v1.POST("/auth/login", s.login, limitByAddress(s.loginLimit, msgLoginRateLimited))
 
 	// Authentication is attached per route, not to a group: a group's
@@ -38,4 +39,5 @@ func (s *server) routes(e *echo.Echo) {
 const (
 	msgLoginRateLimited = "too many sign-in attempts; wait a moment"
 	msgIdentityLimited  = "too many sign-ins to this account; wait a while"
+	msgNonceRateLimited = "too many nonce requests; wait a moment"
 )
