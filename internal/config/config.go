@@ -52,6 +52,10 @@ type Config struct {
 
 	RequestTimeout time.Duration
 
+	// CORSAllowedOrigins are the web origins that may call the API from a
+	// browser (exact scheme://host[:port], lowercase). Empty: no CORS.
+	CORSAllowedOrigins []string
+
 	LogLevel  slog.Level
 	LogFormat string // json or text
 }
@@ -102,6 +106,11 @@ func Load(getenv func(string) string) (Config, error) {
 		LogFormat: r.oneOf("LOG_FORMAT", "json", "json", "text"),
 	}
 	c.LogLevel = r.level("LOG_LEVEL", slog.LevelInfo)
+	if origins, err := ParseOrigins(r.getenv("CORS_ALLOWED_ORIGINS")); err != nil {
+		r.fail("CORS_ALLOWED_ORIGINS", "%v", err)
+	} else {
+		c.CORSAllowedOrigins = origins
+	}
 	if c.S3PublicEndpoint == "" {
 		c.S3PublicEndpoint = c.S3Endpoint
 	}
@@ -124,6 +133,32 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	return c, nil
+}
+
+// ParseOrigins reads a comma-separated list of web origins, as
+// CORS_ALLOWED_ORIGINS and the CDK app's corsOrigins context take it: each an
+// http(s) scheme and host, optionally a port, nothing else (no path, no
+// wildcard: an origin not listed exactly gets no CORS headers). They come
+// back lowercase, without a trailing slash, without duplicates.
+func ParseOrigins(list string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, o := range strings.Split(list, ",") {
+		o = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(o)), "/")
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(u.Host, "*") || u.Opaque != "" {
+			return nil, fmt.Errorf("%q is not an origin (want scheme://host[:port], e.g. https://app.example.com)", o)
+		}
+		if !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 type reader struct {

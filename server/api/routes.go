@@ -1,12 +1,20 @@
 package api
 
 import (
+	"net/http"
+	"slices"
+
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 )
 
 // routes is the whole API surface in one place.
 func (s *server) routes(e *echo.Echo) {
-	e.Use(s.recoverPanics, s.requestID, s.accessLog, s.deadline, s.limitBody)
+	e.Use(s.recoverPanics, s.requestID, s.accessLog)
+	if len(s.cfg.CORSAllowedOrigins) > 0 {
+		e.Use(s.cors())
+	}
+	e.Use(s.deadline, s.limitBody)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -41,3 +49,20 @@ const (
 	msgIdentityLimited  = "too many sign-ins to this account; wait a while"
 	msgNonceRateLimited = "too many nonce requests; wait a moment"
 )
+
+// cors lets web apps on CORS_ALLOWED_ORIGINS call the API: exact origins
+// only (a look-alike or an unlisted origin gets no Access-Control-* header
+// at all), the request headers the API reads, and the response headers an
+// app needs to read. No credentials: the API takes bearer tokens, never
+// cookies. It runs before routing's authentication, so a preflight (which
+// carries no token) is answered here.
+func (s *server) cors() echo.MiddlewareFunc {
+	allowed := s.cfg.CORSAllowedOrigins
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOriginFunc: func(origin string) (bool, error) { return slices.Contains(allowed, origin), nil },
+		AllowMethods:    []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
+		AllowHeaders:    []string{echo.HeaderAuthorization, echo.HeaderContentType, "Idempotency-Key", echo.HeaderXRequestID},
+		ExposeHeaders:   []string{"Retry-After", "Idempotent-Replayed", echo.HeaderXRequestID, "WWW-Authenticate"},
+		MaxAge:          600,
+	})
+}
