@@ -89,7 +89,10 @@ func startAPI(tb testing.TB, extra map[string]string) *apiProcess {
 		"OIDC_DEV_CLIENT_IDS": clientID,
 		"LOGIN_RATE_LIMIT":    "1000000",
 		"LOGIN_RATE_BURST":    "100000",
-		"LOG_LEVEL":           "info",
+		// The load flow signs the same 32 accounts in over and over.
+		"LOGIN_IDENTITY_RATE_LIMIT": "1000000",
+		"LOGIN_IDENTITY_RATE_BURST": "100000",
+		"LOG_LEVEL":                 "info",
 	}
 	for k, v := range extra {
 		vars[k] = v

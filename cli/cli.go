@@ -160,7 +160,7 @@ func (e *env) login(args []string) error {
 	issuer := fs.String("dev-issuer", "", "the local stack's development issuer (default $RECORDER_DEV_ISSUER or http://127.0.0.1:8082)")
 	provider := fs.String("provider", "", "identity provider: google, apple, kakao, ...")
 	idToken := fs.String("id-token", "", "an ID token from that provider, or - to read it from stdin")
-	nonce := fs.String("nonce", "", "the raw nonce the ID token was requested with, if any")
+	nonce := fs.String("nonce", "", "the nonce (from POST /v1/auth/nonce) the ID token was requested with, if any")
 	if pos, err := flags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {

@@ -39,9 +39,13 @@ func main() {
 		}
 		return def
 	}
+	// One list of web origins for the HTTP API, the bucket and the API's
+	// CORS_ALLOWED_ORIGINS (which refuses, at start, anything not an origin).
 	var origins []string
-	if o := ctx("corsOrigins", ""); o != "" {
-		origins = strings.Split(o, ",")
+	for _, o := range strings.Split(ctx("corsOrigins", ""), ",") {
+		if o = strings.TrimSuffix(strings.TrimSpace(o), "/"); o != "" {
+			origins = append(origins, o)
+		}
 	}
 	recorder.New(app, "recorder-"+stage, recorder.Props{
 		StackProps: awscdk.StackProps{

@@ -16,7 +16,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	echoadapter "github.com/awslabs/aws-lambda-go-api-proxy/echo"
 	"github.com/labstack/echo/v4"
 
 	"github.com/voicerec/backend/internal/auth"
@@ -87,5 +86,5 @@ func serveDebug(ctx context.Context, addr string) error {
 // lambdaHandler serves API Gateway HTTP API (payload v2) events with the same
 // echo app the plain server uses.
 func lambdaHandler(app *echo.Echo) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return echoadapter.NewV2(app).ProxyWithContext
+	return api.LambdaHandler(app)
 }

@@ -43,7 +43,9 @@ type Props struct {
 	// Retain keeps tables and the bucket when the stack is deleted; only
 	// throwaway stages turn it off.
 	Retain bool
-	// CORSOrigins may PUT and GET objects from a browser.
+	// CORSOrigins are the web origins that may call the API and PUT and GET
+	// objects from a browser: one list for the HTTP API's CORS, the bucket's
+	// CORS and the API's CORS_ALLOWED_ORIGINS.
 	CORSOrigins []string
 	// Env is extra configuration for the API (client IDs, limits), by the
 	// names the README documents.
@@ -98,6 +100,9 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	}
 	for k, v := range p.Env {
 		env[k] = jsii.String(v)
+	}
+	if len(p.CORSOrigins) > 0 {
+		env["CORS_ALLOWED_ORIGINS"] = jsii.String(strings.Join(p.CORSOrigins, ","))
 	}
 	apiFn := newFunction(stack, APIFunctionID, p.APIZip, "the HTTP API", env, 512, 29)
 	eventsFn := newFunction(stack, EventsFunctionID, p.EventsZip, "S3 events: upload confirmation", map[string]*string{
@@ -223,6 +228,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		ApiName:            jsii.String("recorder-" + p.Stage),
 		CreateDefaultStage: jsii.Bool(false),
 		DefaultIntegration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Api"), apiFn.Function, nil),
+		CorsPreflight:      apiCORS(p.CORSOrigins),
 	})
 	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String("/recorder/" + p.Stage + "/api-access"),
@@ -393,6 +399,25 @@ func (f *function) allowWithCondition(sid string, actions []string, resource *st
 		Resources:  &[]*string{resource},
 		Conditions: &cond,
 	}))
+}
+
+// apiCORS is the HTTP API's CORS configuration, the same as the API's own
+// (server/api/routes.go): API Gateway answers preflights itself and
+// replaces the function's CORS headers when this is set.
+func apiCORS(origins []string) *awsapigatewayv2.CorsPreflightOptions {
+	if len(origins) == 0 {
+		return nil
+	}
+	return &awsapigatewayv2.CorsPreflightOptions{
+		AllowOrigins: jsii.Strings(origins...),
+		AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
+			awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
+			awsapigatewayv2.CorsHttpMethod_PATCH, awsapigatewayv2.CorsHttpMethod_DELETE,
+		},
+		AllowHeaders:  jsii.Strings("Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"),
+		ExposeHeaders: jsii.Strings("Retry-After", "Idempotent-Replayed", "X-Request-Id", "WWW-Authenticate"),
+		MaxAge:        awscdk.Duration_Minutes(jsii.Number(10)),
+	}
 }
 
 // corsRules let browsers PUT and GET through presigned URLs. Those URLs

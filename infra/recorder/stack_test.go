@@ -483,3 +483,30 @@ func TestReconcilerSchedule(t *testing.T) {
 		t.Error("no alarm on the reconciler's errors")
 	}
 }
+
+// The HTTP API answers browsers from the same origins as the bucket, with
+// the headers the API reads and exposes, and the function gets the same
+// list as CORS_ALLOWED_ORIGINS.
+func TestHTTPAPICORS(t *testing.T) {
+	s := synth(t, true)
+	_, api := s.one(t, "AWS::ApiGatewayV2::Api")
+	c := api.Properties["CorsConfiguration"]
+	for _, tc := range []struct {
+		name string
+		got  any
+		want string
+	}{
+		{"origins", get(c, "AllowOrigins"), `["https://app.example.com"]`},
+		{"headers", get(c, "AllowHeaders"), `["Authorization","Content-Type","Idempotency-Key","X-Request-Id"]`},
+		{"exposed", get(c, "ExposeHeaders"), `["Retry-After","Idempotent-Replayed","X-Request-Id","WWW-Authenticate"]`},
+		{"methods", get(c, "AllowMethods"), `["GET","POST","PATCH","DELETE"]`},
+	} {
+		if got := js(tc.got); got != tc.want {
+			t.Errorf("HTTP API CORS %s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	fn := s.res[logicalID(t, s, "AWS::Lambda::Function", recorder.APIFunctionID)]
+	if got := get(fn.Properties, "Environment", "Variables", "CORS_ALLOWED_ORIGINS"); got != "https://app.example.com" {
+		t.Errorf("API CORS_ALLOWED_ORIGINS = %v", got)
+	}
+}

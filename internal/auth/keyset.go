@@ -11,6 +11,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/sync/singleflight"
 )
 
 // maxJWKSBytes bounds a key set document; real ones are a few KiB.
@@ -18,21 +19,33 @@ const maxJWKSBytes = 1 << 20
 
 // keySet verifies ID token signatures against a provider's JWKS. Keys are
 // cached; an unknown key id triggers a refetch (that is how providers
-// rotate keys), but at most one per minInterval, and concurrent callers share
-// it, so a flood of tokens with made-up key ids cannot turn into a flood of
-// requests to the provider. A token whose key id is known but whose signature
-// is wrong never causes a refetch.
+// rotate keys), but at most one per minInterval after a successful fetch
+// (retryInterval after a failed one), and concurrent callers share one
+// fetch (single-flight) bounded by fetchTimeout, so a flood of tokens with
+// made-up key ids cannot turn into a flood of requests to the provider. A
+// token whose key id is known but whose signature is wrong never causes a
+// refetch.
+//
+// The lock guards only the cached state and is never held across the
+// network: a slow or hanging provider never delays a login whose key is
+// cached. While the last fetch failed, a token that needs the key set gets
+// that failure (a 503 to the caller), never "bad signature".
 type keySet struct {
-	url         string
-	algs        []jose.SignatureAlgorithm
-	client      *http.Client
-	minInterval time.Duration
-	now         func() time.Time
+	url           string
+	algs          []jose.SignatureAlgorithm
+	client        *http.Client
+	minInterval   time.Duration
+	retryInterval time.Duration
+	fetchTimeout  time.Duration
+	now           func() time.Time
+
+	flight singleflight.Group
 
 	mu          sync.Mutex
 	keys        []jose.JSONWebKey
 	lastAttempt time.Time
-	fetches     int // for tests and logs
+	lastErr     error // of the last fetch; nil when it succeeded
+	fetches     int   // for tests and logs
 }
 
 type fetchErrKey struct{}
@@ -69,12 +82,12 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 		return nil, errSignature
 	}
 	keys, err = k.refresh(ctx)
+	if payload, _ := verifyWith(jws, keys, kid); payload != nil {
+		return payload, nil
+	}
 	if err != nil {
 		recordFetchError(ctx, err)
 		return nil, err
-	}
-	if payload, _ := verifyWith(jws, keys, kid); payload != nil {
-		return payload, nil
 	}
 	return nil, errSignature
 }
@@ -101,32 +114,49 @@ func (k *keySet) cached() []jose.JSONWebKey {
 }
 
 // refresh fetches the key set unless that happened too recently, in which
-// case the cached keys are the answer. Holding the lock while fetching is
-// what collapses concurrent refreshes into one request.
+// case the cached keys (and the last fetch's error, if it failed) are the
+// answer. Concurrent callers share one fetch; each waits only as long as its
+// own context allows, and the fetch itself runs on its own timeout, so one
+// caller giving up does not fail the others.
 func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	interval := k.minInterval
-	if len(k.keys) == 0 {
-		// Never fetched successfully: retry sooner, the provider may be back.
-		interval = min(interval, 5*time.Second)
+	ch := k.flight.DoChan("jwks", func() (any, error) {
+		k.mu.Lock()
+		interval := k.minInterval
+		if k.lastErr != nil || len(k.keys) == 0 {
+			// The provider may be back any moment: retry sooner.
+			interval = min(interval, k.retryInterval)
+		}
+		if !k.lastAttempt.IsZero() && k.now().Sub(k.lastAttempt) < interval {
+			keys, err := k.keys, k.lastErr
+			k.mu.Unlock()
+			return keys, err
+		}
+		k.lastAttempt = k.now()
+		k.fetches++
+		k.mu.Unlock()
+
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.fetchTimeout)
+		defer cancel()
+		keys, err := k.fetch(fctx)
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if err != nil {
+			k.lastErr = err
+			return k.keys, err
+		}
+		k.keys, k.lastErr = keys, nil
+		return keys, nil
+	})
+	select {
+	case r := <-ch:
+		keys, _ := r.Val.([]jose.JSONWebKey)
+		return keys, r.Err
+	case <-ctx.Done():
+		return k.cached(), fmt.Errorf("wait for JWKS %s: %w", k.url, ctx.Err())
 	}
-	if !k.lastAttempt.IsZero() && k.now().Sub(k.lastAttempt) < interval {
-		return k.keys, nil
-	}
-	k.lastAttempt = k.now()
-	k.fetches++
-	keys, err := k.fetch(ctx)
-	if err != nil {
-		return k.keys, err
-	}
-	k.keys = keys
-	return keys, nil
 }
 
 func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
 	if err != nil {
 		return nil, err

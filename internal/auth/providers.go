@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -18,7 +19,18 @@ type Provider struct {
 	JWKSURL    string
 	ClientIDs  []string
 	Algorithms []string
+	// RequireNonce refuses ID tokens without a nonce claim, so every
+	// sign-in consumes a server-issued nonce and no token signs in twice.
+	RequireNonce bool
 }
+
+// requireNonceByDefault is each built-in's default for <NAME>_REQUIRE_NONCE:
+// all three pass an app's nonce into the ID token on every platform (Apple
+// as its SHA-256 on iOS, Google through Credential Manager, GoogleSignIn
+// 7.1+ and Identity Services, Kakao through its SDKs' OIDC login), so a
+// token without one is a replay or an outdated app. Extra providers default
+// to false: the server cannot know whether they echo a nonce.
+var requireNonceByDefault = map[string]bool{"google": true, "apple": true, "kakao": true}
 
 // builtins are the providers the app ships with, as their documentation
 // gives them. Each is enabled by configuring its client IDs.
@@ -38,8 +50,9 @@ var asymmetric = map[string]bool{
 var providerName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 
 // ProvidersFromEnv reads the provider configuration: GOOGLE_CLIENT_IDS,
-// APPLE_CLIENT_IDS, KAKAO_CLIENT_IDS for the built-ins, OIDC_PROVIDERS for
-// extra names, and OIDC_<NAME>_ISSUER, _JWKS_URL, _CLIENT_IDS, _ALGS for each.
+// APPLE_CLIENT_IDS, KAKAO_CLIENT_IDS (and GOOGLE_REQUIRE_NONCE, ...) for the
+// built-ins, OIDC_PROVIDERS for extra names, and OIDC_<NAME>_ISSUER,
+// _JWKS_URL, _CLIENT_IDS, _ALGS, _REQUIRE_NONCE for each.
 // It returns the enabled providers, sorted by name.
 func ProvidersFromEnv(getenv func(string) string) ([]Provider, error) {
 	var out []Provider
@@ -62,9 +75,17 @@ func ProvidersFromEnv(getenv func(string) string) ([]Provider, error) {
 		env := "OIDC_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_"
 		p, builtin := builtins[name]
 		p.Name = name
-		idsVar := env + "CLIENT_IDS"
+		idsVar, nonceVar := env+"CLIENT_IDS", env+"REQUIRE_NONCE"
 		if builtin {
-			idsVar = strings.ToUpper(name) + "_CLIENT_IDS"
+			idsVar, nonceVar = strings.ToUpper(name)+"_CLIENT_IDS", strings.ToUpper(name)+"_REQUIRE_NONCE"
+		}
+		p.RequireNonce = requireNonceByDefault[name]
+		if v := strings.TrimSpace(getenv(nonceVar)); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				fail("%s: want true or false, got %q", nonceVar, v)
+			}
+			p.RequireNonce = b
 		}
 		p.ClientIDs = splitList(getenv(idsVar))
 		if len(p.ClientIDs) == 0 {

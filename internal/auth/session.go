@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"time"
 )
 
 // sessionTokenBytes is 256 bits of randomness.
@@ -43,3 +44,21 @@ func WellFormedSessionToken(s string) bool {
 	}
 	return true
 }
+
+// NonceTTL is how long a server-issued login nonce stays usable.
+const NonceTTL = 10 * time.Minute
+
+// NewNonce returns a fresh login nonce (256 bits, base64url) and the hash
+// under which it is stored.
+func NewNonce() (nonce, hash string, err error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", err
+	}
+	nonce = base64.RawURLEncoding.EncodeToString(b)
+	return nonce, NonceHash(nonce), nil
+}
+
+// NonceHash is the key a raw nonce is stored under: its lowercase hex
+// SHA-256, the same as HashToken.
+func NonceHash(nonce string) string { return HashToken(nonce) }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,10 @@ type Options struct {
 	ClockSkew time.Duration
 	// MinRefetchInterval bounds JWKS refetches on unknown key ids (default 1 minute).
 	MinRefetchInterval time.Duration
+	// MinRetryInterval bounds JWKS refetches after a failed fetch (default 1 second).
+	MinRetryInterval time.Duration
+	// FetchTimeout bounds one JWKS fetch (default 5 seconds).
+	FetchTimeout time.Duration
 }
 
 // Verifier checks ID tokens of the configured providers.
@@ -59,6 +64,12 @@ func NewVerifier(providers []Provider, o Options) (*Verifier, error) {
 	if o.MinRefetchInterval == 0 {
 		o.MinRefetchInterval = time.Minute
 	}
+	if o.MinRetryInterval == 0 {
+		o.MinRetryInterval = time.Second
+	}
+	if o.FetchTimeout == 0 {
+		o.FetchTimeout = 5 * time.Second
+	}
 	v := &Verifier{providers: map[string]*providerVerifier{}, now: o.Now, skew: o.ClockSkew}
 	for _, p := range providers {
 		if len(p.ClientIDs) == 0 {
@@ -75,7 +86,8 @@ func NewVerifier(providers []Provider, o Options) (*Verifier, error) {
 			algs = []jose.SignatureAlgorithm{jose.RS256}
 			p.Algorithms = []string{"RS256"}
 		}
-		ks := &keySet{url: p.JWKSURL, algs: algs, client: o.HTTPClient, minInterval: o.MinRefetchInterval, now: o.Now}
+		ks := &keySet{url: p.JWKSURL, algs: algs, client: o.HTTPClient, now: o.Now,
+			minInterval: o.MinRefetchInterval, retryInterval: o.MinRetryInterval, fetchTimeout: o.FetchTimeout}
 		skew := o.ClockSkew
 		now := o.Now
 		v.providers[p.Name] = &providerVerifier{p: p, keys: ks, verifier: oidc.NewVerifier(p.Issuer, ks, &oidc.Config{
@@ -103,9 +115,12 @@ func rejected(why string) error {
 
 // Verify checks rawIDToken for the named provider: signature with the
 // provider's keys and allowed algorithms, issuer, audience, expiry and
-// issue time, and the nonce. nonce is "" when the app sent none; otherwise
-// the token must carry it, raw or as its hex SHA-256 (Sign in with Apple
-// on iOS hashes it).
+// issue time, azp when present, and the nonce. nonce is "" when the app
+// sent none; otherwise the token must carry it, raw or as its hex SHA-256
+// (Sign in with Apple on iOS hashes it), and a token carrying a nonce needs
+// it sent. A provider with RequireNonce refuses tokens without one. Whether
+// the nonce is one the server issued, and unused, is the caller's check
+// (see NonceHash): Verify needs no database.
 func (v *Verifier) Verify(ctx context.Context, provider, rawIDToken, nonce string) (Identity, error) {
 	pv, ok := v.providers[provider]
 	if !ok {
@@ -136,17 +151,27 @@ func (v *Verifier) Verify(ctx context.Context, provider, rawIDToken, nonce strin
 	case tok.Subject == "":
 		return Identity{}, rejected("no subject")
 	}
+	if tok.Nonce == "" && pv.p.RequireNonce {
+		return Identity{}, rejected("no nonce; request one from POST /v1/auth/nonce and pass it to the provider")
+	}
 	if err := checkNonce(tok.Nonce, nonce); err != nil {
 		return Identity{}, err
 	}
 	var claims struct {
-		Email         string `json:"email"`
-		EmailVerified any    `json:"email_verified"`
-		Name          string `json:"name"`
-		Nickname      string `json:"nickname"`
+		Email         string  `json:"email"`
+		EmailVerified any     `json:"email_verified"`
+		Name          string  `json:"name"`
+		Nickname      string  `json:"nickname"`
+		AZP           *string `json:"azp"`
 	}
 	if err := tok.Claims(&claims); err != nil {
 		return Identity{}, rejected("unreadable claims")
+	}
+	// azp names the client the token was issued to (Google: the Android or
+	// iOS client, while aud is the server's). When present it must be ours
+	// too, or a token made for another app would sign in here.
+	if claims.AZP != nil && !slices.Contains(pv.p.ClientIDs, *claims.AZP) {
+		return Identity{}, rejected("wrong authorized party")
 	}
 	id := Identity{Provider: provider, Subject: tok.Subject, Name: claims.Name}
 	if id.Name == "" {

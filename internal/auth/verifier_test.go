@@ -32,12 +32,21 @@ type testIssuer struct {
 	keys    map[string]*rsa.PrivateKey // published keys by kid
 	fetches atomic.Int32
 	down    atomic.Bool
+	// hold, when set, makes the JWKS endpoint wait until it is closed.
+	hold atomic.Pointer[chan struct{}]
 }
 
 func newTestIssuer(t testing.TB) *testIssuer {
 	ti := &testIssuer{t: t, keys: map[string]*rsa.PrivateKey{}}
 	ti.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ti.fetches.Add(1)
+		if h := ti.hold.Load(); h != nil {
+			select {
+			case <-*h:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if ti.down.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
@@ -148,6 +157,14 @@ func TestRejections(t *testing.T) {
 	if _, err := v.Verify(context.Background(), "test", good, ""); err != nil {
 		t.Fatalf("good token refused: %v", err)
 	}
+	// azp, when present, must be one of the provider's client IDs (Google
+	// puts the Android or iOS client there and the server's in aud).
+	for _, azp := range []string{testAud, "other-client"} {
+		tok := ti.sign("k1", "k1", claims(func(c map[string]any) { c["azp"] = azp }))
+		if _, err := v.Verify(context.Background(), "test", tok, ""); err != nil {
+			t.Fatalf("azp %q refused: %v", azp, err)
+		}
+	}
 	parts := strings.Split(good, ".")
 	cases := []struct {
 		name, provider, token, nonce string
@@ -167,6 +184,9 @@ func TestRejections(t *testing.T) {
 		{"nonce mismatch", "test", ti.sign("k1", "k1", claims(func(c map[string]any) { c["nonce"] = "n1" })), "n2", recording.CodeInvalidToken},
 		{"nonce in token, none sent", "test", ti.sign("k1", "k1", claims(func(c map[string]any) { c["nonce"] = "n1" })), "", recording.CodeInvalidToken},
 		{"nonce sent, none in token", "test", good, "n1", recording.CodeInvalidToken},
+		{"azp not one of ours", "test", ti.sign("k1", "k1", claims(func(c map[string]any) { c["azp"] = "someone-else" })), "", recording.CodeInvalidToken},
+		{"azp empty string", "test", ti.sign("k1", "k1", claims(func(c map[string]any) { c["azp"] = "" })), "", recording.CodeInvalidToken},
+		{"azp not a string", "test", ti.sign("k1", "k1", claims(func(c map[string]any) { c["azp"] = 7 })), "", recording.CodeInvalidToken},
 		{"alg none", "test", b64(map[string]string{"alg": "none", "typ": "JWT"}) + "." + b64(claims(nil)) + ".", "", recording.CodeInvalidToken},
 		{"HS256 with the public key", "test", ti.hs256WithPublicKey(claims(nil)), "", recording.CodeInvalidToken},
 		{"garbage", "test", "garbage", "", recording.CodeInvalidToken},
@@ -380,5 +400,158 @@ func TestSessionTokens(t *testing.T) {
 		if WellFormedSessionToken(bad) {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// settableClock is a clock tests move by hand.
+type settableClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *settableClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *settableClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// A slow key-set refresh (set off by a token with a made-up kid) must not
+// stall logins whose key is already cached.
+func TestCachedKeyLoginsNeverWaitForARefresh(t *testing.T) {
+	ti := newTestIssuer(t)
+	clock := &settableClock{now: time.Now()}
+	v, err := NewVerifier([]Provider{ti.provider("test", testIss)}, Options{Now: clock.Now, MinRefetchInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	good := ti.sign("k1", "k1", claims(nil))
+	if _, err := v.Verify(ctx, "test", good, ""); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute) // a refetch is allowed again
+	hold := make(chan struct{})
+	ti.hold.Store(&hold)
+	release := time.AfterFunc(3*time.Second, func() { close(hold) })
+	defer release.Stop()
+	go func() { _, _ = v.Verify(ctx, "test", ti.sign("forged", "k1", claims(nil)), "") }()
+	for ti.fetches.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	if _, err := v.Verify(ctx, "test", good, ""); err != nil {
+		t.Fatalf("cached-key login during a refresh: %v", err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("a cached-key login waited %s for a key-set refresh", d)
+	}
+}
+
+// A failed fetch makes logins that need the key set a 503 (retry), never a
+// 401 "bad signature", also in the moments after the failure; once the
+// provider is back, logins succeed without waiting out a long pause.
+func TestKeySetOutageIsNeverBadSignature(t *testing.T) {
+	ti := newTestIssuer(t)
+	clock := &settableClock{now: time.Now()}
+	v, err := NewVerifier([]Provider{ti.provider("test", testIss)}, Options{Now: clock.Now, MinRefetchInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	good := ti.sign("k1", "k1", claims(nil))
+	ti.down.Store(true)
+	for i := 0; i < 3; i++ {
+		if _, err := v.Verify(ctx, "test", good, ""); recording.ErrorCode(err) != recording.CodeUnavailable {
+			t.Fatalf("attempt %d while the key set is down: %v, want %s", i, err, recording.CodeUnavailable)
+		}
+	}
+	ti.down.Store(false)
+	if _, err := v.Verify(ctx, "test", good, ""); recording.ErrorCode(err) == recording.CodeInvalidToken {
+		t.Fatalf("just after the provider came back: %v; a valid token must never be refused as invalid", err)
+	}
+	clock.Advance(1100 * time.Millisecond)
+	if _, err := v.Verify(ctx, "test", good, ""); err != nil {
+		t.Fatalf("a second after the provider came back: %v", err)
+	}
+
+	// Keys cached, provider down, a token with a new kid (a real rotation):
+	// 503 each time, and logins with the cached key keep working.
+	clock.Advance(2 * time.Minute)
+	ti.down.Store(true)
+	rotated := ti.sign("k2", "k2", claims(nil))
+	for i := 0; i < 3; i++ {
+		if _, err := v.Verify(ctx, "test", rotated, ""); recording.ErrorCode(err) != recording.CodeUnavailable {
+			t.Fatalf("new kid while the key set is down, attempt %d: %v, want %s", i, err, recording.CodeUnavailable)
+		}
+		if _, err := v.Verify(ctx, "test", good, ""); err != nil {
+			t.Fatalf("cached key while the key set is down: %v", err)
+		}
+	}
+}
+
+// A hanging provider costs one fetch for all concurrent callers, and that
+// fetch gives up after FetchTimeout with a 503.
+func TestKeySetFetchIsSingleFlightWithTimeout(t *testing.T) {
+	ti := newTestIssuer(t)
+	hold := make(chan struct{})
+	ti.hold.Store(&hold)
+	t.Cleanup(func() { close(hold) })
+	v, err := NewVerifier([]Provider{ti.provider("test", testIss)}, Options{FetchTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := v.Verify(context.Background(), "test", ti.sign("k1", "k1", claims(nil)), "")
+			if recording.ErrorCode(err) != recording.CodeUnavailable {
+				t.Errorf("hanging key set: %v, want %s", err, recording.CodeUnavailable)
+			}
+		}()
+	}
+	wg.Wait()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("callers waited %s for a fetch bounded at 200ms", d)
+	}
+	if n := ti.fetches.Load(); n != 1 {
+		t.Errorf("%d fetches for 20 concurrent callers, want 1", n)
+	}
+}
+
+// Built-in providers require a nonce unless told otherwise; extra ones do
+// not unless told to. A provider requiring one refuses tokens without it.
+func TestRequireNonce(t *testing.T) {
+	env := map[string]string{
+		"GOOGLE_CLIENT_IDS": "g", "APPLE_CLIENT_IDS": "a", "KAKAO_CLIENT_IDS": "k", "KAKAO_REQUIRE_NONCE": "false",
+		"OIDC_PROVIDERS": "acme,corp", "OIDC_ACME_ISSUER": "https://acme.example", "OIDC_ACME_JWKS_URL": "https://acme.example/jwks",
+		"OIDC_ACME_CLIENT_IDS": "x", "OIDC_CORP_ISSUER": "https://corp.example", "OIDC_CORP_JWKS_URL": "https://corp.example/jwks",
+		"OIDC_CORP_CLIENT_IDS": "y", "OIDC_CORP_REQUIRE_NONCE": "true",
+	}
+	ps, err := ProvidersFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"acme": false, "apple": true, "corp": true, "google": true, "kakao": false}
+	for _, p := range ps {
+		if p.RequireNonce != want[p.Name] {
+			t.Errorf("%s: RequireNonce %v, want %v", p.Name, p.RequireNonce, want[p.Name])
+		}
+	}
+	env["GOOGLE_REQUIRE_NONCE"] = "maybe"
+	if _, err := ProvidersFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "GOOGLE_REQUIRE_NONCE") {
+		t.Errorf("bad GOOGLE_REQUIRE_NONCE: %v", err)
+	}
+
+	ti := newTestIssuer(t)
+	p := ti.provider("test", testIss)
+	p.RequireNonce = true
+	v := newVerifier(t, p)
+	if _, err := v.Verify(context.Background(), "test", ti.sign("k1", "k1", claims(nil)), ""); recording.ErrorCode(err) != recording.CodeInvalidToken {
+		t.Fatalf("token without a nonce: %v", err)
+	}
+	tok := ti.sign("k1", "k1", claims(func(c map[string]any) { c["nonce"] = "n1" }))
+	if _, err := v.Verify(context.Background(), "test", tok, "n1"); err != nil {
+		t.Fatalf("token with its nonce: %v", err)
 	}
 }

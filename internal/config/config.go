@@ -53,8 +53,16 @@ type Config struct {
 
 	LoginRateLimit float64 // login attempts per minute per client address
 	LoginBurst     int
+	// LoginIdentityRateLimit is sign-ins per hour per provider account
+	// (provider and subject), counted once the ID token is verified.
+	LoginIdentityRateLimit float64
+	LoginIdentityBurst     int
 
 	RequestTimeout time.Duration
+
+	// CORSAllowedOrigins are the web origins that may call the API from a
+	// browser (exact scheme://host[:port], lowercase). Empty: no CORS.
+	CORSAllowedOrigins []string
 
 	LogLevel  slog.Level
 	LogFormat string // json or text
@@ -102,11 +110,19 @@ func Load(getenv func(string) string) (Config, error) {
 		LoginRateLimit: float64(r.int64("LOGIN_RATE_LIMIT", 30, 1, 1<<20)),
 		LoginBurst:     int(r.int64("LOGIN_RATE_BURST", 10, 1, 1<<20)),
 
+		LoginIdentityRateLimit: float64(r.int64("LOGIN_IDENTITY_RATE_LIMIT", 20, 1, 1<<20)),
+		LoginIdentityBurst:     int(r.int64("LOGIN_IDENTITY_RATE_BURST", 5, 1, 1<<20)),
+
 		RequestTimeout: r.duration("REQUEST_TIMEOUT", 10*time.Second, 100*time.Millisecond, 60*time.Second),
 
 		LogFormat: r.oneOf("LOG_FORMAT", "json", "json", "text"),
 	}
 	c.LogLevel = r.level("LOG_LEVEL", slog.LevelInfo)
+	if origins, err := ParseOrigins(r.getenv("CORS_ALLOWED_ORIGINS")); err != nil {
+		r.fail("CORS_ALLOWED_ORIGINS", "%v", err)
+	} else {
+		c.CORSAllowedOrigins = origins
+	}
 	if c.S3PublicEndpoint == "" {
 		c.S3PublicEndpoint = c.S3Endpoint
 	}
@@ -129,6 +145,32 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	return c, nil
+}
+
+// ParseOrigins reads a comma-separated list of web origins, as
+// CORS_ALLOWED_ORIGINS and the CDK app's corsOrigins context take it: each an
+// http(s) scheme and host, optionally a port, nothing else (no path, no
+// wildcard: an origin not listed exactly gets no CORS headers). They come
+// back lowercase, without a trailing slash, without duplicates.
+func ParseOrigins(list string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, o := range strings.Split(list, ",") {
+		o = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(o)), "/")
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(u.Host, "*") || u.Opaque != "" {
+			return nil, fmt.Errorf("%q is not an origin (want scheme://host[:port], e.g. https://app.example.com)", o)
+		}
+		if !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 type reader struct {

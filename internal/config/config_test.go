@@ -62,3 +62,30 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		}
 	}
 }
+
+// CORS_ALLOWED_ORIGINS is a list of exact origins; anything that is not one
+// (a path, a wildcard, another scheme) stops start-up.
+func TestCORSAllowedOrigins(t *testing.T) {
+	env := map[string]string{"CORS_ALLOWED_ORIGINS": " https://App.Example.com , http://localhost:5173,https://app.example.com/"}
+	c, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.CORSAllowedOrigins, " "); got != "https://app.example.com http://localhost:5173" {
+		t.Fatalf("origins %q", got)
+	}
+	for _, bad := range []string{"*", "https://app.example.com/path", "app.example.com", "ftp://x.example", "https://*.example.com", "https://a.example?x=1", "https://user@a.example"} {
+		_, err := config.Load(func(k string) string {
+			if k == "CORS_ALLOWED_ORIGINS" {
+				return bad
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), "CORS_ALLOWED_ORIGINS") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if c, _ := config.Load(func(string) string { return "" }); len(c.CORSAllowedOrigins) != 0 {
+		t.Errorf("default origins %q, want none", c.CORSAllowedOrigins)
+	}
+}

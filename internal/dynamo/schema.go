@@ -119,6 +119,15 @@ var Schema = []Table{
 		SortKey:      &Key{"idempotency_key", String},
 		TTLAttribute: TTLAttribute,
 	},
+	{
+		// Login nonces the API issued (POST /v1/auth/nonce), by the SHA-256
+		// of the nonce; a login deletes its nonce conditionally, so each
+		// signs in once. Expired ones are refused by the condition and
+		// removed by TTL.
+		Name:         NoncesTable,
+		PartitionKey: Key{"nonce_hash", String},
+		TTLAttribute: TTLAttribute,
+	},
 }
 
 // TableName is the physical name of a logical table under a prefix.

@@ -3,6 +3,7 @@ package recording
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is a stable, machine-readable error code. Apps switch on it, so a code
@@ -40,6 +41,8 @@ type Error struct {
 	Code    Code
 	Message string
 	Err     error // optional cause, never shown to users
+	// RetryAfter, when set, is how long a caller should wait (429 and 503).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

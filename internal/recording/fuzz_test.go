@@ -6,16 +6,30 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/voicerec/backend/internal/recording"
 )
 
 // Hostile names never panic, and whatever passes validation is safe to put
 // in a header: it decodes back to itself and carries no raw control bytes.
 func FuzzFileName(f *testing.F) {
-	for _, s := range []string{"memo.m4a", "회의 녹음 a+b.m4a", "", "..", "a/b", "\x00", "\xff\xfe", `"quoted"`, "a\r\nSet-Cookie: x"} {
+	for _, s := range []string{"memo.m4a", "회의 녹음 a+b.m4a", "", "..", "a/b", "\x00", "\xff\xfe", `"quoted"`, "a\r\nSet-Cookie: x",
+		"ev\u202eil4pm.exe", "\u200b", "cafe\u0301.m4a", "\u3164"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
+		// What NormalizeFileName returns is NFC, within both bounds, free of
+		// bidi controls, and normalizes to itself.
+		if n, err := recording.NormalizeFileName(name); err == nil {
+			if !norm.NFC.IsNormalString(n) || len(n) > recording.MaxFileNameBytes ||
+				utf8.RuneCountInString(n) > recording.MaxFileNameLength || strings.ContainsAny(n, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c") {
+				t.Fatalf("NormalizeFileName(%q) = %q", name, n)
+			}
+			if again, err := recording.NormalizeFileName(n); err != nil || again != n {
+				t.Fatalf("not idempotent: %q -> %q -> %q, %v", name, n, again, err)
+			}
+		}
 		if err := recording.ValidateFileName(name); err != nil {
 			if recording.ErrorCode(err) != recording.CodeInvalidFileName {
 				t.Fatalf("code %s", recording.ErrorCode(err))

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Status is where a recording is in its life.
@@ -183,27 +185,82 @@ func SupportedContentTypes() []string {
 // length as Latin ones.
 const MaxFileNameLength = 255
 
-// ValidateFileName checks a user-given file name: 1 to 255 characters of
-// valid UTF-8, no control characters, no path separators, not "." or "..".
-func ValidateFileName(name string) error {
-	switch {
-	case !utf8.ValidString(name):
-		return Errorf(CodeInvalidFileName, "file_name must be valid UTF-8")
-	case strings.TrimSpace(name) == "":
-		return Errorf(CodeInvalidFileName, "file_name must not be empty")
-	case utf8.RuneCountInString(name) > MaxFileNameLength:
-		return Errorf(CodeInvalidFileName, "file_name must be at most %d characters", MaxFileNameLength)
-	case strings.ContainsAny(name, `/\`):
-		return Errorf(CodeInvalidFileName, "file_name must not contain path separators")
-	case name == "." || name == "..":
-		return Errorf(CodeInvalidFileName, "file_name must not be . or ..")
+// MaxFileNameBytes bounds a name's UTF-8 encoding as well: a full-length
+// Korean name (255 three-byte characters, 765 bytes) fits, 255 four-byte
+// emoji (1020 bytes) do not. The name ends up percent-encoded in
+// Content-Disposition and again in presigned download URLs, so bytes, not
+// characters, are what costs.
+const MaxFileNameBytes = 768
+
+// NormalizeFileName checks a user-given file name and returns the form to
+// store: Unicode NFC, so the composed and decomposed spellings of one name
+// (macOS file pickers send NFD) are one name. The rules, checked on the
+// normalized form: valid UTF-8; 1 to MaxFileNameLength characters and at most
+// MaxFileNameBytes bytes; no control characters, no bidirectional controls
+// (U+202A-202E, U+2066-2069, U+200E, U+200F, U+061C: "ev\u202eil4pm.exe"
+// displays as "evilexe.mp4"); at least one visible character (not only
+// spaces, zero-width or filler characters); no path separators; not "." or
+// "..".
+func NormalizeFileName(name string) (string, error) {
+	if !utf8.ValidString(name) {
+		return "", Errorf(CodeInvalidFileName, "file_name must be valid UTF-8")
 	}
+	if len(name) > 4*MaxFileNameBytes {
+		// Far over any bound: refuse before normalizing.
+		return "", Errorf(CodeInvalidFileName, "file_name must be at most %d bytes", MaxFileNameBytes)
+	}
+	name = norm.NFC.String(name)
+	switch {
+	case strings.TrimSpace(name) == "":
+		return "", Errorf(CodeInvalidFileName, "file_name must not be empty")
+	case utf8.RuneCountInString(name) > MaxFileNameLength:
+		return "", Errorf(CodeInvalidFileName, "file_name must be at most %d characters", MaxFileNameLength)
+	case len(name) > MaxFileNameBytes:
+		return "", Errorf(CodeInvalidFileName, "file_name must be at most %d bytes of UTF-8", MaxFileNameBytes)
+	case strings.ContainsAny(name, `/\`):
+		return "", Errorf(CodeInvalidFileName, "file_name must not contain path separators")
+	case name == "." || name == "..":
+		return "", Errorf(CodeInvalidFileName, "file_name must not be . or ..")
+	}
+	visible := false
 	for _, r := range name {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
-			return Errorf(CodeInvalidFileName, "file_name must not contain control characters")
+		switch {
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError:
+			return "", Errorf(CodeInvalidFileName, "file_name must not contain control characters")
+		case bidiControl(r):
+			return "", Errorf(CodeInvalidFileName, "file_name must not contain bidirectional control characters")
+		case !visible && isVisible(r):
+			visible = true
 		}
 	}
-	return nil
+	if !visible {
+		return "", Errorf(CodeInvalidFileName, "file_name must contain a visible character")
+	}
+	return name, nil
+}
+
+// ValidateFileName reports whether NormalizeFileName accepts name.
+func ValidateFileName(name string) error {
+	_, err := NormalizeFileName(name)
+	return err
+}
+
+// bidiControl reports the characters that reorder the text around them.
+func bidiControl(r rune) bool {
+	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') ||
+		r == '\u200e' || r == '\u200f' || r == '\u061c'
+}
+
+// isVisible reports a character that draws something: not a space, not a
+// format character (zero-width space, joiners, BOM, word joiner), not a
+// combining mark on its own, and not one of the letters that render blank
+// (Hangul fillers, the blank Braille pattern).
+func isVisible(r rune) bool {
+	switch r {
+	case '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800':
+		return false
+	}
+	return unicode.IsGraphic(r) && !unicode.IsSpace(r) && !unicode.In(r, unicode.Cf, unicode.Mn, unicode.Me)
 }
 
 // ValidSHA256 reports whether s is a SHA-256 digest spelled as S3 spells

@@ -117,3 +117,45 @@ func TestKeyLayout(t *testing.T) {
 		t.Errorf("ids are not time-ordered: %s !< %s", a, b)
 	}
 }
+
+// Names that would lie on screen or in a download are refused: bidi
+// controls (ev\u202eil4pm.exe shows as evilexe.mp4), names with nothing
+// visible, and names over the byte bound even when under the rune bound.
+func TestValidateFileNameRefusesLyingNames(t *testing.T) {
+	for _, name := range []string{
+		"ev\u202eil4pm.exe", "a\u202ab", "a\u202bb", "a\u202cb", "a\u202db",
+		"a\u2066b", "a\u2067b", "a\u2068b", "a\u2069b", "a\u200eb", "a\u200fb", "a\u061cb",
+		"\u200b", "\u200b\u200c\u200d", "\ufeff", "\u3164", " \u200b ", "\u2060\u2060",
+		strings.Repeat("\U0001F600", 200), // 200 runes, 800 bytes
+	} {
+		err := recording.ValidateFileName(name)
+		if recording.ErrorCode(err) != recording.CodeInvalidFileName {
+			t.Errorf("ValidateFileName(%.40q) = %v, want %s", name, err, recording.CodeInvalidFileName)
+		}
+	}
+	for _, name := range []string{
+		"memo\u200d.m4a",                  // a zero-width joiner next to visible text is fine
+		"👩\u200d💻 회의.m4a",                 // emoji ZWJ sequence
+		strings.Repeat("가", 255),          // 765 bytes: a full-length Korean name still fits
+		strings.Repeat("\U0001F600", 192), // exactly MaxFileNameBytes
+	} {
+		if err := recording.ValidateFileName(name); err != nil {
+			t.Errorf("ValidateFileName(%+q) = %v, want ok", name, err)
+		}
+	}
+}
+
+// The NFC and NFD spellings of one name normalize to the same stored name.
+func TestNormalizeFileNameNFC(t *testing.T) {
+	nfc := "caf\u00e9 \uac00.m4a"        // é and 가 precomposed
+	nfd := "cafe\u0301 \u1100\u1161.m4a" // e + combining acute, ᄀ + ᅡ
+	for _, in := range []string{nfc, nfd} {
+		got, err := recording.NormalizeFileName(in)
+		if err != nil || got != nfc {
+			t.Errorf("NormalizeFileName(%+q) = %+q, %v; want %+q", in, got, err, nfc)
+		}
+	}
+	if _, err := recording.NormalizeFileName("a\u202eb"); recording.ErrorCode(err) != recording.CodeInvalidFileName {
+		t.Errorf("bidi control: %v", err)
+	}
+}

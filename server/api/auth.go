@@ -64,6 +64,20 @@ func (s *server) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if ok, wait := s.identityLimit.allow(identityKey(id.Provider, id.Subject)); !ok {
+		return rateLimited(msgIdentityLimited, wait)
+	}
+	if req.Nonce != nil {
+		// Verify matched the token's nonce claim to this one; spending it
+		// here is what makes the token single-use.
+		ok, err := s.nonces.Consume(ctx, auth.NonceHash(*req.Nonce), s.now())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errNonceSpent
+		}
+	}
 	now := s.now().UTC()
 	identity := recording.Identity{Provider: id.Provider, Subject: id.Subject, Email: id.Email, Name: id.Name}
 	user, created, err := s.store.SignIn(ctx, identity, now)
@@ -99,14 +113,36 @@ func (s *server) login(c echo.Context) error {
 	})
 }
 
+var errNonceSpent = recording.Errorf(recording.CodeInvalidToken,
+	"ID token rejected: its nonce was not issued by this server, has expired or was already used; request a new one")
+
+type nonceResponse struct {
+	Nonce     string    `json:"nonce"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// issueNonce hands out a single-use login nonce, valid for auth.NonceTTL.
+// The app passes it (or its SHA-256) to the provider's sign-in, then sends
+// it with the ID token to login. Only its hash is stored.
+func (s *server) issueNonce(c echo.Context) error {
+	nonce, hash, err := auth.NewNonce()
+	if err != nil {
+		return err
+	}
+	expires := s.now().UTC().Add(auth.NonceTTL).Truncate(time.Second)
+	if err := s.nonces.Put(c.Request().Context(), hash, expires); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return writeJSON(c, http.StatusOK, nonceResponse{Nonce: nonce, ExpiresAt: expires})
+}
+
 func (s *server) logout(c echo.Context) error {
 	if err := s.store.DeleteSession(c.Request().Context(), c.Get(ctxTokenHash).(string)); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }
-
-var errRateLimited = recording.Errorf(recording.CodeRateLimited, "too many sign-in attempts; wait a moment")
 
 var errUnauthorized = recording.Errorf(recording.CodeUnauthorized,
 	"missing, invalid or expired session token; sign in again")

@@ -85,7 +85,16 @@ func (c *client) do(method, path string, body any, headers ...string) result {
 		c.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	return readResult(c.t, resp)
+}
+
+// readResult reads a response the client did not send itself.
+func readResult(t *testing.T, resp *http.Response) result {
+	t.Helper()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return result{status: resp.StatusCode, header: resp.Header, body: data}
 }
 

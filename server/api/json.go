@@ -1,11 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,15 +32,24 @@ func writeJSON(c echo.Context, status int, v any) error {
 // validator is implemented by request types that check themselves.
 type validator interface{ validate() error }
 
-// decode reads one JSON object into dst, strictly: unknown fields, trailing
-// data and wrong types are a 400 with a message naming the problem, and an
-// oversized body a 413. It then runs dst's own validation.
+// decode reads one JSON object into dst, strictly: the Content-Type must be
+// application/json (charset utf-8 at most; anything else is a 415), and
+// duplicate keys, keys that match a field only case-insensitively, unknown
+// fields, trailing data and wrong types are a 400 with a message naming the
+// problem; an oversized body is a 413. It then runs dst's own validation.
 func decode(c echo.Context, dst validator) error {
 	r := c.Request()
-	if ct := r.Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(strings.ToLower(ct), echo.MIMEApplicationJSON) {
-		return recording.Errorf(recording.CodeInvalidRequest, "Content-Type must be application/json")
+	if err := checkJSONContentType(r.Header.Get(echo.HeaderContentType)); err != nil {
+		return err
 	}
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body) // bounded by limitBody
+	if err != nil {
+		return decodeError(err)
+	}
+	if err := checkKeys(body, jsonFieldNames(reflect.TypeOf(dst))); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
@@ -52,6 +65,123 @@ func decode(c echo.Context, dst validator) error {
 		return recording.Errorf(recording.CodeInvalidRequest, "request body must hold a single JSON object")
 	}
 	return dst.validate()
+}
+
+var errContentType = recording.Errorf(recording.CodeUnsupportedType,
+	"Content-Type must be application/json (optionally with charset=utf-8)")
+
+// checkJSONContentType accepts application/json, in any letter case, with
+// no parameter but charset=utf-8. A missing Content-Type is refused too: a
+// browser sends a cross-origin text/plain form without a preflight, and
+// nothing but JSON is ever meant.
+func checkJSONContentType(ct string) error {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != echo.MIMEApplicationJSON {
+		return errContentType
+	}
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") {
+			return errContentType
+		}
+	}
+	return nil
+}
+
+// checkKeys walks body's tokens and refuses an object with the same key
+// twice (encoding/json keeps the last, so two readers of one body could
+// disagree) and a key that matches one of fields only when case is ignored
+// (encoding/json would take "FILE_NAME" for "file_name"). Syntax errors are
+// left to the decoder, which names them.
+func checkKeys(body []byte, fields []string) error {
+	type frame struct {
+		object    bool
+		expectKey bool
+		keys      map[string]bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if key, ok := tok.(string); ok && top != nil && top.object && top.expectKey {
+			if top.keys[key] {
+				return recording.Errorf(recording.CodeInvalidRequest, "duplicate field %q", key)
+			}
+			top.keys[key] = true
+			top.expectKey = false
+			for _, f := range fields {
+				if key != f && strings.EqualFold(key, f) {
+					return recording.Errorf(recording.CodeInvalidRequest, "unknown field %q (did you mean %q? names are case-sensitive)", key, f)
+				}
+			}
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, expectKey: true, keys: map[string]bool{}})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && stack[len(stack)-1].object {
+				stack[len(stack)-1].expectKey = true
+			}
+		default: // a scalar value
+			if top != nil && top.object {
+				top.expectKey = true
+			}
+		}
+	}
+}
+
+var fieldNamesCache sync.Map // reflect.Type -> []string
+
+// jsonFieldNames lists the JSON names of t's fields, nested structs
+// included, as encoding/json would match them.
+func jsonFieldNames(t reflect.Type) []string {
+	if v, ok := fieldNamesCache.Load(t); ok {
+		return v.([]string)
+	}
+	seen := map[reflect.Type]bool{}
+	var names []string
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			return
+		}
+		seen[t] = true
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() && !f.Anonymous {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if f.Anonymous && name == "" {
+				walk(f.Type)
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			names = append(names, name)
+			walk(f.Type)
+		}
+	}
+	walk(t)
+	fieldNamesCache.Store(t, names)
+	return names
 }
 
 func decodeError(err error) error {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
@@ -123,7 +124,11 @@ func writeProblem(c echo.Context, de *recording.Error) error {
 	case http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="recorder"`)
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
-		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		wait := retryAfterSeconds
+		if s := int(de.RetryAfter / time.Second); s > wait {
+			wait = s
+		}
+		h.Set("Retry-After", strconv.Itoa(wait))
 	}
 	if de.Code == recording.CodeAccountDeleting {
 		// The deletion finishes by itself (the reconciler) or on the next try.

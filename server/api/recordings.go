@@ -40,9 +40,13 @@ const maxRecordedAhead = 48 * time.Hour
 const maxDurationMS = 31 * 24 * 3600 * 1000
 
 func (r *createRequest) validate() error {
-	if err := recording.ValidateFileName(r.FileName); err != nil {
+	// The stored (and fingerprinted) name is the normalized one, so the NFC
+	// and NFD spellings of a name are one name.
+	name, err := recording.NormalizeFileName(r.FileName)
+	if err != nil {
 		return err
 	}
+	r.FileName = name
 	if r.ContentType == "" {
 		return recording.Errorf(recording.CodeValidation, "content_type is required")
 	}
@@ -292,7 +296,12 @@ func (r *renameRequest) validate() error {
 	if r.FileName == nil {
 		return recording.Errorf(recording.CodeValidation, "file_name is required")
 	}
-	return recording.ValidateFileName(*r.FileName)
+	name, err := recording.NormalizeFileName(*r.FileName)
+	if err != nil {
+		return err
+	}
+	*r.FileName = name
+	return nil
 }
 
 func (s *server) renameRecording(c echo.Context) error {

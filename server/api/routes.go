@@ -1,23 +1,28 @@
 package api
 
 import (
-	"time"
+	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
 )
 
 // routes is the whole API surface in one place.
 func (s *server) routes(e *echo.Echo) {
-	e.Use(s.recoverPanics, s.requestID, s.accessLog, s.deadline, s.limitBody)
+	e.Use(s.recoverPanics, s.requestID, s.accessLog)
+	if len(s.cfg.CORSAllowedOrigins) > 0 {
+		e.Use(s.cors())
+	}
+	e.Use(s.deadline, s.limitBody)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.yaml", serveOpenAPI)
 
 	v1 := e.Group("/v1")
-	v1.POST("/auth/login", s.login, s.loginRateLimit())
+	v1.POST("/auth/nonce", s.issueNonce, limitByAddress(s.nonceLimit, msgNonceRateLimited))
+	v1.POST("/auth/login", s.login, limitByAddress(s.loginLimit, msgLoginRateLimited))
 
 	// Authentication is attached per route, not to a group: a group's
 	// middleware would also claim unknown /v1 paths and answer them 401.
@@ -32,23 +37,32 @@ func (s *server) routes(e *echo.Echo) {
 	v1.DELETE("/recordings/:id", s.deleteRecording, auth)
 }
 
-// loginRateLimit bounds login attempts per client address (LOGIN_RATE_LIMIT
-// per minute, LOGIN_RATE_BURST at once). The counters live in this process:
-// in Lambda each instance counts alone, and API Gateway's stage throttling
-// is the global bound.
-func (s *server) loginRateLimit() echo.MiddlewareFunc {
-	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate:      rate.Limit(s.cfg.LoginRateLimit / 60),
-		Burst:     s.cfg.LoginBurst,
-		ExpiresIn: 5 * time.Minute,
-	})
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: store,
-		IdentifierExtractor: func(c echo.Context) (string, error) {
-			return c.RealIP(), nil
-		},
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			return errRateLimited
-		},
+// Login attempts are bounded per client address (LOGIN_RATE_LIMIT per
+// minute, LOGIN_RATE_BURST at once) before any work, and per provider
+// account (LOGIN_IDENTITY_RATE_LIMIT per hour, LOGIN_IDENTITY_RATE_BURST at
+// once) once the ID token is verified. The address is the socket's or API
+// Gateway's sourceIp, never a header (see clientIP). The counters live in
+// this process, bounded in memory (maxLimiterKeys): in Lambda each instance
+// counts alone, and API Gateway's stage throttling is the global bound.
+const (
+	msgLoginRateLimited = "too many sign-in attempts; wait a moment"
+	msgIdentityLimited  = "too many sign-ins to this account; wait a while"
+	msgNonceRateLimited = "too many nonce requests; wait a moment"
+)
+
+// cors lets web apps on CORS_ALLOWED_ORIGINS call the API: exact origins
+// only (a look-alike or an unlisted origin gets no Access-Control-* header
+// at all), the request headers the API reads, and the response headers an
+// app needs to read. No credentials: the API takes bearer tokens, never
+// cookies. It runs before routing's authentication, so a preflight (which
+// carries no token) is answered here.
+func (s *server) cors() echo.MiddlewareFunc {
+	allowed := s.cfg.CORSAllowedOrigins
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOriginFunc: func(origin string) (bool, error) { return slices.Contains(allowed, origin), nil },
+		AllowMethods:    []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
+		AllowHeaders:    []string{echo.HeaderAuthorization, echo.HeaderContentType, "Idempotency-Key", echo.HeaderXRequestID},
+		ExposeHeaders:   []string{"Retry-After", "Idempotent-Replayed", echo.HeaderXRequestID, "WWW-Authenticate"},
+		MaxAge:          600,
 	})
 }

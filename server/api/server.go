@@ -41,6 +41,12 @@ type server struct {
 	keeper   *lifecycle.Keeper
 	limits   recording.Limits
 	now      func() time.Time
+
+	nonces *dynamo.Nonces
+
+	loginLimit    *limiter // per client address
+	identityLimit *limiter // per provider account
+	nonceLimit    *limiter // nonce issues per client address
 }
 
 // maxPendingUploads bounds a user's uploads in flight at once.
@@ -60,8 +66,15 @@ func New(d Deps) *echo.Echo {
 			MaxUploadBytes: d.Config.MaxUploadBytes, MaxBytes: d.Config.QuotaMaxBytes,
 			MaxRecordings: d.Config.QuotaMaxRecordings, MaxPending: maxPendingUploads,
 		}}
+	if d.DynamoDB != nil {
+		s.nonces = dynamo.NewNonces(d.DynamoDB, d.Config.TablePrefix)
+	}
+	s.nonceLimit = newLimiter(d.Config.LoginRateLimit, d.Config.LoginBurst, d.Now)
+	s.loginLimit = newLimiter(d.Config.LoginRateLimit, d.Config.LoginBurst, d.Now)
+	s.identityLimit = newLimiter(d.Config.LoginIdentityRateLimit/60, d.Config.LoginIdentityBurst, d.Now)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = clientIP
 	e.HTTPErrorHandler = s.errorHandler
 	s.routes(e)
 	return e

@@ -74,12 +74,14 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 	t.Cleanup(issSrv.Close)
 
 	vars := map[string]string{
-		"OIDC_PROVIDERS":      "dev",
-		"OIDC_DEV_ISSUER":     issuerURL,
-		"OIDC_DEV_JWKS_URL":   issuerURL + "/jwks",
-		"OIDC_DEV_CLIENT_IDS": ClientID,
-		"LOGIN_RATE_LIMIT":    "6000",
-		"LOGIN_RATE_BURST":    "1000",
+		"OIDC_PROVIDERS":            "dev",
+		"OIDC_DEV_ISSUER":           issuerURL,
+		"OIDC_DEV_JWKS_URL":         issuerURL + "/jwks",
+		"OIDC_DEV_CLIENT_IDS":       ClientID,
+		"LOGIN_RATE_LIMIT":          "6000",
+		"LOGIN_RATE_BURST":          "1000",
+		"LOGIN_IDENTITY_RATE_LIMIT": "60000",
+		"LOGIN_IDENTITY_RATE_BURST": "1000",
 	}
 	for k, v := range o.Env {
 		vars[k] = v

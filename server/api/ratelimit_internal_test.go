@@ -1,0 +1,52 @@
+package api
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// However many distinct keys arrive, a limiter holds at most max of them.
+func TestLimiterMemoryIsBounded(t *testing.T) {
+	now := time.Now()
+	l := newLimiter(30, 10, func() time.Time { return now })
+	l.max = 100
+	for i := 0; i < 1000; i++ {
+		l.allow(addressKey("10.0." + string(rune('0'+i%10)) + "." + strings.Repeat("1", 1+i%3)))
+		l.allow(identityKey("dev", strings.Repeat("x", i)))
+	}
+	if n := l.len(); n > 100 {
+		t.Fatalf("%d keys held, bound is 100", n)
+	}
+	// A key is never longer than 43 bytes (an IPv6 /64 or a SHA-256).
+	for _, k := range []string{addressKey(strings.Repeat("9", 1<<20)), addressKey("2001:db8:1:2:3:4:5:6"), identityKey("p", strings.Repeat("s", 1<<20))} {
+		if len(k) > 43 {
+			t.Errorf("key of %d bytes", len(k))
+		}
+	}
+	if addressKey("2001:db8:1:2:3:4:5:6") != addressKey("2001:db8:1:2:ffff::1") {
+		t.Error("two addresses of one IPv6 /64 are counted apart")
+	}
+	if addressKey("::ffff:192.0.2.1") != addressKey("192.0.2.1") {
+		t.Error("an IPv4-mapped address is counted apart from the IPv4 one")
+	}
+}
+
+// Buckets refill: a key limited now is allowed again once a token is back.
+func TestLimiterRefills(t *testing.T) {
+	now := time.Now()
+	l := newLimiter(60, 2, func() time.Time { return now }) // one a second
+	for i := 0; i < 2; i++ {
+		if ok, _ := l.allow("k"); !ok {
+			t.Fatalf("attempt %d refused", i)
+		}
+	}
+	ok, wait := l.allow("k")
+	if ok || wait <= 0 || wait > time.Second {
+		t.Fatalf("third attempt: ok=%v wait=%s", ok, wait)
+	}
+	now = now.Add(time.Second)
+	if ok, _ := l.allow("k"); !ok {
+		t.Fatal("refused after a token came back")
+	}
+}
