@@ -28,3 +28,10 @@ deploy: build ## Deploy STAGE (default dev) with the deployer's AWS credentials
 .PHONY: test-infra
 test-infra: build ## Tests over the synthesized template, cdk-nag included
 	cd infra && go vet ./... && go test -count=1 -timeout 20m ./...
+
+# Replays the events dead-letter queue into the events function, deleting a
+# message only once its replay succeeded. Safe at any age (docs/durability.md).
+REDRIVE_MAX ?= 100
+.PHONY: redrive
+redrive: ## Replay STAGE's events dead-letter queue (REDRIVE_MAX, REDRIVE_DRY_RUN=1)
+	cd infra && go run ./cmd/redrive -stage $(STAGE) -max $(REDRIVE_MAX) $(if $(REDRIVE_DRY_RUN),-dry-run)

@@ -175,7 +175,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 
 	eventsFn.allow("DynamoDB", []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		tableARNs(dynamo.RecordingsTable, dynamo.UsersTable)...)
-	eventsFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject"}, objectsARN)
+	eventsFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject", "s3:PutObjectTagging"}, objectsARN)
 	// Without ListBucket, S3 answers HeadObject on a missing key with 403
 	// instead of 404, and the handler could not tell "gone" from "denied".
 	eventsFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN, listRecordings)
@@ -184,7 +184,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
 	}, tableARNs(allTables...)...)
 	reconcilerFn.allow("DynamoDBIndexes", []string{"dynamodb:Query"}, indexARNs()...)
-	reconcilerFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject"}, objectsARN)
+	reconcilerFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject", "s3:PutObjectTagging"}, objectsARN)
 	reconcilerFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN, listRecordings)
 
 	// --- bucket
@@ -277,6 +277,13 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		})
 		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
 	}
+	for _, a := range codeAlarms(p.Stage, dlq) {
+		alarm := awscloudwatch.NewAlarm(stack, jsii.String(a.id), a.props)
+		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	}
+	newDashboard(stack, p.Stage, dashboardParts{
+		api: apiFn, events: eventsFn, reconciler: reconcilerFn, dlq: dlq, tables: tables, bucketName: bucketName,
+	})
 
 	// --- outputs
 	out := func(id string, v *string) {
@@ -354,6 +361,7 @@ func optAttribute(k *dynamo.Key) *awsdynamodb.Attribute {
 type function struct {
 	Function awslambda.Function
 	Role     awsiam.Role
+	Logs     awslogs.LogGroup
 	id       string
 }
 
@@ -366,7 +374,7 @@ func newFunction(stack awscdk.Stack, id, zip, what string, env map[string]*strin
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("Runs " + what),
 	})
-	f := &function{Role: role, id: id}
+	f := &function{Role: role, Logs: logs, id: id}
 	f.allow("Logs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, jsii.String(*logs.LogGroupArn()))
 	f.Function = awslambda.NewFunction(stack, jsii.String(id), &awslambda.FunctionProps{
 		Description:   jsii.String(what),

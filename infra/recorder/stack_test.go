@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/voicerec/backend/infra/recorder"
 	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/metrics"
 )
 
 // synthesized is one stage's template, synthesized once for every test:
@@ -377,13 +379,13 @@ func TestLeastPrivilege(t *testing.T) {
 		recorder.EventsFunctionID: {
 			"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
 			"logs:CreateLogStream", "logs:PutLogEvents",
-			"s3:DeleteObject", "s3:GetObject", "s3:ListBucket",
+			"s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObjectTagging",
 			"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage",
 		},
 		recorder.ReconcilerFunctionID: {
 			"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
 			"logs:CreateLogStream", "logs:PutLogEvents",
-			"s3:DeleteObject", "s3:GetObject", "s3:ListBucket",
+			"s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObjectTagging",
 		},
 	}
 	for fn, w := range want {
@@ -508,5 +510,79 @@ func TestHTTPAPICORS(t *testing.T) {
 	fn := s.res[logicalID(t, s, "AWS::Lambda::Function", recorder.APIFunctionID)]
 	if got := get(fn.Properties, "Environment", "Variables", "CORS_ALLOWED_ORIGINS"); got != "https://app.example.com" {
 		t.Errorf("API CORS_ALLOWED_ORIGINS = %v", got)
+	}
+}
+
+// Every dashboard widget and alarm on the code's metrics names a metric the
+// code emits (internal/metrics), in its namespace and under a dimension set
+// it is published with; the dashboard covers what operators asked for.
+func TestDashboardAndAlarmsUseEmittedMetrics(t *testing.T) {
+	s := synth(t, true)
+	published := map[string][][]string{}
+	for _, m := range metrics.All {
+		published[m.Name] = m.Dimensions
+	}
+	check := func(where, name string, dims []string) {
+		sets, ok := published[name]
+		if !ok {
+			t.Errorf("%s: metric %q is not emitted by the code", where, name)
+			return
+		}
+		slices.Sort(dims)
+		for _, set := range sets {
+			set = slices.Clone(set)
+			slices.Sort(set)
+			if slices.Equal(set, dims) {
+				return
+			}
+		}
+		t.Errorf("%s: metric %q with dimensions %v is not published (sets %v)", where, name, dims, sets)
+	}
+	_, dash := s.one(t, "AWS::CloudWatch::Dashboard")
+	var body strings.Builder
+	for _, part := range list(get(dash.Properties, "DashboardBody", "Fn::Join", 1)) {
+		if str, ok := part.(string); ok {
+			body.WriteString(str)
+		} else {
+			body.WriteString("TOKEN")
+		}
+	}
+	found := 0
+	re := regexp.MustCompile(`\["` + metrics.Namespace + `","(\w+)"((?:,"\w+","[^"]*")*)`)
+	for _, m := range re.FindAllStringSubmatch(body.String(), -1) {
+		found++
+		var dims []string
+		pairs := regexp.MustCompile(`,"(\w+)","[^"]*"`).FindAllStringSubmatch(m[2], -1)
+		for _, p := range pairs {
+			dims = append(dims, p[1])
+		}
+		check("dashboard", m[1], dims)
+	}
+	if found < 15 {
+		t.Errorf("the dashboard plots %d of the code's metrics; body: %.600s", found, body.String())
+	}
+	for _, want := range []string{"AWS/Lambda", "ConcurrentExecutions", "ThrottledRequests", "ConsumedReadCapacityUnits",
+		"ApproximateNumberOfMessagesVisible", "BucketSizeBytes", `filter level = \"ERROR\"`, "request_id"} {
+		if !strings.Contains(body.String(), want) {
+			t.Errorf("the dashboard lacks %s", want)
+		}
+	}
+	codeAlarms := 0
+	for id, a := range s.ofType("AWS::CloudWatch::Alarm") {
+		if a.Properties["Namespace"] != metrics.Namespace {
+			continue
+		}
+		codeAlarms++
+		var dims []string
+		for _, d := range list(a.Properties["Dimensions"]) {
+			dims = append(dims, get(d, "Name").(string))
+		}
+		check("alarm "+id, a.Properties["MetricName"].(string), dims)
+		if desc, _ := a.Properties["AlarmDescription"].(string); !strings.Contains(desc, "docs/operations.md#") {
+			t.Errorf("alarm %s does not point at its runbook: %q", id, desc)
+		}
+	}
+	if codeAlarms != 3 {
+		t.Errorf("%d alarms on the code's metrics, want 3 (5xx, confirmation p99, reconciler fixes)", codeAlarms)
 	}
 }

@@ -12,10 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/voicerec/backend/internal/audio"
 	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/metrics"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 )
@@ -112,7 +114,11 @@ func (k *Keeper) orphan(ctx context.Context, key string) (string, error) {
 	} else if err != nil {
 		return "", err
 	}
-	return OutcomeOrphanDeleted, k.Objects.Delete(ctx, key)
+	if err := k.Objects.Delete(ctx, key); err != nil {
+		return "", err
+	}
+	k.emit(ctx, "orphan removed", nil, []any{"key", key}, metrics.Value{Metric: metrics.OrphansRemoved, Value: 1})
+	return OutcomeOrphanDeleted, nil
 }
 
 // pending confirms or rejects an upload that landed, and closes one that
@@ -133,7 +139,7 @@ func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, 
 	if err != nil {
 		return "", err
 	}
-	obj, reason, detail, err := k.check(ctx, rec, info)
+	obj, reason, detail, read, err := k.check(ctx, rec, info)
 	if err != nil {
 		return "", err
 	}
@@ -142,6 +148,9 @@ func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, 
 		if err != nil || !applied {
 			return "", err
 		}
+		k.emit(ctx, "recording rejected", map[string]string{metrics.DimReason: reason},
+			[]any{"key", rec.Key, "reason", reason, "detail", detail},
+			metrics.Value{Metric: metrics.Rejected, Value: 1}, metrics.Value{Metric: metrics.BytesRead, Value: float64(read)})
 		// Record first, object second: if the delete fails, the rejected
 		// record is still due and the reconciler deletes the object.
 		if err := k.Objects.Delete(ctx, rec.Key); err != nil {
@@ -150,10 +159,23 @@ func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, 
 		rec.Status = recording.StatusRejected
 		return OutcomeRejected, k.Store.ClearDue(ctx, rec)
 	}
-	applied, err := k.Store.ConfirmUpload(ctx, rec, obj, k.now())
+	// Tags first: every available object then says, in the S3 console,
+	// whose recording it is. A failure here is retried with the event.
+	if err := k.Objects.Tag(ctx, rec.Key, map[string]string{
+		"user": rec.UserID, "recording": rec.ID, "duration_ms": strconv.FormatInt(obj.DurationMS, 10), "status": string(recording.StatusAvailable),
+	}); err != nil {
+		return "", err
+	}
+	now := k.now()
+	applied, err := k.Store.ConfirmUpload(ctx, rec, obj, now)
 	if err != nil || !applied {
 		return "", err
 	}
+	k.emit(ctx, "recording confirmed", nil,
+		[]any{"key", rec.Key, "codec", obj.Codec, "duration_ms", obj.DurationMS, "bytes_read", read},
+		metrics.Value{Metric: metrics.Confirmed, Value: 1},
+		metrics.Value{Metric: metrics.ConfirmationLatency, Value: float64(max(0, now.Sub(info.LastModified).Milliseconds()))},
+		metrics.Value{Metric: metrics.BytesRead, Value: float64(read)})
 	return OutcomeConfirmed, nil
 }
 
@@ -162,16 +184,16 @@ func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, 
 // declared type, read through ranged GETs of only the bytes the format needs.
 // A reason (with a sentence for the app) means reject; an error means the
 // check itself failed (storage unreachable) and must be retried.
-func (k *Keeper) check(ctx context.Context, rec recording.Recording, info s3.ObjectInfo) (obj dynamo.Object, reason, detail string, err error) {
+func (k *Keeper) check(ctx context.Context, rec recording.Recording, info s3.ObjectInfo) (obj dynamo.Object, reason, detail string, read int64, err error) {
 	if info.Size != rec.SizeBytes {
-		return obj, recording.RejectSizeMismatch, fmt.Sprintf("uploaded %d bytes but %d were declared", info.Size, rec.SizeBytes), nil
+		return obj, recording.RejectSizeMismatch, fmt.Sprintf("uploaded %d bytes but %d were declared", info.Size, rec.SizeBytes), 0, nil
 	}
 	ct, _, err := recording.NormalizeContentType(info.ContentType)
 	if err != nil || ct != rec.ContentType {
-		return obj, recording.RejectTypeMismatch, fmt.Sprintf("uploaded content type %q but %q was declared", info.ContentType, rec.ContentType), nil
+		return obj, recording.RejectTypeMismatch, fmt.Sprintf("uploaded content type %q but %q was declared", info.ContentType, rec.ContentType), 0, nil
 	}
 	if rec.SHA256 != "" && info.SHA256 != rec.SHA256 {
-		return obj, recording.RejectChecksumMismatch, "the stored checksum does not match the declared sha256", nil
+		return obj, recording.RejectChecksumMismatch, "the stored checksum does not match the declared sha256", 0, nil
 	}
 	r := k.Objects.RangeReader(ctx, rec.Key, info.ETag)
 	facts, err := audio.Probe(ctx, r, info.Size)
@@ -182,18 +204,26 @@ func (k *Keeper) check(ctx context.Context, rec recording.Recording, info s3.Obj
 			audio.ReasonNotAudio:   "the file is not a recognised audio format",
 			audio.ReasonUnreadable: "the audio file is damaged or cut short",
 		}[bad.Reason]
-		return obj, bad.Reason, what, nil
+		return obj, bad.Reason, what, r.BytesRead(), nil
 	case err != nil:
-		return obj, "", "", fmt.Errorf("probe %s: %w", rec.Key, err)
+		return obj, "", "", r.BytesRead(), fmt.Errorf("probe %s: %w", rec.Key, err)
 	case !audio.TypeMatches(rec.ContentType, facts):
-		return obj, recording.RejectTypeMismatch, fmt.Sprintf("the file is %s audio (%s), not %s", facts.Container, facts.Codec, rec.ContentType), nil
+		return obj, recording.RejectTypeMismatch, fmt.Sprintf("the file is %s audio (%s), not %s", facts.Container, facts.Codec, rec.ContentType), r.BytesRead(), nil
 	}
-	k.Log.DebugContext(ctx, "audio probed", "key", rec.Key, "container", facts.Container, "codec", facts.Codec,
-		"duration_ms", facts.DurationMS, "bytes_read", r.BytesRead())
 	return dynamo.Object{
 		Size: info.Size, ContentType: rec.ContentType, ETag: info.ETag, SHA256: info.SHA256,
 		DurationMS: facts.DurationMS, Codec: facts.Codec, SampleRateHz: facts.SampleRateHz, Channels: facts.Channels,
-	}, "", "", nil
+	}, "", "", r.BytesRead(), nil
+}
+
+// emit logs one decision as a line that is also an EMF record, under the
+// service ctx was marked with (the events handler unless said otherwise).
+func (k *Keeper) emit(ctx context.Context, msg string, dims map[string]string, attrs []any, values ...metrics.Value) {
+	if dims == nil {
+		dims = map[string]string{}
+	}
+	dims[metrics.DimService] = metrics.ServiceFrom(ctx, metrics.ServiceEvents)
+	k.Log.InfoContext(ctx, msg, append(attrs, metrics.Attrs(time.Now(), dims, values...)...)...)
 }
 
 // available drops the record of an object that disappeared behind the

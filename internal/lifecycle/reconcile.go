@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/metrics"
 )
 
 // Report is what one reconcile pass did.
@@ -13,6 +14,8 @@ type Report struct {
 	Outcomes map[string]int `json:"outcomes"`
 	Failed   int            `json:"failed"`
 	Accounts int            `json:"accounts_finished"`
+	// AccountsExamined of Examined were accounts, the rest recordings.
+	AccountsExamined int `json:"accounts_examined"`
 	// More is true when the pass stopped at its item or time budget with
 	// due work left; the next pass continues with it.
 	More bool `json:"more"`
@@ -42,6 +45,8 @@ const duePageSize = 100
 // line.
 func (k *Keeper) Reconcile(ctx context.Context, maxItems int) (Report, error) {
 	rep := Report{Outcomes: map[string]int{}}
+	ctx = metrics.WithService(ctx, metrics.ServiceReconciler)
+	defer k.emitPass(ctx, &rep)
 	now := k.now()
 	budgetLeft := func() bool {
 		if rep.Examined >= maxItems || ctx.Err() != nil {
@@ -89,6 +94,7 @@ func (k *Keeper) Reconcile(ctx context.Context, maxItems int) (Report, error) {
 		return rep, err
 	}
 	err = visit(k.Store.DueAccounts, func(ref dynamo.DueRef) {
+		rep.AccountsExamined++
 		err := k.DeleteAccount(ctx, ref.UserID)
 		k.logItem(ctx, "account", ref, "account_deleted", err)
 		if err != nil {
@@ -138,5 +144,24 @@ func (k *Keeper) Loop(ctx context.Context, interval time.Duration, maxItems int)
 			k.Log.InfoContext(ctx, "reconcile pass", "component", "reconciler", "examined", rep.Examined,
 				"fixed", rep.Fixed(), "failed", rep.Failed, "accounts_finished", rep.Accounts, "more", rep.More)
 		}
+	}
+}
+
+// emitPass records what a pass examined and fixed, by kind, as EMF: fixes
+// the reconciler had to make are what the event path missed.
+func (k *Keeper) emitPass(ctx context.Context, rep *Report) {
+	for _, kind := range []struct {
+		name            string
+		examined, fixed int
+	}{
+		{"recording", rep.Examined - rep.AccountsExamined, rep.Fixed()},
+		{"account", rep.AccountsExamined, rep.Accounts},
+	} {
+		if kind.examined == 0 {
+			continue
+		}
+		k.emit(ctx, "reconcile pass", map[string]string{metrics.DimKind: kind.name}, []any{"component", "reconciler"},
+			metrics.Value{Metric: metrics.ReconcileExamined, Value: float64(kind.examined)},
+			metrics.Value{Metric: metrics.ReconcileFixed, Value: float64(kind.fixed)})
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +71,8 @@ type ObjectInfo struct {
 	ETag        string
 	// SHA256 is the stored checksum (base64), when the upload carried one.
 	SHA256 string
+	// LastModified is when storage finished writing the object.
+	LastModified time.Time
 }
 
 // Head reads an object's real size, type, ETag and stored checksum.
@@ -85,6 +89,7 @@ func (s *Store) Head(ctx context.Context, key string) (ObjectInfo, error) {
 	return ObjectInfo{
 		Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType),
 		ETag: strings.Trim(aws.ToString(out.ETag), `"`), SHA256: aws.ToString(out.ChecksumSHA256),
+		LastModified: aws.ToTime(out.LastModified),
 	}, nil
 }
 
@@ -138,4 +143,33 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix string) (int, error) {
 		n += len(keys)
 	}
 	return n, nil
+}
+
+// Tag replaces an object's tags. Tags are what the S3 console shows of an
+// object besides its key, so operators see whose recording it is.
+func (s *Store) Tag(ctx context.Context, key string, tags map[string]string) error {
+	set := make([]types.Tag, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		set = append(set, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	_, err := s.client.PutObjectTagging(ctx, &awss3.PutObjectTaggingInput{
+		Bucket: &s.bucket, Key: &key, Tagging: &types.Tagging{TagSet: set},
+	})
+	if err != nil {
+		return fmt.Errorf("tag %s: %w", key, err)
+	}
+	return nil
+}
+
+// Tags reads an object's tags.
+func (s *Store) Tags(ctx context.Context, key string) (map[string]string, error) {
+	out, err := s.client.GetObjectTagging(ctx, &awss3.GetObjectTaggingInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return nil, fmt.Errorf("tags of %s: %w", key, err)
+	}
+	tags := make(map[string]string, len(out.TagSet))
+	for _, t := range out.TagSet {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return tags, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/lifecycle"
+	"github.com/voicerec/backend/internal/metrics"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 )
@@ -66,6 +67,10 @@ func FromClients(cfg config.Config, log *slog.Logger, c config.Clients, now func
 	}
 }
 
+// stale outcomes are events that changed nothing: duplicates, and late or
+// reordered deliveries whose key was already right.
+var stale = map[string]bool{lifecycle.OutcomeInSync: true, lifecycle.OutcomeIgnored: true, lifecycle.OutcomeContended: true}
+
 // Outcomes of a record that never reached the Keeper.
 const (
 	outcomeSkipped = "skipped_permanent_error"
@@ -93,7 +98,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.S3Event) error {
 			"sequencer", r.S3.Object.Sequencer, "latency_ms", float64(time.Since(start).Microseconds()) / 1000}
 		switch {
 		case err == nil:
-			h.Log.InfoContext(ctx, "s3 record", append(attrs, "outcome", outcome)...)
+			attrs = append(attrs, "outcome", outcome)
+			if stale[outcome] {
+				attrs = append(attrs, metrics.Attrs(time.Now(), map[string]string{metrics.DimService: metrics.ServiceEvents},
+					metrics.Value{Metric: metrics.StaleEvents, Value: 1})...)
+			}
+			h.Log.InfoContext(ctx, "s3 record", attrs...)
 		case transient(err):
 			h.Log.ErrorContext(ctx, "s3 record", append(attrs, "outcome", outcomeFailed, "error", err)...)
 			retry = append(retry, fmt.Errorf("%s: %w", key, err))

@@ -22,6 +22,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/voicerec/backend/internal/devstack"
+	"github.com/voicerec/backend/internal/metrics"
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/stack"
@@ -68,6 +69,31 @@ func TestPresignedUploadBecomesAvailableAndListed(t *testing.T) {
 		t.Errorf("usage = %d bytes, %d recordings; want 8192, 1", b, n)
 	}
 	s.AssertLogsFree(t, token, up.Upload.URL)
+
+	// The S3 console shows whose recording an object is.
+	tags, err := s.Objects.Tags(context.Background(), objectKey(t, up.Upload.URL, s.Config.Bucket))
+	if err != nil || tags["user"] == "" || tags["recording"] != up.Recording.ID || tags["status"] != "available" || tags["duration_ms"] == "" {
+		t.Errorf("object tags %v, %v", tags, err)
+	}
+	// The handler's lines are EMF records CloudWatch can read.
+	emitted := map[string]bool{}
+	for _, line := range strings.Split(s.Logs.String(), "\n") {
+		if !strings.Contains(line, `"_aws"`) {
+			continue
+		}
+		names, err := metrics.ValidateEMF([]byte(line))
+		if err != nil {
+			t.Errorf("invalid EMF: %v: %s", err, line)
+		}
+		for _, n := range names {
+			emitted[n] = true
+		}
+	}
+	for _, want := range []string{"Confirmed", "ConfirmationLatency", "BytesRead"} {
+		if !emitted[want] {
+			t.Errorf("no %s metric in the logs", want)
+		}
+	}
 }
 
 func TestUndeclaredBodiesAreRejectedAndRemoved(t *testing.T) {

@@ -56,6 +56,13 @@ func (s *server) login(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	// Only configured providers become a metric dimension: a request can
+	// name anything.
+	provider := strings.ToLower(req.Provider)
+	if !s.verifier.Enabled(provider) {
+		provider = "unknown"
+	}
+	c.Set(ctxLoginProvider, provider)
 	nonce := ""
 	if req.Nonce != nil {
 		nonce = *req.Nonce

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/voicerec/backend/internal/metrics"
 )
 
 // recoverPanics turns a panic into a logged 500 problem: the stack goes to
@@ -68,6 +70,7 @@ func (s *server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if uid, ok := c.Get(ctxUserID).(string); ok {
 			attrs = append(attrs, "user_id", uid)
 		}
+		attrs = append(attrs, requestMetrics(c, time.Since(start))...)
 		s.log.InfoContext(c.Request().Context(), "request", attrs...)
 		return nil
 	}
@@ -77,7 +80,7 @@ func (s *server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 // context, a time budget (REQUEST_TIMEOUT).
 func (s *server) deadline(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
+		ctx, cancel := context.WithTimeout(metrics.WithService(c.Request().Context(), metrics.ServiceAPI), s.cfg.RequestTimeout)
 		defer cancel()
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
@@ -101,3 +104,50 @@ func (s *server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 const ctxUserID = "user_id"
 
 const ctxTokenHash = "token_hash"
+
+// Context keys the handlers set for the request's metrics.
+const (
+	ctxLoginProvider = "metrics.login_provider"
+	ctxUploadMethod  = "metrics.upload_method"
+)
+
+// requestMetrics makes the access log line an EMF record: requests by
+// status class, latency by route, and the login or the new upload the
+// request was.
+func requestMetrics(c echo.Context, took time.Duration) []any {
+	status := c.Response().Status
+	route := c.Path()
+	if route == "" {
+		route = "unmatched"
+	}
+	dims := map[string]string{
+		metrics.DimService: metrics.ServiceAPI, metrics.DimStatusClass: metrics.StatusClass(status), metrics.DimRoute: route,
+	}
+	values := []metrics.Value{
+		{Metric: metrics.Requests, Value: 1},
+		{Metric: metrics.Latency, Value: float64(took.Microseconds()) / 1000},
+	}
+	if p, ok := c.Get(ctxLoginProvider).(string); ok {
+		dims[metrics.DimProvider], dims[metrics.DimOutcome] = p, loginOutcome(status)
+		values = append(values, metrics.Value{Metric: metrics.Logins, Value: 1})
+	}
+	if m, ok := c.Get(ctxUploadMethod).(string); ok && status == http.StatusCreated {
+		dims[metrics.DimMethod] = m
+		values = append(values, metrics.Value{Metric: metrics.UploadsCreated, Value: 1})
+	}
+	return metrics.Attrs(time.Now(), dims, values...)
+}
+
+func loginOutcome(status int) string {
+	switch {
+	case status < 300:
+		return "success"
+	case status == http.StatusUnauthorized:
+		return "rejected"
+	case status == http.StatusTooManyRequests:
+		return "rate_limited"
+	case status >= 500:
+		return "error"
+	}
+	return "invalid"
+}

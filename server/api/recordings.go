@@ -156,6 +156,9 @@ func (s *server) createRecording(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if !replayed {
+		c.Set(ctxUploadMethod, upload.Method)
+	}
 	return writeJSON(c, http.StatusCreated, createResponse{Recording: rec, Upload: &upload})
 }
 

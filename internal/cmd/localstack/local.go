@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/voicerec/backend/internal/auth"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devstack"
+	"github.com/voicerec/backend/internal/metrics"
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/server/api"
 )
@@ -215,6 +217,7 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 	hook = s3event.Webhook(events.Handle, hookToken, log.With("component", "events"))
 	hookMu.Unlock()
 	go events.Keeper.Loop(ctx, cfg.ReconcileInterval, cfg.ReconcileMaxItems)
+	go summarizeMetrics(ctx, log.With("component", "metrics"), time.Minute)
 
 	app, err := api.Build(ctx, cfg, providers, log.With("component", "api"))
 	if err != nil {
@@ -254,4 +257,25 @@ Local stack ready in %.1fs:
 Ctrl-C stops everything.
 `, took.Seconds(), api, api, cfg.DynamoEndpoint, cfg.TablePrefix, cfg.S3Endpoint, cfg.Bucket, devstack.MinIOUser, devstack.MinIOPassword,
 		loopbackURL(ls.hookAddr), iss.URL, ls.dir, iss.Quickstart(api))
+}
+
+// summarizeMetrics prints, every interval, what the dashboard would show of
+// this process's EMF metrics, so a developer sees what an operator would.
+func summarizeMetrics(ctx context.Context, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	prev := metrics.Totals()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := metrics.Totals()
+		delta := func(name string) int { return int(now[name] - prev[name]) }
+		log.Info("metrics, last minute", "requests", delta(metrics.Requests.Name), "uploads_created", delta(metrics.UploadsCreated.Name),
+			"confirmed", delta(metrics.Confirmed.Name), "rejected", delta(metrics.Rejected.Name),
+			"orphans_removed", delta(metrics.OrphansRemoved.Name), "reconciler_fixes", delta(metrics.ReconcileFixed.Name))
+		prev = now
+	}
 }
