@@ -39,7 +39,9 @@ commands:
   ls [--json] [--limit N] [--status S] list recordings, newest first
   get ID [-o FILE]                     download a recording (default: its original name)
   rename ID NAME                       rename a recording
-  rm ID...                             delete recordings
+  rm [--purge] ID...                   move recordings to the trash (--purge: delete for good)
+  trash [--json]                       list the trash, with when each is purged
+  restore ID...                        bring recordings back from the trash
   delete-account [--yes]               delete the account and everything in it
 
 --api defaults to $RECORDER_API, then the API of the last login, then ` + DefaultAPI + `.
@@ -77,6 +79,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	commands := map[string]func([]string) error{
 		"login": e.login, "logout": e.logout, "whoami": e.whoami, "upload": e.upload, "ls": e.ls,
 		"get": e.get, "rename": e.rename, "rm": e.rm, "delete-account": e.deleteAccount,
+		"trash": e.trash, "restore": e.restore,
 	}
 	run, ok := commands[cmd]
 	if !ok {
@@ -483,7 +486,7 @@ func (e *env) ls(args []string) error {
 	fs := flag.NewFlagSet("ls", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON for scripts")
 	limit := fs.Int("limit", 0, "at most this many (default: all)")
-	status := fs.String("status", "available", "available, pending or rejected")
+	status := fs.String("status", "available", "available, pending, rejected or deleted")
 	if pos, err := flags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -651,16 +654,26 @@ func (e *env) rename(args []string) error {
 }
 
 func (e *env) rm(args []string) error {
+	fs := flag.NewFlagSet("rm", flag.ContinueOnError)
+	purge := fs.Bool("purge", false, "delete for good instead of moving to the trash")
+	args, err := flags(fs, args)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 {
-		return usageError("rm ID...")
+		return usageError("rm [--purge] ID...")
 	}
 	if err := e.needSession(); err != nil {
 		return err
 	}
+	query, done := "", "moved to the trash"
+	if *purge {
+		query, done = "?purge=true", "deleted"
+	}
 	failed := 0
 	for _, id := range args {
 		err := retrying(e.ctx, func() error {
-			return e.api.call(e.ctx, http.MethodDelete, "/v1/recordings/"+url.PathEscape(id), nil, nil, nil)
+			return e.api.call(e.ctx, http.MethodDelete, "/v1/recordings/"+url.PathEscape(id)+query, nil, nil, nil)
 		})
 		if err != nil && len(args) == 1 {
 			return notFoundAs(err, id)
@@ -670,10 +683,39 @@ func (e *env) rm(args []string) error {
 			fmt.Fprintf(e.stderr, "recorder rm: %v\n", notFoundAs(err, id))
 			continue
 		}
-		fmt.Fprintf(e.stderr, "deleted %s\n", id)
+		fmt.Fprintf(e.stderr, "%s %s\n", done, id)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d not deleted", failed, len(args))
+	}
+	return nil
+}
+
+// trash lists the recordings in the trash: ls --status deleted.
+func (e *env) trash(args []string) error {
+	for _, a := range args {
+		if a == "--status" || strings.HasPrefix(a, "--status=") {
+			return usageError("trash takes no --status")
+		}
+	}
+	return e.ls(append([]string{"--status", "deleted"}, args...))
+}
+
+func (e *env) restore(args []string) error {
+	if len(args) == 0 {
+		return usageError("restore ID...")
+	}
+	if err := e.needSession(); err != nil {
+		return err
+	}
+	for _, id := range args {
+		err := retrying(e.ctx, func() error {
+			return e.api.call(e.ctx, http.MethodPost, "/v1/recordings/"+url.PathEscape(id)+"/restore", nil, nil, nil)
+		})
+		if err != nil {
+			return notFoundAs(err, id)
+		}
+		fmt.Fprintf(e.stderr, "restored %s\n", id)
 	}
 	return nil
 }

@@ -233,10 +233,27 @@ func TestEndToEnd(t *testing.T) {
 	bob.fails("no recording", "rm", byName["interview.wav"])
 
 	alice.ok("rename", byName["interview.wav"], "interview (final).wav")
-	alice.ok("rm", byName["회의 녹음 1.m4a"])
+	// rm moves to the trash; restore brings it back; rm --purge deletes.
+	korean := byName["회의 녹음 1.m4a"]
+	alice.ok("rm", korean)
 	if items := alice.ls(); len(items) != 1 || items[0].FileName != "interview (final).wav" {
 		t.Errorf("after rename and rm: %v", items)
 	}
+	if trash := alice.ok("trash"); !strings.Contains(trash, "회의 녹음 1.m4a") || !strings.Contains(trash, "deleted") {
+		t.Errorf("trash:\n%s", trash)
+	}
+	alice.ok("restore", korean)
+	if items := alice.ls(); len(items) != 2 {
+		t.Errorf("after restore: %v", items)
+	}
+	alice.ok("rm", "--purge", korean)
+	if items := alice.ls(); len(items) != 1 || items[0].FileName != "interview (final).wav" {
+		t.Errorf("after rm --purge: %v", items)
+	}
+	if trash := alice.ok("trash"); strings.Contains(trash, "회의 녹음 1.m4a") {
+		t.Errorf("a purged recording is in the trash:\n%s", trash)
+	}
+	alice.fails("no recording", "restore", korean)
 	if table := alice.ok("ls"); !strings.Contains(table, "interview (final).wav") || !strings.Contains(table, "available") {
 		t.Errorf("ls table:\n%s", table)
 	}

@@ -205,6 +205,19 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id:                                  jsii.String("abort-incomplete-multipart-uploads"),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}, {
+			// Most recordings are never played after their first week:
+			// Intelligent-Tiering moves each to cheaper tiers after 30 and
+			// 90 days without access, with no retrieval delay or fee. It
+			// does not tier objects under 128 KiB, so those stay Standard
+			// rather than pay for a transition that saves nothing.
+			Id:                    jsii.String("recordings-to-intelligent-tiering"),
+			Prefix:                jsii.String(recording.KeyPrefix),
+			ObjectSizeGreaterThan: jsii.Number(IntelligentTieringMinBytes),
+			Transitions: &[]*awss3.Transition{{
+				StorageClass:    awss3.StorageClass_INTELLIGENT_TIERING(),
+				TransitionAfter: awscdk.Duration_Days(jsii.Number(0)),
+			}},
 		}},
 	})
 	// Notifications are declared on the bucket itself instead of through
@@ -298,6 +311,10 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	suppress(stack, []*function{apiFn, eventsFn, reconcilerFn}, bucket, httpAPI)
 	return stack
 }
+
+// IntelligentTieringMinBytes is the size below which Intelligent-Tiering
+// keeps objects in its frequent tier anyway (128 KiB).
+const IntelligentTieringMinBytes = 128 * 1024
 
 // ReconcileEveryMinutes is the reconciler's schedule on AWS.
 const ReconcileEveryMinutes = 5

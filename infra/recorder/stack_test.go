@@ -586,3 +586,26 @@ func TestDashboardAndAlarmsUseEmittedMetrics(t *testing.T) {
 		t.Errorf("%d alarms on the code's metrics, want 3 (5xx, confirmation p99, reconciler fixes)", codeAlarms)
 	}
 }
+
+// Recordings move to Intelligent-Tiering at once, except the small ones it
+// would not tier; incomplete multipart uploads are still aborted.
+func TestStorageClassLifecycle(t *testing.T) {
+	s := synth(t, true)
+	_, bucket := s.one(t, "AWS::S3::Bucket")
+	rules := list(get(bucket.Properties, "LifecycleConfiguration", "Rules"))
+	byID := map[string]any{}
+	for _, r := range rules {
+		byID[get(r, "Id").(string)] = r
+	}
+	tier, ok := byID["recordings-to-intelligent-tiering"]
+	if !ok {
+		t.Fatalf("no tiering rule in %s", js(rules))
+	}
+	if get(tier, "Prefix") != "recordings/" || js(get(tier, "ObjectSizeGreaterThan")) != "131072" ||
+		js(get(tier, "Transitions")) != `[{"StorageClass":"INTELLIGENT_TIERING","TransitionInDays":0}]` || get(tier, "Status") != "Enabled" {
+		t.Errorf("tiering rule %s", js(tier))
+	}
+	if _, ok := byID["abort-incomplete-multipart-uploads"]; !ok {
+		t.Error("the multipart backstop rule is gone")
+	}
+}

@@ -40,6 +40,8 @@ type Config struct {
 	// land (a PUT that began before its URL expired); the reconciler closes
 	// the record only after it.
 	UploadGrace time.Duration
+	// TrashRetention is how long a deleted recording can be restored.
+	TrashRetention time.Duration
 	// ReconcileInterval is how often the local stack's reconciler runs (on
 	// AWS a schedule in infra/ does); ReconcileMaxItems bounds one pass.
 	ReconcileInterval time.Duration
@@ -97,6 +99,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DownloadURLTTL:   r.duration("DOWNLOAD_URL_TTL", 15*time.Minute, time.Second, maxPresignTTL),
 		PendingUploadTTL: r.duration("PENDING_UPLOAD_TTL", time.Hour, time.Minute, 7*24*time.Hour),
 		UploadGrace:      r.duration("UPLOAD_GRACE", 30*time.Minute, 0, 24*time.Hour),
+		TrashRetention:   r.duration("TRASH_RETENTION", 30*24*time.Hour, 0, 365*24*time.Hour),
 
 		ReconcileInterval: r.duration("RECONCILE_INTERVAL", time.Minute, time.Second, 24*time.Hour),
 		ReconcileMaxItems: int(r.int64("RECONCILE_MAX_ITEMS", 1000, 1, 1<<20)),

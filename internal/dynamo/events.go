@@ -122,15 +122,18 @@ func (s *Store) CloseUpload(ctx context.Context, rec recording.Recording) (appli
 	)
 }
 
-// ObjectGone removes an available recording whose object disappeared behind
-// the API's back (a console delete, a lifecycle rule), releasing its bytes.
+// ObjectGone removes an available (or trashed) recording whose object
+// disappeared behind the API's back (a console delete, a lifecycle rule),
+// releasing its bytes.
 func (s *Store) ObjectGone(ctx context.Context, rec recording.Recording) (applied bool, err error) {
 	return s.transact(ctx, "remove recording after object removal",
 		types.TransactWriteItem{Delete: &types.Delete{
 			TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
-			ConditionExpression:       aws.String("#st = :avail"),
-			ExpressionAttributeNames:  map[string]string{"#st": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":avail": str(string(recording.StatusAvailable))},
+			ConditionExpression:      aws.String("#st IN (:avail, :trashed)"),
+			ExpressionAttributeNames: map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":avail": str(string(recording.StatusAvailable)), ":trashed": str(string(recording.StatusDeleted)),
+			},
 		}},
 		types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.users, Key: userKey(rec.UserID),

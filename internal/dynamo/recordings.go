@@ -33,6 +33,7 @@ type recordingItem struct {
 	CreatedAt    string `dynamodbav:"created_at"`
 	UploadedAt   string `dynamodbav:"uploaded_at,omitempty"`
 	ExpiresAt    string `dynamodbav:"expires_at,omitempty"`
+	PurgeAt      string `dynamodbav:"purge_at,omitempty"`
 	TTL          int64  `dynamodbav:"ttl,omitempty"`
 	ObjectKey    string `dynamodbav:"object_key"`
 	ETag         string `dynamodbav:"etag,omitempty"`
@@ -62,6 +63,9 @@ func toItem(r recording.Recording) recordingItem {
 	if r.UploadedAt != nil {
 		it.UploadedAt = ts(*r.UploadedAt)
 	}
+	if r.PurgeAt != nil {
+		it.PurgeAt = ts(*r.PurgeAt)
+	}
 	if r.ExpiresAt != nil {
 		// No TTL on a pending record: DynamoDB would delete it at an
 		// arbitrary moment, racing a late upload. The reconciler closes it.
@@ -87,7 +91,7 @@ func (it recordingItem) domain() recording.Recording {
 		t := parseTS(s)
 		return &t
 	}
-	r.RecordedAt, r.UploadedAt, r.ExpiresAt = opt(it.RecordedAt), opt(it.UploadedAt), opt(it.ExpiresAt)
+	r.RecordedAt, r.UploadedAt, r.ExpiresAt, r.PurgeAt = opt(it.RecordedAt), opt(it.UploadedAt), opt(it.ExpiresAt), opt(it.PurgeAt)
 	return r
 }
 
@@ -398,9 +402,9 @@ func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording, due ti
 	}
 	var items []types.TransactWriteItem
 	switch rec.Status {
-	case recording.StatusAvailable:
+	case recording.StatusAvailable, recording.StatusDeleted:
 		items = []types.TransactWriteItem{
-			mark(recording.StatusAvailable),
+			mark(rec.Status),
 			{Update: &types.Update{
 				TableName: &s.users, Key: userKey(rec.UserID),
 				UpdateExpression:          aws.String("ADD bytes_stored :negsize, recording_count :neg1, quota_version :one"),
@@ -445,4 +449,42 @@ func (s *Store) FinishDelete(ctx context.Context, userID, recordingID string) er
 		return fmt.Errorf("finish delete: %w", err)
 	}
 	return nil
+}
+
+// Trash moves an available recording to the trash: out of the normal list,
+// still counted against the quota, due for the reconciler to purge at
+// purgeAt. It returns the recording as it is now.
+func (s *Store) Trash(ctx context.Context, rec recording.Recording, purgeAt time.Time) (recording.Recording, error) {
+	return s.moveTrash(ctx, rec, recording.StatusAvailable, recording.StatusDeleted,
+		"SET #st = :to, user_status = :us, purge_at = :purge, due_shard = :shard, due_at = :due",
+		map[string]types.AttributeValue{":purge": str(ts(purgeAt)), ":shard": str(dueShard(rec.ID)), ":due": num(purgeAt.Unix())})
+}
+
+// Restore brings a recording back from the trash as it was.
+func (s *Store) Restore(ctx context.Context, rec recording.Recording) (recording.Recording, error) {
+	return s.moveTrash(ctx, rec, recording.StatusDeleted, recording.StatusAvailable,
+		"SET #st = :to, user_status = :us REMOVE purge_at, due_shard, due_at", map[string]types.AttributeValue{})
+}
+
+func (s *Store) moveTrash(ctx context.Context, rec recording.Recording, from, to recording.Status, update string, vals map[string]types.AttributeValue) (recording.Recording, error) {
+	vals[":from"], vals[":to"], vals[":us"] = str(string(from)), str(string(to)), str(userStatus(rec.UserID, to))
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("#st = :from"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: vals,
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if conditionFailed(err) {
+		return recording.Recording{}, ErrStateChanged
+	}
+	if err != nil {
+		return recording.Recording{}, fmt.Errorf("move recording from %s to %s: %w", from, to, err)
+	}
+	var it recordingItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
+		return recording.Recording{}, err
+	}
+	return it.domain(), nil
 }

@@ -108,6 +108,7 @@ func newWorld(t *testing.T, seed uint64) *world {
 		"S3_PUBLIC_ENDPOINT":        env.MinIO.Endpoint(), // apps reach storage directly
 		"REQUEST_TIMEOUT":           "5s",
 		"QUOTA_MAX_BYTES":           "20000",
+		"TRASH_RETENTION":           "1h", // shorter than the window and grace the clock skips
 		"MAX_UPLOAD_BYTES":          "20000",
 	}})
 	w.s.Events.RecordTimeout = 2 * time.Second
@@ -185,7 +186,11 @@ func (w *world) act(t *testing.T, u *user) {
 			return
 		}
 		r := u.recs[w.rng.IntN(len(u.recs))]
-		st := w.s.Call(t, u.token, http.MethodDelete, "/v1/recordings/"+r.id, nil, nil)
+		path := "/v1/recordings/" + r.id
+		if w.chance(0.5) {
+			path += "?purge=true" // else to the trash, purged by the reconciler later
+		}
+		st := w.s.Call(t, u.token, http.MethodDelete, path, nil, nil)
 		r.deleted = r.deleted || st == http.StatusNoContent
 		r.unsure = r.unsure || st >= 500
 		w.counts[fmt.Sprintf("delete %d", st)]++

@@ -28,6 +28,9 @@ type Keeper struct {
 	Objects *s3.Store
 	Log     *slog.Logger
 	Now     func() time.Time
+	// TrashRetention is how long a deleted recording stays in the trash
+	// (zero: deletes purge at once).
+	TrashRetention time.Duration
 }
 
 // A record's due time says when it needs a visit; the API sets it (for a
@@ -42,6 +45,7 @@ const (
 	OutcomeRecordRemoved  = "record_removed"
 	OutcomeClosed         = "closed_never_uploaded"
 	OutcomeDeleteFinished = "delete_finished"
+	OutcomePurged         = "purged_from_trash"
 	OutcomeLateDeleted    = "late_upload_deleted"
 	OutcomeInSync         = "in_sync"
 	OutcomeWaiting        = "waiting_for_upload"
@@ -53,7 +57,7 @@ const (
 // Fixes are the outcomes that changed a record or removed an object.
 var Fixes = map[string]bool{
 	OutcomeConfirmed: true, OutcomeRejected: true, OutcomeOrphanDeleted: true, OutcomeRecordRemoved: true,
-	OutcomeClosed: true, OutcomeDeleteFinished: true, OutcomeLateDeleted: true,
+	OutcomeClosed: true, OutcomeDeleteFinished: true, OutcomeLateDeleted: true, OutcomePurged: true,
 }
 
 // maxRaces bounds how often Recording rereads after losing a conditional
@@ -94,6 +98,8 @@ func (k *Keeper) Recording(ctx context.Context, userID, recordingID, key string)
 			outcome, err = k.rejected(ctx, rec)
 		case recording.StatusDeleting:
 			outcome, err = k.deleting(ctx, rec)
+		case recording.StatusDeleted:
+			outcome, err = k.trashed(ctx, rec)
 		default:
 			return "", fmt.Errorf("recording %s/%s has unknown status %q", userID, recordingID, rec.Status)
 		}
@@ -243,6 +249,42 @@ func (k *Keeper) available(ctx context.Context, rec recording.Recording) (string
 	return OutcomeRecordRemoved, nil
 }
 
+// trashed purges a recording whose time in the trash is over, and drops one
+// whose object disappeared meanwhile.
+func (k *Keeper) trashed(ctx context.Context, rec recording.Recording) (string, error) {
+	if _, err := k.Objects.Head(ctx, rec.Key); errors.Is(err, s3.ErrNoObject) {
+		applied, err := k.Store.ObjectGone(ctx, rec)
+		if err != nil || !applied {
+			return "", err
+		}
+		return OutcomeRecordRemoved, nil
+	} else if err != nil {
+		return "", err
+	}
+	if rec.DueAt.IsZero() || k.now().Before(rec.DueAt) {
+		return OutcomeInSync, nil
+	}
+	if err := k.purge(ctx, rec); err != nil {
+		if errors.Is(err, dynamo.ErrStateChanged) {
+			return "", nil // restored meanwhile: decide again
+		}
+		return "", err
+	}
+	return OutcomePurged, nil
+}
+
+// purge deletes an available or trashed recording for good: out of the
+// quota first, then the object, then the record.
+func (k *Keeper) purge(ctx context.Context, rec recording.Recording) error {
+	now := k.now()
+	if err := k.Store.BeginDelete(ctx, rec, now); err != nil {
+		return err
+	}
+	rec.Status, rec.DueAt = recording.StatusDeleting, now
+	_, err := k.deleting(ctx, rec)
+	return err
+}
+
 // rejected removes any object under a rejected record: the rejected body
 // itself if its delete failed, or a later PUT through the same URL.
 func (k *Keeper) rejected(ctx context.Context, rec recording.Recording) (string, error) {
@@ -283,10 +325,28 @@ func (k *Keeper) deleting(ctx context.Context, rec recording.Recording) (string,
 // A pending record stays (invisible, "deleting") until every URL issued for
 // it has expired, so an upload still in flight finds it and is removed. A
 // failure at any step leaves a due record that the reconciler finishes.
-func (k *Keeper) DeleteRecording(ctx context.Context, userID, recordingID string) error {
+//
+// An available recording goes to the trash instead, when the Keeper has a
+// TrashRetention and purge is false; deleting a recording already in the
+// trash purges it.
+func (k *Keeper) DeleteRecording(ctx context.Context, userID, recordingID string, purge bool) error {
 	for range maxRaces {
 		rec, err := k.Store.GetRecording(ctx, userID, recordingID)
 		if err != nil {
+			return err
+		}
+		if rec.Status == recording.StatusAvailable && !purge && k.TrashRetention > 0 {
+			_, err := k.Store.Trash(ctx, rec, k.now().Add(k.TrashRetention))
+			if errors.Is(err, dynamo.ErrStateChanged) {
+				continue
+			}
+			return err
+		}
+		if rec.Status == recording.StatusDeleted {
+			err := k.purge(ctx, rec)
+			if errors.Is(err, dynamo.ErrStateChanged) {
+				continue
+			}
 			return err
 		}
 		if rec.Status == recording.StatusDeleting {
@@ -310,4 +370,21 @@ func (k *Keeper) DeleteRecording(ctx context.Context, userID, recordingID string
 		return err
 	}
 	return &recording.Error{Code: recording.CodeUnavailable, Message: "recording is changing; try again"}
+}
+
+// RestoreRecording brings a recording back from the trash; a recording not
+// in the trash is not found there.
+func (k *Keeper) RestoreRecording(ctx context.Context, userID, recordingID string) (recording.Recording, error) {
+	rec, err := k.Store.GetRecording(ctx, userID, recordingID)
+	if err != nil {
+		return recording.Recording{}, err
+	}
+	if rec.Status != recording.StatusDeleted {
+		return recording.Recording{}, recording.ErrNotFound
+	}
+	restored, err := k.Store.Restore(ctx, rec)
+	if errors.Is(err, dynamo.ErrStateChanged) {
+		return recording.Recording{}, recording.ErrNotFound // purged or restored meanwhile
+	}
+	return restored, err
 }

@@ -30,6 +30,10 @@ const (
 	// StatusDeleting: a delete started and has not finished; invisible to
 	// users, finished by the next delete call or by the reconciler.
 	StatusDeleting Status = "deleting"
+	// StatusDeleted: in the trash ("recently deleted"). The object stays and
+	// still counts against the quota until PurgeAt, when the reconciler
+	// deletes it; until then it can be restored as it was.
+	StatusDeleted Status = "deleted"
 )
 
 // Recording is one audio file of one user.
@@ -58,6 +62,8 @@ type Recording struct {
 	// ExpiresAt is the end of a pending upload's window: no upload URL
 	// issued for it is valid past this instant.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// PurgeAt is when a recording in the trash is deleted for good.
+	PurgeAt *time.Time `json:"purge_at,omitempty"`
 	// SHA256 is the base64 SHA-256 of the object: declared by the client
 	// while pending (storage then refuses any other body), read back from
 	// storage once available.

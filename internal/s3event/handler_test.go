@@ -360,7 +360,7 @@ func TestEventsForADeletedRecording(t *testing.T) {
 	if got := r.handle(t, created); got != "confirmed" {
 		t.Fatalf("confirm: %s", got)
 	}
-	if st := r.s.Call(t, r.token, http.MethodDelete, "/v1/recordings/"+up.Recording.ID, nil, nil); st != http.StatusNoContent {
+	if st := r.s.Call(t, r.token, http.MethodDelete, "/v1/recordings/"+up.Recording.ID+"?purge=true", nil, nil); st != http.StatusNoContent {
 		t.Fatalf("delete: %d", st)
 	}
 	removed := r.rec.next(t, key, "ObjectRemoved")

@@ -243,7 +243,7 @@ func TestInterruptedRecordingDeleteIsFinished(t *testing.T) {
 	key := recording.ObjectKey(f.userID, up.Recording.ID, ".m4a")
 
 	f.s3.Down()
-	r := c.do("DELETE", "/v1/recordings/"+up.Recording.ID, nil)
+	r := c.do("DELETE", "/v1/recordings/"+up.Recording.ID+"?purge=true", nil)
 	if r.status != 503 && r.status != 504 {
 		t.Fatalf("DELETE with S3 down: %d %s", r.status, r.body)
 	}

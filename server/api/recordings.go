@@ -219,10 +219,10 @@ func (s *server) listRecordings(c echo.Context) error {
 	status := recording.StatusAvailable
 	switch statusStr {
 	case "", string(recording.StatusAvailable):
-	case string(recording.StatusPending), string(recording.StatusRejected):
+	case string(recording.StatusPending), string(recording.StatusRejected), string(recording.StatusDeleted):
 		status = recording.Status(statusStr)
 	default:
-		return recording.Errorf(recording.CodeValidation, "status must be available, pending or rejected")
+		return recording.Errorf(recording.CodeValidation, "status must be available, pending, rejected or deleted")
 	}
 	uid := userID(c)
 	after := ""
@@ -323,16 +323,51 @@ func (s *server) renameRecording(c echo.Context) error {
 	return writeJSON(c, http.StatusOK, rec)
 }
 
-// deleteRecording takes the recording out of view and quota at once; its
-// object and record follow (see lifecycle.Keeper.DeleteRecording), now or,
+// deleteRecording moves an available recording to the trash, or with
+// ?purge=true deletes it for good: out of view and quota at once, the object
+// and record following (see lifecycle.Keeper.DeleteRecording), now or,
 // after a failure, through the reconciler.
 func (s *server) deleteRecording(c echo.Context) error {
+	q, err := url.ParseQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return recording.Errorf(recording.CodeInvalidRequest, "query string is not valid URL encoding")
+	}
+	for name := range q {
+		if name != "purge" {
+			return recording.Errorf(recording.CodeInvalidRequest, "unknown query parameter %q", name)
+		}
+	}
+	purgeStr, err := singleQuery(q, "purge")
+	if err != nil {
+		return err
+	}
+	purge := false
+	switch purgeStr {
+	case "", "false":
+	case "true":
+		purge = true
+	default:
+		return recording.Errorf(recording.CodeValidation, "purge must be true or false")
+	}
 	id := c.Param("id")
 	if !recording.ValidID(id) {
 		return recording.ErrNotFound
 	}
-	if err := s.keeper.DeleteRecording(c.Request().Context(), userID(c), id); err != nil {
+	if err := s.keeper.DeleteRecording(c.Request().Context(), userID(c), id, purge); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// restoreRecording brings a recording back from the trash as it was.
+func (s *server) restoreRecording(c echo.Context) error {
+	id := c.Param("id")
+	if !recording.ValidID(id) {
+		return recording.ErrNotFound
+	}
+	rec, err := s.keeper.RestoreRecording(c.Request().Context(), userID(c), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, rec)
 }

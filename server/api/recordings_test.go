@@ -193,7 +193,7 @@ func TestUploadListDownloadRenameDelete(t *testing.T) {
 		t.Fatalf("me after upload: %v", me)
 	}
 
-	wantStatus(t, c.do("DELETE", "/v1/recordings/"+rec.ID, nil), 204)
+	wantStatus(t, c.do("DELETE", "/v1/recordings/"+rec.ID+"?purge=true", nil), 204)
 	wantProblem(t, c.do("GET", "/v1/recordings/"+rec.ID, nil), 404, "not_found")
 	wantProblem(t, c.do("DELETE", "/v1/recordings/"+rec.ID, nil), 404, "not_found")
 	if _, err := s.Objects.Head(bg, recording.ObjectKey(uid, rec.ID, ".m4a")); err == nil {
@@ -340,7 +340,7 @@ func TestListParameters(t *testing.T) {
 		{"limit=abc", "validation_failed"},
 		{"limit=99999999999999999999", "validation_failed"},
 		{"limit=5&limit=6", "invalid_request"},
-		{"status=deleted", "validation_failed"},
+		{"status=deleting", "validation_failed"},
 		{"cursor=%%%", "invalid_request"},
 		{"cursor=garbled", "invalid_cursor"},
 		{"cursor=" + url.QueryEscape(strings.Repeat("A", 300)), "invalid_cursor"},

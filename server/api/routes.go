@@ -35,6 +35,7 @@ func (s *server) routes(e *echo.Echo) {
 	v1.GET("/recordings/:id", s.getRecording, auth)
 	v1.PATCH("/recordings/:id", s.renameRecording, auth)
 	v1.DELETE("/recordings/:id", s.deleteRecording, auth)
+	v1.POST("/recordings/:id/restore", s.restoreRecording, auth)
 }
 
 // Login attempts are bounded per client address (LOGIN_RATE_LIMIT per

@@ -61,7 +61,7 @@ func New(d Deps) *echo.Echo {
 		d.Verifier, _ = auth.NewVerifier(nil, auth.Options{}) // every provider unknown
 	}
 	s := &server{cfg: d.Config, log: d.Log, ddb: d.DynamoDB, store: d.Store, objects: d.Objects, verifier: d.Verifier, now: d.Now,
-		keeper: &lifecycle.Keeper{Store: d.Store, Objects: d.Objects, Log: d.Log, Now: d.Now},
+		keeper: &lifecycle.Keeper{Store: d.Store, Objects: d.Objects, Log: d.Log, Now: d.Now, TrashRetention: d.Config.TrashRetention},
 		limits: recording.Limits{
 			MaxUploadBytes: d.Config.MaxUploadBytes, MaxBytes: d.Config.QuotaMaxBytes,
 			MaxRecordings: d.Config.QuotaMaxRecordings, MaxPending: maxPendingUploads,
