@@ -23,6 +23,7 @@ var about = map[string]string{
 	"ConfirmationLatency": "From the end of the presigned PUT to the recording being listed as available, through MinIO's webhook and the events handler.",
 	"ListCost":            "One page of 50 for a user with 50 recordings while the table holds more and more recordings of other users: consumed read capacity and latency. Also a reconcile pass with nothing due at each size: it reads only the sparse by-due index, so its cost does not grow with the table.",
 	"ColdStart":           "Size of the Lambda binaries as deployed (linux/arm64, stripped) and the API's time from exec to its first served request in server mode (median of 20).",
+	"LifecycleCost":       "Dollars per million upload lifecycles (create, PUT, confirmation with the audio check, list, one GET with its download link, the download) on AWS, split by service, from what SDK middleware counted on the backend's own clients (DynamoDB consumed capacity, S3 requests), the app's own PUT and GET, Lambda invocations and measured handler time, HTTP API requests and log bytes, at dated list prices (bench/cost_test.go); next to a month of storing those recordings (1 MiB each) in S3 Standard.",
 	"Load":                "32 simulated apps for a fixed time, each repeating login, create, PUT, wait for confirmation, list, get, download, delete. Memory and goroutines of the API before, at peak and after.",
 }
 

@@ -138,6 +138,12 @@ func (h *Handler) handleRecord(ctx context.Context, r events.S3EventRecord, key 
 	// AWS names events "ObjectCreated:Put", MinIO "s3:ObjectCreated:Put"; a
 	// lifecycle rule's expiry is announced as its own event type.
 	name := strings.TrimPrefix(r.EventName, "s3:")
+	if strings.HasSuffix(name, "Tagging") {
+		// MinIO announces tag changes (ours, at confirmation) as
+		// ObjectCreated:PutTagging; S3 as ObjectTagging:*, which we do not
+		// subscribe to. The object itself did not change.
+		return lifecycle.OutcomeIgnored, nil
+	}
 	for _, kind := range []string{"ObjectCreated:", "ObjectRemoved:", "LifecycleExpiration:"} {
 		if strings.HasPrefix(name, kind) {
 			return h.Keeper.Recording(ctx, userID, recID, key)

@@ -1,0 +1,320 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	awsmw "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/voicerec/backend/internal/auth"
+	"github.com/voicerec/backend/internal/config"
+	"github.com/voicerec/backend/internal/devissuer"
+	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/s3"
+	"github.com/voicerec/backend/internal/s3event"
+	"github.com/voicerec/backend/internal/testenv"
+	"github.com/voicerec/backend/internal/testenv/testaudio"
+	"github.com/voicerec/backend/server/api"
+)
+
+// Public on-demand prices, us-east-1, as published on the AWS pricing pages
+// for each service in 2025 (after DynamoDB's November 2024 on-demand price
+// cut). They are constants on purpose: the figure moves only when what we
+// do moves. Check them before quoting the result.
+const (
+	priceDate             = "2025 list prices, us-east-1"
+	usdPerMillionWRU      = 0.625
+	usdPerMillionRRU      = 0.125
+	usdPerThousandS3Write = 0.005  // PUT, COPY, POST, LIST, and lifecycle-class requests
+	usdPerThousandS3Read  = 0.0004 // GET, HEAD and the rest
+	usdPerGBMonthS3       = 0.023
+	usdPerMillionLambda   = 0.20
+	usdPerGBSecondArm     = 0.0000133334
+	usdPerMillionHTTPAPI  = 1.00
+	usdPerGBLogs          = 0.50 // CloudWatch Logs ingestion, EMF lines included
+	apiMemoryGB           = 0.5  // infra: the API function has 512 MB
+	eventsMemoryGB        = 0.25 // the events function has 256 MB
+)
+
+// usage is what the backend consumed, counted by SDK middleware on every
+// client it uses.
+type usage struct {
+	mu       sync.Mutex
+	wru, rru float64
+	s3Write  int
+	s3Read   int
+}
+
+func (u *usage) middleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("cost-usage",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			total := types.ReturnConsumedCapacityTotal
+			switch p := in.Parameters.(type) {
+			case *dynamodb.GetItemInput:
+				p.ReturnConsumedCapacity = total
+			case *dynamodb.PutItemInput:
+				p.ReturnConsumedCapacity = total
+			case *dynamodb.UpdateItemInput:
+				p.ReturnConsumedCapacity = total
+			case *dynamodb.DeleteItemInput:
+				p.ReturnConsumedCapacity = total
+			case *dynamodb.QueryInput:
+				p.ReturnConsumedCapacity = total
+			case *dynamodb.TransactWriteItemsInput:
+				p.ReturnConsumedCapacity = total
+			case *dynamodb.BatchWriteItemInput:
+				p.ReturnConsumedCapacity = total
+			}
+			out, md, err := next.HandleInitialize(ctx, in)
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			if awsmw.GetServiceID(ctx) == "S3" {
+				switch awsmw.GetOperationName(ctx) {
+				case "PutObject", "CopyObject", "ListObjectsV2", "PutObjectTagging", "CreateMultipartUpload", "CompleteMultipartUpload", "UploadPart":
+					u.s3Write++
+				default: // HeadObject, GetObject (ranged reads), DeleteObject is free but rare here
+					if awsmw.GetOperationName(ctx) != "DeleteObject" {
+						u.s3Read++
+					}
+				}
+			}
+			add := func(cc *types.ConsumedCapacity) {
+				if cc == nil {
+					return
+				}
+				// On-demand: a transactional write unit costs two WRUs, and
+				// ConsumedCapacity already reports it that way.
+				if cc.WriteCapacityUnits != nil {
+					u.wru += *cc.WriteCapacityUnits
+				}
+				if cc.ReadCapacityUnits != nil {
+					u.rru += *cc.ReadCapacityUnits
+				}
+				if cc.WriteCapacityUnits == nil && cc.ReadCapacityUnits == nil && cc.CapacityUnits != nil {
+					// DynamoDB Local reports only the total; split by operation.
+					switch awsmw.GetOperationName(ctx) {
+					case "GetItem", "Query":
+						u.rru += *cc.CapacityUnits
+					default:
+						u.wru += *cc.CapacityUnits
+					}
+				}
+			}
+			switch o := out.Result.(type) {
+			case *dynamodb.GetItemOutput:
+				add(o.ConsumedCapacity)
+			case *dynamodb.PutItemOutput:
+				add(o.ConsumedCapacity)
+			case *dynamodb.UpdateItemOutput:
+				add(o.ConsumedCapacity)
+			case *dynamodb.DeleteItemOutput:
+				add(o.ConsumedCapacity)
+			case *dynamodb.QueryOutput:
+				add(o.ConsumedCapacity)
+			case *dynamodb.TransactWriteItemsOutput:
+				for i := range o.ConsumedCapacity {
+					add(&o.ConsumedCapacity[i])
+				}
+			case *dynamodb.BatchWriteItemOutput:
+				for i := range o.ConsumedCapacity {
+					add(&o.ConsumedCapacity[i])
+				}
+			}
+			return out, md, err
+		}), middleware.After)
+}
+
+// countingWriter counts log bytes, which CloudWatch Logs bills.
+type countingWriter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.n += len(p)
+	c.mu.Unlock()
+	return len(p), nil
+}
+
+// 9. What a million upload lifecycles cost on AWS: each is create, PUT,
+// confirmation (with the audio check), list, download link and download.
+// Everything the backend does is counted by middleware on its real SDK
+// clients against the emulators; the client's own PUT and GET are counted
+// as one S3 request each; Lambda time is the handlers' measured time.
+func BenchmarkLifecycleCost(b *testing.B) {
+	env := testenv.Get(b)
+	iss := httptest.NewUnstartedServer(nil)
+	issURL := "http://" + iss.Listener.Addr().String()
+	issuer, err := devissuer.New(issURL, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	iss.Config.Handler = issuer.Handler()
+	iss.Start()
+	defer iss.Close()
+	getenv := env.Getenv(b, map[string]string{
+		"OIDC_PROVIDERS": "dev", "OIDC_DEV_ISSUER": issURL, "OIDC_DEV_JWKS_URL": issURL + "/jwks", "OIDC_DEV_CLIENT_IDS": "bench",
+		"OIDC_DEV_REQUIRE_NONCE": "false", "LOGIN_RATE_LIMIT": "100000", "LOGIN_RATE_BURST": "100000",
+	})
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env.Provision(b, cfg)
+	// The benchmark's own waiting reads through a client nobody counts.
+	watch := dynamo.New(env.Clients(cfg).DynamoDB, cfg.TablePrefix)
+	u := &usage{}
+	awsCfg := testenv.AWSConfig(cfg.Region)
+	awsCfg.APIOptions = append(awsCfg.APIOptions, u.middleware)
+	clients := cfg.ClientsFrom(awsCfg)
+	providers, err := auth.ProvidersFromEnv(getenv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	verifier, err := auth.NewVerifier(providers, auth.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	logs := &countingWriter{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	app := api.New(api.Deps{Config: cfg, Log: log, DynamoDB: clients.DynamoDB, Store: dynamo.New(clients.DynamoDB, cfg.TablePrefix),
+		Objects: s3.New(clients.S3, clients.Presign, cfg.Bucket), Verifier: verifier})
+	var apiTime time.Duration
+	var apiCalls int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		app.ServeHTTP(w, r)
+		mu.Lock()
+		apiTime += time.Since(t0)
+		apiCalls++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	handler := s3event.FromClients(cfg, log, clients, nil)
+	var eventsTime time.Duration
+	var eventsCalls int
+	env.OnEvent(b, cfg.Bucket, func(ctx context.Context, ev events.S3Event) error {
+		t0 := time.Now()
+		err := handler.Handle(ctx, ev)
+		if strings.HasSuffix(ev.Records[0].EventName, "Tagging") {
+			return err // MinIO's own tagging event; S3 sends none to the function
+		}
+		mu.Lock()
+		eventsTime += time.Since(t0)
+		eventsCalls++
+		mu.Unlock()
+		return err
+	})
+	p := &apiProcess{URL: srv.URL, Config: cfg}
+	tok, err := issuer.Mint(devissuer.Claims{Subject: "cost", Audience: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &http.Client{}
+	var login struct {
+		AccessToken string `json:"access_token"`
+		User        struct {
+			ID string `json:"id"`
+		} `json:"user"`
+	}
+	if st, err := p.call(c, "", http.MethodPost, "/v1/auth/login", map[string]string{"provider": "dev", "id_token": tok}, &login); err != nil || st >= 300 {
+		b.Fatalf("login: %d %v", st, err)
+	}
+	uid := login.User.ID
+	const size = 1 << 20 // a 2-minute AAC memo at 64 kbit/s
+	const n = 50
+	// Only the lifecycles count, not the sign-in.
+	mu.Lock()
+	apiTime, apiCalls = 0, 0
+	mu.Unlock()
+	u.mu.Lock()
+	u.wru, u.rru, u.s3Write, u.s3Read = 0, 0, 0, 0
+	u.mu.Unlock()
+	logs.mu.Lock()
+	logs.n = 0
+	logs.mu.Unlock()
+	clientS3 := 0
+	body := testaudio.Body("audio/mp4", size, 'c')
+	for i := 0; i < n; i++ {
+		var up upload
+		if st, err := p.call(c, login.AccessToken, http.MethodPost, "/v1/recordings",
+			map[string]any{"file_name": "memo.m4a", "content_type": "audio/mp4", "size_bytes": size}, &up); err != nil || st != http.StatusCreated {
+			b.Fatalf("create: %d %v", st, err)
+		}
+		req, _ := http.NewRequest(http.MethodPut, up.Upload.URL, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "audio/mp4")
+		resp, err := c.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("PUT: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		clientS3++
+		var rec struct {
+			Download struct {
+				URL string `json:"url"`
+			} `json:"download"`
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			r, err := watch.GetRecording(context.Background(), uid, up.Recording.ID)
+			if err == nil && r.Status == "available" {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("not confirmed: %+v %v", r, err)
+			}
+		}
+		// The app shows the recording: one GET, which signs the download.
+		if st, err := p.call(c, login.AccessToken, http.MethodGet, "/v1/recordings/"+up.Recording.ID, nil, &rec); err != nil || st != http.StatusOK {
+			b.Fatalf("get: %d %v", st, err)
+		}
+		if st, err := p.call(c, login.AccessToken, http.MethodGet, "/v1/recordings?limit=50", nil, nil); err != nil || st != http.StatusOK {
+			b.Fatalf("list: %d %v", st, err)
+		}
+		resp, err = c.Get(rec.Download.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		clientS3++
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	perMillion := 1e6 / float64(n)
+	dynamoUSD := (u.wru*usdPerMillionWRU + u.rru*usdPerMillionRRU) / 1e6 * perMillion
+	s3USD := (float64(u.s3Write+clientS3/2)*usdPerThousandS3Write + float64(u.s3Read+clientS3/2)*usdPerThousandS3Read) / 1e3 * perMillion
+	lambdaUSD := (float64(apiCalls+eventsCalls)*usdPerMillionLambda/1e6 +
+		(apiTime.Seconds()*apiMemoryGB+eventsTime.Seconds()*eventsMemoryGB)*usdPerGBSecondArm) * perMillion
+	gatewayUSD := float64(apiCalls) * usdPerMillionHTTPAPI / 1e6 * perMillion
+	logsUSD := float64(logs.n) / 1e9 * usdPerGBLogs * perMillion
+	storageUSD := float64(size) * 1e6 / 1e9 * usdPerGBMonthS3
+	b.ReportMetric(dynamoUSD+s3USD+lambdaUSD+gatewayUSD+logsUSD, "usd-per-million-lifecycles")
+	b.ReportMetric(dynamoUSD, "dynamodb-usd")
+	b.ReportMetric(s3USD, "s3-requests-usd")
+	b.ReportMetric(lambdaUSD, "lambda-usd")
+	b.ReportMetric(gatewayUSD, "http-api-usd")
+	b.ReportMetric(logsUSD, "logs-usd")
+	b.ReportMetric(storageUSD, "storage-usd-per-month")
+	b.ReportMetric((u.wru)/n, "wru/lifecycle")
+	b.ReportMetric((u.rru)/n, "rru/lifecycle")
+	b.ReportMetric(float64(u.s3Write+u.s3Read)/n, "server-s3-requests/lifecycle")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("prices: %s; %d lifecycles of %d bytes; API %d calls %.1f ms each, events %d calls %.1f ms each, logs %d bytes",
+		priceDate, n, size, apiCalls, ms(apiTime)/float64(max(apiCalls, 1)), eventsCalls, ms(eventsTime)/float64(max(eventsCalls, 1)), logs.n)
+}
