@@ -22,7 +22,6 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/voicerec/backend/internal/devstack"
-	"github.com/voicerec/backend/internal/metrics"
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/stack"
@@ -76,19 +75,7 @@ func TestPresignedUploadBecomesAvailableAndListed(t *testing.T) {
 		t.Errorf("object tags %v, %v", tags, err)
 	}
 	// The handler's lines are EMF records CloudWatch can read.
-	emitted := map[string]bool{}
-	for _, line := range strings.Split(s.Logs.String(), "\n") {
-		if !strings.Contains(line, `"_aws"`) {
-			continue
-		}
-		names, err := metrics.ValidateEMF([]byte(line))
-		if err != nil {
-			t.Errorf("invalid EMF: %v: %s", err, line)
-		}
-		for _, n := range names {
-			emitted[n] = true
-		}
-	}
+	emitted := s.EmittedMetrics(t)
 	for _, want := range []string{"Confirmed", "ConfirmationLatency", "BytesRead"} {
 		if !emitted[want] {
 			t.Errorf("no %s metric in the logs", want)

@@ -20,6 +20,7 @@ import (
 	"github.com/voicerec/backend/internal/devissuer"
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/lifecycle"
+	"github.com/voicerec/backend/internal/metrics"
 	"github.com/voicerec/backend/internal/s3"
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/testenv"
@@ -218,4 +219,25 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// EmittedMetrics checks every EMF line the stack logged against the EMF
+// rules CloudWatch enforces, failing the test on an invalid one, and
+// returns the names of the metrics emitted.
+func (s *Stack) EmittedMetrics(t testing.TB) map[string]bool {
+	t.Helper()
+	emitted := map[string]bool{}
+	for _, line := range strings.Split(s.Logs.String(), "\n") {
+		if !strings.Contains(line, `"_aws"`) {
+			continue
+		}
+		names, err := metrics.ValidateEMF([]byte(line))
+		if err != nil {
+			t.Errorf("invalid EMF: %v: %s", err, line)
+		}
+		for _, n := range names {
+			emitted[n] = true
+		}
+	}
+	return emitted
 }
