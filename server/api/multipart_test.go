@@ -426,3 +426,85 @@ func TestMultipartRoutesOwnership(t *testing.T) {
 		t.Fatalf("A's upload changed: %+v", got)
 	}
 }
+
+// uploadAllParts signs and sends every part of body and returns storage's
+// list of them.
+func (c *client) uploadAllParts(up multipartCreateJSON, body []byte) []storedPartJSON {
+	c.t.Helper()
+	var numbers []int
+	for n := 1; n <= up.Upload.PartCount; n++ {
+		numbers = append(numbers, n)
+	}
+	for _, p := range c.signParts(up.Recording.ID, numbers...) {
+		if st, _ := putPart(c.t, p, partOf(body, up.Upload.PartSize, p.PartNumber)); st != 200 {
+			c.t.Fatalf("part %d: %d", p.PartNumber, st)
+		}
+	}
+	return c.storedParts(up.Recording.ID)
+}
+
+// An app whose complete call was lost still gets its recording: storage's
+// CompleteMultipartUpload event goes through the same Keeper as a PUT's.
+func TestMultipartCompletedEventConfirms(t *testing.T) {
+	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
+	c, uid := login(t, s, "mp-event")
+	body := audioBytes("audio/mp4", 7*mib)
+	up := c.createMultipart("event.m4a", len(body))
+	stored := c.uploadAllParts(up, body)
+	rec, _ := s.Store.GetRecording(context.Background(), uid, up.Recording.ID)
+	var parts []s3.Part
+	for _, p := range stored {
+		parts = append(parts, s3.Part{Number: p.PartNumber, ETag: p.ETag})
+	}
+	if err := s.Objects.CompleteMultipart(context.Background(), rec.Key, rec.UploadID, parts); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.waitAvailable(up.Recording.ID); got.SizeBytes != int64(len(body)) {
+		t.Fatalf("confirmed by the event: %+v", got)
+	}
+	// The app's complete, arriving late, is harmless.
+	r := c.do("POST", "/v1/recordings/"+up.Recording.ID+"/complete", completeBody(stored))
+	wantStatus(t, r, 200)
+}
+
+// A multipart upload that is not audio is rejected by the complete's own
+// answer, its object deleted and its reservation released.
+func TestMultipartNotAudioIsRejectedOnComplete(t *testing.T) {
+	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
+	c, uid := login(t, s, "mp-reject")
+	body := randomBytes(6 * mib)
+	up := c.createMultipart("noise.m4a", len(body))
+	stored := c.uploadAllParts(up, body)
+	r := c.do("POST", "/v1/recordings/"+up.Recording.ID+"/complete", completeBody(stored))
+	wantStatus(t, r, 200)
+	var rec recordingJSON
+	r.decode(t, &rec)
+	if rec.Status != "rejected" || rec.RejectReason != "not_audio" {
+		t.Fatalf("complete of noise: %s", r.body)
+	}
+	if objectExists(t, s, uid, up.Recording.ID) {
+		t.Error("the rejected object is kept")
+	}
+	if q := c.quota(); q.BytesReserved != 0 || q.UploadsInFlight != 0 {
+		t.Errorf("quota after rejection: %+v", q)
+	}
+}
+
+// Deleting the account aborts its pending multipart uploads.
+func TestMultipartAccountDeletionAborts(t *testing.T) {
+	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
+	c, uid := login(t, s, "mp-leaver")
+	up := c.createMultipart("left.m4a", 6*mib)
+	rec, _ := s.Store.GetRecording(context.Background(), uid, up.Recording.ID)
+	p := c.signParts(up.Recording.ID, 1)[0]
+	if st, _ := putPart(t, p, partOf(audioBytes("audio/mp4", 6*mib), 5*mib, 1)); st != 200 {
+		t.Fatalf("part: %d", st)
+	}
+	wantStatus(t, c.do("DELETE", "/v1/me", nil), 204)
+	if _, err := s.Objects.ListParts(context.Background(), rec.Key, rec.UploadID); !errors.Is(err, s3.ErrNoUpload) {
+		t.Fatalf("parts after account deletion: %v", err)
+	}
+	if _, err := s.Store.GetRecording(context.Background(), uid, up.Recording.ID); err == nil {
+		t.Error("the aborted upload's record stays")
+	}
+}
