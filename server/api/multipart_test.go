@@ -508,3 +508,21 @@ func TestMultipartAccountDeletionAborts(t *testing.T) {
 		t.Error("the aborted upload's record stays")
 	}
 }
+
+// No part URL outlives the recording's window: near its end a part URL
+// expires with it, and after it no part URL is issued at all.
+func TestMultipartPartURLsNeverOutliveTheWindow(t *testing.T) {
+	clock := &stack.Clock{}
+	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv, Clock: clock})
+	c, _ := login(t, s, "mp-window")
+	up := c.createMultipart("late.m4a", 6*mib)
+	clock.Advance(s.Config.MultipartUploadTTL - 90*time.Second)
+	p := c.signParts(up.Recording.ID, 2)[0]
+	if p.ExpiresAt.After(up.Upload.ExpiresAt) || up.Upload.ExpiresAt.Sub(p.ExpiresAt) > 2*time.Second {
+		t.Fatalf("part URL expires %s, window ends %s", p.ExpiresAt, up.Upload.ExpiresAt)
+	}
+	clock.Advance(2 * time.Minute)
+	wantProblem(t, c.do("POST", "/v1/recordings/"+up.Recording.ID+"/parts", map[string]any{"part_numbers": []int{1}}), 409, "conflict")
+	// What storage holds is still readable until the reconciler closes it.
+	wantStatus(t, c.do("GET", "/v1/recordings/"+up.Recording.ID+"/parts", nil), 200)
+}
