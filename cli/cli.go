@@ -348,7 +348,10 @@ func (e *env) uploadOne(path string, wait time.Duration) (_ string, err error) {
 	// was lost, or an upload URL that expired, gets the same recording back.
 	state, err := e.resumeState(path, st, digest)
 	if err != nil {
-		return "", err
+		// No place for the state (no home, a read-only disk): upload all
+		// the same, without resuming.
+		fmt.Fprintf(e.stderr, "recorder upload: %s cannot be resumed if interrupted: %v\n", filepath.Base(path), err)
+		state, err = newUploadState(), nil
 	}
 	defer func() {
 		if !keepFor(err) {

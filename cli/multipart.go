@@ -80,9 +80,7 @@ func (e *env) resumeState(path string, st os.FileInfo, digest string) (*uploadSt
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	key := make([]byte, 16)
-	_, _ = rand.Read(key)
-	want.IdempotencyKey = hex.EncodeToString(key)
+	want.IdempotencyKey = newUploadState().IdempotencyKey
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -100,7 +98,18 @@ func keepFor(err error) bool {
 	return err != nil && (errors.Is(err, context.Canceled) || transient(err))
 }
 
-func (s *uploadState) forget() { _ = os.Remove(s.file) }
+// newUploadState is a state kept in memory only.
+func newUploadState() *uploadState {
+	key := make([]byte, 16)
+	_, _ = rand.Read(key)
+	return &uploadState{IdempotencyKey: hex.EncodeToString(key)}
+}
+
+func (s *uploadState) forget() {
+	if s.file != "" {
+		_ = os.Remove(s.file)
+	}
+}
 
 // partWorkers is how many parts are sent at once.
 const partWorkers = 4
@@ -131,6 +140,12 @@ func (e *env) uploadParts(id string, up signed, f *os.File, size int64, name str
 		return size - int64(count-1)*up.PartSize
 	}
 	stored, err := e.storedParts(id)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == "conflict" {
+		// Completed by an earlier run that was stopped before it saw the
+		// answer: only the confirmation is left to wait for.
+		return recordingDoc{ID: id, Status: "pending"}, nil
+	}
 	if err != nil {
 		return recordingDoc{}, err
 	}
