@@ -60,7 +60,8 @@ type Recording struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	// SHA256 is the base64 SHA-256 of the object: declared by the client
 	// while pending (storage then refuses any other body), read back from
-	// storage once available.
+	// storage once available. A multipart upload's stays as declared: its
+	// stored checksum, if any, is composite, never the file's digest.
 	SHA256 string `json:"sha256,omitempty"`
 	ETag   string `json:"-"`
 	Key    string `json:"-"`
