@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/voicerec/backend/internal/recording"
 )
 
 // Config is what the API and the events handler need to run.
@@ -93,6 +95,10 @@ const (
 	MaxPutBytes = 5 << 30
 )
 
+// completeBytesPerPart bounds one part's entry in a complete's body:
+// {"part_number":10000,"etag":"\"<32 hex digits>\""}, and a comma.
+const completeBytesPerPart = 64
+
 // maxPresignTTL is SigV4's upper bound for a presigned URL's lifetime.
 const maxPresignTTL = 7 * 24 * time.Hour
 
@@ -161,6 +167,14 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.MultipartUploadTTL < c.UploadURLTTL {
 		r.fail("MULTIPART_UPLOAD_TTL", "must be at least UPLOAD_URL_TTL (%s)", c.UploadURLTTL)
+	}
+	if c.MaxUploadBytes >= c.MultipartThresholdBytes {
+		// A complete names every part in its body: the largest upload's
+		// must fit in MAX_BODY_BYTES.
+		parts := c.MaxUploadBytes / recording.PartSizeFor(c.MaxUploadBytes, c.MultipartPartSize, MaxParts)
+		if need := (parts+1)*completeBytesPerPart + 64; need > c.MaxBodyBytes {
+			r.fail("MAX_BODY_BYTES", "must be at least %d so a complete of MAX_UPLOAD_BYTES in %d parts fits; or raise MULTIPART_PART_SIZE", need, parts+1)
+		}
 	}
 	if c.MaxUploadBytes > c.QuotaMaxBytes {
 		r.fail("MAX_UPLOAD_BYTES", "must not exceed QUOTA_MAX_BYTES (%d)", c.QuotaMaxBytes)

@@ -53,6 +53,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"MULTIPART_PART_SIZE":       "1048576",    // below S3's 5 MiB minimum
 		"MULTIPART_THRESHOLD_BYTES": "6442450944", // above one PUT's 5 GiB
 		"MULTIPART_UPLOAD_TTL":      "10s",
+		"MAX_BODY_BYTES":            "1024", // too small for a complete of MAX_UPLOAD_BYTES in 16 MiB parts
 	}
 	for name, value := range cases {
 		_, err := config.Load(func(k string) string {
