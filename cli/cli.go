@@ -6,10 +6,8 @@ package cli
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -325,7 +323,7 @@ func (e *env) upload(args []string) error {
 	return nil
 }
 
-func (e *env) uploadOne(path string, wait time.Duration) (string, error) {
+func (e *env) uploadOne(path string, wait time.Duration) (_ string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -342,17 +340,28 @@ func (e *env) uploadOne(path string, wait time.Duration) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// One key for every attempt of this file: a create whose answer was
-	// lost, or an upload URL that expired, gets the same recording back.
-	key := make([]byte, 16)
-	_, _ = rand.Read(key)
-	hdr := http.Header{"Idempotency-Key": {hex.EncodeToString(key)}}
 	// The digest is signed into the upload URL: storage itself refuses a
 	// body that changed on disk or on the way.
 	digest, err := fileSHA256(f, st.Size())
 	if err != nil {
 		return "", err
 	}
+	// One key for every attempt of this file, in this run and in the next
+	// one after an interruption (see resumeState): a create whose answer
+	// was lost, or an upload URL that expired, gets the same recording back.
+	state, err := e.resumeState(path, st, digest)
+	if err != nil {
+		// No place for the state (no home, a read-only disk): upload all
+		// the same, without resuming.
+		fmt.Fprintf(e.stderr, "recorder upload: %s cannot be resumed if interrupted: %v\n", filepath.Base(path), err)
+		state, err = newUploadState(), nil
+	}
+	defer func() {
+		if !keepFor(err) {
+			state.forget()
+		}
+	}()
+	hdr := http.Header{"Idempotency-Key": {state.IdempotencyKey}}
 	body := map[string]any{"file_name": filepath.Base(path), "content_type": ctype, "size_bytes": st.Size(), "sha256": digest}
 	var created struct {
 		Recording recordingDoc `json:"recording"`
@@ -363,8 +372,20 @@ func (e *env) uploadOne(path string, wait time.Duration) (string, error) {
 			return e.api.call(e.ctx, http.MethodPost, "/v1/recordings", hdr, body, &created)
 		})
 	}
-	if err := create(); err != nil {
+	if err = create(); err != nil {
 		return "", err
+	}
+	if created.Upload.Method == "MULTIPART" && created.Recording.Status == "pending" {
+		var done recordingDoc
+		if done, err = e.uploadParts(created.Recording.ID, created.Upload, f, st.Size(), filepath.Base(path)); err != nil {
+			return "", err
+		}
+		if done.Status == "rejected" {
+			err = fmt.Errorf("storage refused the upload of %s: %s", done.ID, done.RejectReason)
+			return "", err
+		}
+		err = e.waitConfirmed(created.Recording.ID, wait)
+		return created.Recording.ID, err
 	}
 	if created.Upload.URL == "" {
 		// A replay of a recording already uploaded, or whose window is over.

@@ -198,6 +198,9 @@ type signed struct {
 	URL       string            `json:"url"`
 	Headers   map[string]string `json:"headers"`
 	ExpiresAt time.Time         `json:"expires_at"`
+	// A multipart upload (method MULTIPART) has parts instead of a URL.
+	PartSize  int64 `json:"part_size,omitempty"`
+	PartCount int   `json:"part_count,omitempty"`
 }
 
 type recordingDoc struct {

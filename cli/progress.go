@@ -42,6 +42,14 @@ func (b *bar) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// add counts n bytes done: a part sent, or parts a resumed upload
+// finds already stored.
+func (b *bar) add(n int64) {
+	if b.pb != nil {
+		_ = b.pb.Add64(n)
+	}
+}
+
 // reset starts over for a retried transfer.
 func (b *bar) reset() {
 	if b.pb != nil {

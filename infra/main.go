@@ -27,7 +27,8 @@ func main() {
 	for key, name := range map[string]string{
 		"googleClientIds": "GOOGLE_CLIENT_IDS", "appleClientIds": "APPLE_CLIENT_IDS", "kakaoClientIds": "KAKAO_CLIENT_IDS",
 		"logLevel": "LOG_LEVEL", "maxUploadBytes": "MAX_UPLOAD_BYTES", "quotaMaxBytes": "QUOTA_MAX_BYTES",
-		"quotaMaxRecordings": "QUOTA_MAX_RECORDINGS",
+		"quotaMaxRecordings": "QUOTA_MAX_RECORDINGS", "multipartThresholdBytes": "MULTIPART_THRESHOLD_BYTES",
+		"multipartPartSize": "MULTIPART_PART_SIZE", "multipartUploadTtl": "MULTIPART_UPLOAD_TTL",
 	} {
 		if v := ctx(key, ""); v != "" {
 			env[name] = v

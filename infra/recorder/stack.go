@@ -166,7 +166,12 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		"dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable",
 	}, tableARNs(allTables...)...)
 	apiFn.allow("DynamoDBIndexes", []string{"dynamodb:Query"}, indexARNs()...)
-	apiFn.allow("RecordingObjects", []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}, objectsARN)
+	// PutObject also covers CreateMultipartUpload, UploadPart (signed for
+	// clients) and CompleteMultipartUpload; a delete or an account deletion
+	// aborts a pending multipart upload, and GET .../parts reads ListParts.
+	apiFn.allow("RecordingObjects", []string{
+		"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
+	}, objectsARN)
 	// Listing is needed to delete an account's objects by prefix, and is
 	// what HeadBucket (the readiness check) requires. HeadBucket carries no
 	// prefix, hence IfExists.
@@ -175,7 +180,9 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 
 	eventsFn.allow("DynamoDB", []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		tableARNs(dynamo.RecordingsTable, dynamo.UsersTable)...)
-	eventsFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject", "s3:PutObjectTagging"}, objectsARN)
+	// The Keeper aborts the multipart upload of a recording being deleted
+	// or whose window is over, whoever runs it, and tags what it confirms.
+	eventsFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"}, objectsARN)
 	// Without ListBucket, S3 answers HeadObject on a missing key with 403
 	// instead of 404, and the handler could not tell "gone" from "denied".
 	eventsFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN, listRecordings)
@@ -184,7 +191,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
 	}, tableARNs(allTables...)...)
 	reconcilerFn.allow("DynamoDBIndexes", []string{"dynamodb:Query"}, indexARNs()...)
-	reconcilerFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject", "s3:PutObjectTagging"}, objectsARN)
+	reconcilerFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"}, objectsARN)
 	reconcilerFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN, listRecordings)
 
 	// --- bucket
@@ -203,8 +210,11 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		RemovalPolicy:     removal,
 		Cors:              corsRules(p.CORSOrigins),
 		LifecycleRules: &[]*awss3.LifecycleRule{{
+			// A backstop only: the reconciler aborts an upload at its due
+			// time (MULTIPART_UPLOAD_TTL, 24 h, plus UPLOAD_GRACE). One day
+			// could abort an upload completing in its grace period.
 			Id:                                  jsii.String("abort-incomplete-multipart-uploads"),
-			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(2)),
 		}, {
 			// Most recordings are never played after their first week:
 			// Intelligent-Tiering moves each to cheaper tiers after 30 and

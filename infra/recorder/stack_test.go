@@ -143,7 +143,7 @@ func TestBucket(t *testing.T) {
 		{"public access block", p["PublicAccessBlockConfiguration"], `{"BlockPublicAcls":true,"BlockPublicPolicy":true,"IgnorePublicAcls":true,"RestrictPublicBuckets":true}`},
 		{"encryption", get(p, "BucketEncryption", "ServerSideEncryptionConfiguration", 0, "ServerSideEncryptionByDefault", "SSEAlgorithm"), `"AES256"`},
 		{"object ownership", get(p, "OwnershipControls", "Rules", 0, "ObjectOwnership"), `"BucketOwnerEnforced"`},
-		{"abort multipart", get(p, "LifecycleConfiguration", "Rules", 0, "AbortIncompleteMultipartUpload"), `{"DaysAfterInitiation":1}`},
+		{"abort multipart", get(p, "LifecycleConfiguration", "Rules", 0, "AbortIncompleteMultipartUpload"), `{"DaysAfterInitiation":2}`},
 		{"lifecycle enabled", get(p, "LifecycleConfiguration", "Rules", 0, "Status"), `"Enabled"`},
 		{"CORS methods", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedMethods"), `["PUT","GET","HEAD"]`},
 		{"CORS origins", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedOrigins"), `["https://app.example.com"]`},
@@ -374,18 +374,18 @@ func TestLeastPrivilege(t *testing.T) {
 			"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
 			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
 			"logs:CreateLogStream", "logs:PutLogEvents",
-			"s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject",
 		},
 		recorder.EventsFunctionID: {
 			"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
 			"logs:CreateLogStream", "logs:PutLogEvents",
-			"s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObjectTagging",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObjectTagging",
 			"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage",
 		},
 		recorder.ReconcilerFunctionID: {
 			"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
 			"logs:CreateLogStream", "logs:PutLogEvents",
-			"s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObjectTagging",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObjectTagging",
 		},
 	}
 	for fn, w := range want {

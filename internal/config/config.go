@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/voicerec/backend/internal/recording"
 )
 
 // Config is what the API and the events handler need to run.
@@ -48,10 +50,19 @@ type Config struct {
 	ReconcileMaxItems int
 	SessionTTL        time.Duration
 
-	MaxUploadBytes     int64
-	QuotaMaxBytes      int64
-	QuotaMaxRecordings int64
-	MaxBodyBytes       int64
+	MaxUploadBytes int64
+	// MultipartThresholdBytes is the declared size from which an upload is
+	// a multipart upload (parts uploaded through presigned part URLs) rather
+	// than one PUT; MultipartPartSize is the part size it starts from (grown
+	// when a file would need more than 10,000 parts); MultipartUploadTTL is
+	// a multipart upload's window, longer than PENDING_UPLOAD_TTL because a
+	// slow network may need hours.
+	MultipartThresholdBytes int64
+	MultipartPartSize       int64
+	MultipartUploadTTL      time.Duration
+	QuotaMaxBytes           int64
+	QuotaMaxRecordings      int64
+	MaxBodyBytes            int64
 
 	LoginRateLimit float64 // login attempts per minute per client address
 	LoginBurst     int
@@ -77,6 +88,18 @@ const (
 	DefaultTablePrefix = "recorder-"
 	DefaultBucket      = "recorder-recordings"
 )
+
+// S3's multipart bounds: parts (all but the last) of at least 5 MiB, at
+// most 10,000 parts, and at most 5 GiB in one PUT or one part.
+const (
+	MinPartSize = 5 << 20
+	MaxParts    = 10000
+	MaxPutBytes = 5 << 30
+)
+
+// completeBytesPerPart bounds one part's entry in a complete's body:
+// {"part_number":10000,"etag":"\"<32 hex digits>\""}, and a comma.
+const completeBytesPerPart = 64
 
 // maxPresignTTL is SigV4's upper bound for a presigned URL's lifetime.
 const maxPresignTTL = 7 * 24 * time.Hour
@@ -105,10 +128,14 @@ func Load(getenv func(string) string) (Config, error) {
 		ReconcileMaxItems: int(r.int64("RECONCILE_MAX_ITEMS", 1000, 1, 1<<20)),
 		SessionTTL:        r.duration("SESSION_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
 
-		MaxUploadBytes:     r.int64("MAX_UPLOAD_BYTES", 512<<20, 1, 5<<40),
-		QuotaMaxBytes:      r.int64("QUOTA_MAX_BYTES", 10<<30, 1, 1<<50),
-		QuotaMaxRecordings: r.int64("QUOTA_MAX_RECORDINGS", 10000, 1, 1<<31),
-		MaxBodyBytes:       r.int64("MAX_BODY_BYTES", 64<<10, 1<<10, 10<<20),
+		MaxUploadBytes: r.int64("MAX_UPLOAD_BYTES", 512<<20, 1, 5<<40),
+
+		MultipartThresholdBytes: r.int64("MULTIPART_THRESHOLD_BYTES", 32<<20, MinPartSize, MaxPutBytes),
+		MultipartPartSize:       r.int64("MULTIPART_PART_SIZE", 16<<20, MinPartSize, MaxPutBytes),
+		MultipartUploadTTL:      r.duration("MULTIPART_UPLOAD_TTL", 24*time.Hour, time.Minute, 7*24*time.Hour),
+		QuotaMaxBytes:           r.int64("QUOTA_MAX_BYTES", 10<<30, 1, 1<<50),
+		QuotaMaxRecordings:      r.int64("QUOTA_MAX_RECORDINGS", 10000, 1, 1<<31),
+		MaxBodyBytes:            r.int64("MAX_BODY_BYTES", 64<<10, 1<<10, 10<<20),
 
 		LoginRateLimit: float64(r.int64("LOGIN_RATE_LIMIT", 30, 1, 1<<20)),
 		LoginBurst:     int(r.int64("LOGIN_RATE_BURST", 10, 1, 1<<20)),
@@ -140,6 +167,17 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.PendingUploadTTL < c.UploadURLTTL {
 		// An upload may finish only after its record is gone otherwise.
 		r.fail("PENDING_UPLOAD_TTL", "must be at least UPLOAD_URL_TTL (%s)", c.UploadURLTTL)
+	}
+	if c.MultipartUploadTTL < c.UploadURLTTL {
+		r.fail("MULTIPART_UPLOAD_TTL", "must be at least UPLOAD_URL_TTL (%s)", c.UploadURLTTL)
+	}
+	if c.MaxUploadBytes >= c.MultipartThresholdBytes {
+		// A complete names every part in its body: the largest upload's
+		// must fit in MAX_BODY_BYTES.
+		parts := c.MaxUploadBytes / recording.PartSizeFor(c.MaxUploadBytes, c.MultipartPartSize, MaxParts)
+		if need := (parts+1)*completeBytesPerPart + 64; need > c.MaxBodyBytes {
+			r.fail("MAX_BODY_BYTES", "must be at least %d so a complete of MAX_UPLOAD_BYTES in %d parts fits; or raise MULTIPART_PART_SIZE", need, parts+1)
+		}
 	}
 	if c.MaxUploadBytes > c.QuotaMaxBytes {
 		r.fail("MAX_UPLOAD_BYTES", "must not exceed QUOTA_MAX_BYTES (%d)", c.QuotaMaxBytes)

@@ -15,7 +15,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.APIAddr != "127.0.0.1:8080" || c.UploadURLTTL != 15*time.Minute || c.DownloadURLTTL != 15*time.Minute ||
 		c.PendingUploadTTL != time.Hour || c.SessionTTL != 30*24*time.Hour || c.MaxUploadBytes != 512<<20 ||
-		c.S3PathStyle || c.S3PublicEndpoint != "" || c.TablePrefix != "recorder-" {
+		c.S3PathStyle || c.S3PublicEndpoint != "" || c.TablePrefix != "recorder-" ||
+		c.MultipartThresholdBytes != 32<<20 || c.MultipartPartSize != 16<<20 || c.MultipartUploadTTL != 24*time.Hour {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -49,6 +50,10 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"AWS_ENDPOINT_URL_DYNAMODB": "ftp://x",
 		"LOG_LEVEL":                 "loud",
 		"LOG_FORMAT":                "xml",
+		"MULTIPART_PART_SIZE":       "1048576",    // below S3's 5 MiB minimum
+		"MULTIPART_THRESHOLD_BYTES": "6442450944", // above one PUT's 5 GiB
+		"MULTIPART_UPLOAD_TTL":      "10s",
+		"MAX_BODY_BYTES":            "1024", // too small for a complete of MAX_UPLOAD_BYTES in 16 MiB parts
 	}
 	for name, value := range cases {
 		_, err := config.Load(func(k string) string {

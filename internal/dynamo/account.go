@@ -40,6 +40,8 @@ type RecordingRef struct {
 	ID, Key string
 	Status  recording.Status
 	DueAt   time.Time
+	// UploadID is a multipart upload's id (empty for a single PUT).
+	UploadID string
 }
 
 // EachRecordingPage calls fn with each page of the user's recordings, all
@@ -49,7 +51,7 @@ func (s *Store) EachRecordingPage(ctx context.Context, userID string, fn func([]
 		TableName:                 &s.recordings,
 		KeyConditionExpression:    aws.String("user_id = :u"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
-		ProjectionExpression:      aws.String("recording_id, object_key, #st, due_at"),
+		ProjectionExpression:      aws.String("recording_id, object_key, #st, due_at, upload_id"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ConsistentRead:            aws.Bool(true),
 	})
@@ -64,7 +66,7 @@ func (s *Store) EachRecordingPage(ctx context.Context, userID string, fn func([]
 			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 				return err
 			}
-			ref := RecordingRef{ID: it.RecordingID, Key: it.ObjectKey, Status: recording.Status(it.Status)}
+			ref := RecordingRef{ID: it.RecordingID, Key: it.ObjectKey, Status: recording.Status(it.Status), UploadID: it.UploadID}
 			if it.DueAt != 0 {
 				ref.DueAt = time.Unix(it.DueAt, 0).UTC()
 			}

@@ -40,6 +40,9 @@ type recordingItem struct {
 	SHA256       string `dynamodbav:"sha256,omitempty"`
 	RejectReason string `dynamodbav:"reject_reason,omitempty"`
 	RejectDetail string `dynamodbav:"reject_detail,omitempty"`
+	// UploadID and PartSize are a multipart upload's (absent for one PUT).
+	UploadID string `dynamodbav:"upload_id,omitempty"`
+	PartSize int64  `dynamodbav:"part_size,omitempty"`
 	// DueShard and DueAt key the sparse by-due index (see dueAttrs).
 	DueShard string `dynamodbav:"due_shard,omitempty"`
 	DueAt    int64  `dynamodbav:"due_at,omitempty"`
@@ -53,6 +56,7 @@ func toItem(r recording.Recording) recordingItem {
 		FileName: r.FileName, ContentType: r.ContentType, SizeBytes: r.SizeBytes, DurationMS: r.DurationMS,
 		CreatedAt: ts(r.CreatedAt), ObjectKey: r.Key, ETag: r.ETag, SHA256: r.SHA256, RejectReason: r.RejectReason,
 		RejectDetail: r.RejectDetail, Codec: r.Codec, SampleRateHz: r.SampleRateHz, Channels: r.Channels,
+		UploadID: r.UploadID, PartSize: r.PartSize,
 	}
 	if !r.DueAt.IsZero() {
 		it.DueShard, it.DueAt = dueShard(r.ID), r.DueAt.Unix()
@@ -80,6 +84,7 @@ func (it recordingItem) domain() recording.Recording {
 		DurationMS: it.DurationMS, Status: recording.Status(it.Status), RejectReason: it.RejectReason, RejectDetail: it.RejectDetail,
 		Codec: it.Codec, SampleRateHz: it.SampleRateHz, Channels: it.Channels,
 		CreatedAt: parseTS(it.CreatedAt), Key: it.ObjectKey, ETag: it.ETag, SHA256: it.SHA256,
+		UploadID: it.UploadID, PartSize: it.PartSize,
 	}
 	if it.DueAt != 0 {
 		r.DueAt = time.Unix(it.DueAt, 0).UTC()

@@ -34,7 +34,13 @@ func (k *Keeper) DeleteAccount(ctx context.Context, userID string) error {
 	err = k.Store.EachRecordingPage(ctx, userID, func(refs []dynamo.RecordingRef) error {
 		var keys, ids []string
 		for _, r := range refs {
-			if r.DueAt.After(now) && (r.Status == recording.StatusPending || r.Status == recording.StatusDeleting) {
+			if r.UploadID != "" && (r.Status == recording.StatusPending || r.Status == recording.StatusDeleting) {
+				// Once aborted, nothing can complete a multipart upload:
+				// its record can go now, like any other.
+				if err := k.Objects.AbortMultipart(ctx, r.Key, r.UploadID); err != nil {
+					return err
+				}
+			} else if r.DueAt.After(now) && (r.Status == recording.StatusPending || r.Status == recording.StatusDeleting) {
 				// An upload URL of this record may still land. The record
 				// stays, as "deleting", to catch it; the reconciler removes
 				// both at its due time.

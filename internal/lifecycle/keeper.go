@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/voicerec/backend/internal/audio"
@@ -136,6 +137,19 @@ func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, 
 		if rec.DueAt.IsZero() || k.now().Before(rec.DueAt) {
 			return OutcomeWaiting, nil
 		}
+		if rec.Multipart() {
+			// Its window is over: discard the parts, so nothing can
+			// complete it any more. A complete that won the race left an
+			// object: look again.
+			if err := k.Objects.AbortMultipart(ctx, rec.Key, rec.UploadID); err != nil {
+				return "", err
+			}
+			if _, err := k.Objects.Head(ctx, rec.Key); err == nil {
+				return "", nil
+			} else if !errors.Is(err, s3.ErrNoObject) {
+				return "", err
+			}
+		}
 		applied, err := k.Store.CloseUpload(ctx, rec)
 		if err != nil || !applied {
 			return "", err
@@ -198,7 +212,10 @@ func (k *Keeper) check(ctx context.Context, rec recording.Recording, info s3.Obj
 	if err != nil || ct != rec.ContentType {
 		return obj, recording.RejectTypeMismatch, fmt.Sprintf("uploaded content type %q but %q was declared", info.ContentType, rec.ContentType), 0, nil
 	}
-	if rec.SHA256 != "" && info.SHA256 != rec.SHA256 {
+	// Only a single PUT's declared digest is a full-object checksum that
+	// storage verified; a multipart object's stored checksum, if any, is
+	// composite ("...-N"), and its parts were held to their signed lengths.
+	if rec.SHA256 != "" && !rec.Multipart() && info.SHA256 != rec.SHA256 {
 		return obj, recording.RejectChecksumMismatch, "the stored checksum does not match the declared sha256", 0, nil
 	}
 	r := k.Objects.RangeReader(ctx, rec.Key, info.ETag)
@@ -216,8 +233,12 @@ func (k *Keeper) check(ctx context.Context, rec recording.Recording, info s3.Obj
 	case !audio.TypeMatches(rec.ContentType, facts):
 		return obj, recording.RejectTypeMismatch, fmt.Sprintf("the file is %s audio (%s), not %s", facts.Container, facts.Codec, rec.ContentType), r.BytesRead(), nil
 	}
+	stored := info.SHA256
+	if strings.Contains(stored, "-") {
+		stored = "" // composite: not the digest of the file
+	}
 	return dynamo.Object{
-		Size: info.Size, ContentType: rec.ContentType, ETag: info.ETag, SHA256: info.SHA256,
+		Size: info.Size, ContentType: rec.ContentType, ETag: info.ETag, SHA256: stored,
 		DurationMS: facts.DurationMS, Codec: facts.Codec, SampleRateHz: facts.SampleRateHz, Channels: facts.Channels,
 	}, "", "", r.BytesRead(), nil
 }
@@ -308,6 +329,12 @@ func (k *Keeper) rejected(ctx context.Context, rec recording.Recording) (string,
 // deleting removes the object of a recording being deleted, and the record
 // once no URL issued for it can still land.
 func (k *Keeper) deleting(ctx context.Context, rec recording.Recording) (string, error) {
+	if rec.Multipart() {
+		// Parts first: once aborted, nothing can complete the upload.
+		if err := k.Objects.AbortMultipart(ctx, rec.Key, rec.UploadID); err != nil {
+			return "", err
+		}
+	}
 	if err := k.Objects.Delete(ctx, rec.Key); err != nil {
 		return "", err
 	}
@@ -357,7 +384,10 @@ func (k *Keeper) DeleteRecording(ctx context.Context, userID, recordingID string
 		}
 		now := k.now()
 		due := now
-		if rec.Status == recording.StatusPending && rec.DueAt.After(now) {
+		if rec.Status == recording.StatusPending && rec.DueAt.After(now) && !rec.Multipart() {
+			// A single PUT's URL may still land until due. A multipart
+			// upload is aborted below, after which no part URL or complete
+			// can create the object, so it finishes at once.
 			due = rec.DueAt
 		}
 		if err := k.Store.BeginDelete(ctx, rec, due); errors.Is(err, dynamo.ErrStateChanged) {

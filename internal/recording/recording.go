@@ -66,10 +66,16 @@ type Recording struct {
 	PurgeAt *time.Time `json:"purge_at,omitempty"`
 	// SHA256 is the base64 SHA-256 of the object: declared by the client
 	// while pending (storage then refuses any other body), read back from
-	// storage once available.
+	// storage once available. A multipart upload's stays as declared: its
+	// stored checksum, if any, is composite, never the file's digest.
 	SHA256 string `json:"sha256,omitempty"`
 	ETag   string `json:"-"`
 	Key    string `json:"-"`
+	// UploadID and PartSize are a multipart upload's, set by the server when
+	// the declared size is at or above MULTIPART_THRESHOLD_BYTES and never
+	// taken from the client. UploadID is empty for a single-PUT upload.
+	UploadID string `json:"-"`
+	PartSize int64  `json:"-"`
 	// DueAt is when the reconciler must look at the record next (zero: it
 	// needs no attention). A pending record is due once its last URL can no
 	// longer land; a deleting or rejected one as soon as possible.
@@ -84,6 +90,41 @@ const (
 	RejectNotAudio         = "not_audio"
 	RejectUnreadableAudio  = "unreadable_audio"
 )
+
+// Multipart reports whether the recording is uploaded in parts.
+func (r Recording) Multipart() bool { return r.UploadID != "" }
+
+// PartCount is how many parts a multipart upload has.
+func (r Recording) PartCount() int {
+	if r.PartSize <= 0 {
+		return 0
+	}
+	return int((r.SizeBytes + r.PartSize - 1) / r.PartSize)
+}
+
+// PartLength is the exact size of part n (from 1): PartSize, except the
+// last part, which is the remainder. 0 for a part outside the upload.
+func (r Recording) PartLength(n int) int64 {
+	count := r.PartCount()
+	if n < 1 || n > count {
+		return 0
+	}
+	if n < count {
+		return r.PartSize
+	}
+	return r.SizeBytes - int64(count-1)*r.PartSize
+}
+
+// PartSizeFor is the part size of a multipart upload of size bytes: base,
+// grown in whole MiB when size would need more than maxParts parts.
+func PartSizeFor(size, base int64, maxParts int) int64 {
+	ps := base
+	if need := (size + int64(maxParts) - 1) / int64(maxParts); need > ps {
+		const mib = 1 << 20
+		ps = (need + mib - 1) / mib * mib
+	}
+	return ps
+}
 
 // Visible reports whether the owner can see the recording at all.
 func (r Recording) Visible() bool { return r.Status != StatusDeleting }

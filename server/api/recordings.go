@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 )
@@ -92,7 +94,9 @@ type createResponse struct {
 	Recording recording.Recording `json:"recording"`
 	// Upload is absent when a replayed create finds its recording no
 	// longer pending, or its upload window over: no URL is issued then.
-	Upload *s3.SignedRequest `json:"upload,omitempty"`
+	// It is an *s3.SignedRequest for a single PUT, a *multipartUpload
+	// otherwise.
+	Upload any `json:"upload,omitempty"`
 }
 
 // minUploadURLTTL is the shortest upload URL worth issuing near the end of
@@ -128,14 +132,36 @@ func (s *server) createRecording(c echo.Context) error {
 	now := s.now().UTC()
 	uid := userID(c)
 	id := recording.NewID(now)
-	expires := now.Add(s.cfg.PendingUploadTTL)
+	multipart := *req.SizeBytes >= s.cfg.MultipartThresholdBytes
+	window := s.cfg.PendingUploadTTL
+	if multipart {
+		window = s.cfg.MultipartUploadTTL
+	}
+	expires := now.Add(window)
 	rec := recording.Recording{
 		UserID: uid, ID: id, FileName: req.FileName, ContentType: req.canonical, SizeBytes: *req.SizeBytes,
 		DurationMS: req.DurationMS, RecordedAt: req.RecordedAt, Status: recording.StatusPending,
 		CreatedAt: now, ExpiresAt: &expires, Key: recording.ObjectKey(uid, id, req.ext),
 		SHA256: req.sha256(), DueAt: expires.Add(s.cfg.UploadGrace),
 	}
+	var err error
+	if multipart {
+		// The upload is started before the record that names it, so the
+		// record never points at nothing; if the record is not written (a
+		// replay, the quota), the upload is aborted at once, and the
+		// bucket's lifecycle rule is the backstop.
+		rec.PartSize = recording.PartSizeFor(rec.SizeBytes, s.cfg.MultipartPartSize, config.MaxParts)
+		if rec.UploadID, err = s.objects.CreateMultipart(ctx, rec.Key, rec.ContentType); err != nil {
+			return err
+		}
+	}
+	started := rec.UploadID
 	rec, replayed, err := s.store.CreateUpload(ctx, rec, idemKey, req.fingerprint(), s.limits, now)
+	if started != "" && (err != nil || rec.UploadID != started) {
+		if aerr := s.objects.AbortMultipart(context.WithoutCancel(ctx), recording.ObjectKey(uid, id, req.ext), started); aerr != nil {
+			s.log.WarnContext(ctx, "abort unused multipart upload", "recording_id", id, "error", aerr)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -151,6 +177,9 @@ func (s *server) createRecording(c echo.Context) error {
 	}
 	if rec.Status != recording.StatusPending || ttl < minUploadURLTTL {
 		return writeJSON(c, http.StatusOK, createResponse{Recording: rec})
+	}
+	if rec.Multipart() {
+		return writeJSON(c, http.StatusCreated, createResponse{Recording: rec, Upload: multipartOf(rec)})
 	}
 	upload, err := s.objects.PresignPut(ctx, rec.Key, rec.ContentType, rec.SizeBytes, rec.SHA256, ttl, now)
 	if err != nil {

@@ -36,6 +36,9 @@ func (s *server) routes(e *echo.Echo) {
 	v1.PATCH("/recordings/:id", s.renameRecording, auth)
 	v1.DELETE("/recordings/:id", s.deleteRecording, auth)
 	v1.POST("/recordings/:id/restore", s.restoreRecording, auth)
+	v1.POST("/recordings/:id/parts", s.signParts, auth)
+	v1.GET("/recordings/:id/parts", s.listParts, auth)
+	v1.POST("/recordings/:id/complete", s.completeUpload, auth)
 }
 
 // Login attempts are bounded per client address (LOGIN_RATE_LIMIT per
