@@ -107,9 +107,11 @@ func newWorld(t *testing.T, seed uint64) *world {
 		"AWS_ENDPOINT_URL_S3":       w.st.Endpoint(),
 		"S3_PUBLIC_ENDPOINT":        env.MinIO.Endpoint(), // apps reach storage directly
 		"REQUEST_TIMEOUT":           "5s",
-		"QUOTA_MAX_BYTES":           "20000",
+		"QUOTA_MAX_BYTES":           "40000000",
 		"TRASH_RETENTION":           "1h", // shorter than the window and grace the clock skips
-		"MAX_UPLOAD_BYTES":          "20000",
+		"MULTIPART_THRESHOLD_BYTES": "5242880",
+		"MULTIPART_PART_SIZE":       "5242880",
+		"MAX_UPLOAD_BYTES":          "20000000",
 	}})
 	w.s.Events.RecordTimeout = 2 * time.Second
 	// The test's own clients bypass the faulty proxies.
@@ -160,6 +162,8 @@ func (w *world) step(t *testing.T, step int) {
 
 func (w *world) act(t *testing.T, u *user) {
 	switch n := w.rng.IntN(100); {
+	case n < 6: // a long recording: multipart, completed, abandoned half way, or deleted
+		w.multipart(t, u)
 	case n < 45: // create and upload, maybe lying about the size
 		r := w.create(t, u)
 		if r == nil {
@@ -199,7 +203,7 @@ func (w *world) act(t *testing.T, u *user) {
 			return
 		}
 		r := u.recs[w.rng.IntN(len(u.recs))]
-		if !r.put && !r.lie {
+		if !r.put && !r.lie && r.up.URL != "" { // a multipart recording has no single URL
 			r.put = stack.Put(t, r.up, r.body()) == http.StatusOK
 			w.counts["late put"]++
 		}
@@ -284,7 +288,7 @@ func (w *world) deliver(t *testing.T) {
 func (w *world) finish(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	w.deliver(t)
-	w.clock.Advance(w.s.Config.PendingUploadTTL + w.s.Config.UploadGrace + time.Minute)
+	w.clock.Advance(max(w.s.Config.PendingUploadTTL, w.s.Config.MultipartUploadTTL) + w.s.Config.UploadGrace + time.Minute)
 	w.reconcile(t)
 	w.mu.Lock()
 	redrive := append([]events.S3Event(nil), w.seen...)
@@ -451,4 +455,74 @@ func (w *world) scan(t *testing.T, logical string) []map[string]ddbtypes.Attribu
 		out = append(out, page.Items...)
 	}
 	return out
+}
+
+// multipart runs a two-part upload: completed (put), abandoned after its
+// first part (the reconciler must abort and close it), or deleted after its
+// first part (the delete aborts it).
+func (w *world) multipart(t *testing.T, u *user) {
+	size := int64(5<<20 + 1 + w.rng.IntN(1<<20))
+	var out struct {
+		Recording struct {
+			ID string `json:"id"`
+		} `json:"recording"`
+		Upload struct {
+			Method    string `json:"method"`
+			PartSize  int64  `json:"part_size"`
+			PartCount int    `json:"part_count"`
+		} `json:"upload"`
+	}
+	body := map[string]any{"file_name": "long.m4a", "content_type": "audio/mp4", "size_bytes": size}
+	if st := w.s.Call(t, u.token, http.MethodPost, "/v1/recordings", body, &out); st != http.StatusCreated || out.Upload.Method != "MULTIPART" {
+		w.counts[fmt.Sprintf("multipart create %d", st)]++
+		return
+	}
+	r := &rec{id: out.Recording.ID, key: recording.ObjectKey(u.id, out.Recording.ID, ".m4a"), size: size}
+	u.recs = append(u.recs, r)
+	data := testaudio.Body("audio/mp4", int(size), 'm')
+	var signed struct {
+		Parts []struct {
+			PartNumber int               `json:"part_number"`
+			URL        string            `json:"url"`
+			Headers    map[string]string `json:"headers"`
+		} `json:"parts"`
+	}
+	if st := w.s.Call(t, u.token, http.MethodPost, "/v1/recordings/"+r.id+"/parts", map[string]any{"part_numbers": []int{1, 2}}, &signed); st != http.StatusOK {
+		w.counts[fmt.Sprintf("multipart sign %d", st)]++
+		return
+	}
+	fate := w.rng.IntN(3)
+	var done []map[string]any
+	for i, p := range signed.Parts {
+		if i == 1 && fate != 0 {
+			break
+		}
+		lo := int64(i) * out.Upload.PartSize
+		hi := min(lo+out.Upload.PartSize, size)
+		req, _ := http.NewRequest(http.MethodPut, p.URL, bytes.NewReader(data[lo:hi]))
+		req.ContentLength = hi - lo
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			w.counts[fmt.Sprintf("multipart part %d", resp.StatusCode)]++
+			return
+		}
+		done = append(done, map[string]any{"part_number": p.PartNumber, "etag": resp.Header.Get("ETag")})
+	}
+	switch fate {
+	case 0:
+		st := w.s.Call(t, u.token, http.MethodPost, "/v1/recordings/"+r.id+"/complete", map[string]any{"parts": done}, nil)
+		r.put = st == http.StatusOK
+		r.unsure = !r.put // a failed complete may still have assembled the object
+		w.counts[fmt.Sprintf("multipart complete %d", st)]++
+	case 1:
+		w.counts["multipart abandoned"]++
+	case 2:
+		st := w.s.Call(t, u.token, http.MethodDelete, "/v1/recordings/"+r.id, nil, nil)
+		r.deleted, r.unsure = st == http.StatusNoContent, st >= 500
+		w.counts[fmt.Sprintf("multipart delete %d", st)]++
+	}
 }
