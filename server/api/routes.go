@@ -36,6 +36,10 @@ func (s *server) routes(e *echo.Echo) {
 	v1.PATCH("/recordings/:id", s.renameRecording, auth)
 	v1.DELETE("/recordings/:id", s.deleteRecording, auth)
 	v1.POST("/recordings/:id/restore", s.restoreRecording, auth)
+
+	// Kakao's unlink callback, authenticated by Kakao's admin key.
+	v1.POST("/providers/kakao/unlink", s.kakaoUnlink)
+	v1.GET("/providers/kakao/unlink", s.kakaoUnlink)
 }
 
 // Login attempts are bounded per client address (LOGIN_RATE_LIMIT per
