@@ -334,3 +334,31 @@ func TestKakaoUnlinkAPISlowIsRetriedByReconciler(t *testing.T) {
 		t.Fatalf("left behind: %v", left)
 	}
 }
+
+// Google: the server holds nothing from Google but the identity, email and
+// name, and account deletion removes all of it.
+func TestGoogleAccountDeletionRemovesWhatGoogleGave(t *testing.T) {
+	s := stack.Start(t, testenv.Get(t), stack.Options{StandIn: []string{"google"}})
+	idTok, err := s.Issuer.Mint(devissuer.Claims{Subject: "g-sub-9", Audience: stack.ClientID, Email: "gina@example.com", EmailVerified: true, Name: "Gina G"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newClient(t, s.APIURL, "").do("POST", "/v1/auth/login", map[string]string{"provider": "google", "id_token": idTok})
+	wantStatus(t, r, 201)
+	var out loginResp
+	r.decode(t, &out)
+	c := newClient(t, s.APIURL, out.AccessToken)
+	c.upload("g.wav", "audio/wav", audioBytes("audio/wav", 64))
+	wantStatus(t, c.do("DELETE", "/v1/me", nil), 204)
+	for _, tbl := range dynamo.Schema {
+		dump := scanTable(t, s, tbl.Name)
+		for _, v := range []string{"g-sub-9", "gina@example.com", "Gina G", out.User.ID} {
+			if strings.Contains(dump, v) {
+				t.Errorf("%s still holds %q", tbl.Name, v)
+			}
+		}
+	}
+	if left := leftovers(t, s, out.User.ID); len(left) > 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+}
