@@ -593,8 +593,8 @@ func TestDashboardAndAlarmsUseEmittedMetrics(t *testing.T) {
 			t.Errorf("alarm %s does not point at its runbook: %q", id, desc)
 		}
 	}
-	if codeAlarms != 3 {
-		t.Errorf("%d alarms on the code's metrics, want 3 (5xx, confirmation p99, reconciler fixes)", codeAlarms)
+	if codeAlarms != 5 {
+		t.Errorf("%d alarms on the code's metrics, want 5 (5xx, confirmation p99, reconciler fixes, Apple revoke and Kakao unlink failing)", codeAlarms)
 	}
 }
 
