@@ -19,6 +19,9 @@ type Deletion struct {
 	// holds no token to revoke, so only the user can end the app's access
 	// (Settings > Apple ID > Sign-In & Security > Sign in with Apple).
 	AppleRevokeManually bool
+	// ProviderCallsPending: our data is gone, but provider calls failed and
+	// the stripped account stays due for the reconciler.
+	ProviderCallsPending bool
 }
 
 // Provider obligations are retried by the reconciler with a growing delay,
@@ -133,6 +136,7 @@ func (k *Keeper) DeleteAccountAs(ctx context.Context, userID, unlinkedBy string)
 		}
 		k.Log.WarnContext(ctx, "account data deleted; provider calls left for the reconciler", "user_id", userID,
 			"pending", providerNames(left), "attempts", u.RevokeAttempts+1)
+		d.ProviderCallsPending = true
 		return d, nil
 	}
 	for _, e := range left {

@@ -186,14 +186,18 @@ func TestAppleRevokeFailureIsRetriedByReconciler(t *testing.T) {
 	calls := p.apple.Calls("/auth/revoke")
 	// Due, still failing: retried, kept.
 	p.clock.Advance(6 * time.Minute)
-	p.reconcile(t)
+	if rep, err := p.Keeper.Reconcile(bg, 100); err != nil || rep.AccountsExamined != 1 || rep.Accounts != 0 {
+		t.Fatalf("reconcile with Apple down: %+v %v (a retained account is not finished)", rep, err)
+	}
 	if p.apple.Calls("/auth/revoke") <= calls || !strings.Contains(scanTable(t, p.Stack, dynamo.UsersTable), uid) {
 		t.Fatal("reconciler did not retry, or dropped the revocation")
 	}
 	// Apple back: the next due pass revokes and removes the marker.
 	p.apple.Fail(0)
 	p.clock.Advance(time.Hour)
-	p.reconcile(t)
+	if rep, err := p.Keeper.Reconcile(bg, 100); err != nil || rep.Accounts != 1 {
+		t.Fatalf("reconcile with Apple back: %+v %v", rep, err)
+	}
 	if got := p.apple.Revoked(); len(got) != 1 || got[0] != refresh {
 		t.Fatalf("revoked %v after recovery", got)
 	}
