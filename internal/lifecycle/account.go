@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/voicerec/backend/internal/dynamo"
@@ -203,7 +204,16 @@ func (k *Keeper) revokeAll(ctx context.Context, u recording.User) (left []string
 	ctx, cancel := context.WithTimeout(ctx, providers.CallBudget)
 	defer cancel()
 	for _, e := range u.Revoke {
+		if outage(ctx, providerOf(e)) {
+			// Down earlier in this reconcile pass: spend nothing on it.
+			left = append(left, e)
+			continue
+		}
 		err := k.revokeOne(ctx, u, e)
+		var pe *providers.Error
+		if errors.As(err, &pe) && pe.Retryable() {
+			markOutage(ctx, providerOf(e))
+		}
 		if errors.Is(err, errGiveUp) {
 			k.Log.ErrorContext(ctx, "provider call impossible; given up", "user_id", u.ID, "provider", providerOf(e))
 			k.emitCall(ctx, providerOf(e), callOf(e), "abandoned")
@@ -258,4 +268,36 @@ func (k *Keeper) revokeOne(ctx context.Context, u recording.User, entry string) 
 func (k *Keeper) emitCall(ctx context.Context, provider, call, outcome string) {
 	k.emit(ctx, "provider call", map[string]string{metrics.DimProvider: provider, metrics.DimCall: call, metrics.DimOutcome: outcome},
 		[]any{"component", "providers"}, metrics.Value{Metric: metrics.ProviderCalls, Value: 1})
+}
+
+// A reconcile pass remembers which providers did not answer (or answered
+// 429 or 5xx), so an outage costs one call budget per pass rather than one
+// per account due; the accounts stay due for the next pass.
+type outageKey struct{}
+
+type outages struct {
+	mu   sync.Mutex
+	down map[string]bool
+}
+
+func withOutages(ctx context.Context) context.Context {
+	return context.WithValue(ctx, outageKey{}, &outages{down: map[string]bool{}})
+}
+
+func outage(ctx context.Context, provider string) bool {
+	o, ok := ctx.Value(outageKey{}).(*outages)
+	if !ok {
+		return false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.down[provider]
+}
+
+func markOutage(ctx context.Context, provider string) {
+	if o, ok := ctx.Value(outageKey{}).(*outages); ok {
+		o.mu.Lock()
+		o.down[provider] = true
+		o.mu.Unlock()
+	}
 }

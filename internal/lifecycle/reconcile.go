@@ -45,7 +45,7 @@ const duePageSize = 100
 // line.
 func (k *Keeper) Reconcile(ctx context.Context, maxItems int) (Report, error) {
 	rep := Report{Outcomes: map[string]int{}}
-	ctx = metrics.WithService(ctx, metrics.ServiceReconciler)
+	ctx = withOutages(metrics.WithService(ctx, metrics.ServiceReconciler))
 	defer k.emitPass(ctx, &rep)
 	now := k.now()
 	budgetLeft := func() bool {

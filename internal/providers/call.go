@@ -42,9 +42,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// retryable: no answer, 429 or 5xx. A 4xx other than 429 is an answer
-// that a retry would only repeat.
-func (e *Error) retryable() bool {
+// Retryable reports no answer, 429 or 5xx: the provider may be down. A 4xx
+// other than 429 is an answer that a retry would only repeat.
+func (e *Error) Retryable() bool {
 	return e.Status == 0 || e.Status == http.StatusTooManyRequests || e.Status >= 500
 }
 
@@ -73,7 +73,7 @@ func postForm(ctx context.Context, client *http.Client, provider, call, endpoint
 		}
 		last = err
 		last.Provider, last.Call = provider, call
-		if !last.retryable() || ctx.Err() != nil {
+		if !last.Retryable() || ctx.Err() != nil {
 			break
 		}
 	}

@@ -366,3 +366,37 @@ func TestGoogleAccountDeletionRemovesWhatGoogleGave(t *testing.T) {
 		t.Fatalf("left behind: %v", left)
 	}
 }
+
+// An Apple outage costs the reconciler one call budget per pass, not one
+// per account due: the other accounts stay due, untouched, for the next.
+func TestReconcilerSparesADownProvider(t *testing.T) {
+	p := newProviderStack(t, nil)
+	var uids []string
+	for _, sub := range []string{"apple-101", "apple-102", "apple-103"} {
+		tok, uid := p.login(t, "apple", sub, p.apple.Code(sub, stack.ClientID))
+		uids = append(uids, uid)
+		p.apple.Fail(503)
+		wantStatus(t, newClient(t, p.APIURL, tok).do("DELETE", "/v1/me", nil), 204)
+		p.apple.Fail(0)
+	}
+	p.apple.Fail(503)
+	before := p.apple.Calls("/auth/revoke")
+	p.clock.Advance(6 * time.Minute)
+	rep, err := p.Keeper.Reconcile(bg, 100)
+	if err != nil || rep.AccountsExamined != 3 || rep.Accounts != 0 {
+		t.Fatalf("pass with Apple down: %+v %v", rep, err)
+	}
+	if n := p.apple.Calls("/auth/revoke") - before; n > 3 {
+		t.Fatalf("%d revoke calls in one pass with Apple down, want one call's attempts (at most 3)", n)
+	}
+	p.apple.Fail(0)
+	p.clock.Advance(time.Hour)
+	if rep, err := p.Keeper.Reconcile(bg, 100); err != nil || rep.Accounts != 3 || len(p.apple.Revoked()) != 3 {
+		t.Fatalf("pass with Apple back: %+v %v, revoked %d", rep, err, len(p.apple.Revoked()))
+	}
+	for _, uid := range uids {
+		if left := leftovers(t, p.Stack, uid); len(left) > 0 {
+			t.Fatalf("left behind: %v", left)
+		}
+	}
+}
