@@ -48,7 +48,17 @@ func main() {
 			origins = append(origins, o)
 		}
 	}
+	var apple *recorder.AppleProps
+	if team := ctx("appleTeamId", ""); team != "" {
+		apple = &recorder.AppleProps{TeamID: team, KeyID: ctx("appleKeyId", ""), PrivateKeySecretARN: ctx("applePrivateKeySecretArn", "")}
+	}
+	var kakao *recorder.KakaoProps
+	if id := ctx("kakaoAppId", ""); id != "" {
+		kakao = &recorder.KakaoProps{AppID: id, AdminKeySecretARN: ctx("kakaoAdminKeySecretArn", "")}
+	}
 	recorder.New(app, "recorder-"+stage, recorder.Props{
+		Apple: apple,
+		Kakao: kakao,
 		StackProps: awscdk.StackProps{
 			Env:         environment(),
 			Description: jsii.String("Voice recorder backend, stage " + stage),

@@ -59,6 +59,8 @@ const (
 	Alarm5xx                 = "Api5xxAlarm"
 	AlarmConfirmationLatency = "ConfirmationLatencyAlarm"
 	AlarmReconcilerFixes     = "ReconcilerFixesAlarm"
+	AlarmAppleRevokeFailing  = "AppleRevokeFailingAlarm"
+	AlarmKakaoUnlinkFailing  = "KakaoUnlinkFailingAlarm"
 )
 
 // codeAlarms watch what only the code can say: answers that failed, uploads
@@ -94,7 +96,25 @@ func codeAlarms(stage string, _ awssqs.Queue) []alarmDef {
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		}},
+		providerAlarm(name, AlarmAppleRevokeFailing, "apple", "revoke"),
+		providerAlarm(name, AlarmKakaoUnlinkFailing, "kakao", "unlink"),
 	}
+}
+
+// providerAlarm fires when the reconciler's retries of a provider call keep
+// failing: deleted accounts whose provider side is not undone yet.
+func providerAlarm(name func(string) *string, id, provider, call string) alarmDef {
+	return alarmDef{id, &awscloudwatch.AlarmProps{
+		AlarmName: name(id),
+		AlarmDescription: jsii.String(fmt.Sprintf("%s %s failed 3 or more times in an hour in the reconciler's retries; runbook: docs/operations.md#provider-calls",
+			provider, call)),
+		Metric: codeMetric(metrics.ProviderCalls, map[string]string{metrics.DimService: metrics.ServiceReconciler,
+			metrics.DimProvider: provider, metrics.DimCall: call, metrics.DimOutcome: "failed"}, "Sum", "").
+			With(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Hours(jsii.Number(1))}),
+		Threshold: jsii.Number(3), EvaluationPeriods: jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	}}
 }
 
 type dashboardParts struct {

@@ -54,6 +54,24 @@ type Props struct {
 	AlarmEmail string
 	// ThrottleRate and ThrottleBurst bound the HTTP API stage.
 	ThrottleRate, ThrottleBurst float64
+	// Apple, when set, turns on Sign in with Apple token revocation.
+	Apple *AppleProps
+	// Kakao, when set, turns on Kakao unlink (the callback and the API).
+	Kakao *KakaoProps
+}
+
+// AppleProps name the team's Sign in with Apple key. The private key (the
+// .p8 file's PEM text) lives in Secrets Manager, made by the operator;
+// only the functions that call Apple may read it.
+type AppleProps struct {
+	TeamID, KeyID       string
+	PrivateKeySecretARN string
+}
+
+// KakaoProps name the Kakao app; its admin key lives in Secrets Manager.
+type KakaoProps struct {
+	AppID             string
+	AdminKeySecretARN string
 }
 
 // Names of what the stack creates, for tests and outputs.
@@ -104,6 +122,30 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	if len(p.CORSOrigins) > 0 {
 		env["CORS_ALLOWED_ORIGINS"] = jsii.String(strings.Join(p.CORSOrigins, ","))
 	}
+	// Provider settings go to the API and to the reconciler, which both
+	// finish account deletions; secrets are named, never inlined.
+	providerEnv := map[string]*string{}
+	var tokenKey awskms.Key
+	if p.Apple != nil {
+		// Refresh tokens are sealed with data keys from this key
+		// (envelope encryption; internal/providers.KMSSealer).
+		tokenKey = awskms.NewKey(stack, jsii.String("ProviderTokenKey"), &awskms.KeyProps{
+			Description:       jsii.String("recorder-" + p.Stage + ": seals Sign in with Apple refresh tokens"),
+			EnableKeyRotation: jsii.Bool(true),
+			RemovalPolicy:     removal,
+		})
+		providerEnv["APPLE_TEAM_ID"] = jsii.String(p.Apple.TeamID)
+		providerEnv["APPLE_KEY_ID"] = jsii.String(p.Apple.KeyID)
+		providerEnv["APPLE_PRIVATE_KEY_SECRET"] = jsii.String(p.Apple.PrivateKeySecretARN)
+		providerEnv["TOKEN_KMS_KEY_ID"] = tokenKey.KeyArn()
+	}
+	if p.Kakao != nil {
+		providerEnv["KAKAO_APP_ID"] = jsii.String(p.Kakao.AppID)
+		providerEnv["KAKAO_ADMIN_KEY_SECRET"] = jsii.String(p.Kakao.AdminKeySecretARN)
+	}
+	for k, v := range providerEnv {
+		env[k] = v
+	}
 	apiFn := newFunction(stack, APIFunctionID, p.APIZip, "the HTTP API", env, 512, 29)
 	eventsFn := newFunction(stack, EventsFunctionID, p.EventsZip, "S3 events: upload confirmation", map[string]*string{
 		"DYNAMODB_TABLE_PREFIX": jsii.String(prefix), "S3_BUCKET": bucketName, "LOG_FORMAT": jsii.String("json"),
@@ -112,10 +154,14 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	// The reconciler is the events binary invoked by a schedule (it tells
 	// a scheduled event from an S3 one), with a role of its own: finishing
 	// account deletions needs deletes the S3 event path never makes.
-	reconcilerFn := newFunction(stack, ReconcilerFunctionID, p.EventsZip, "the reconciler: finishes what events and clients left half done", map[string]*string{
+	reconcilerEnv := map[string]*string{
 		"DYNAMODB_TABLE_PREFIX": jsii.String(prefix), "S3_BUCKET": bucketName, "LOG_FORMAT": jsii.String("json"),
 		"RECONCILE_MAX_ITEMS": jsii.String("5000"),
-	}, 256, 300)
+	}
+	for k, v := range providerEnv {
+		reconcilerEnv[k] = v
+	}
+	reconcilerFn := newFunction(stack, ReconcilerFunctionID, p.EventsZip, "the reconciler: finishes what events and clients left half done", reconcilerEnv, 256, 300)
 	awsevents.NewRule(stack, jsii.String("ReconcileSchedule"), &awsevents.RuleProps{
 		RuleName:    jsii.String("recorder-" + p.Stage + "-reconcile"),
 		Description: jsii.String("Runs the reconciler; docs/durability.md"),
@@ -193,6 +239,25 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	reconcilerFn.allow("DynamoDBIndexes", []string{"dynamodb:Query"}, indexARNs()...)
 	reconcilerFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"}, objectsARN)
 	reconcilerFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN, listRecordings)
+
+	// Provider secrets: each function reads exactly the secrets named, and
+	// the token key only as its code uses it (the API seals and opens, the
+	// reconciler only opens).
+	var secrets []*string
+	if p.Apple != nil {
+		secrets = append(secrets, jsii.String(p.Apple.PrivateKeySecretARN))
+	}
+	if p.Kakao != nil {
+		secrets = append(secrets, jsii.String(p.Kakao.AdminKeySecretARN))
+	}
+	if len(secrets) > 0 {
+		apiFn.allow("ProviderSecrets", []string{"secretsmanager:GetSecretValue"}, secrets...)
+		reconcilerFn.allow("ProviderSecrets", []string{"secretsmanager:GetSecretValue"}, secrets...)
+	}
+	if tokenKey != nil {
+		apiFn.allow("ProviderTokenKey", []string{"kms:GenerateDataKey", "kms:Decrypt"}, tokenKey.KeyArn())
+		reconcilerFn.allow("ProviderTokenKey", []string{"kms:Decrypt"}, tokenKey.KeyArn())
+	}
 
 	// --- bucket
 	eventsFn.Function.AddPermission(jsii.String("InvokeFromBucket"), &awslambda.Permission{

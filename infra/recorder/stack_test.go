@@ -39,6 +39,11 @@ type resource struct {
 	DeletionPolicy string         `json:"DeletionPolicy"`
 }
 
+const (
+	appleSecretARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:recorder/apple-key-AbCdEf"
+	kakaoSecretARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:recorder/kakao-admin-GhIjKl"
+)
+
 var (
 	once  = map[bool]*sync.Once{true: {}, false: {}}
 	cache = map[bool]*synthesized{}
@@ -64,6 +69,8 @@ func synth(t *testing.T, retain bool) *synthesized {
 			CORSOrigins:  []string{"https://app.example.com"},
 			Env:          map[string]string{"GOOGLE_CLIENT_IDS": "client.apps.googleusercontent.com"},
 			ThrottleRate: 50, ThrottleBurst: 100,
+			Apple: &recorder.AppleProps{TeamID: "TEAM123456", KeyID: "KEY1234567", PrivateKeySecretARN: appleSecretARN},
+			Kakao: &recorder.KakaoProps{AppID: "1234567", AdminKeySecretARN: kakaoSecretARN},
 		})
 		tmpl := assertions.Template_FromStack(stack, nil)
 		raw, err := json.Marshal(tmpl.ToJSON())
@@ -373,8 +380,10 @@ func TestLeastPrivilege(t *testing.T) {
 		recorder.APIFunctionID: {
 			"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
 			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+			"kms:Decrypt", "kms:GenerateDataKey",
 			"logs:CreateLogStream", "logs:PutLogEvents",
 			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject",
+			"secretsmanager:GetSecretValue",
 		},
 		recorder.EventsFunctionID: {
 			"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
@@ -384,8 +393,10 @@ func TestLeastPrivilege(t *testing.T) {
 		},
 		recorder.ReconcilerFunctionID: {
 			"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
+			"kms:Decrypt",
 			"logs:CreateLogStream", "logs:PutLogEvents",
 			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObjectTagging",
+			"secretsmanager:GetSecretValue",
 		},
 	}
 	for fn, w := range want {
@@ -582,8 +593,8 @@ func TestDashboardAndAlarmsUseEmittedMetrics(t *testing.T) {
 			t.Errorf("alarm %s does not point at its runbook: %q", id, desc)
 		}
 	}
-	if codeAlarms != 3 {
-		t.Errorf("%d alarms on the code's metrics, want 3 (5xx, confirmation p99, reconciler fixes)", codeAlarms)
+	if codeAlarms != 5 {
+		t.Errorf("%d alarms on the code's metrics, want 5 (5xx, confirmation p99, reconciler fixes, Apple revoke and Kakao unlink failing)", codeAlarms)
 	}
 }
 
@@ -607,5 +618,57 @@ func TestStorageClassLifecycle(t *testing.T) {
 	}
 	if _, ok := byID["abort-incomplete-multipart-uploads"]; !ok {
 		t.Error("the multipart backstop rule is gone")
+	}
+}
+
+// Provider secrets: the API and the reconciler read exactly the two secrets
+// named, use the token key only, and get them by name, never inlined; the
+// events function gets none of it.
+func TestProviderSecretsAndTokenKey(t *testing.T) {
+	s := synth(t, true)
+	keyID, key := s.one(t, "AWS::KMS::Key")
+	if get(key.Properties, "EnableKeyRotation") != true {
+		t.Errorf("token key without rotation: %s", js(key.Properties))
+	}
+	for _, fn := range []string{recorder.APIFunctionID, recorder.ReconcilerFunctionID} {
+		role := logicalID(t, s, "AWS::IAM::Role", fn+"Role")
+		var secrets, keys []string
+		for _, pol := range s.ofType("AWS::IAM::Policy") {
+			if get(list(pol.Properties["Roles"])[0], "Ref") != role {
+				continue
+			}
+			for _, st := range get(pol.Properties, "PolicyDocument", "Statement").([]any) {
+				acts := js(get(st, "Action"))
+				for _, r := range list(get(st, "Resource")) {
+					switch {
+					case strings.Contains(acts, "secretsmanager:"):
+						secrets = append(secrets, js(r))
+					case strings.Contains(acts, "kms:"):
+						keys = append(keys, js(r))
+					}
+				}
+			}
+		}
+		if w := []string{js(appleSecretARN), js(kakaoSecretARN)}; !slices.Equal(sorted(secrets), w) {
+			t.Errorf("%s reads secrets %v, want %v", fn, secrets, w)
+		}
+		if len(keys) != 1 || !strings.Contains(keys[0], keyID) {
+			t.Errorf("%s uses keys %v, want only %s", fn, keys, keyID)
+		}
+	}
+	for id, f := range s.ofType("AWS::Lambda::Function") {
+		vars := js(get(f.Properties, "Environment", "Variables"))
+		for _, secretVar := range []string{"APPLE_PRIVATE_KEY\"", "KAKAO_ADMIN_KEY\"", "TOKEN_ENCRYPTION_KEY"} {
+			if strings.Contains(vars, secretVar) {
+				t.Errorf("%s has a plain secret variable: %s", id, vars)
+			}
+		}
+		if strings.HasPrefix(id, recorder.EventsFunctionID) && strings.Contains(vars, "APPLE_") {
+			t.Errorf("events function got provider settings: %s", vars)
+		}
+		if (strings.HasPrefix(id, recorder.APIFunctionID) || strings.HasPrefix(id, recorder.ReconcilerFunctionID)) &&
+			(!strings.Contains(vars, "APPLE_PRIVATE_KEY_SECRET") || !strings.Contains(vars, "KAKAO_ADMIN_KEY_SECRET") || !strings.Contains(vars, "TOKEN_KMS_KEY_ID")) {
+			t.Errorf("%s lacks provider settings: %s", id, vars)
+		}
 	}
 }

@@ -20,6 +20,10 @@ import (
 // Identity is who a verified ID token says the user is.
 type Identity struct {
 	Provider, Subject, Email, Name string
+	// ClientID is the configured client ID the token was issued to (its
+	// audience), which a later call to the provider on the user's behalf
+	// (Apple's code exchange) must name.
+	ClientID string
 }
 
 // Options tune verification. Zero values mean the defaults.
@@ -139,7 +143,8 @@ func (v *Verifier) Verify(ctx context.Context, provider, rawIDToken, nonce strin
 		}
 		return Identity{}, classify(err)
 	}
-	if !v.audienceOK(pv, tok.Audience) {
+	clientID, audOK := v.audience(pv, tok.Audience)
+	if !audOK {
 		return Identity{}, rejected("wrong audience")
 	}
 	now := v.now()
@@ -173,7 +178,7 @@ func (v *Verifier) Verify(ctx context.Context, provider, rawIDToken, nonce strin
 	if claims.AZP != nil && !slices.Contains(pv.p.ClientIDs, *claims.AZP) {
 		return Identity{}, rejected("wrong authorized party")
 	}
-	id := Identity{Provider: provider, Subject: tok.Subject, Name: claims.Name}
+	id := Identity{Provider: provider, Subject: tok.Subject, Name: claims.Name, ClientID: clientID}
 	if id.Name == "" {
 		id.Name = claims.Nickname // Kakao's display name
 	}
@@ -184,15 +189,15 @@ func (v *Verifier) Verify(ctx context.Context, provider, rawIDToken, nonce strin
 	return id, nil
 }
 
-func (v *Verifier) audienceOK(pv *providerVerifier, aud []string) bool {
+func (v *Verifier) audience(pv *providerVerifier, aud []string) (string, bool) {
 	for _, a := range aud {
 		for _, id := range pv.p.ClientIDs {
 			if a == id {
-				return true
+				return id, true
 			}
 		}
 	}
-	return false
+	return "", false
 }
 
 func checkNonce(inToken, sent string) error {

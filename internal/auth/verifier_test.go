@@ -322,8 +322,10 @@ func TestProviderClaimShapes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want {
-				t.Fatalf("got %+v, want %+v", got, tc.want)
+			want := tc.want
+			want.ClientID = "client-1" // the audience the token was issued to
+			if got != want {
+				t.Fatalf("got %+v, want %+v", got, want)
 			}
 		})
 	}

@@ -24,6 +24,9 @@ type Clients struct {
 	// Presign signs URLs for the public S3 endpoint, which may differ from the
 	// one the server itself talks to.
 	Presign *s3.PresignClient
+	// AWS is the loaded configuration, for the clients built on demand
+	// (KMS, Secrets Manager).
+	AWS aws.Config
 }
 
 // AWSClients loads credentials the SDK's usual way (environment, shared
@@ -80,6 +83,7 @@ func (c Config) ClientsFrom(awsCfg aws.Config) Clients {
 		DynamoDB: ddb,
 		S3:       s3.NewFromConfig(awsCfg, s3Opts(c.S3Endpoint)),
 		Presign:  s3.NewPresignClient(public),
+		AWS:      awsCfg,
 	}
 }
 

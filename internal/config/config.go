@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,7 +80,37 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string // json or text
+
+	Providers ProviderSettings
 }
+
+// ProviderSettings are what the server needs to act on a user's behalf at
+// the identity providers (token revocation, unlink). Secrets come from
+// Secrets Manager on AWS (the *Secret fields name the secret); the plain
+// variables are for the local stack and refused in Lambda.
+type ProviderSettings struct {
+	AppleTeamID, AppleKeyID string
+	ApplePrivateKey         string // PEM (local only)
+	ApplePrivateKeySecret   string // Secrets Manager secret id or ARN
+	AppleBaseURL            string
+
+	KakaoAdminKey       string // local only
+	KakaoAdminKeySecret string // Secrets Manager secret id or ARN
+	KakaoAppID          string
+	KakaoAPIBaseURL     string
+
+	// TokenEncryptionKey is base64 of 32 bytes (local); TokenKMSKeyID a
+	// KMS key for envelope encryption (AWS). One of them is needed when
+	// Apple is configured.
+	TokenEncryptionKey string
+	TokenKMSKeyID      string
+}
+
+// AppleEnabled reports whether Apple tokens are exchanged and revoked.
+func (p ProviderSettings) AppleEnabled() bool { return p.AppleTeamID != "" }
+
+// KakaoEnabled reports whether Kakao unlink (both ways) is on.
+func (p ProviderSettings) KakaoEnabled() bool { return p.KakaoAppID != "" }
 
 // Default values, also quoted in the README.
 const (
@@ -182,6 +213,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.MaxUploadBytes > c.QuotaMaxBytes {
 		r.fail("MAX_UPLOAD_BYTES", "must not exceed QUOTA_MAX_BYTES (%d)", c.QuotaMaxBytes)
 	}
+	c.Providers = r.providers()
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
@@ -212,6 +244,59 @@ func ParseOrigins(list string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+func (r *reader) providers() ProviderSettings {
+	p := ProviderSettings{
+		AppleTeamID:           r.str("APPLE_TEAM_ID", ""),
+		AppleKeyID:            r.str("APPLE_KEY_ID", ""),
+		ApplePrivateKey:       strings.TrimSpace(r.getenv("APPLE_PRIVATE_KEY")),
+		ApplePrivateKeySecret: r.str("APPLE_PRIVATE_KEY_SECRET", ""),
+		AppleBaseURL:          r.endpoint("APPLE_BASE_URL"),
+		KakaoAdminKey:         r.str("KAKAO_ADMIN_KEY", ""),
+		KakaoAdminKeySecret:   r.str("KAKAO_ADMIN_KEY_SECRET", ""),
+		KakaoAppID:            r.str("KAKAO_APP_ID", ""),
+		KakaoAPIBaseURL:       r.endpoint("KAKAO_API_BASE_URL"),
+		TokenEncryptionKey:    r.str("TOKEN_ENCRYPTION_KEY", ""),
+		TokenKMSKeyID:         r.str("TOKEN_KMS_KEY_ID", ""),
+	}
+	if p.AppleBaseURL == "" {
+		p.AppleBaseURL = "https://appleid.apple.com"
+	}
+	if p.KakaoAPIBaseURL == "" {
+		p.KakaoAPIBaseURL = "https://kapi.kakao.com"
+	}
+	inLambda := r.getenv("AWS_LAMBDA_FUNCTION_NAME") != ""
+	if p.AppleEnabled() {
+		if p.AppleKeyID == "" {
+			r.fail("APPLE_KEY_ID", "required with APPLE_TEAM_ID")
+		}
+		if (p.ApplePrivateKey == "") == (p.ApplePrivateKeySecret == "") {
+			r.fail("APPLE_PRIVATE_KEY_SECRET", "give exactly one of APPLE_PRIVATE_KEY_SECRET and APPLE_PRIVATE_KEY with APPLE_TEAM_ID")
+		}
+		if (p.TokenEncryptionKey == "") == (p.TokenKMSKeyID == "") {
+			r.fail("TOKEN_KMS_KEY_ID", "give exactly one of TOKEN_KMS_KEY_ID and TOKEN_ENCRYPTION_KEY with APPLE_TEAM_ID")
+		}
+	}
+	if p.TokenEncryptionKey != "" {
+		if k, err := base64.StdEncoding.DecodeString(p.TokenEncryptionKey); err != nil || len(k) != 32 {
+			r.fail("TOKEN_ENCRYPTION_KEY", "want standard base64 of 32 random bytes (openssl rand -base64 32)")
+		}
+	}
+	if p.KakaoEnabled() && (p.KakaoAdminKey == "") == (p.KakaoAdminKeySecret == "") {
+		r.fail("KAKAO_ADMIN_KEY_SECRET", "give exactly one of KAKAO_ADMIN_KEY_SECRET and KAKAO_ADMIN_KEY with KAKAO_APP_ID")
+	}
+	if inLambda {
+		// Secrets never sit in a function's plain environment.
+		for _, v := range []struct{ name, value string }{
+			{"APPLE_PRIVATE_KEY", p.ApplePrivateKey}, {"KAKAO_ADMIN_KEY", p.KakaoAdminKey}, {"TOKEN_ENCRYPTION_KEY", p.TokenEncryptionKey},
+		} {
+			if v.value != "" {
+				r.fail(v.name, "not accepted in Lambda; use the _SECRET (or TOKEN_KMS_KEY_ID) variable")
+			}
+		}
+	}
+	return p
 }
 
 type reader struct {

@@ -94,3 +94,40 @@ func TestCORSAllowedOrigins(t *testing.T) {
 		t.Errorf("default origins %q, want none", c.CORSAllowedOrigins)
 	}
 }
+
+// Provider settings: complete or refused, and secrets never from a plain
+// variable in Lambda.
+func TestProviderSettings(t *testing.T) {
+	key := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	c, err := config.Load(env("APPLE_TEAM_ID", "T", "APPLE_KEY_ID", "K", "APPLE_PRIVATE_KEY", "pem", "TOKEN_ENCRYPTION_KEY", key,
+		"KAKAO_APP_ID", "1", "KAKAO_ADMIN_KEY", "a"))
+	if err != nil || !c.Providers.AppleEnabled() || !c.Providers.KakaoEnabled() || c.Providers.AppleBaseURL != "https://appleid.apple.com" ||
+		c.Providers.KakaoAPIBaseURL != "https://kapi.kakao.com" {
+		t.Fatalf("%+v %v", c.Providers, err)
+	}
+	for name, getenv := range map[string]func(string) string{
+		"no key id":       env("APPLE_TEAM_ID", "T", "APPLE_PRIVATE_KEY", "pem", "TOKEN_ENCRYPTION_KEY", key),
+		"no private key":  env("APPLE_TEAM_ID", "T", "APPLE_KEY_ID", "K", "TOKEN_ENCRYPTION_KEY", key),
+		"no sealing key":  env("APPLE_TEAM_ID", "T", "APPLE_KEY_ID", "K", "APPLE_PRIVATE_KEY", "pem"),
+		"short key":       env("TOKEN_ENCRYPTION_KEY", "c2hvcnQ="),
+		"kakao no admin":  env("KAKAO_APP_ID", "1"),
+		"plain in lambda": env("AWS_LAMBDA_FUNCTION_NAME", "f", "KAKAO_APP_ID", "1", "KAKAO_ADMIN_KEY", "a"),
+		"apple http url":  env("APPLE_BASE_URL", "ftp://x"),
+		"kms and local":   env("APPLE_TEAM_ID", "T", "APPLE_KEY_ID", "K", "APPLE_PRIVATE_KEY_SECRET", "arn", "TOKEN_ENCRYPTION_KEY", key, "TOKEN_KMS_KEY_ID", "k"),
+	} {
+		if _, err := config.Load(getenv); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := config.Load(env("AWS_LAMBDA_FUNCTION_NAME", "f", "APPLE_TEAM_ID", "T", "APPLE_KEY_ID", "K", "APPLE_PRIVATE_KEY_SECRET", "arn",
+		"TOKEN_KMS_KEY_ID", "k", "KAKAO_APP_ID", "1", "KAKAO_ADMIN_KEY_SECRET", "arn2")); err != nil {
+		t.Fatalf("secrets from Secrets Manager in Lambda refused: %v", err)
+	}
+}

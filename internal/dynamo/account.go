@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,15 +20,25 @@ import (
 
 // MarkAccountDeleting stops new uploads and confirmations for the user and
 // puts the account on the reconciler's list, so the deletion finishes even
-// if nobody calls again.
-func (s *Store) MarkAccountDeleting(ctx context.Context, userID string, now time.Time) error {
+// if nobody calls again. revoke lists what must be undone at the providers
+// (identity keys); it is written with the mark, once.
+func (s *Store) MarkAccountDeleting(ctx context.Context, userID string, now time.Time, revoke ...string) error {
+	update := "SET account_state = :d, due_shard = :shard, due_at = :due"
+	values := map[string]types.AttributeValue{
+		":d": str(accountDeleting), ":shard": str(dueShard(userID)), ":due": num(now.Unix()),
+	}
+	var names map[string]string
+	if len(revoke) > 0 {
+		names = map[string]string{"#rv": "revoke"}
+		update += ", #rv = :r"
+		values[":r"] = &types.AttributeValueMemberSS{Value: revoke}
+	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.users, Key: userKey(userID),
-		UpdateExpression:    aws.String("SET account_state = :d, due_shard = :shard, due_at = :due"),
-		ConditionExpression: aws.String("attribute_exists(user_id)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":d": str(accountDeleting), ":shard": str(dueShard(userID)), ":due": num(now.Unix()),
-		},
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("attribute_exists(user_id) AND (attribute_not_exists(account_state) OR account_state <> :d)"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	if err != nil && !conditionFailed(err) {
 		return fmt.Errorf("mark account deleting: %w", err)
@@ -91,6 +102,22 @@ func (s *Store) DeleteRecordings(ctx context.Context, userID string, ids []strin
 // DeleteUserData removes the user's idempotency keys, identities and user
 // item, in that order.
 func (s *Store) DeleteUserData(ctx context.Context, userID string, identities []string) error {
+	if err := s.DeleteUserRecords(ctx, userID, identities); err != nil {
+		return err
+	}
+	return s.DeleteUser(ctx, userID)
+}
+
+// DeleteUser removes the user item.
+func (s *Store) DeleteUser(ctx context.Context, userID string) error {
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.users, Key: userKey(userID)}); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserRecords removes the user's idempotency keys and identities.
+func (s *Store) DeleteUserRecords(ctx context.Context, userID string, identities []string) error {
 	var idem []map[string]types.AttributeValue
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName:                 &s.idempotency,
@@ -112,13 +139,87 @@ func (s *Store) DeleteUserData(ctx context.Context, userID string, identities []
 	for _, id := range identities {
 		idents = append(idents, map[string]types.AttributeValue{"identity": str(id)})
 	}
-	if err := s.batchDelete(ctx, s.identities, idents); err != nil {
-		return err
+	return s.batchDelete(ctx, s.identities, idents)
+}
+
+// SetAppleToken keeps a user's sealed Sign in with Apple refresh token and
+// the client it belongs to (replacing an older one), unless the account is
+// being deleted.
+func (s *Store) SetAppleToken(ctx context.Context, userID, clientID string, sealed []byte) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.users, Key: userKey(userID),
+		UpdateExpression:    aws.String("SET apple_token = :t, apple_client_id = :c"),
+		ConditionExpression: aws.String("attribute_exists(user_id) AND (attribute_not_exists(account_state) OR account_state <> :d)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": &types.AttributeValueMemberB{Value: sealed}, ":c": str(clientID), ":d": str(accountDeleting),
+		},
+	})
+	if conditionFailed(err) {
+		return recording.Errorf(recording.CodeAccountDeleting, "this account is being deleted")
 	}
-	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.users, Key: userKey(userID)}); err != nil {
-		return fmt.Errorf("delete user: %w", err)
+	if err != nil {
+		return fmt.Errorf("set apple token: %w", err)
 	}
 	return nil
+}
+
+// DropRevocation records that one provider obligation is done (or given
+// up); an Apple one takes its token with it.
+func (s *Store) DropRevocation(ctx context.Context, userID, entry string) error {
+	update := "DELETE #rv :e"
+	if strings.HasPrefix(entry, "apple#") {
+		update += " REMOVE apple_token, apple_client_id"
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.users, Key: userKey(userID),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("attribute_exists(user_id)"),
+		ExpressionAttributeNames:  map[string]string{"#rv": "revoke"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":e": &types.AttributeValueMemberSS{Value: []string{entry}}},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("drop revocation: %w", err)
+	}
+	return nil
+}
+
+// RetainForRevocation is the end of a deletion whose provider calls failed:
+// the user item loses everything but the deletion state and what the
+// remaining calls need, and is due again at due for the reconciler.
+func (s *Store) RetainForRevocation(ctx context.Context, userID string, due time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.users, Key: userKey(userID),
+		UpdateExpression: aws.String("REMOVE email, #n, providers, identities, pending_uploads, recording_count, bytes_stored, quota_version, created_at " +
+			"SET due_shard = :shard, due_at = :due, revoke_attempts = if_not_exists(revoke_attempts, :zero) + :one"),
+		ConditionExpression:      aws.String("attribute_exists(user_id)"),
+		ExpressionAttributeNames: map[string]string{"#n": "name"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":shard": str(dueShard(userID)), ":due": num(due.Unix()), ":zero": num(0), ":one": num(1),
+		},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("retain user for revocation: %w", err)
+	}
+	return nil
+}
+
+// UserIDByIdentity returns the user an identity key ("kakao#<sub>") belongs
+// to, if any.
+func (s *Store) UserIDByIdentity(ctx context.Context, identity string) (string, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.identities, Key: map[string]types.AttributeValue{"identity": str(identity)}, ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("get identity: %w", err)
+	}
+	if out.Item == nil {
+		return "", false, nil
+	}
+	var ident identityItem
+	if err := attributevalue.UnmarshalMap(out.Item, &ident); err != nil {
+		return "", false, fmt.Errorf("decode identity: %w", err)
+	}
+	return ident.UserID, true, nil
 }
 
 // DeleteUserSessions revokes every session of the user.

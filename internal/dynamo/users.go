@@ -30,6 +30,11 @@ type userItem struct {
 	// reservations; creating an upload is conditional on it.
 	QuotaVersion int64  `dynamodbav:"quota_version"`
 	AccountState string `dynamodbav:"account_state,omitempty"`
+	// Provider obligations (see recording.User).
+	AppleToken     []byte   `dynamodbav:"apple_token,omitempty"`
+	AppleClientID  string   `dynamodbav:"apple_client_id,omitempty"`
+	Revoke         []string `dynamodbav:"revoke,stringset,omitempty"`
+	RevokeAttempts int      `dynamodbav:"revoke_attempts,omitempty"`
 }
 
 type pendingUpload struct {
@@ -44,6 +49,7 @@ func (u userItem) domain() recording.User {
 		ID: u.UserID, Providers: u.Providers, CreatedAt: parseTS(u.CreatedAt), Email: u.Email, Name: u.Name,
 		RecordingCount: u.RecordingCount, BytesStored: u.BytesStored, Identities: u.Identities,
 		Deleting: u.AccountState == accountDeleting, UploadsInFlight: len(u.PendingUploads),
+		AppleToken: u.AppleToken, AppleClientID: u.AppleClientID, Revoke: u.Revoke, RevokeAttempts: u.RevokeAttempts,
 	}
 	for _, p := range u.PendingUploads {
 		du.BytesReserved += p.Bytes

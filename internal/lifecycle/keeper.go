@@ -19,6 +19,7 @@ import (
 	"github.com/voicerec/backend/internal/audio"
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/metrics"
+	"github.com/voicerec/backend/internal/providers"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 )
@@ -32,6 +33,9 @@ type Keeper struct {
 	// TrashRetention is how long a deleted recording stays in the trash
 	// (zero: deletes purge at once).
 	TrashRetention time.Duration
+	// Providers are the identity providers an account deletion calls
+	// (nil: none).
+	Providers *providers.Set
 }
 
 // A record's due time says when it needs a visit; the API sets it (for a

@@ -45,7 +45,7 @@ const duePageSize = 100
 // line.
 func (k *Keeper) Reconcile(ctx context.Context, maxItems int) (Report, error) {
 	rep := Report{Outcomes: map[string]int{}}
-	ctx = metrics.WithService(ctx, metrics.ServiceReconciler)
+	ctx = withOutages(metrics.WithService(ctx, metrics.ServiceReconciler))
 	defer k.emitPass(ctx, &rep)
 	now := k.now()
 	budgetLeft := func() bool {
@@ -95,13 +95,19 @@ func (k *Keeper) Reconcile(ctx context.Context, maxItems int) (Report, error) {
 	}
 	err = visit(k.Store.DueAccounts, func(ref dynamo.DueRef) {
 		rep.AccountsExamined++
-		err := k.DeleteAccount(ctx, ref.UserID)
-		k.logItem(ctx, "account", ref, "account_deleted", err)
+		d, err := k.DeleteAccountAs(ctx, ref.UserID, "")
+		outcome := "account_deleted"
+		if d.ProviderCallsPending {
+			outcome = "provider_calls_pending"
+		}
+		k.logItem(ctx, "account", ref, outcome, err)
 		if err != nil {
 			rep.Failed++
 			return
 		}
-		rep.Accounts++
+		if !d.ProviderCallsPending {
+			rep.Accounts++
+		}
 	})
 	return rep, err
 }

@@ -39,6 +39,7 @@ const (
 	DimMethod      = "Method" // upload method: PUT, MULTIPART
 	DimReason      = "Reason" // a reject reason code
 	DimKind        = "Kind"   // what the reconciler visited: recording, account
+	DimCall        = "Call"   // a call to an identity provider: token, revoke, unlink, unlink_callback
 )
 
 // Services, the values of DimService.
@@ -80,11 +81,18 @@ var (
 	// Reconciler: one line per pass.
 	ReconcileExamined = Metric{"ReconcileExamined", Count, [][]string{{DimService, DimKind}}}
 	ReconcileFixed    = Metric{"ReconcileFixed", Count, [][]string{{DimService, DimKind}}}
+
+	// ProviderCalls counts calls to identity providers (Apple's token and
+	// revoke endpoints, Kakao's unlink API) and Kakao's unlink callbacks, by
+	// outcome: ok, failed (left due; the reconciler retries), abandoned
+	// (retries exhausted or the token unreadable: an operator must look),
+	// unauthorized (a callback with a bad key), unknown_user.
+	ProviderCalls = Metric{"ProviderCalls", Count, [][]string{{DimService, DimProvider, DimCall, DimOutcome}}}
 )
 
 // All lists every metric, for infra/ and the tests.
 var All = []Metric{Requests, Latency, Logins, UploadsCreated, Confirmed, Rejected, OrphansRemoved, StaleEvents,
-	ConfirmationLatency, BytesRead, ReconcileExamined, ReconcileFixed}
+	ConfirmationLatency, BytesRead, ReconcileExamined, ReconcileFixed, ProviderCalls}
 
 // Value is one measurement.
 type Value struct {

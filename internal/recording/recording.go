@@ -145,6 +145,15 @@ type User struct {
 	// Identities are "<provider>#<sub>" keys of the linked social accounts.
 	Identities []string `json:"-"`
 	Deleting   bool     `json:"-"`
+	// AppleToken is the sealed Sign in with Apple refresh token, and
+	// AppleClientID the client it was issued to; kept only to revoke it.
+	AppleToken    []byte `json:"-"`
+	AppleClientID string `json:"-"`
+	// Revoke lists what must still be undone at the providers once the
+	// account is being deleted, as identity keys ("apple#<sub>",
+	// "kakao#<sub>"); RevokeAttempts counts the failed rounds.
+	Revoke         []string `json:"-"`
+	RevokeAttempts int      `json:"-"`
 }
 
 // Identity is a verified social login.

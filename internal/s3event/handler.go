@@ -19,6 +19,7 @@ import (
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/lifecycle"
 	"github.com/voicerec/backend/internal/metrics"
+	"github.com/voicerec/backend/internal/providers"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 )
@@ -50,7 +51,14 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*Handler, 
 	if err != nil {
 		return nil, err
 	}
-	return FromClients(cfg, log, clients, nil), nil
+	set, err := providers.Build(ctx, cfg.Providers, clients.AWS)
+	if err != nil {
+		return nil, err
+	}
+	h := FromClients(cfg, log, clients, nil)
+	// The reconciler finishes account deletions, provider calls included.
+	h.Keeper.Providers = set
+	return h, nil
 }
 
 // FromClients wires a Handler from ready-made clients; now is the clock

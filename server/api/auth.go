@@ -16,12 +16,16 @@ type loginRequest struct {
 	Provider string  `json:"provider"`
 	IDToken  string  `json:"id_token"`
 	Nonce    *string `json:"nonce"`
+	// AuthorizationCode is Sign in with Apple's one-time code: exchanged
+	// for a refresh token, kept sealed, revoked at account deletion.
+	AuthorizationCode *string `json:"authorization_code"`
 }
 
 // Bounds that reject junk before any verification work.
 const (
 	maxIDTokenLength = 16 << 10
 	maxNonceLength   = 1024
+	maxCodeLength    = 1024
 )
 
 func (r *loginRequest) validate() error {
@@ -36,6 +40,10 @@ func (r *loginRequest) validate() error {
 		return recording.Errorf(recording.CodeInvalidToken, "ID token rejected: too long")
 	case r.Nonce != nil && (*r.Nonce == "" || len(*r.Nonce) > maxNonceLength):
 		return recording.Errorf(recording.CodeValidation, "nonce must be 1 to %d bytes when sent", maxNonceLength)
+	case r.AuthorizationCode != nil && (*r.AuthorizationCode == "" || len(*r.AuthorizationCode) > maxCodeLength):
+		return recording.Errorf(recording.CodeValidation, "authorization_code must be 1 to %d bytes when sent", maxCodeLength)
+	case r.AuthorizationCode != nil && !strings.EqualFold(r.Provider, "apple"):
+		return recording.Errorf(recording.CodeValidation, "authorization_code is only taken with provider apple")
 	}
 	return nil
 }
@@ -100,6 +108,9 @@ func (s *server) login(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if req.AuthorizationCode != nil {
+		s.keepAppleToken(ctx, user.ID, id, *req.AuthorizationCode)
 	}
 	token, hash, err := auth.NewSessionToken()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/voicerec/backend/internal/auth"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/dynamo"
+	provider "github.com/voicerec/backend/internal/providers"
 	"github.com/voicerec/backend/internal/s3"
 )
 
@@ -25,7 +26,14 @@ func Build(ctx context.Context, cfg config.Config, providers []auth.Provider, lo
 	if err != nil {
 		return nil, err
 	}
-	return FromClients(cfg, log, clients, verifier), nil
+	set, err := provider.Build(ctx, cfg.Providers, clients.AWS)
+	if err != nil {
+		return nil, err
+	}
+	return New(Deps{
+		Config: cfg, Log: log, DynamoDB: clients.DynamoDB, Store: dynamo.New(clients.DynamoDB, cfg.TablePrefix),
+		Objects: s3.New(clients.S3, clients.Presign, cfg.Bucket), Verifier: verifier, Providers: set,
+	}), nil
 }
 
 // FromClients wires the API from ready-made clients (tests use emulator

@@ -41,13 +41,3 @@ func (s *server) getMe(c echo.Context) error {
 		RecordingsLimit: s.limits.MaxRecordings, UploadsInFlight: u.UploadsInFlight, UploadsInFlightLimit: s.limits.MaxPending,
 	}})
 }
-
-// deleteMe deletes the account and everything in it. The session goes last,
-// so after a failure halfway the app can retry with the same token; if it
-// never does, the reconciler or the user's next sign-in finishes the job.
-func (s *server) deleteMe(c echo.Context) error {
-	if err := s.keeper.DeleteAccount(c.Request().Context(), userID(c)); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
-}

@@ -39,6 +39,10 @@ func (s *server) routes(e *echo.Echo) {
 	v1.POST("/recordings/:id/parts", s.signParts, auth)
 	v1.GET("/recordings/:id/parts", s.listParts, auth)
 	v1.POST("/recordings/:id/complete", s.completeUpload, auth)
+
+	// Kakao's unlink callback, authenticated by Kakao's admin key.
+	v1.POST("/providers/kakao/unlink", s.kakaoUnlink)
+	v1.GET("/providers/kakao/unlink", s.kakaoUnlink)
 }
 
 // Login attempts are bounded per client address (LOGIN_RATE_LIMIT per

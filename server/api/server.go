@@ -16,6 +16,7 @@ import (
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/lifecycle"
+	"github.com/voicerec/backend/internal/providers"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 )
@@ -28,7 +29,10 @@ type Deps struct {
 	Store    *dynamo.Store
 	Objects  *s3.Store
 	Verifier *auth.Verifier
-	Now      func() time.Time
+	// Providers are the identity providers the API calls on a user's
+	// behalf (nil: none).
+	Providers *providers.Set
+	Now       func() time.Time
 }
 
 type server struct {
@@ -39,8 +43,10 @@ type server struct {
 	objects  *s3.Store
 	verifier *auth.Verifier
 	keeper   *lifecycle.Keeper
-	limits   recording.Limits
-	now      func() time.Time
+	// providers may be nil.
+	providers *providers.Set
+	limits    recording.Limits
+	now       func() time.Time
 
 	nonces *dynamo.Nonces
 
@@ -61,7 +67,9 @@ func New(d Deps) *echo.Echo {
 		d.Verifier, _ = auth.NewVerifier(nil, auth.Options{}) // every provider unknown
 	}
 	s := &server{cfg: d.Config, log: d.Log, ddb: d.DynamoDB, store: d.Store, objects: d.Objects, verifier: d.Verifier, now: d.Now,
-		keeper: &lifecycle.Keeper{Store: d.Store, Objects: d.Objects, Log: d.Log, Now: d.Now, TrashRetention: d.Config.TrashRetention},
+		keeper: &lifecycle.Keeper{Store: d.Store, Objects: d.Objects, Log: d.Log, Now: d.Now, TrashRetention: d.Config.TrashRetention,
+			Providers: d.Providers},
+		providers: d.Providers,
 		limits: recording.Limits{
 			MaxUploadBytes: d.Config.MaxUploadBytes, MaxBytes: d.Config.QuotaMaxBytes,
 			MaxRecordings: d.Config.QuotaMaxRecordings, MaxPending: maxPendingUploads,

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -88,6 +90,13 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 	}
 	for k, v := range localAuthDefaults(ls) {
 		defaults[k] = v
+	}
+	if getenv("TOKEN_ENCRYPTION_KEY") == "" && getenv("TOKEN_KMS_KEY_ID") == "" {
+		key, err := localTokenKey(filepath.Join(ls.dir, "data", "token-encryption-key"))
+		if err != nil {
+			return err
+		}
+		defaults["TOKEN_ENCRYPTION_KEY"] = key
 	}
 	for k, v := range defaults {
 		if getenv(k) == "" {
@@ -278,4 +287,25 @@ func summarizeMetrics(ctx context.Context, log *slog.Logger, interval time.Durat
 			"orphans_removed", delta(metrics.OrphansRemoved.Name), "reconciler_fixes", delta(metrics.ReconcileFixed.Name))
 		prev = now
 	}
+}
+
+// localTokenKey is the local stack's TOKEN_ENCRYPTION_KEY: made once, kept
+// beside the local data (owner-only), so provider tokens sealed in one run
+// still open in the next; make clean-data removes both.
+func localTokenKey(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return "", err
+	}
+	b64 := base64.StdEncoding.EncodeToString(key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(b64+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("keep the local token encryption key: %w", err)
+	}
+	return b64, nil
 }

@@ -6,6 +6,7 @@ package stack
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/lifecycle"
 	"github.com/voicerec/backend/internal/metrics"
+	provider "github.com/voicerec/backend/internal/providers"
 	"github.com/voicerec/backend/internal/s3"
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/testenv"
@@ -59,6 +61,11 @@ type Options struct {
 	Env map[string]string
 	// Clock, when set, is the API's clock (for expiry tests).
 	Clock *Clock
+	// StandIn names built-in providers ("apple", "kakao") whose ID tokens
+	// the dev issuer mints (audience ClientID, nonce not required). Their
+	// outbound calls (APPLE_*, KAKAO_* variables in Env) go where Env says:
+	// fake servers in tests.
+	StandIn []string
 }
 
 // Start runs a stack on env's emulators until the test ends.
@@ -84,6 +91,13 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 		"LOGIN_IDENTITY_RATE_LIMIT": "60000",
 		"LOGIN_IDENTITY_RATE_BURST": "1000",
 	}
+	for _, name := range o.StandIn {
+		n := strings.ToUpper(name)
+		vars["OIDC_"+n+"_ISSUER"] = issuerURL
+		vars["OIDC_"+n+"_JWKS_URL"] = issuerURL + "/jwks"
+		vars[n+"_CLIENT_IDS"] = ClientID
+		vars[n+"_REQUIRE_NONCE"] = "false"
+	}
 	for k, v := range o.Env {
 		vars[k] = v
 	}
@@ -101,6 +115,10 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 		t.Fatal(err)
 	}
 	clients := env.Provision(t, cfg)
+	set, err := provider.Build(context.Background(), cfg.Providers, clients.AWS)
+	if err != nil {
+		t.Fatal(err)
+	}
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := &Stack{
@@ -110,6 +128,7 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 	}
 	deps := api.Deps{
 		Config: cfg, Log: log, DynamoDB: clients.DynamoDB, Store: s.Store, Objects: s.Objects, Verifier: verifier,
+		Providers: set,
 	}
 	if o.Clock != nil {
 		deps.Now = o.Clock.Now
@@ -124,6 +143,7 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 		now = o.Clock.Now
 	}
 	s.Events = s3event.FromClients(cfg, log, clients, now)
+	s.Events.Keeper.Providers = set
 	s.Keeper = s.Events.Keeper
 	env.OnEvent(t, cfg.Bucket, s.Events.Handle)
 	return s
