@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 	"unicode"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -116,5 +119,169 @@ func TestSessionTokenHashIsCaseSensitive(t *testing.T) {
 	// The hash is the lowercase hex SHA-256 the sessions table is keyed by.
 	if hash != strings.ToLower(hash) || len(hash) != 64 {
 		t.Fatalf("hash %q", hash)
+	}
+}
+
+// fakeClock is a settable clock for the key set's refetch bounds.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+func (v *Verifier) fetchesOf(provider string) int { return v.providers[provider].keys.Fetches() }
+
+// After a failed first fetch the key set retries sooner than the normal
+// interval (5 s, not a minute) but still not at once; its own count of
+// fetches matches what the provider saw.
+func TestKeySetRetriesSoonAfterAFailedFirstFetch(t *testing.T) {
+	ti := newTestIssuer(t)
+	ti.down.Store(true)
+	clock := &fakeClock{now: time.Now()}
+	v, err := NewVerifier([]Provider{ti.provider("test", testIss)}, Options{Now: clock.Now, MinRefetchInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tok := ti.sign("k1", "k1", claims(nil))
+	if _, err := v.Verify(ctx, "test", tok, ""); recording.ErrorCode(err) != recording.CodeUnavailable {
+		t.Fatalf("provider down: %v", err)
+	}
+	clock.Advance(time.Second)
+	_, _ = v.Verify(ctx, "test", tok, "")
+	if n := ti.fetches.Load(); n != 1 {
+		t.Fatalf("%d fetches one second after a failed one, want still 1", n)
+	}
+	ti.down.Store(false)
+	clock.Advance(4 * time.Second) // exactly 5 s after the failed fetch
+	if _, err := v.Verify(ctx, "test", tok, ""); err != nil {
+		t.Fatalf("5 s after a failed first fetch, with the provider back: %v", err)
+	}
+	if n := ti.fetches.Load(); n != 2 || v.fetchesOf("test") != 2 {
+		t.Fatalf("provider saw %d fetches, key set counted %d; want 2 and 2", n, v.fetchesOf("test"))
+	}
+}
+
+// The refetch bound is inclusive of its end: exactly MinRefetchInterval
+// after the last fetch, an unknown key id is fetched. A known key id with
+// a bad signature never refetches, however long since the last fetch, and
+// a token naming no key id refetches (the key may be new).
+func TestKeySetRefetchBounds(t *testing.T) {
+	ti := newTestIssuer(t)
+	clock := &fakeClock{now: time.Now()}
+	v, err := NewVerifier([]Provider{ti.provider("test", testIss)}, Options{Now: clock.Now, MinRefetchInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	longLived := claims(func(c map[string]any) { c["exp"] = time.Now().Add(3 * time.Hour).Unix() })
+	if _, err := v.Verify(ctx, "test", ti.sign("k1", "k1", longLived), ""); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour)
+	if _, err := v.Verify(ctx, "test", ti.sign("k1", "rogue", longLived), ""); recording.ErrorCode(err) != recording.CodeInvalidToken {
+		t.Fatalf("known kid, bad signature: %v", err)
+	}
+	if n := ti.fetches.Load(); n != 1 {
+		t.Fatalf("a known kid with a bad signature caused a fetch (%d)", n)
+	}
+	ti.publish("k3")
+	if _, err := v.Verify(ctx, "test", ti.sign("", "k3", longLived), ""); err != nil {
+		t.Fatalf("token without kid signed by a newly published key: %v", err)
+	}
+	if n := ti.fetches.Load(); n != 2 {
+		t.Fatalf("%d fetches, want 2", n)
+	}
+	ti.publish("k4")
+	clock.Advance(time.Minute)
+	if _, err := v.Verify(ctx, "test", ti.sign("k4", "k4", longLived), ""); err != nil {
+		t.Fatalf("exactly one interval later, a new kid: %v", err)
+	}
+	if n := ti.fetches.Load(); n != 3 || v.fetchesOf("test") != 3 {
+		t.Fatalf("provider saw %d fetches, key set counted %d; want 3 and 3", n, v.fetchesOf("test"))
+	}
+}
+
+// Zero options mean the defaults: a one-minute refetch bound and a
+// one-minute clock skew, both ways.
+func TestVerifierDefaults(t *testing.T) {
+	ti := newTestIssuer(t)
+	v, err := NewVerifier([]Provider{ti.provider("test", testIss)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for name, c := range map[string]map[string]any{
+		"expired 30 s ago":       claims(func(c map[string]any) { c["exp"] = time.Now().Add(-30 * time.Second).Unix() }),
+		"issued 30 s from now":   claims(func(c map[string]any) { c["iat"] = time.Now().Add(30 * time.Second).Unix() }),
+		"expires in 30 s":        claims(func(c map[string]any) { c["exp"] = time.Now().Add(30 * time.Second).Unix() }),
+		"expired 90 s ago (out)": claims(func(c map[string]any) { c["exp"] = time.Now().Add(-90 * time.Second).Unix() }),
+	} {
+		_, err := v.Verify(ctx, "test", ti.sign("k1", "k1", c), "")
+		if want := !strings.HasSuffix(name, "(out)"); (err == nil) != want {
+			t.Errorf("%s: %v, want accepted=%v", name, err, want)
+		}
+	}
+	ti.publish("k5")
+	_, _ = v.Verify(ctx, "test", ti.sign("k5", "k5", claims(nil)), "")
+	if n := ti.fetches.Load(); n != 1 {
+		t.Fatalf("%d fetches for an unknown kid right after the first fetch, want 1 (the default bound)", n)
+	}
+}
+
+// A key set document of exactly maxJWKSBytes is read; one byte more is
+// refused as the provider's failure.
+func TestJWKSSizeBound(t *testing.T) {
+	ti := newTestIssuer(t)
+	set, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &ti.key("k1").PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(size int) string {
+		body := append(set, bytes.Repeat([]byte(" "), size-len(set))...)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	ctx := context.Background()
+	tok := ti.sign("k1", "k1", claims(nil))
+	for _, tc := range []struct {
+		size int
+		code recording.Code
+	}{{maxJWKSBytes, ""}, {maxJWKSBytes + 1, recording.CodeUnavailable}} {
+		p := ti.provider("test", testIss)
+		p.JWKSURL = serve(tc.size)
+		_, err := newVerifier(t, p).Verify(ctx, "test", tok, "")
+		if (tc.code == "" && err != nil) || (tc.code != "" && recording.ErrorCode(err) != tc.code) {
+			t.Errorf("JWKS of %d bytes: %v, want %q", tc.size, err, tc.code)
+		}
+	}
+}
+
+// The scheme-less issuer spelling is allowed for Google alone, and only
+// that exact spelling.
+func TestSchemeLessIssuerOnlyForGoogle(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		bad  string // variable the error must name; "" for accepted
+	}{
+		{"google, scheme-less", map[string]string{"GOOGLE_CLIENT_IDS": "x", "OIDC_GOOGLE_ISSUER": "accounts.google.com"}, ""},
+		{"google, plain http elsewhere", map[string]string{"GOOGLE_CLIENT_IDS": "x", "OIDC_GOOGLE_ISSUER": "http://evil.example"}, "OIDC_GOOGLE_ISSUER"},
+		{"another provider, Google's scheme-less issuer", map[string]string{"OIDC_PROVIDERS": "acme", "OIDC_ACME_ISSUER": "accounts.google.com",
+			"OIDC_ACME_JWKS_URL": "https://acme.example/jwks", "OIDC_ACME_CLIENT_IDS": "x"}, "OIDC_ACME_ISSUER"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ProvidersFromEnv(func(k string) string { return tc.env[k] })
+			if tc.bad == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tc.bad != "" && (err == nil || !strings.Contains(err.Error(), tc.bad)) {
+				t.Fatalf("error %v, want one naming %s", err, tc.bad)
+			}
+		})
 	}
 }
