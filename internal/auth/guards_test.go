@@ -285,3 +285,15 @@ func TestSchemeLessIssuerOnlyForGoogle(t *testing.T) {
 		})
 	}
 }
+
+// NewVerifier itself refuses a symmetric algorithm, whoever built the
+// provider list, and says which provider and algorithm.
+func TestNewVerifierRefusesSymmetricAlgorithms(t *testing.T) {
+	for _, alg := range []string{"HS256", "none"} {
+		_, err := NewVerifier([]Provider{{Name: "acme", Issuer: testIss, JWKSURL: "https://acme.example/jwks", ClientIDs: []string{"x"},
+			Algorithms: []string{"RS256", alg}}}, Options{})
+		if err == nil || !strings.Contains(err.Error(), "acme") || !strings.Contains(err.Error(), alg) {
+			t.Errorf("algorithm %s: %v", alg, err)
+		}
+	}
+}
