@@ -16,6 +16,9 @@ MUTATE_WORKERS ?= 1
 # counts as timed out (a hang). The coverage run must not come from the
 # test cache, hence -count=1.
 MUTATE_TIMEOUT_COEFFICIENT ?= 10
+# Extra gremlins flags, e.g. MUTATE_FLAGS="-E users.go -E ensure.go" to
+# leave files out.
+MUTATE_FLAGS ?=
 MUTATE_OUT := $(LOCAL)/mutation
 MUTATE_ENV := GOFLAGS="-buildvcs=false -count=1"
 
@@ -32,7 +35,7 @@ mutate: tools $(GREMLINS_BIN) ## Mutation testing of the critical packages into 
 	  out="$(MUTATE_OUT)/$$(echo $$p | tr / _).json"; \
 	  echo ">> gremlins unleash ./$$p"; start=$$(date +%s); \
 	  $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --workers $(MUTATE_WORKERS) --timeout-coefficient $(MUTATE_TIMEOUT_COEFFICIENT) \
-	    --output "$$out" "./$$p" | grep -v 'NOT COVERED' | tail -n 40; \
+	    $(MUTATE_FLAGS) --output "$$out" "./$$p" | grep -v 'NOT COVERED' | tail -n 40; \
 	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"; \
 	done
 	go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
