@@ -54,7 +54,8 @@ const (
 
 func main() {
 	dir := flag.String("dir", ".local/mutation", "directory of gremlins JSON results")
-	equivFile := flag.String("equivalent", "docs/mutation-equivalent.txt", "mutants judged equivalent: `pkg/file.go:line:col TYPE reason` per line")
+	equivFile := flag.String("equivalent", "docs/mutation-equivalent.txt",
+		"survivors explained: `pkg/file.go:line:col TYPE reason` per line; a reason starting BUG: marks a bug in the code (still counted as lived), UNREACHABLE: a path tests cannot reach")
 	out := flag.String("o", "docs/mutation.md", "page to update")
 	pkgs := flag.String("packages", "internal/recording internal/auth internal/s3 internal/dynamo internal/s3event server/api", "packages, in page order")
 	flag.Parse()
@@ -103,8 +104,17 @@ func run(dir, equivFile, out string, pkgs []string) error {
 			case "LIVED":
 				line := fmt.Sprintf("- `%s:%d:%d` %s: %s", m.file, m.line, m.col, m.typ, code(strings.TrimSpace(sourceLine(m))))
 				if why, ok := equiv[m.id()]; ok {
-					nEquiv++
-					line += " — equivalent: " + why
+					switch {
+					case strings.HasPrefix(why, "BUG:"):
+						// Counted as lived: the code is wrong, not the tests.
+						line += " — **a bug in the code**:" + strings.TrimPrefix(why, "BUG:")
+					case strings.HasPrefix(why, "UNREACHABLE:"):
+						nEquiv++
+						line += " — unreachable in tests:" + strings.TrimPrefix(why, "UNREACHABLE:")
+					default:
+						nEquiv++
+						line += " — equivalent: " + why
+					}
 				} else {
 					line += " — **not yet killed or explained**"
 				}
@@ -124,7 +134,7 @@ func run(dir, equivFile, out string, pkgs []string) error {
 		fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %d | %d | %s | %d (%d) | %s | %s |\n", p, run, counts["KILLED"], counts["TIMED OUT"],
 			counts["LIVED"], nEquiv, score, counts["NOT COVERED"], notCoveredCase, wall.Round(time.Second), mtime.UTC().Format("2006-01-02"))
 	}
-	fmt.Fprintln(&b, "\nScore: killed and timed-out mutants over those run, equivalent ones left out.")
+	fmt.Fprintln(&b, "\nScore: killed and timed-out mutants over those run, equivalent and unreachable ones left out.")
 	fmt.Fprintln(&b, "\n### Surviving mutants")
 	fmt.Fprintln(&b)
 	if len(survivors) == 0 {
