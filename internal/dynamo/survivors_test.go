@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/recording"
 )
@@ -129,7 +133,7 @@ func TestReservationEndsAtItsExpiry(t *testing.T) {
 	}
 	lim.MaxPending = 2
 	_, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 60, t0), "", "fp", lim, t0)
-	if recording.ErrorCode(err) != recording.CodeQuotaExceeded || !strings.Contains(err.Error(), "100 of 150 bytes used") {
+	if recording.ErrorCode(err) != recording.CodeQuotaExceeded || !strings.Contains(err.Error(), "exceeded: 100 of 150 bytes used") {
 		t.Fatalf("over the byte quota: %v", err)
 	}
 	lim.MaxPending = 1
@@ -219,8 +223,14 @@ func TestSequencersCompareByValue(t *testing.T) {
 		t.Fatalf("confirm: %v %v", applied, err)
 	}
 	r.Status = recording.StatusAvailable
+	if got, _ := s.GetUser(ctx, u.ID); got.BytesStored != 1 || got.RecordingCount != 1 {
+		t.Fatalf("counters after confirm: %d bytes, %d recordings", got.BytesStored, got.RecordingCount)
+	}
 	if applied, err := s.ObjectGone(ctx, r, "100"); err != nil || !applied {
 		t.Fatalf("removal with sequencer 100 after FF: applied=%v %v; want applied", applied, err)
+	}
+	if got, _ := s.GetUser(ctx, u.ID); got.BytesStored != 0 || got.RecordingCount != 0 {
+		t.Fatalf("counters after the object went: %d bytes, %d recordings; want 0, 0", got.BytesStored, got.RecordingCount)
 	}
 	r2, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 1, now), "", "fp", wide, now)
 	if err != nil {
@@ -250,5 +260,75 @@ func TestConfirmFailingEveryConditionIsANoOp(t *testing.T) {
 	}
 	if applied, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 1, ContentType: "audio/mp4", Sequencer: "02"}, now); err != nil || applied {
 		t.Fatalf("applied=%v err=%v; want a no-op", applied, err)
+	}
+}
+
+// A user reads as deleting exactly when the account is marked so.
+func TestUserDeletingFlag(t *testing.T) {
+	s := newStore(t)
+	u := newUser(t, s, "flag")
+	if got, err := s.GetUser(ctx, u.ID); err != nil || got.Deleting {
+		t.Fatalf("fresh user: deleting=%v (%v)", got.Deleting, err)
+	}
+	if err := s.MarkAccountDeleting(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetUser(ctx, u.ID); err != nil || !got.Deleting {
+		t.Fatalf("marked user: deleting=%v (%v)", got.Deleting, err)
+	}
+}
+
+// A sign-in keeps the profile as the provider last reported it: a field
+// it leaves out is kept, a field it changes is changed, each on its own.
+func TestProfileRefresh(t *testing.T) {
+	s := newStore(t)
+	now := time.Now()
+	id := recording.Identity{Provider: "test", Subject: "profile", Email: "a@example.com", Name: "A"}
+	u, _, err := s.SignIn(ctx, id, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		email, name         string
+		wantEmail, wantName string
+	}{
+		{"", "", "a@example.com", "A"},
+		{"b@example.com", "", "b@example.com", "A"},
+		{"", "B", "b@example.com", "B"},
+		{"b@example.com", "C", "b@example.com", "C"},
+	} {
+		id.Email, id.Name = step.email, step.name
+		got, created, err := s.SignIn(ctx, id, now)
+		if err != nil || created || got.ID != u.ID || got.Email != step.wantEmail || got.Name != step.wantName {
+			t.Fatalf("sign-in with %q, %q: %+v created=%v (%v); want %q, %q", step.email, step.name, got, created, err, step.wantEmail, step.wantName)
+		}
+		stored, err := s.GetUser(ctx, u.ID)
+		if err != nil || stored.Email != step.wantEmail || stored.Name != step.wantName {
+			t.Fatalf("stored after %q, %q: %+v (%v)", step.email, step.name, stored, err)
+		}
+	}
+}
+
+// Tables that expire items have TTL enabled on their attribute.
+func TestTTLIsEnabled(t *testing.T) {
+	s := newRawStore(t)
+	n := 0
+	for _, tbl := range dynamo.Schema {
+		if tbl.TTLAttribute == "" {
+			continue
+		}
+		n++
+		out, err := s.Client().DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(dynamo.TableName(s.prefix, tbl.Name))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := out.TimeToLiveDescription
+		if d == nil || aws.ToString(d.AttributeName) != tbl.TTLAttribute ||
+			(d.TimeToLiveStatus != types.TimeToLiveStatusEnabled && d.TimeToLiveStatus != types.TimeToLiveStatusEnabling) {
+			t.Errorf("table %s: TTL %+v, want enabled on %q", tbl.Name, d, tbl.TTLAttribute)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no table has a TTL attribute")
 	}
 }
