@@ -72,3 +72,4 @@ dev-token: ## Print a dev ID token for SUB (make run must be up)
 
 -include infra/infra.mk
 -include bench/bench.mk
+-include mutate.mk

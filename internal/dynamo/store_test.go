@@ -187,14 +187,10 @@ func TestQuotaHoldsUnderConcurrency(t *testing.T) {
 			_, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "", "fp", lim, now)
 			mu.Lock()
 			defer mu.Unlock()
-			switch recording.ErrorCode(err) {
-			case recording.CodeInternal:
-				if err == nil {
-					ok++
-					return
-				}
-				t.Errorf("create: %v", err)
-			case recording.CodeQuotaExceeded:
+			switch {
+			case err == nil:
+				ok++
+			case recording.ErrorCode(err) == recording.CodeQuotaExceeded:
 				over++
 			default:
 				t.Errorf("create: %v", err)
@@ -204,6 +200,11 @@ func TestQuotaHoldsUnderConcurrency(t *testing.T) {
 	wg.Wait()
 	if ok != 5 || over != 7 {
 		t.Fatalf("%d created and %d refused; want 5 and 7", ok, over)
+	}
+	// What was admitted is what is reserved: 5 pending uploads of 10 bytes.
+	items, _, err := s.ListRecordings(ctx, u.ID, recording.StatusPending, 100, "", now)
+	if err != nil || len(items) != 5 {
+		t.Fatalf("%d pending recordings (%v), want 5", len(items), err)
 	}
 }
 

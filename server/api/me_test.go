@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -50,6 +53,16 @@ func TestDeleteAccountLeavesNothing(t *testing.T) {
 	tok, uid := s.Login(t, "leaver")
 	tok2, _ := s.Login(t, "leaver") // a second device
 	otherTok, otherID := s.Login(t, "stayer")
+	// Hold back the events of the stray object put below, as if its upload
+	// were still landing: it must go because the account deletion removes
+	// it, not because its event happened to arrive first.
+	stray := recording.ObjectKey(uid, recording.NewID(s.Clock()), ".wav")
+	s.Env.OnEvent(t, s.Config.Bucket, func(ctx context.Context, ev events.S3Event) error {
+		if o := ev.Records[0].S3.Object; o.Key == stray || o.URLDecodedKey == stray {
+			return nil
+		}
+		return s.Events.Handle(ctx, ev)
+	})
 	c := newClient(t, s.APIURL, tok)
 	for i := 0; i < 30; i++ {
 		c.upload(fmt.Sprintf("rec %d.wav", i), "audio/wav", audioBytes("audio/wav", 64))
@@ -58,12 +71,15 @@ func TestDeleteAccountLeavesNothing(t *testing.T) {
 		c.create(fmt.Sprintf("pending %d.wav", i), "audio/wav", 10, "Idempotency-Key", fmt.Sprintf("k%d", i))
 	}
 	// An object that landed without its record (an in-flight upload).
-	stray := recording.ObjectKey(uid, recording.NewID(s.Clock()), ".wav")
 	if _, err := s.Clients.S3.PutObject(bg, &awss3.PutObjectInput{Bucket: &s.Config.Bucket, Key: &stray, Body: strings.NewReader("x")}); err != nil {
 		t.Fatal(err)
 	}
 	other := newClient(t, s.APIURL, otherTok)
-	kept := other.upload("keep.wav", "audio/wav", audioBytes("audio/wav", 50))
+	keptBody := audioBytes("audio/wav", 50)
+	kept := other.upload("keep.wav", "audio/wav", keptBody)
+	if _, err := s.Objects.Head(bg, stray); err != nil {
+		t.Fatalf("the stray object is gone before the account deletion: %v", err)
+	}
 
 	wantStatus(t, c.do("DELETE", "/v1/me", nil), 204)
 	// The pending uploads' URLs may still land: their records stay, as
@@ -95,12 +111,16 @@ func TestDeleteAccountLeavesNothing(t *testing.T) {
 	}
 	wantProblem(t, c.do("GET", "/v1/me", nil), 401, "unauthorized")
 	wantProblem(t, newClient(t, s.APIURL, tok2).do("GET", "/v1/recordings", nil), 401, "unauthorized")
-	// The other user is untouched.
-	if got := other.waitAvailable(kept.ID); got.ID != kept.ID {
-		t.Fatal("other user's recording disturbed")
+	// The other user is untouched: record, object and bytes.
+	got := other.waitAvailable(kept.ID)
+	if got.ID != kept.ID || got.Download == nil {
+		t.Fatalf("other user's recording disturbed: %+v", got)
 	}
-	if len(leftovers(t, s, otherID)) == 0 {
-		t.Fatal("the other user's data vanished")
+	if keys := objectsUnder(t, s, recording.UserPrefix(otherID)); len(keys) != 1 || keys[0] != recording.ObjectKey(otherID, kept.ID, ".wav") {
+		t.Fatalf("the other user's objects are %v, want only their recording's", keys)
+	}
+	if status, b := fetch(t, got.Download.URL); status != 200 || !bytes.Equal(b, keptBody) {
+		t.Fatalf("the other user's recording downloads as %d, %d bytes", status, len(b))
 	}
 	// Signing in again makes a brand-new account.
 	r := newClient(t, s.APIURL, "").do("POST", "/v1/auth/login", map[string]string{"provider": "dev", "id_token": s.IDToken(t, "leaver")})

@@ -1,0 +1,44 @@
+package recording_test
+
+import (
+	"testing"
+
+	"github.com/voicerec/backend/internal/recording"
+)
+
+// Every control character is refused, not only the C0 range: DEL and the C1
+// controls (U+0080 to U+009F, NEL among them) break terminals and logs just
+// as well, and a check for "below 0x20" would let them through.
+func TestFileNameRefusesDELAndC1Controls(t *testing.T) {
+	for _, name := range []string{
+		"del\x7f.m4a", "\x7f", "nel\u0085.m4a", "\u0080start", "end\u009f", "csi\u009b[2J.m4a",
+	} {
+		err := recording.ValidateFileName(name)
+		if recording.ErrorCode(err) != recording.CodeInvalidFileName || err == nil {
+			t.Errorf("ValidateFileName(%q) = %v, want %s", name, err, recording.CodeInvalidFileName)
+		}
+	}
+	// Their printable neighbours stay allowed.
+	for _, name := range []string{"tilde~.m4a", "nbsp\u00a0.m4a", "é.m4a"} {
+		if err := recording.ValidateFileName(name); err != nil {
+			t.Errorf("ValidateFileName(%q) = %v, want ok", name, err)
+		}
+	}
+}
+
+// The header is exact, not just decodable: RFC 5987 attr-chars (the first
+// of them, '!', included) stand as they are in filename*, everything else
+// is percent-encoded; the ASCII fallback replaces quotes, backslashes,
+// controls and non-ASCII with '_' and keeps the space.
+func TestContentDispositionExact(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"a!b.m4a", `attachment; filename="a!b.m4a"; filename*=UTF-8''a!b.m4a`},
+		{"!#$&+-.^_`|~azAZ09", "attachment; filename=\"!#$&+-.^_`|~azAZ09\"; filename*=UTF-8''!#$&+-.^_`|~azAZ09"},
+		{"a\"b\\c\x7fd~é", `attachment; filename="a_b_c_d~_"; filename*=UTF-8''a%22b%5Cc%7Fd~%C3%A9`},
+		{"x\x1fy z", `attachment; filename="x_y z"; filename*=UTF-8''x%1Fy%20z`},
+	} {
+		if got := recording.ContentDisposition(tc.name); got != tc.want {
+			t.Errorf("ContentDisposition(%q) =\n  %s\nwant\n  %s", tc.name, got, tc.want)
+		}
+	}
+}
