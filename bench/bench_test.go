@@ -119,7 +119,8 @@ func routes(b *testing.B, p *apiProcess, token, userID string) []route {
 				exp := now.Add(time.Hour)
 				_, _, err := p.Store.CreateUpload(ctx, recording.Recording{
 					UserID: userID, ID: id, FileName: "memo.m4a", ContentType: "audio/mp4", SizeBytes: 1000,
-					Status: recording.StatusPending, CreatedAt: now, ExpiresAt: &exp, Key: recording.ObjectKey(userID, id, ".m4a"),
+					Status: recording.StatusPending, CreatedAt: now, ExpiresAt: &exp, DueAt: exp.Add(30 * time.Minute),
+					Key: recording.ObjectKey(userID, id, ".m4a"),
 				}, "", "", lim, now)
 				mu.Lock()
 				created = append(created, id)

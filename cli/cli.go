@@ -440,12 +440,18 @@ func fileSHA256(f *os.File, size int64) (string, error) {
 // sent, so memory stays flat whatever the size.
 func (e *env) put(up signed, f *os.File, size int64, bar *bar) error {
 	bar.reset()
-	req, err := http.NewRequestWithContext(e.ctx, http.MethodPut, up.URL, io.TeeReader(io.NewSectionReader(f, 0, size), bar))
+	return e.presignedPUT(e.ctx, up.URL, up.Headers, io.TeeReader(io.NewSectionReader(f, 0, size), bar), size, "")
+}
+
+// presignedPUT sends length bytes of body to a presigned URL with exactly
+// the headers it was signed with; what names the request in --verbose.
+func (e *env) presignedPUT(ctx context.Context, url string, headers map[string]string, body io.Reader, length int64, what string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, body)
 	if err != nil {
 		return scrub(err)
 	}
-	req.ContentLength = size
-	for k, v := range up.Headers {
+	req.ContentLength = length
+	for k, v := range headers {
 		if !strings.EqualFold(k, "Content-Length") {
 			req.Header.Set(k, v)
 		}
@@ -456,7 +462,7 @@ func (e *env) put(up signed, f *os.File, size int64, bar *bar) error {
 		return scrub(err)
 	}
 	defer resp.Body.Close()
-	e.api.logf("PUT %s (presigned) -> %d (%s)", hostOf(up.URL), resp.StatusCode, time.Since(start).Round(time.Millisecond))
+	e.api.logf("PUT %s%s (presigned) -> %d (%s)", hostOf(url), what, resp.StatusCode, time.Since(start).Round(time.Millisecond))
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode >= 300 {
 		// Storage answers in XML; its status is what matters here.

@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -279,26 +278,5 @@ func (e *env) sendPart(ctx context.Context, id string, n int, off, length int64,
 }
 
 func (e *env) putPart(ctx context.Context, p partDoc, f *os.File, off, length int64) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, p.URL, io.NewSectionReader(f, off, length))
-	if err != nil {
-		return scrub(err)
-	}
-	req.ContentLength = length
-	for k, v := range p.Headers {
-		if !strings.EqualFold(k, "Content-Length") {
-			req.Header.Set(k, v)
-		}
-	}
-	start := time.Now()
-	resp, err := e.api.http.Do(req)
-	if err != nil {
-		return scrub(err)
-	}
-	defer resp.Body.Close()
-	e.api.logf("PUT %s part %s (presigned) -> %d (%s)", hostOf(p.URL), strconv.Itoa(p.PartNumber), resp.StatusCode, time.Since(start).Round(time.Millisecond))
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode >= 300 {
-		return &APIError{Status: resp.StatusCode, Title: storageMessage(raw, resp.Status)}
-	}
-	return nil
+	return e.presignedPUT(ctx, p.URL, p.Headers, io.NewSectionReader(f, off, length), length, " part "+strconv.Itoa(p.PartNumber))
 }
