@@ -10,5 +10,6 @@ bench: tools ## Run the benchmarks; writes bench/results.md and README's Perform
 	@mkdir -p "$(dir $(BENCH_RAW))"
 	@set -euo pipefail; \
 	  go test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 60m ./bench/ | tee "$(BENCH_RAW)"; \
-	  go test -run '^$$' -bench ConfirmationLatency -benchtime=200x -count=1 -timeout 20m ./internal/s3event/ | tee -a "$(BENCH_RAW)"
+	  go test -run '^$$' -bench ConfirmationLatency -benchtime=200x -count=1 -timeout 20m ./internal/s3event/ | tee -a "$(BENCH_RAW)"; \
+	  go test -run '^$$' -bench Probe -benchtime=20x -count=1 -timeout 10m ./internal/audio/ | tee -a "$(BENCH_RAW)"
 	go run ./bench/report -in "$(BENCH_RAW)" -out bench/results.md -readme README.md -cmd "make bench"
