@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/stack"
@@ -48,4 +51,76 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// The Lambda entry handles an S3 notification as S3 sends it: the raw JSON
+// confirms the upload it names.
+func TestInvokeHandlesS3Notifications(t *testing.T) {
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	token, _ := s.Login(t, "invoked")
+	var held []events.S3Event
+	var mu sync.Mutex
+	s.Env.OnEvent(t, s.Config.Bucket, func(_ context.Context, ev events.S3Event) error {
+		mu.Lock()
+		held = append(held, ev)
+		mu.Unlock()
+		return nil
+	})
+	up := s.CreateUpload(t, token, "invoked.m4a", m4a, 6000)
+	stack.Put(t, up.Upload, body(6000, 'i'))
+	var ev events.S3Event
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		if len(held) > 0 {
+			ev = held[0]
+		}
+		mu.Unlock()
+		if len(ev.Records) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no notification")
+		}
+	}
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Events.Invoke(context.Background(), raw); err != nil {
+		t.Fatal(err)
+	}
+	if rec, st := s.Get(t, token, up.Recording.ID); st != http.StatusOK || rec.Status != "available" {
+		t.Errorf("after Invoke with the notification: %d %+v", st, rec)
+	}
+}
+
+// A pass keeps clear of the invocation's last seconds (so it can log what
+// it did before Lambda stops it), and an unset item bound means the default,
+// not zero.
+func TestScheduledPassBounds(t *testing.T) {
+	clock := &stack.Clock{}
+	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock})
+	token, _ := s.Login(t, "bounds")
+	up := s.CreateUpload(t, token, "never.m4a", m4a, 10)
+	clock.Advance(s.Config.PendingUploadTTL + s.Config.UploadGrace + time.Second)
+	scheduled := json.RawMessage(`{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}`)
+
+	// Four seconds left is inside the margin: the pass does nothing.
+	short, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	if err := s.Events.Invoke(short, scheduled); err != nil {
+		t.Fatal(err)
+	}
+	if _, st := s.Get(t, token, up.Recording.ID); st != http.StatusConflict {
+		t.Fatalf("a pass ran into the invocation's last seconds: %d", st)
+	}
+	s.Events.ReconcileMaxItems = 0
+	long, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel2()
+	if err := s.Events.Invoke(long, scheduled); err != nil {
+		t.Fatal(err)
+	}
+	if _, st := s.Get(t, token, up.Recording.ID); st != http.StatusNotFound {
+		t.Errorf("with ReconcileMaxItems unset the pass did nothing: %d", st)
+	}
 }
