@@ -38,21 +38,7 @@ func TestPageWithFilteredItemsKeepsItsCursor(t *testing.T) {
 			t.Fatalf("reject %d: %v %v", i, applied, err)
 		}
 	}
-	var got []string
-	after := ""
-	for page := 0; page < 5; page++ {
-		items, next, err := s.ListRecordings(ctx, u.ID, recording.StatusRejected, 2, after, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range items {
-			got = append(got, it.ID)
-		}
-		if next == "" {
-			break
-		}
-		after = next
-	}
+	got := listAll(t, s, u.ID, recording.StatusRejected, now)
 	want := []string{recs[3].ID, recs[2].ID, recs[0].ID}
 	if len(got) != len(want) {
 		t.Fatalf("listed %v, want %v", got, want)
@@ -161,4 +147,27 @@ func TestProviderObligations(t *testing.T) {
 	if got, _ = s.GetUser(ctx, u.ID); len(got.Revoke) != 0 || len(got.AppleToken) != 0 || got.AppleClientID != "" {
 		t.Fatalf("apple obligation dropped but its token kept: %+v", got)
 	}
+}
+
+// listAll pages through a user's recordings in one status, two at a time,
+// following every cursor, and returns their ids in order.
+func listAll(t *testing.T, s *dynamo.Store, userID string, status recording.Status, now time.Time) []string {
+	t.Helper()
+	var got []string
+	after := ""
+	for page := 0; page < 10; page++ {
+		items, next, err := s.ListRecordings(context.Background(), userID, status, 2, after, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			got = append(got, it.ID)
+		}
+		if next == "" {
+			return got
+		}
+		after = next
+	}
+	t.Fatalf("still paging after 10 pages: %v", got)
+	return nil
 }

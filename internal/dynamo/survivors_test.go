@@ -189,21 +189,7 @@ func TestPendingUploadsPastTheirWindowStayListed(t *testing.T) {
 		}
 	}
 	now := t0.Add(2 * time.Hour)
-	var got []string
-	after := ""
-	for pages := 0; pages < 10; pages++ {
-		items, next, err := s.ListRecordings(ctx, u.ID, recording.StatusPending, 2, after, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range items {
-			got = append(got, it.ID)
-		}
-		if next == "" {
-			break
-		}
-		after = next
-	}
+	got := listAll(t, s, u.ID, recording.StatusPending, now)
 	if len(got) != 5 || got[3] != live[1] || got[4] != live[0] {
 		t.Fatalf("pages saw %v, want all five, the long-lived %v last", got, live)
 	}
