@@ -286,6 +286,39 @@ func TestSchemeLessIssuerOnlyForGoogle(t *testing.T) {
 	}
 }
 
+// A token endpoint mints tokens for anyone: only an extra provider may have
+// one, and only on loopback.
+func TestTokenURLOnlyOnLoopbackForExtraProviders(t *testing.T) {
+	dev := func(url string) map[string]string {
+		return map[string]string{"OIDC_PROVIDERS": "dev", "OIDC_DEV_ISSUER": "http://127.0.0.1:8082",
+			"OIDC_DEV_JWKS_URL": "http://127.0.0.1:8082/jwks", "OIDC_DEV_CLIENT_IDS": "x", "OIDC_DEV_TOKEN_URL": url}
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		bad  string
+	}{
+		{"loopback", dev("http://127.0.0.1:8082/token"), ""},
+		{"localhost", dev("http://localhost:8082/token"), ""},
+		{"elsewhere", dev("https://issuer.example/token"), "OIDC_DEV_TOKEN_URL"},
+		{"not a URL", dev("127.0.0.1:8082"), "OIDC_DEV_TOKEN_URL"},
+		{"built-in", map[string]string{"GOOGLE_CLIENT_IDS": "x", "OIDC_GOOGLE_TOKEN_URL": "http://127.0.0.1:1/token"}, "OIDC_GOOGLE_TOKEN_URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps, err := ProvidersFromEnv(func(k string) string { return tc.env[k] })
+			if tc.bad == "" {
+				if err != nil || len(ps) != 1 || ps[0].TokenURL != tc.env["OIDC_DEV_TOKEN_URL"] {
+					t.Fatalf("%v %+v", err, ps)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.bad) {
+				t.Fatalf("error %v, want one naming %s", err, tc.bad)
+			}
+		})
+	}
+}
+
 // NewVerifier itself refuses a symmetric algorithm, whoever built the
 // provider list, and says which provider and algorithm.
 func TestNewVerifierRefusesSymmetricAlgorithms(t *testing.T) {

@@ -22,6 +22,10 @@ type Provider struct {
 	// RequireNonce refuses ID tokens without a nonce claim, so every
 	// sign-in consumes a server-issued nonce and no token signs in twice.
 	RequireNonce bool
+	// TokenURL is a development issuer's token endpoint (OIDC_<NAME>_TOKEN_URL,
+	// loopback only). GET /v1/auth/providers lists it, so a local client
+	// finds the issuer through the API it talks to, whatever the ports.
+	TokenURL string
 }
 
 // requireNonceByDefault is each built-in's default for <NAME>_REQUIRE_NONCE:
@@ -110,6 +114,14 @@ func ProvidersFromEnv(getenv func(string) string) ([]Provider, error) {
 		} else if err := checkURL(p.JWKSURL); err != nil {
 			fail("%sJWKS_URL: %v", env, err)
 		}
+		if v := strings.TrimSpace(getenv(env + "TOKEN_URL")); v != "" {
+			if builtin {
+				fail("%sTOKEN_URL: only a development provider has a token endpoint, not %q", env, name)
+			} else if err := checkLoopback(v); err != nil {
+				fail("%sTOKEN_URL: %v", env, err)
+			}
+			p.TokenURL = v
+		}
 		p.Algorithms = []string{"RS256"}
 		if !builtin {
 			p.Algorithms = []string{"RS256", "ES256"}
@@ -149,6 +161,20 @@ func checkURL(raw string) error {
 		}
 	}
 	return fmt.Errorf("%q must use https (plain http only on loopback)", raw)
+}
+
+// checkLoopback wants an http(s) URL on this machine: a token endpoint that
+// mints ID tokens for anyone must never be reachable from elsewhere.
+func checkLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("%q is not an absolute http URL", raw)
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("%q must be on loopback (a development issuer mints tokens for anyone)", raw)
 }
 
 func splitList(s string) []string {

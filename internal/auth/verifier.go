@@ -107,6 +107,16 @@ func NewVerifier(providers []Provider, o Options) (*Verifier, error) {
 	return v, nil
 }
 
+// Providers are the enabled providers, sorted by name.
+func (v *Verifier) Providers() []Provider {
+	out := make([]Provider, 0, len(v.providers))
+	for _, pv := range v.providers {
+		out = append(out, pv.p)
+	}
+	slices.SortFunc(out, func(a, b Provider) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
 // Enabled reports whether provider is configured.
 func (v *Verifier) Enabled(provider string) bool {
 	_, ok := v.providers[provider]

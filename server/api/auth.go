@@ -155,6 +155,32 @@ func (s *server) issueNonce(c echo.Context) error {
 	return writeJSON(c, http.StatusOK, nonceResponse{Nonce: nonce, ExpiresAt: expires})
 }
 
+type providerList struct {
+	Providers []providerInfo `json:"providers"`
+}
+
+type providerInfo struct {
+	Name          string `json:"name"`
+	NonceRequired bool   `json:"nonce_required"`
+	// Development is true for a local issuer that mints tokens for anyone;
+	// TokenURL is where (GET ?sub=NAME). Production never configures one.
+	Development bool   `json:"development"`
+	TokenURL    string `json:"token_url,omitempty"`
+}
+
+// listProviders tells a client which sign-ins this deployment takes, so an
+// app shows only those buttons and a local client finds the development
+// issuer through the API it talks to.
+func (s *server) listProviders(c echo.Context) error {
+	out := providerList{Providers: []providerInfo{}}
+	for _, p := range s.verifier.Providers() {
+		out.Providers = append(out.Providers, providerInfo{Name: p.Name, NonceRequired: p.RequireNonce,
+			Development: p.TokenURL != "", TokenURL: p.TokenURL})
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	return writeJSON(c, http.StatusOK, out)
+}
+
 func (s *server) logout(c echo.Context) error {
 	if err := s.store.DeleteSession(c.Request().Context(), c.Get(ctxTokenHash).(string)); err != nil {
 		return err

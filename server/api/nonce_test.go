@@ -3,6 +3,7 @@ package api_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -96,6 +97,49 @@ func TestNonceRequiredByProviderSetting(t *testing.T) {
 	raw := getNonce(t, anon)
 	tok, _ := s.Issuer.Mint(devissuer.Claims{Subject: "req", Audience: stack.ClientID, Nonce: raw})
 	wantStatus(t, anon.do("POST", "/v1/auth/login", map[string]string{"provider": "dev", "id_token": tok, "nonce": raw}), http.StatusCreated)
+}
+
+// The provider list names every enabled provider and, for the development
+// issuer, a token endpoint that really mints tokens this API accepts.
+func TestProvidersListFindsTheDevelopmentIssuer(t *testing.T) {
+	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{
+		"GOOGLE_CLIENT_IDS": "web.apps.googleusercontent.com", "OIDC_DEV_REQUIRE_NONCE": "false"}})
+	anon := newClient(t, s.APIURL, "")
+	resp := anon.do("GET", "/v1/auth/providers", nil)
+	wantStatus(t, resp, http.StatusOK)
+	var got struct {
+		Providers []struct {
+			Name          string `json:"name"`
+			NonceRequired bool   `json:"nonce_required"`
+			Development   bool   `json:"development"`
+			TokenURL      string `json:"token_url"`
+		} `json:"providers"`
+	}
+	if err := json.Unmarshal(resp.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Providers) != 2 || got.Providers[0].Name != "dev" || got.Providers[1].Name != "google" {
+		t.Fatalf("providers %+v", got.Providers)
+	}
+	dev, google := got.Providers[0], got.Providers[1]
+	if !dev.Development || dev.TokenURL == "" || dev.NonceRequired {
+		t.Fatalf("dev %+v", dev)
+	}
+	if google.Development || google.TokenURL != "" || !google.NonceRequired {
+		t.Fatalf("google %+v", google)
+	}
+	tr, err := http.Get(dev.TokenURL + "?sub=paula")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Body.Close()
+	var tok struct {
+		IDToken string `json:"id_token"`
+	}
+	if err := json.NewDecoder(tr.Body).Decode(&tok); err != nil || tok.IDToken == "" {
+		t.Fatalf("token endpoint: %v %+v", err, tok)
+	}
+	wantStatus(t, anon.do("POST", "/v1/auth/login", map[string]string{"provider": "dev", "id_token": tok.IDToken}), http.StatusCreated)
 }
 
 // Issuing nonces writes to the database without a session, so it is

@@ -21,6 +21,7 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/openapi.yaml", serveOpenAPI)
 
 	v1 := e.Group("/v1")
+	v1.GET("/auth/providers", s.listProviders)
 	v1.POST("/auth/nonce", s.issueNonce, limitByAddress(s.nonceLimit, msgNonceRateLimited))
 	v1.POST("/auth/login", s.login, limitByAddress(s.loginLimit, msgLoginRateLimited))
 

@@ -32,6 +32,7 @@ func localAuthDefaults(ls localSettings) map[string]string {
 		"OIDC_DEV_ISSUER":     url,
 		"OIDC_DEV_JWKS_URL":   url + "/jwks",
 		"OIDC_DEV_CLIENT_IDS": devClientID,
+		"OIDC_DEV_TOKEN_URL":  url + "/token",
 	}
 }
 

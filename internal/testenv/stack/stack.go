@@ -86,6 +86,7 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 		"OIDC_DEV_ISSUER":           issuerURL,
 		"OIDC_DEV_JWKS_URL":         issuerURL + "/jwks",
 		"OIDC_DEV_CLIENT_IDS":       ClientID,
+		"OIDC_DEV_TOKEN_URL":        issuerURL + "/token",
 		"LOGIN_RATE_LIMIT":          "6000",
 		"LOGIN_RATE_BURST":          "1000",
 		"LOGIN_IDENTITY_RATE_LIMIT": "60000",
