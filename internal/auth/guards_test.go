@@ -165,6 +165,31 @@ func TestKeySetRetriesSoonAfterAFailedFirstFetch(t *testing.T) {
 	}
 }
 
+// The short retry bound is for a key set in trouble only: after a good
+// fetch, an unknown key id two seconds later (past MinRetryInterval, well
+// inside MinRefetchInterval) must not make the provider's JWKS endpoint a
+// target anyone can hammer with made-up key ids.
+func TestHealthyKeySetWaitsTheFullRefetchInterval(t *testing.T) {
+	ti := newTestIssuer(t)
+	clock := &fakeClock{now: time.Now()}
+	v, err := NewVerifier([]Provider{ti.provider("test", testIss)}, Options{Now: clock.Now,
+		MinRefetchInterval: time.Minute, MinRetryInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, "test", ti.sign("k1", "k1", claims(nil)), ""); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Second)
+	if _, err := v.Verify(ctx, "test", ti.sign("made-up", "k1", claims(nil)), ""); err == nil {
+		t.Fatal("a token naming an unpublished key id was accepted")
+	}
+	if n := ti.fetches.Load(); n != 1 {
+		t.Fatalf("%d fetches for an unknown kid 2 s after a good fetch, want 1", n)
+	}
+}
+
 // The refetch bound is inclusive of its end: exactly MinRefetchInterval
 // after the last fetch, an unknown key id is fetched. A known key id with
 // a bad signature never refetches, however long since the last fetch, and
@@ -302,6 +327,8 @@ func TestTokenURLOnlyOnLoopbackForExtraProviders(t *testing.T) {
 		{"localhost", dev("http://localhost:8082/token"), ""},
 		{"elsewhere", dev("https://issuer.example/token"), "OIDC_DEV_TOKEN_URL"},
 		{"not a URL", dev("127.0.0.1:8082"), "OIDC_DEV_TOKEN_URL"},
+		{"not http", dev("ftp://127.0.0.1/token"), "OIDC_DEV_TOKEN_URL"},
+		{"no host", dev("http:///token"), "OIDC_DEV_TOKEN_URL"},
 		{"built-in", map[string]string{"GOOGLE_CLIENT_IDS": "x", "OIDC_GOOGLE_TOKEN_URL": "http://127.0.0.1:1/token"}, "OIDC_GOOGLE_TOKEN_URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package recording_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/voicerec/backend/internal/recording"
@@ -40,5 +41,20 @@ func TestContentDispositionExact(t *testing.T) {
 		if got := recording.ContentDisposition(tc.name); got != tc.want {
 			t.Errorf("ContentDisposition(%q) =\n  %s\nwant\n  %s", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A name far over the bounds is refused before normalizing, but the cut-off
+// for that is well above the limits a person meets: a name of exactly four
+// times MaxFileNameBytes is still told its limit in characters, the one
+// a user can count.
+func TestFileNameLimitMessageAtTheEarlyCutOff(t *testing.T) {
+	_, err := recording.NormalizeFileName(strings.Repeat("a", 4*recording.MaxFileNameBytes))
+	if recording.ErrorCode(err) != recording.CodeInvalidFileName || !strings.Contains(err.Error(), "characters") {
+		t.Fatalf("%d-byte name: %v, want invalid_file_name naming the character limit", 4*recording.MaxFileNameBytes, err)
+	}
+	_, err = recording.NormalizeFileName(strings.Repeat("a", 4*recording.MaxFileNameBytes+1))
+	if recording.ErrorCode(err) != recording.CodeInvalidFileName || !strings.Contains(err.Error(), "bytes") {
+		t.Fatalf("one byte more: %v, want the early byte bound", err)
 	}
 }
