@@ -20,7 +20,9 @@ MUTATE_TIMEOUT_COEFFICIENT ?= 10
 # leave files out.
 MUTATE_FLAGS ?=
 MUTATE_OUT := $(LOCAL)/mutation
-MUTATE_ENV := GOFLAGS="-buildvcs=false -count=1"
+# -failfast: a killed mutant's run stops at its first failing test instead
+# of running the rest of the package (server/api's tests take ~40 s).
+MUTATE_ENV := GOFLAGS="-buildvcs=false -count=1 -failfast"
 
 $(GREMLINS_BIN):
 	@echo ">> installing gremlins $(GREMLINS_VERSION) into $(BIN)"
