@@ -19,6 +19,7 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.yaml", serveOpenAPI)
+	s.mountApp(e)
 
 	v1 := e.Group("/v1")
 	v1.GET("/auth/providers", s.listProviders)
