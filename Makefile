@@ -11,7 +11,13 @@ DDB_JAR         := $(DDB_DIR)/DynamoDBLocal.jar
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_BIN     := $(BIN)/minio-$(MINIO_VERSION)
 
+# The browser test's driver: playwright-core as locked in web/test, installed
+# with npm ci next to the other tools; the browser is the system's Chromium.
+WEB_TOOLS := $(LOCAL)/web-tools
+WEB_TOOLS_STAMP := $(WEB_TOOLS)/node_modules/playwright-core/package.json
+
 export RECORDER_LOCAL_DIR := $(LOCAL)
+export WEB_TOOLS_DIR := $(WEB_TOOLS)
 export DYNAMODB_LOCAL_JAR := $(DDB_JAR)
 export MINIO_BINARY := $(MINIO_BIN)
 
@@ -33,6 +39,25 @@ $(MINIO_BIN):
 	  cd "$$tmp" && GOBIN="$$tmp" GOFLAGS=-buildvcs=false go install github.com/minio/minio@$(MINIO_VERSION); \
 	  mv "$$tmp"/minio "$(MINIO_BIN)"
 
+.PHONY: web-tools
+web-tools: $(WEB_TOOLS_STAMP) ## Install the browser test's pinned playwright-core
+
+$(WEB_TOOLS_STAMP): web/test/package.json web/test/package-lock.json
+	@echo ">> installing playwright-core (web/test/package-lock.json) into $(WEB_TOOLS)"
+	@set -euo pipefail; mkdir -p "$(WEB_TOOLS)"; \
+	  cp web/test/package.json web/test/package-lock.json "$(WEB_TOOLS)"/; \
+	  cd "$(WEB_TOOLS)" && npm ci --silent --no-audit --no-fund && touch "$(WEB_TOOLS_STAMP)"
+
+# Chromium comes from the system's packages (Debian: chromium). As root (CI)
+# it is installed here; otherwise the target fails naming the command.
+.PHONY: chromium
+chromium: ## Install Chromium for the browser test if it is missing
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$${CHROMIUM:-}" ]; then exit 0; fi; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo ">> installing Chromium (apt-get install chromium)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing; the browser test needs it. Run: sudo apt-get install -y chromium"; exit 1; fi
+
 GO_PACKAGES := ./...
 
 .PHONY: run
@@ -42,7 +67,7 @@ run: tools ## Start the whole local stack (Ctrl-C stops it)
 	@exec "$(BIN)/localstack"
 
 .PHONY: test
-test: tools lint ## Every test, against DynamoDB Local and MinIO
+test: tools web-tools chromium lint ## Every test, against DynamoDB Local and MinIO
 	go test -count=1 -timeout 30m $(GO_PACKAGES)
 	@if [ -f infra/go.mod ]; then $(MAKE) --no-print-directory test-infra; fi
 
