@@ -48,15 +48,20 @@ $(WEB_TOOLS_STAMP): web/test/package.json web/test/package-lock.json
 	  cp web/test/package.json web/test/package-lock.json "$(WEB_TOOLS)"/; \
 	  cd "$(WEB_TOOLS)" && npm ci --silent --no-audit --no-fund && touch "$(WEB_TOOLS_STAMP)"
 
-# Chromium comes from the system's packages (Debian: chromium). As root (CI)
-# it is installed here; otherwise the target fails naming the command.
+# Chromium comes from the system's packages (Debian: chromium), with a font
+# that has Hangul so Korean names render in the screenshot. As root (CI)
+# they are installed here; otherwise the target fails naming the command.
 .PHONY: chromium
-chromium: ## Install Chromium for the browser test if it is missing
-	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$${CHROMIUM:-}" ]; then exit 0; fi; \
+chromium: ## Install Chromium (and a Korean font) for the browser test if missing
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$${CHROMIUM:-}" ]; then \
+	  if ! fc-list :lang=ko 2>/dev/null | grep -q . && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo ">> installing a Korean font (apt-get install fonts-noto-cjk)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null || true; fi; \
+	  exit 0; fi; \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo ">> installing Chromium (apt-get install chromium)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Chromium is missing; the browser test needs it. Run: sudo apt-get install -y chromium"; exit 1; fi
+	    echo ">> installing Chromium (apt-get install chromium fonts-noto-cjk)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "Chromium is missing; the browser test needs it. Run: sudo apt-get install -y chromium fonts-noto-cjk"; exit 1; fi
 
 GO_PACKAGES := ./...
 

@@ -74,6 +74,7 @@ async function devSignIn(provider, sub) {
   const nonce = await newNonce();
   const url = new URL(provider.token_url);
   url.searchParams.set('sub', sub);
+  url.searchParams.set('name', sub);
   url.searchParams.set('nonce', nonce);
   const res = await fetch(url);
   if (!res.ok) throw new Error(`the development issuer answered ${res.status}`);
@@ -397,6 +398,7 @@ function row(rec) {
 async function play(rec) {
   const { download } = await api('GET', `/v1/recordings/${rec.id}`);
   const audio = $('audio');
+  audio.dataset.id = rec.id;
   $('player-name').textContent = rec.file_name;
   $('player').hidden = false;
   audio.src = download.url;
@@ -436,6 +438,12 @@ function rename(rec, td, btn) {
 async function remove(rec) {
   if (!confirm(`Delete “${rec.file_name}”?`)) return;
   await api('DELETE', `/v1/recordings/${rec.id}`);
+  const audio = $('audio');
+  if (audio.dataset.id === rec.id) {
+    audio.pause();
+    audio.removeAttribute('src');
+    $('player').hidden = true;
+  }
   say(`Deleted ${rec.file_name}.`);
   await refresh();
 }

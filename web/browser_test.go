@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -27,7 +29,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // emulators): a green run means a real Chromium drove the app. make test
 // installs both first.
 const (
-	installChromium = "apt-get install -y chromium (make chromium does it when run as root)"
+	installChromium = "apt-get install -y chromium fonts-noto-cjk (make chromium does it when run as root)"
 	installTools    = "make web-tools"
 )
 
@@ -108,6 +110,7 @@ type summary struct {
 	RecordingID   string  `json:"recordingId"`
 	RecordingName string  `json:"recordingName"`
 	UploadID      string  `json:"uploadId"`
+	UserID        string  `json:"userId"`
 	Seconds       float64 `json:"seconds"`
 }
 
@@ -143,7 +146,7 @@ func TestBrowser(t *testing.T) {
 	if local := os.Getenv("RECORDER_LOCAL_DIR"); local != "" {
 		shot = filepath.Join(local, "web-screenshot.png")
 	}
-	const renamed = "한글 이름으로 바꿈.wav"
+	const renamed, signInAs = "한글 이름으로 바꿈.wav", "김민지"
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -151,26 +154,60 @@ func TestBrowser(t *testing.T) {
 	cmd.Env = append(os.Environ(),
 		"WEB_TOOLS_DIR="+tools, "CHROMIUM="+chromium, "APP_URL="+s.APIURL+"/app/",
 		"FAKE_CAPTURE_WAV="+capture, "UPLOAD_FILE="+upload, "UPLOAD_NAME="+uploadName,
-		"RENAMED="+renamed, "SIGN_IN_AS=김민지", "SCREENSHOT="+shot)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("browser test: %v\n%s\n%s\nscreenshot: %s", err, stdout.String(), stderr.String(), shot)
+		"RENAMED="+renamed, "SIGN_IN_AS="+signInAs, "SCREENSHOT="+shot)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("browser test took %s; screenshot: %s", time.Since(start).Round(100*time.Millisecond), shot)
-
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stdout)
+	var out []string
+	next := func() string {
+		if !lines.Scan() {
+			_ = cmd.Wait()
+			t.Fatalf("the browser test stopped:\n%s\n%s\nscreenshot: %s", strings.Join(out, "\n"), stderr.String(), shot)
+		}
+		out = append(out, lines.Text())
+		return lines.Text()
+	}
 	var got summary
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &got); err != nil {
-		t.Fatalf("no summary from the browser: %v\n%s", err, stdout.String())
+	if err := json.Unmarshal([]byte(next()), &got); err != nil {
+		t.Fatalf("no summary from the browser: %v\n%s", err, stderr.String())
 	}
 	t.Logf("recorded %d ms, server measured %d ms, player %.3f s", got.RecordedMS, got.ServerMS, got.PlayerSeconds)
+	checkStored(t, s, got, renamed)
 
-	// What the page showed is what the backend holds.
-	ctxb := context.Background()
-	uid := userOf(t, s, got.UploadID)
-	rec, err := s.Store.GetRecording(ctxb, uid, got.RecordingID)
+	if _, err := io.WriteString(stdin, "delete-account\n"); err != nil {
+		t.Fatal(err)
+	}
+	if line := next(); line != "account deleted" {
+		t.Fatalf("after deleting the account the browser said %q\n%s", line, stderr.String())
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("browser test: %v\n%s", err, stderr.String())
+	}
+	t.Logf("browser test took %s; screenshot: %s", time.Since(start).Round(100*time.Millisecond), shot)
+	for _, id := range []string{got.RecordingID, got.UploadID} {
+		if _, err := s.Store.GetRecording(context.Background(), got.UserID, id); recording.ErrorCode(err) != recording.CodeNotFound {
+			t.Errorf("recording %s outlived its account: %v", id, err)
+		}
+	}
+}
+
+// checkStored compares what the page showed with what the backend holds.
+func checkStored(t *testing.T, s *stack.Stack, got summary, renamed string) {
+	t.Helper()
+	ctx := context.Background()
+	rec, err := s.Store.GetRecording(ctx, got.UserID, got.RecordingID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,29 +217,21 @@ func TestBrowser(t *testing.T) {
 	if rec.DurationMS == nil || *rec.DurationMS != got.ServerMS {
 		t.Errorf("the browser's recording lasts %v ms in the store, the page showed %d", rec.DurationMS, got.ServerMS)
 	}
-	up, err := s.Store.GetRecording(ctxb, uid, got.UploadID)
+	if rec.SHA256 == "" {
+		t.Error("the browser's recording was uploaded without its SHA-256")
+	}
+	up, err := s.Store.GetRecording(ctx, got.UserID, got.UploadID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if up.Status != recording.StatusAvailable || up.FileName != renamed || up.DurationMS == nil || *up.DurationMS != 60000 {
 		t.Errorf("the uploaded file: %s %q %v ms; want available %q 60000 ms", up.Status, up.FileName, up.DurationMS, renamed)
 	}
-	head, err := s.Clients.S3.HeadObject(ctxb, &awss3.HeadObjectInput{Bucket: aws.String(s.Config.Bucket), Key: aws.String(up.Key)})
+	head, err := s.Clients.S3.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: aws.String(s.Config.Bucket), Key: aws.String(up.Key)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if etag := aws.ToString(head.ETag); !strings.HasSuffix(strings.Trim(etag, `"`), "-2") {
 		t.Errorf("the file's ETag %s is not a two-part multipart upload's", etag)
 	}
-}
-
-// userOf finds the user who owns recording id: the browser signed up a
-// user the test did not create.
-func userOf(t *testing.T, s *stack.Stack, id string) string {
-	t.Helper()
-	_, uid := s.Login(t, "김민지")
-	if _, err := s.Store.GetRecording(context.Background(), uid, id); err != nil {
-		t.Fatalf("recording %s is not the signed-in user's: %v", id, err)
-	}
-	return uid
 }

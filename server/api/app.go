@@ -26,10 +26,13 @@ const appCSP = "default-src 'self'; script-src 'self' https://accounts.google.co
 	"connect-src *; media-src * blob:; img-src 'self' data:; object-src 'none'; base-uri 'none'; " +
 	"form-action 'none'; frame-ancestors 'none'"
 
-// mountApp serves the embedded web companion at /app/. The files change
-// only with the binary, but a deploy must reach browsers at once, so they
-// are revalidated (no-cache) rather than cached blindly.
-func (s *server) mountApp(e *echo.Echo) {
+// appFiles serves the embedded web companion at /app/. It is middleware
+// rather than routes: the page is not API, so the router (and the OpenAPI
+// document that must match it operation for operation) never sees it,
+// while logging, request ids and panics are handled as for any request.
+// The files change only with the binary, but a deploy must reach browsers
+// at once, so they are revalidated (no-cache) rather than cached blindly.
+func (s *server) appFiles() echo.MiddlewareFunc {
 	cfg := appConfig{}
 	if id := s.cfg.WebGoogleClientID; id != "" {
 		if s.googleAccepts(id) {
@@ -39,26 +42,39 @@ func (s *server) mountApp(e *echo.Echo) {
 		}
 	}
 	files := http.StripPrefix("/app/", http.FileServerFS(web.Files))
-	e.GET("/app", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/app/") })
-	e.GET("/app/config.json", func(c echo.Context) error {
-		c.Response().Header().Set("Cache-Control", "no-cache")
-		return writeJSON(c, http.StatusOK, cfg)
-	})
-	e.GET("/app/*", func(c echo.Context) error {
-		name := strings.TrimPrefix(c.Request().URL.Path, "/app/")
-		if name != "" {
-			if _, err := fs.Stat(web.Files, name); err != nil {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				return next(c)
+			}
+			h := c.Response().Header()
+			switch name, ok := strings.CutPrefix(r.URL.Path, "/app/"); {
+			case r.URL.Path == "/app":
+				return c.Redirect(http.StatusMovedPermanently, "/app/")
+			case !ok:
+				return next(c)
+			case name == "config.json":
+				h.Set("Cache-Control", "no-cache")
+				return writeJSON(c, http.StatusOK, cfg)
+			case name != "" && !validAppFile(name):
 				return echo.ErrNotFound
 			}
+			h.Set("Cache-Control", "no-cache")
+			h.Set("Content-Security-Policy", appCSP)
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "no-referrer")
+			files.ServeHTTP(c.Response(), r)
+			return nil
 		}
-		h := c.Response().Header()
-		h.Set("Cache-Control", "no-cache")
-		h.Set("Content-Security-Policy", appCSP)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		files.ServeHTTP(c.Response(), c.Request())
-		return nil
-	})
+	}
+}
+
+// validAppFile keeps the file server to the embedded files themselves: no
+// directory listings, no redirects of its own.
+func validAppFile(name string) bool {
+	st, err := fs.Stat(web.Files, name)
+	return err == nil && !st.IsDir() && name != "index.html"
 }
 
 func (s *server) googleAccepts(clientID string) bool {

@@ -14,12 +14,11 @@ func (s *server) routes(e *echo.Echo) {
 	if len(s.cfg.CORSAllowedOrigins) > 0 {
 		e.Use(s.cors())
 	}
-	e.Use(s.deadline, s.limitBody)
+	e.Use(s.deadline, s.limitBody, s.appFiles())
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.yaml", serveOpenAPI)
-	s.mountApp(e)
 
 	v1 := e.Group("/v1")
 	v1.GET("/auth/providers", s.listProviders)

@@ -1,11 +1,14 @@
 // Drives the web companion in Chromium, as a person would: sign in, record,
 // upload, wait for confirmation, play, upload a file (multipart), rename,
-// delete. Started by web/browser_test.go, which serves the app and the whole
-// backend and passes everything through the environment. Any failed check
-// throws; the last line of output is a JSON summary the Go test checks again.
+// delete, delete the account. Started by web/browser_test.go, which serves
+// the app and the whole backend and passes everything through the
+// environment. Any failed check throws. Before the account goes, a JSON
+// summary line lets the Go test check the stored state; it answers
+// "delete-account" on stdin.
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import readline from 'node:readline';
 
 const env = (name) => {
   const v = process.env[name];
@@ -52,7 +55,7 @@ try {
   await who.fill(env('SIGN_IN_AS'));
   await who.press('Enter');
   await page.locator('#app').waitFor({ state: 'visible' });
-  check(await page.locator('#who-name').textContent() !== '', 'the signed-in user is shown');
+  check(await page.locator('#who-name').textContent() === env('SIGN_IN_AS'), 'the signed-in user is shown by name');
 
   // Record about three seconds from the fake microphone.
   await page.getByRole('button', { name: 'Record', exact: true }).click();
@@ -109,11 +112,23 @@ try {
   // Delete the recording made in the browser.
   await recRow.first().getByRole('button', { name: /^Delete / }).click();
   await page.locator(`#recordings tr[data-id="${summary.recordingId}"]`).waitFor({ state: 'detached' });
+  check(await page.locator('#player').isHidden(), 'the player of a deleted recording is gone');
 
   check(await page.locator('#error').isHidden(), `no error shown (${await page.locator('#error').textContent()})`);
   await page.screenshot({ path: env('SCREENSHOT'), fullPage: true });
   check(consoleErrors.length === 0, `no console errors: ${consoleErrors.join(' | ')}`);
+  summary.userId = await page.evaluate(() => JSON.parse(localStorage.getItem('recorder.session')).user.id);
   summary.seconds = (Date.now() - started) / 1000;
+  console.log(JSON.stringify(summary));
+  const { value } = await readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]().next();
+  check(value === 'delete-account', `the Go test answered ${value}`);
+
+  await page.getByRole('button', { name: 'Delete my account and all recordings' }).click();
+  await page.locator('#sign-in').waitFor({ state: 'visible' });
+  check(await page.evaluate(() => localStorage.getItem('recorder.session')) === null, 'the session is forgotten');
+  check((await page.locator('#status').textContent()).includes('deleted'), 'the page says the account is deleted');
+  check(await page.locator('#error').isHidden(), `no error shown (${await page.locator('#error').textContent()})`);
+  console.log('account deleted');
 } catch (err) {
   await page.screenshot({ path: env('SCREENSHOT'), fullPage: true }).catch(() => {});
   console.error(`error text on the page: ${await page.locator('#error').textContent().catch(() => '?')}`);
@@ -122,4 +137,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(JSON.stringify(summary));
+process.exit(0); // stdin's reader would keep the process alive
