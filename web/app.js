@@ -248,11 +248,24 @@ function put(url, headers, body, onProgress) {
     xhr.upload.onprogress = (e) => onProgress(e.loaded);
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) resolve(xhr);
-      else reject(new Error(`storage refused the upload (${xhr.status})`));
+      else reject(Object.assign(new Error(`storage refused the upload (${xhr.status})`), { transient: xhr.status >= 500 }));
     };
-    xhr.onerror = () => reject(new Error('the upload did not reach storage (network or CORS)'));
+    xhr.onerror = () => reject(Object.assign(new Error('the upload did not reach storage (network or CORS)'), { transient: true }));
     xhr.send(body);
   });
+}
+
+// retry runs fn up to three times while it fails in a way that may pass
+// (a network error, a 5xx from storage); a refusal is final at once.
+async function retry(fn) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!err.transient || attempt === 3) throw err;
+      await new Promise((r) => setTimeout(r, 1000 * attempt));
+    }
+  }
 }
 
 function uploadRow(name) {
@@ -277,7 +290,7 @@ async function upload(blob, name, type, durationMs) {
     const { recording: rec, upload: up } = await api('POST', '/v1/recordings', req);
     const progress = (sent) => { row.bar.value = sent / blob.size; };
     if (up.method === 'MULTIPART') await uploadParts(rec.id, blob, up, progress);
-    else await put(up.url, up.headers, blob, progress);
+    else await retry(() => put(up.url, up.headers, blob, progress));
     row.bar.value = 1;
     say(`Uploaded ${name}; waiting for the server to confirm it.`);
     await refresh();
@@ -299,9 +312,12 @@ async function uploadParts(id, blob, up, progress) {
   const worker = async () => {
     while (next <= up.part_count) {
       const n = next++;
-      const { parts } = await api('POST', `/v1/recordings/${id}/parts`, { part_numbers: [n] });
       const part = blob.slice((n - 1) * up.part_size, n * up.part_size);
-      const xhr = await put(parts[0].url, parts[0].headers, part, (b) => { sent[n] = b; report(); });
+      // Each attempt signs afresh: a retried part may outlive its URL.
+      const xhr = await retry(async () => {
+        const { parts } = await api('POST', `/v1/recordings/${id}/parts`, { part_numbers: [n] });
+        return put(parts[0].url, parts[0].headers, part, (b) => { sent[n] = b; report(); });
+      });
       const etag = xhr.getResponseHeader('ETag');
       if (!etag) throw new Error('storage did not expose the part\'s ETag (check the bucket\'s CORS)');
       etags[n - 1] = { part_number: n, etag };

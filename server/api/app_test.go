@@ -79,13 +79,21 @@ func TestWebAppIsServed(t *testing.T) {
 			t.Errorf("GET %s: %d %s %s", p, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}
 	}
-	resp, err := http.Post(srv.URL+"/app/", "text/plain", strings.NewReader("x"))
+	resp, err := http.Head(srv.URL + "/app/app.js")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("POST /app/: %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "default-src 'self'; script-src 'self' ") {
+		t.Errorf("HEAD /app/app.js: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+	resp, err = http.Post(srv.URL+"/app/", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("POST /app/: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
 
