@@ -11,7 +11,13 @@ DDB_JAR         := $(DDB_DIR)/DynamoDBLocal.jar
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_BIN     := $(BIN)/minio-$(MINIO_VERSION)
 
+# The browser test's driver: playwright-core as locked in web/test, installed
+# with npm ci next to the other tools; the browser is the system's Chromium.
+WEB_TOOLS := $(LOCAL)/web-tools
+WEB_TOOLS_STAMP := $(WEB_TOOLS)/node_modules/playwright-core/package.json
+
 export RECORDER_LOCAL_DIR := $(LOCAL)
+export WEB_TOOLS_DIR := $(WEB_TOOLS)
 export DYNAMODB_LOCAL_JAR := $(DDB_JAR)
 export MINIO_BINARY := $(MINIO_BIN)
 
@@ -33,6 +39,30 @@ $(MINIO_BIN):
 	  cd "$$tmp" && GOBIN="$$tmp" GOFLAGS=-buildvcs=false go install github.com/minio/minio@$(MINIO_VERSION); \
 	  mv "$$tmp"/minio "$(MINIO_BIN)"
 
+.PHONY: web-tools
+web-tools: $(WEB_TOOLS_STAMP) ## Install the browser test's pinned playwright-core
+
+$(WEB_TOOLS_STAMP): web/test/package.json web/test/package-lock.json
+	@echo ">> installing playwright-core (web/test/package-lock.json) into $(WEB_TOOLS)"
+	@set -euo pipefail; mkdir -p "$(WEB_TOOLS)"; \
+	  cp web/test/package.json web/test/package-lock.json "$(WEB_TOOLS)"/; \
+	  cd "$(WEB_TOOLS)" && npm ci --silent --no-audit --no-fund && touch "$(WEB_TOOLS_STAMP)"
+
+# Chromium comes from the system's packages (Debian: chromium), with a font
+# that has Hangul so Korean names render in the screenshot. As root (CI)
+# they are installed here; otherwise the target fails naming the command.
+.PHONY: chromium
+chromium: ## Install Chromium (and a Korean font) for the browser test if missing
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$${CHROMIUM:-}" ]; then \
+	  if ! fc-list :lang=ko 2>/dev/null | grep -q . && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo ">> installing a Korean font (apt-get install fonts-noto-cjk)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null || true; fi; \
+	  exit 0; fi; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo ">> installing Chromium (apt-get install chromium fonts-noto-cjk)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "Chromium is missing; the browser test needs it. Run: sudo apt-get install -y chromium fonts-noto-cjk"; exit 1; fi
+
 GO_PACKAGES := ./...
 
 .PHONY: run
@@ -42,7 +72,7 @@ run: tools ## Start the whole local stack (Ctrl-C stops it)
 	@exec "$(BIN)/localstack"
 
 .PHONY: test
-test: tools lint ## Every test, against DynamoDB Local and MinIO
+test: tools web-tools chromium lint ## Every test, against DynamoDB Local and MinIO
 	go test -count=1 -timeout 30m $(GO_PACKAGES)
 	@if [ -f infra/go.mod ]; then $(MAKE) --no-print-directory test-infra; fi
 

@@ -29,6 +29,7 @@ func main() {
 		"logLevel": "LOG_LEVEL", "maxUploadBytes": "MAX_UPLOAD_BYTES", "quotaMaxBytes": "QUOTA_MAX_BYTES",
 		"quotaMaxRecordings": "QUOTA_MAX_RECORDINGS", "multipartThresholdBytes": "MULTIPART_THRESHOLD_BYTES",
 		"multipartPartSize": "MULTIPART_PART_SIZE", "multipartUploadTtl": "MULTIPART_UPLOAD_TTL",
+		"webGoogleClientId": "WEB_GOOGLE_CLIENT_ID",
 	} {
 		if v := ctx(key, ""); v != "" {
 			env[name] = v

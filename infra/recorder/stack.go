@@ -273,7 +273,6 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
 		RemovalPolicy:     removal,
-		Cors:              corsRules(p.CORSOrigins),
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			// A backstop only: the reconciler aborts an upload at its due
 			// time (MULTIPART_UPLOAD_TTL, 24 h, plus UPLOAD_GRACE). One day
@@ -318,6 +317,9 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		DefaultIntegration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Api"), apiFn.Function, nil),
 		CorsPreflight:      apiCORS(p.CORSOrigins),
 	})
+	// The web companion (/app/) is served by this API, so the API's own
+	// origin uploads to and plays from the bucket like any listed origin.
+	bucket.AddCorsRule(corsRule(append(*jsii.Strings(p.CORSOrigins...), httpAPI.ApiEndpoint())))
 	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String("/recorder/" + p.Stage + "/api-access"),
 		Retention:     logRetention,
@@ -520,20 +522,18 @@ func apiCORS(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 	}
 }
 
-// corsRules let browsers PUT and GET through presigned URLs. Those URLs
+// corsRule lets browsers PUT and GET through presigned URLs. Those URLs
 // carry the authorization, so CORS decides only which web pages may use
-// them.
-func corsRules(origins []string) *[]*awss3.CorsRule {
-	if len(origins) == 0 {
-		return nil
-	}
-	return &[]*awss3.CorsRule{{
+// them. ETag is exposed because a page completing a multipart upload must
+// read each part's.
+func corsRule(origins []*string) *awss3.CorsRule {
+	return &awss3.CorsRule{
 		AllowedMethods: &[]awss3.HttpMethods{awss3.HttpMethods_PUT, awss3.HttpMethods_GET, awss3.HttpMethods_HEAD},
-		AllowedOrigins: jsii.Strings(origins...),
+		AllowedOrigins: &origins,
 		AllowedHeaders: jsii.Strings("Content-Type", "Content-Length", "Range", "x-amz-checksum-sha256"),
 		ExposedHeaders: jsii.Strings("ETag", "Content-Length", "Content-Disposition"),
 		MaxAge:         jsii.Number(3600),
-	}}
+	}
 }
 
 func pascal(s string) string {

@@ -153,7 +153,10 @@ func TestBucket(t *testing.T) {
 		{"abort multipart", get(p, "LifecycleConfiguration", "Rules", 0, "AbortIncompleteMultipartUpload"), `{"DaysAfterInitiation":2}`},
 		{"lifecycle enabled", get(p, "LifecycleConfiguration", "Rules", 0, "Status"), `"Enabled"`},
 		{"CORS methods", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedMethods"), `["PUT","GET","HEAD"]`},
-		{"CORS origins", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedOrigins"), `["https://app.example.com"]`},
+		// The configured origins, then the API's own: the web companion it serves at /app/.
+		{"CORS origins", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedOrigins"), `["https://app.example.com",` + js(get(s.out, "ApiUrl", "Value")) + `]`},
+		{"CORS exposes ETag", get(p, "CorsConfiguration", "CorsRules", 0, "ExposedHeaders"), `["ETag","Content-Length","Content-Disposition"]`},
+		{"one CORS rule", len(get(p, "CorsConfiguration", "CorsRules").([]any)), `1`},
 		{"CORS headers", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedHeaders"), `["Content-Type","Content-Length","Range","x-amz-checksum-sha256"]`},
 		{"retained", b.DeletionPolicy, `"Retain"`},
 	} {

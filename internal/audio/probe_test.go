@@ -76,6 +76,9 @@ var fixtures = []struct {
 	{"amr_wb_handmade.awb", "amr", "amr_wb", 16000, 1, 1000, 20},
 	{"webm_opus.webm", "webm", "opus", 48000, 1, 1008, 20},            // ffprobe 1.008
 	{"webm_opus_noduration.webm", "webm", "opus", 48000, 1, 2020, 20}, // 101 packets of 20 ms
+	// Chromium 156's MediaRecorder (testdata/chromium-mediarecorder.mjs): unknown-size Segment
+	// and Clusters, no Duration, 60 ms packets; ffprobe: the last starts at 2.400 s.
+	{"webm_chromium_mediarecorder.webm", "webm", "opus", 48000, 1, 2460, 60},
 	{"ogg_opus.opus", "ogg", "opus", 48000, 1, 1000, 20},
 	{"ogg_vorbis.ogg", "ogg", "vorbis", 22050, 1, 1000, 93},
 	{"flac.flac", "flac", "flac", 8000, 1, 1000, 1},

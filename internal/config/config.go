@@ -77,6 +77,10 @@ type Config struct {
 	// CORSAllowedOrigins are the web origins that may call the API from a
 	// browser (exact scheme://host[:port], lowercase). Empty: no CORS.
 	CORSAllowedOrigins []string
+	// WebGoogleClientID is the OAuth web client the companion at /app/
+	// signs in with through Google Identity Services; it must also be one
+	// of GOOGLE_CLIENT_IDS, or the API refuses the tokens it gets.
+	WebGoogleClientID string
 
 	LogLevel  slog.Level
 	LogFormat string // json or text
@@ -179,6 +183,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LogFormat: r.oneOf("LOG_FORMAT", "json", "json", "text"),
 	}
 	c.LogLevel = r.level("LOG_LEVEL", slog.LevelInfo)
+	c.WebGoogleClientID = strings.TrimSpace(r.getenv("WEB_GOOGLE_CLIENT_ID"))
 	if origins, err := ParseOrigins(r.getenv("CORS_ALLOWED_ORIGINS")); err != nil {
 		r.fail("CORS_ALLOWED_ORIGINS", "%v", err)
 	} else {

@@ -107,9 +107,28 @@ func (i *Issuer) Handler() http.Handler {
 	return mux
 }
 
+// allowAnyOrigin lets a page on another port (the web companion, served by
+// the API) call /token. Any origin is fine: the endpoint already mints a
+// token for anyone who asks, it is bound to loopback, and it sets no
+// cookies, so CORS protects nothing here.
+func allowAnyOrigin(w http.ResponseWriter, r *http.Request) (preflight bool) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if r.Method != http.MethodOptions {
+		return false
+	}
+	w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
+	w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
 // token mints an ID token: GET /token?sub=alice for curl, or POST with a
 // form or JSON body (sub, aud, email, name, nonce).
 func (i *Issuer) token(w http.ResponseWriter, r *http.Request) {
+	if allowAnyOrigin(w, r) {
+		return
+	}
 	var in struct {
 		Sub   string `json:"sub"`
 		Aud   string `json:"aud"`

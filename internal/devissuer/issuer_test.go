@@ -78,3 +78,40 @@ func TestTokensVerifyAsAnOrdinaryProvider(t *testing.T) {
 		t.Fatalf("token without sub: %d", resp.StatusCode)
 	}
 }
+
+// A page on another origin (the web companion at the API's port) reads
+// /token: the answer carries Access-Control-Allow-Origin, and a preflight
+// for a JSON POST is allowed.
+func TestTokenEndpointAllowsBrowsers(t *testing.T) {
+	iss, err := devissuer.New("http://127.0.0.1:1", "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(iss.Handler())
+	defer srv.Close()
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/token?sub=alice", nil)
+	req.Header.Set("Origin", "http://127.0.0.1:8080")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("GET /token: %d, Access-Control-Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+
+	req, _ = http.NewRequest(http.MethodOptions, srv.URL+"/token", nil)
+	req.Header.Set("Origin", "http://127.0.0.1:8080")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") ||
+		!strings.EqualFold(resp.Header.Get("Access-Control-Allow-Headers"), "content-type") {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+}

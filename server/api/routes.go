@@ -14,7 +14,7 @@ func (s *server) routes(e *echo.Echo) {
 	if len(s.cfg.CORSAllowedOrigins) > 0 {
 		e.Use(s.cors())
 	}
-	e.Use(s.deadline, s.limitBody)
+	e.Use(s.deadline, s.limitBody, s.appFiles())
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

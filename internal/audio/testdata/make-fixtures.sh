@@ -44,6 +44,9 @@ $FF -i amr_wb_handmade.awb $META -c copy -f 3gp amr_wb.3gp
 $FF -f lavfi -i "$(tone 48000 1 1)" $META -c:a libopus -b:a 16k webm_opus.webm
 $FF -f lavfi -i "$(tone 48000 1 2)" $META -c:a libopus -b:a 16k -live 1 -cluster_time_limit 500 -f webm pipe:1 > webm_opus_noduration.webm
 
+# webm_chromium_mediarecorder.webm is recorded by Chromium itself, not ffmpeg: see
+# chromium-mediarecorder.mjs beside this script (needs make web-tools and Chromium).
+
 # Matroska (DocType matroska), AAC
 $FF -f lavfi -i "$(tone 44100 2 1)" $META -c:a aac -b:a 32k mka_aac.mka
 

@@ -257,6 +257,7 @@ func printBanner(out io.Writer, cfg config.Config, ls localSettings, iss devIssu
 	fmt.Fprintf(out, `
 Local stack ready in %.1fs:
   API               %s   (health: %s/readyz)
+  web app           %s/app/   (record, upload and play in a browser)
   DynamoDB Local    %s   tables %s*
   MinIO (S3)        %s   bucket %s, user/password %s/%s
   events webhook    %s   (MinIO -> events handler)
@@ -264,7 +265,7 @@ Local stack ready in %.1fs:
   data and logs     %s
 %s
 Ctrl-C stops everything.
-`, took.Seconds(), api, api, cfg.DynamoEndpoint, cfg.TablePrefix, cfg.S3Endpoint, cfg.Bucket, devstack.MinIOUser, devstack.MinIOPassword,
+`, took.Seconds(), api, api, api, cfg.DynamoEndpoint, cfg.TablePrefix, cfg.S3Endpoint, cfg.Bucket, devstack.MinIOUser, devstack.MinIOPassword,
 		loopbackURL(ls.hookAddr), iss.URL, ls.dir, iss.Quickstart(api))
 }
 
