@@ -370,9 +370,9 @@ const maxListAllQueries = 4
 // so one cursor spans every status.
 func (s *Store) ListAllRecordings(ctx context.Context, userID string, limit int, after string, now time.Time) (items []recording.Recording, next string, err error) {
 	in := &dynamodb.QueryInput{
-		TableName:              &s.recordings,
-		KeyConditionExpression: aws.String("user_id = :u"),
-		FilterExpression:       aws.String("#st IN (:pend, :avail, :rej) AND (#st <> :rej OR #ttl > :now)"),
+		TableName:                &s.recordings,
+		KeyConditionExpression:   aws.String("user_id = :u"),
+		FilterExpression:         aws.String("#st IN (:pend, :avail, :rej) AND (#st <> :rej OR #ttl > :now)"),
 		ExpressionAttributeNames: map[string]string{"#st": "status", "#ttl": TTLAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":u": str(userID), ":now": num(now.Unix()),
