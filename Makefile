@@ -72,9 +72,38 @@ run: tools ## Start the whole local stack (Ctrl-C stops it)
 	@exec "$(BIN)/localstack"
 
 .PHONY: test
-test: tools web-tools chromium lint ## Every test, against DynamoDB Local and MinIO
+test: tools web-tools chromium lint test-contract ## Every test, against DynamoDB Local and MinIO
 	go test -count=1 -timeout 30m $(GO_PACKAGES)
 	@if [ -f infra/go.mod ]; then $(MAKE) --no-print-directory test-infra; fi
+
+# The OpenAPI document's own checks, with npm tools pinned by
+# server/api/contract/package-lock.json and installed by npm ci under .local/
+# (one directory per lock file): Redocly lint with every warning an error,
+# and a tsc --strict compile of server/api/contract/narrowing.ts against the
+# types openapi-typescript generates from the document. A missing tool
+# (no npm, no network for the first install) fails the target; nothing skips.
+CONTRACT_DIR   := $(CURDIR)/server/api/contract
+CONTRACT_LOCK  := $(CONTRACT_DIR)/package-lock.json
+CONTRACT_TOOLS := $(LOCAL)/contract-tools-$(shell sha256sum "$(CONTRACT_LOCK)" | cut -c1-12)
+CONTRACT_STAMP := $(CONTRACT_TOOLS)/.installed
+OPENAPI_DOC    := $(CURDIR)/server/api/openapi.yaml
+
+$(CONTRACT_STAMP): $(CONTRACT_DIR)/package.json $(CONTRACT_LOCK)
+	@echo ">> installing the contract tools (npm ci) into $(CONTRACT_TOOLS)"
+	@set -euo pipefail; tmp="$(CONTRACT_TOOLS).tmp.$$$$"; rm -rf "$$tmp"; mkdir -p "$$tmp"; \
+	  cp "$(CONTRACT_DIR)/package.json" "$(CONTRACT_LOCK)" "$$tmp"/; \
+	  (cd "$$tmp" && npm ci --no-audit --no-fund --loglevel=error); \
+	  touch "$$tmp/.installed"; rm -rf "$(CONTRACT_TOOLS)"; mv "$$tmp" "$(CONTRACT_TOOLS)"
+
+.PHONY: test-contract
+test-contract: $(CONTRACT_STAMP) ## Redocly lint of openapi.yaml (no warnings) and the tsc --strict narrowing check
+	@set -euo pipefail; cd "$(CONTRACT_TOOLS)"; \
+	  export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true; \
+	  npx --no-install redocly lint --config "$(CONTRACT_DIR)/redocly.yaml" "$(OPENAPI_DOC)" 2>&1 | sed -e '/[║╔╚]/d' -e '/^ *$$/d'; \
+	  mkdir -p "$(CONTRACT_DIR)/generated"; \
+	  npx --no-install openapi-typescript "$(OPENAPI_DOC)" -o "$(CONTRACT_DIR)/generated/openapi.d.ts"; \
+	  npx --no-install tsc -p "$(CONTRACT_DIR)/tsconfig.json"; \
+	  echo "openapi.yaml: redocly lint clean, generated types narrow under tsc --strict"
 
 .PHONY: lint
 lint:

@@ -1,7 +1,7 @@
 // Package bench measures what the architecture promises, against the same
 // emulators the tests use, with the API as its own process so its bytes,
 // memory and CPU can be read from the outside. `make bench` runs it and
-// writes bench/results.md from the output.
+// prints the figures; `make bench WRITE=1` writes bench/results.md from them.
 package bench
 
 import (

@@ -143,6 +143,7 @@ func flow(p *apiProcess, c *http.Client, sub string, size int64, lat map[string]
 		return "put", err
 	}
 	var rec struct {
+		Status   string `json:"status"`
 		Download struct {
 			URL string `json:"url"`
 		} `json:"download"`
@@ -153,11 +154,15 @@ func flow(p *apiProcess, c *http.Client, sub string, size int64, lat map[string]
 			if err != nil {
 				return err
 			}
-			if st == http.StatusOK {
-				return nil
-			}
-			if st != http.StatusConflict {
+			if st != http.StatusOK {
 				return fmt.Errorf("status %d while waiting", st)
+			}
+			switch rec.Status {
+			case "available":
+				return nil
+			case "pending":
+			default:
+				return fmt.Errorf("upload became %s", rec.Status)
 			}
 		}
 		return fmt.Errorf("not confirmed in 20s")

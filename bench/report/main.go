@@ -26,6 +26,7 @@ var about = map[string]string{
 	"LifecycleCost":       "Dollars per million upload lifecycles (create, PUT, confirmation with the audio check, list, one GET with its download link, the download) on AWS, split by service, from what SDK middleware counted on the backend's own clients (DynamoDB consumed capacity, S3 requests), the app's own PUT and GET, Lambda invocations and measured handler time, HTTP API requests and log bytes, at dated list prices (bench/cost_test.go); next to a month of storing those recordings (1 MiB each) in S3 Standard.",
 	"Probe":               "Bytes and ranged reads one audio check takes, per format, for a 1 MiB and a 1 GiB recording (virtual files built from real encoders' heads and tails): bounded whatever the size.",
 	"CLIUpload":           "A 1 GiB recording uploaded by the built CLI to the local stack, as one presigned PUT and as a multipart upload (16 MiB parts, 4 at a time): wall time to confirmed, the CLI's peak RSS, and the bytes the API saw.",
+	"SignDownloadPage":    "What `include=download_url` adds to a page of `GET /v1/recordings`: one presigned GET per available item, signed as the handler signs it. Local CPU only, no request leaves the process.",
 	"Load":                "32 simulated apps for a fixed time, each repeating login, create, PUT, wait for confirmation, list, get, download, delete. Memory and goroutines of the API before, at peak and after.",
 }
 

@@ -63,7 +63,10 @@ type Config struct {
 	MultipartUploadTTL      time.Duration
 	QuotaMaxBytes           int64
 	QuotaMaxRecordings      int64
-	MaxBodyBytes            int64
+	// QuotaMaxPendingUploads bounds a user's uploads in flight at once.
+	// Each one is a reservation on the user's item, which must stay small.
+	QuotaMaxPendingUploads int
+	MaxBodyBytes           int64
 
 	LoginRateLimit float64 // login attempts per minute per client address
 	LoginBurst     int
@@ -170,6 +173,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MultipartUploadTTL:      r.duration("MULTIPART_UPLOAD_TTL", 24*time.Hour, time.Minute, 7*24*time.Hour),
 		QuotaMaxBytes:           r.int64("QUOTA_MAX_BYTES", 10<<30, 1, 1<<50),
 		QuotaMaxRecordings:      r.int64("QUOTA_MAX_RECORDINGS", 10000, 1, 1<<31),
+		QuotaMaxPendingUploads:  int(r.int64("QUOTA_MAX_PENDING_UPLOADS", 100, 1, 1000)),
 		MaxBodyBytes:            r.int64("MAX_BODY_BYTES", 64<<10, 1<<10, 10<<20),
 
 		LoginRateLimit: float64(r.int64("LOGIN_RATE_LIMIT", 30, 1, 1<<20)),

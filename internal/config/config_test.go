@@ -16,7 +16,8 @@ func TestDefaults(t *testing.T) {
 	if c.APIAddr != "127.0.0.1:8080" || c.UploadURLTTL != 15*time.Minute || c.DownloadURLTTL != 15*time.Minute ||
 		c.PendingUploadTTL != time.Hour || c.SessionTTL != 30*24*time.Hour || c.MaxUploadBytes != 512<<20 ||
 		c.S3PathStyle || c.S3PublicEndpoint != "" || c.TablePrefix != "recorder-" ||
-		c.MultipartThresholdBytes != 32<<20 || c.MultipartPartSize != 16<<20 || c.MultipartUploadTTL != 24*time.Hour {
+		c.MultipartThresholdBytes != 32<<20 || c.MultipartPartSize != 16<<20 || c.MultipartUploadTTL != 24*time.Hour ||
+		c.QuotaMaxPendingUploads != 100 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -45,6 +46,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"PENDING_UPLOAD_TTL":        "1m", // shorter than the upload URL's life
 		"MAX_UPLOAD_BYTES":          "-1",
 		"QUOTA_MAX_RECORDINGS":      "many",
+		"QUOTA_MAX_PENDING_UPLOADS": "1001", // the reservations live on the user's item
 		"S3_FORCE_PATH_STYLE":       "perhaps",
 		"AWS_ENDPOINT_URL_S3":       "not a url",
 		"AWS_ENDPOINT_URL_DYNAMODB": "ftp://x",

@@ -355,6 +355,66 @@ func (s *Store) ListRecordings(ctx context.Context, userID string, status record
 	return items, next, nil
 }
 
+// maxListAllQueries bounds the Queries behind one page of ListAllRecordings.
+// Trashed and deleting items share the partition and are filtered away
+// after they are read, so a page may need more than one Query to fill; past
+// the bound the page is returned short, with a cursor.
+const maxListAllQueries = 4
+
+// ListAllRecordings returns one page of a user's pending, available and
+// rejected recordings together, newest first, starting after the recording
+// id `after`; next is where to continue, empty on the last page. Trash
+// (deleted) and deleting records are left out, and rejected ones past their
+// retention too, as ListRecordings leaves them out of its own listings. It
+// Queries the table itself, whose sort key orders a partition by id (time),
+// so one cursor spans every status.
+func (s *Store) ListAllRecordings(ctx context.Context, userID string, limit int, after string, now time.Time) (items []recording.Recording, next string, err error) {
+	in := &dynamodb.QueryInput{
+		TableName:                &s.recordings,
+		KeyConditionExpression:   aws.String("user_id = :u"),
+		FilterExpression:         aws.String("#st IN (:pend, :avail, :rej) AND (#st <> :rej OR #ttl > :now)"),
+		ExpressionAttributeNames: map[string]string{"#st": "status", "#ttl": TTLAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":u": str(userID), ":now": num(now.Unix()),
+			":pend": str(string(recording.StatusPending)), ":avail": str(string(recording.StatusAvailable)),
+			":rej": str(string(recording.StatusRejected)),
+		},
+		ScanIndexForward: aws.Bool(false),
+	}
+	if after != "" {
+		in.ExclusiveStartKey = recKey(userID, after)
+	}
+	for range maxListAllQueries {
+		// One more than still needed tells whether another page exists.
+		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("list all recordings: %w", err)
+		}
+		for _, av := range out.Items {
+			var it recordingItem
+			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+				return nil, "", fmt.Errorf("decode recording: %w", err)
+			}
+			items = append(items, it.domain())
+		}
+		if len(items) > limit {
+			items = items[:limit]
+			return items, items[limit-1].ID, nil
+		}
+		if out.LastEvaluatedKey == nil {
+			return items, "", nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	// Out of Queries with more to read: continue where the last one stopped.
+	var last recordingItem
+	if err := attributevalue.UnmarshalMap(in.ExclusiveStartKey, &last); err != nil {
+		return nil, "", fmt.Errorf("decode list position: %w", err)
+	}
+	return items, last.RecordingID, nil
+}
+
 // Rename changes a visible recording's file name and returns it.
 func (s *Store) Rename(ctx context.Context, userID, recordingID, name string) (recording.Recording, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{

@@ -20,7 +20,6 @@ const (
 	CodeQuotaExceeded    Code = "quota_exceeded"
 	CodeInvalidCursor    Code = "invalid_cursor"
 	CodeNotFound         Code = "not_found"
-	CodeNotUploaded      Code = "not_uploaded"
 	CodeIdempotencyReuse Code = "idempotency_key_reused"
 	CodeUnauthorized     Code = "unauthorized"
 	CodeInvalidToken     Code = "invalid_id_token"

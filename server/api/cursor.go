@@ -26,7 +26,7 @@ func encodeCursor(c cursor) string {
 
 var errBadCursor = recording.Errorf(recording.CodeInvalidCursor, "cursor is not valid for this listing; start again without it")
 
-func decodeCursor(s, user string, status recording.Status) (string, error) {
+func decodeCursor(s, user, status string) (string, error) {
 	if len(s) > maxCursorLength {
 		return "", errBadCursor
 	}
@@ -38,7 +38,7 @@ func decodeCursor(s, user string, status recording.Status) (string, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return "", errBadCursor
 	}
-	if c.User != user || c.Status != string(status) || !recording.ValidID(c.After) {
+	if c.User != user || c.Status != status || !recording.ValidID(c.After) {
 		return "", errBadCursor
 	}
 	return c.After, nil

@@ -102,7 +102,7 @@ func TestLostEventIsReconciled(t *testing.T) {
 
 	// Within its window nothing is decided yet.
 	reconcileUntilQuiet(t, s)
-	wantProblem(t, c.do("GET", "/v1/recordings/"+up.Recording.ID, nil), 409, "not_uploaded")
+	c.get(up.Recording.ID, "pending")
 
 	clock.Advance(s.Config.PendingUploadTTL + s.Config.UploadGrace + time.Minute)
 	reconcileUntilQuiet(t, s)
@@ -131,7 +131,7 @@ func TestAbandonedUploadIsClosedAfterItsWindow(t *testing.T) {
 	up := c.create("never.m4a", "audio/mp4", 1000)
 	clock.Advance(s.Config.PendingUploadTTL)
 	reconcileUntilQuiet(t, s)
-	wantProblem(t, c.do("GET", "/v1/recordings/"+up.Recording.ID, nil), 409, "not_uploaded")
+	c.get(up.Recording.ID, "pending")
 	clock.Advance(s.Config.UploadGrace + time.Second)
 	reconcileUntilQuiet(t, s)
 	wantProblem(t, c.do("GET", "/v1/recordings/"+up.Recording.ID, nil), 404, "not_found")

@@ -133,13 +133,14 @@ func TestIdempotencyKeyReusedWithAnyOtherField(t *testing.T) {
 	}
 }
 
-// maxPendingUploads mirrors the API's bound on uploads in flight.
-const maxPendingUploads = 100
+// maxPendingUploads is QUOTA_MAX_PENDING_UPLOADS in TestInFlightUploadCap,
+// below the default (100) so the test is quick and the variable is read.
+const maxPendingUploads = 7
 
 // The in-flight upload cap is reached and refused with a quota problem;
 // finishing one (here: deleting it) makes room for exactly one more.
 func TestInFlightUploadCap(t *testing.T) {
-	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"QUOTA_MAX_PENDING_UPLOADS": strconv.Itoa(maxPendingUploads)}})
 	tok, _ := s.Login(t, "in-flight")
 	var first string
 	for i := 0; i < maxPendingUploads; i++ {

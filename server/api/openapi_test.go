@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -127,5 +128,60 @@ func TestOpenAPIConventionsHold(t *testing.T) {
 		if resp.StatusCode != tc.status {
 			t.Errorf("%s %s: status %d, want %d", tc.method, tc.path, resp.StatusCode, tc.status)
 		}
+	}
+}
+
+// OPTIONS is the one method the document's conventions answer apart: echo
+// answers it on every served path with 204 and an Allow header, and the CORS
+// middleware, when on, answers it on any path. The document used to promise
+// a 405 instead.
+func TestOptionsIsAnsweredAsDocumented(t *testing.T) {
+	for _, tc := range []struct {
+		cors        bool
+		path        string
+		status      int
+		allowListed string
+	}{
+		{false, "/v1/me", http.StatusNoContent, "DELETE"},
+		{false, "/v1/recordings/01J9Z3M0A1B2C3D4E5F6G7H8J9", http.StatusNoContent, "PATCH"},
+		{false, "/no/such/route", http.StatusNotFound, ""},
+		{true, "/v1/me", http.StatusNoContent, ""},
+		{true, "/no/such/route", http.StatusNoContent, ""},
+	} {
+		t.Run(fmt.Sprintf("cors=%v %s", tc.cors, tc.path), func(t *testing.T) {
+			env := map[string]string{}
+			if tc.cors {
+				env["CORS_ALLOWED_ORIGINS"] = "https://app.example.com"
+			}
+			cfg, err := config.Load(func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(api.New(api.Deps{Config: cfg, Log: slog.New(slog.DiscardHandler)}))
+			defer srv.Close()
+			req, _ := http.NewRequest(http.MethodOptions, srv.URL+tc.path, nil)
+			if tc.cors {
+				req.Header.Set("Origin", "https://app.example.com")
+				req.Header.Set("Access-Control-Request-Method", "GET")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if tc.status == http.StatusNoContent && len(body) != 0 {
+				t.Errorf("204 with a body: %q", body)
+			}
+			if tc.allowListed != "" && !strings.Contains(resp.Header.Get("Allow"), tc.allowListed) {
+				t.Errorf("Allow %q does not list %s", resp.Header.Get("Allow"), tc.allowListed)
+			}
+			if tc.cors && resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+				t.Errorf("preflight without CORS headers: %v", resp.Header)
+			}
+		})
 	}
 }

@@ -43,7 +43,6 @@ var statusOf = map[recording.Code]int{
 	recording.CodeQuotaExceeded:    http.StatusForbidden,
 	recording.CodeNotFound:         http.StatusNotFound,
 	recording.CodeRouteNotFound:    http.StatusNotFound,
-	recording.CodeNotUploaded:      http.StatusConflict,
 	recording.CodeConflict:         http.StatusConflict,
 	recording.CodeAccountDeleting:  http.StatusConflict,
 	recording.CodeIdempotencyReuse: http.StatusUnprocessableEntity,

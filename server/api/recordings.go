@@ -192,14 +192,23 @@ func (s *server) createRecording(c echo.Context) error {
 }
 
 type listResponse struct {
-	Items      []recording.Recording `json:"items"`
-	NextCursor string                `json:"next_cursor,omitempty"`
+	Items      []recordingWithDownload `json:"items"`
+	NextCursor string                  `json:"next_cursor,omitempty"`
 }
 
 const (
 	defaultPageSize = 50
 	maxPageSize     = 100
 )
+
+// statusAll lists pending, available and rejected recordings together. The
+// trash is not in it: it has its own listing (status=deleted), as a phone's
+// "recently deleted" is apart from the recordings.
+const statusAll = "all"
+
+// includeDownloadURL asks for presigned GET URLs on a page's available
+// items, so an app can play a list without one request per row.
+const includeDownloadURL = "download_url"
 
 // singleQuery returns a query parameter that may appear at most once.
 func singleQuery(q url.Values, name string) (string, error) {
@@ -213,63 +222,101 @@ func singleQuery(q url.Values, name string) (string, error) {
 	return v[0], nil
 }
 
-func (s *server) listRecordings(c echo.Context) error {
+// listQuery is what GET /v1/recordings was asked.
+type listQuery struct {
+	limit     int
+	status    string // a recording.Status or statusAll
+	cursor    string
+	downloads bool
+}
+
+func parseListQuery(raw string) (listQuery, error) {
 	// Parsed here rather than with c.QueryParams, which silently drops
 	// pairs that are not valid URL encoding.
-	q, err := url.ParseQuery(c.Request().URL.RawQuery)
+	q, err := url.ParseQuery(raw)
 	if err != nil {
-		return recording.Errorf(recording.CodeInvalidRequest, "query string is not valid URL encoding")
+		return listQuery{}, recording.Errorf(recording.CodeInvalidRequest, "query string is not valid URL encoding")
 	}
 	for name := range q {
-		if name != "limit" && name != "cursor" && name != "status" {
-			return recording.Errorf(recording.CodeInvalidRequest, "unknown query parameter %q", name)
+		switch name {
+		case "limit", "cursor", "status", "include":
+		default:
+			return listQuery{}, recording.Errorf(recording.CodeInvalidRequest, "unknown query parameter %q", name)
 		}
 	}
-	limitStr, err := singleQuery(q, "limit")
-	if err != nil {
-		return err
+	var v [4]string
+	for i, name := range []string{"limit", "status", "cursor", "include"} {
+		if v[i], err = singleQuery(q, name); err != nil {
+			return listQuery{}, err
+		}
 	}
-	statusStr, err := singleQuery(q, "status")
-	if err != nil {
-		return err
-	}
-	cursorStr, err := singleQuery(q, "cursor")
-	if err != nil {
-		return err
-	}
-	limit := defaultPageSize
+	limitStr, statusStr, include := v[0], v[1], v[3]
+	lq := listQuery{limit: defaultPageSize, status: string(recording.StatusAvailable), cursor: v[2]}
 	if limitStr != "" {
 		n, err := strconv.Atoi(limitStr)
 		if err != nil || n < 1 || n > maxPageSize {
-			return recording.Errorf(recording.CodeValidation, "limit must be a whole number from 1 to %d", maxPageSize)
+			return listQuery{}, recording.Errorf(recording.CodeValidation, "limit must be a whole number from 1 to %d", maxPageSize)
 		}
-		limit = n
+		lq.limit = n
 	}
-	status := recording.StatusAvailable
 	switch statusStr {
-	case "", string(recording.StatusAvailable):
-	case string(recording.StatusPending), string(recording.StatusRejected), string(recording.StatusDeleted):
-		status = recording.Status(statusStr)
+	case "":
+	case string(recording.StatusAvailable), string(recording.StatusPending), string(recording.StatusRejected),
+		string(recording.StatusDeleted), statusAll:
+		lq.status = statusStr
 	default:
-		return recording.Errorf(recording.CodeValidation, "status must be available, pending, rejected or deleted")
+		return listQuery{}, recording.Errorf(recording.CodeValidation, "status must be available, pending, rejected, deleted or all")
 	}
-	uid := userID(c)
-	after := ""
-	if cursorStr != "" {
-		if after, err = decodeCursor(cursorStr, uid, status); err != nil {
-			return err
-		}
+	switch include {
+	case "":
+	case includeDownloadURL:
+		lq.downloads = true
+	default:
+		return listQuery{}, recording.Errorf(recording.CodeValidation, "include must be %s", includeDownloadURL)
 	}
-	items, next, err := s.store.ListRecordings(c.Request().Context(), uid, status, limit, after, s.now())
+	return lq, nil
+}
+
+func (s *server) listRecordings(c echo.Context) error {
+	lq, err := parseListQuery(c.Request().URL.RawQuery)
 	if err != nil {
 		return err
 	}
-	resp := listResponse{Items: items}
-	if resp.Items == nil {
-		resp.Items = []recording.Recording{}
+	ctx := c.Request().Context()
+	uid := userID(c)
+	after := ""
+	if lq.cursor != "" {
+		if after, err = decodeCursor(lq.cursor, uid, lq.status); err != nil {
+			return err
+		}
+	}
+	now := s.now()
+	var items []recording.Recording
+	var next string
+	if lq.status == statusAll {
+		items, next, err = s.store.ListAllRecordings(ctx, uid, lq.limit, after, now)
+	} else {
+		items, next, err = s.store.ListRecordings(ctx, uid, recording.Status(lq.status), lq.limit, after, now)
+	}
+	if err != nil {
+		return err
+	}
+	resp := listResponse{Items: make([]recordingWithDownload, len(items))}
+	signed := false
+	for i, rec := range items {
+		resp.Items[i].Recording = rec
+		if lq.downloads && rec.Status == recording.StatusAvailable {
+			if resp.Items[i].Download, err = s.download(ctx, rec, now); err != nil {
+				return err
+			}
+			signed = true
+		}
+	}
+	if signed {
+		c.Response().Header().Set("Cache-Control", "no-store")
 	}
 	if next != "" {
-		resp.NextCursor = encodeCursor(cursor{User: uid, Status: string(status), After: next})
+		resp.NextCursor = encodeCursor(cursor{User: uid, Status: lq.status, After: next})
 	}
 	return writeJSON(c, http.StatusOK, resp)
 }
@@ -297,24 +344,32 @@ type recordingWithDownload struct {
 	Download *s3.SignedRequest `json:"download,omitempty"`
 }
 
+// download signs a GET of an available recording's audio, served as an
+// attachment under its name. Signing is local: no request leaves the process.
+func (s *server) download(ctx context.Context, rec recording.Recording, now time.Time) (*s3.SignedRequest, error) {
+	dl, err := s.objects.PresignGet(ctx, rec.Key, recording.ContentDisposition(rec.FileName),
+		rec.ContentType, s.cfg.DownloadURLTTL, now)
+	if err != nil {
+		return nil, err
+	}
+	dl.Method = ""
+	return &dl, nil
+}
+
+// getRecording answers 200 for every status the owner can see; the status
+// says the rest. Only an available recording carries a download URL: a
+// pending one has no object yet, a rejected one's was deleted, and one in
+// the trash must be restored before it is played.
 func (s *server) getRecording(c echo.Context) error {
 	rec, err := s.ownRecording(c)
 	if err != nil {
 		return err
 	}
 	resp := recordingWithDownload{Recording: rec}
-	switch rec.Status {
-	case recording.StatusPending:
-		return recording.Errorf(recording.CodeNotUploaded, "the upload of this recording has not been confirmed yet")
-	case recording.StatusAvailable:
-		now := s.now()
-		dl, err := s.objects.PresignGet(c.Request().Context(), rec.Key, recording.ContentDisposition(rec.FileName),
-			rec.ContentType, s.cfg.DownloadURLTTL, now)
-		if err != nil {
+	if rec.Status == recording.StatusAvailable {
+		if resp.Download, err = s.download(c.Request().Context(), rec, s.now()); err != nil {
 			return err
 		}
-		dl.Method = ""
-		resp.Download = &dl
 		c.Response().Header().Set("Cache-Control", "no-store")
 	}
 	return writeJSON(c, http.StatusOK, resp)

@@ -55,9 +55,6 @@ type server struct {
 	nonceLimit    *limiter // nonce issues per client address
 }
 
-// maxPendingUploads bounds a user's uploads in flight at once.
-const maxPendingUploads = 100
-
 // New returns the API as an http.Handler (an *echo.Echo).
 func New(d Deps) *echo.Echo {
 	if d.Now == nil {
@@ -72,7 +69,7 @@ func New(d Deps) *echo.Echo {
 		providers: d.Providers,
 		limits: recording.Limits{
 			MaxUploadBytes: d.Config.MaxUploadBytes, MaxBytes: d.Config.QuotaMaxBytes,
-			MaxRecordings: d.Config.QuotaMaxRecordings, MaxPending: maxPendingUploads,
+			MaxRecordings: d.Config.QuotaMaxRecordings, MaxPending: d.Config.QuotaMaxPendingUploads,
 		}}
 	if d.DynamoDB != nil {
 		s.nonces = dynamo.NewNonces(d.DynamoDB, d.Config.TablePrefix)

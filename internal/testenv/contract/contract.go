@@ -28,6 +28,7 @@ import (
 	"sync"
 	"testing"
 
+	yaml "github.com/pb33f/go-yaml"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
@@ -176,21 +177,119 @@ func (c *Contract) Lint() error {
 func (c *Contract) lintExamples(where string, content *orderedmap.Map[string, *v3.MediaType]) []string {
 	var problems []string
 	for mt, media := range content.FromOldest() {
-		if media.Example == nil || media.Schema == nil {
+		if media.Schema == nil {
 			continue
 		}
-		var example any
-		if err := media.Example.Decode(&example); err != nil {
-			problems = append(problems, fmt.Sprintf("%s %s example: %v", where, mt, err))
-			continue
+		examples := map[string]*yaml.Node{}
+		if media.Example != nil {
+			examples["example"] = media.Example
 		}
-		if ok, errs := c.schemas.ValidateSchemaObjectWithVersion(media.Schema.Schema(), example, c.version); !ok {
-			for _, p := range describe(errs) {
-				problems = append(problems, fmt.Sprintf("%s %s example: %s", where, mt, p))
+		for name, ex := range media.Examples.FromOldest() {
+			if ex != nil && ex.Value != nil {
+				examples["example "+name] = ex.Value
+			}
+		}
+		for label, node := range examples {
+			var example any
+			if err := node.Decode(&example); err != nil {
+				problems = append(problems, fmt.Sprintf("%s %s %s: %v", where, mt, label, err))
+				continue
+			}
+			if ok, errs := c.schemas.ValidateSchemaObjectWithVersion(media.Schema.Schema(), example, c.version); !ok {
+				for _, p := range describe(errs) {
+					problems = append(problems, fmt.Sprintf("%s %s %s: %s", where, mt, label, p))
+				}
 			}
 		}
 	}
 	return problems
+}
+
+// ProblemCodes returns the document's ProblemCode enum and its description,
+// which groups the codes by HTTP status.
+func (c *Contract) ProblemCodes() (codes []string, description string) {
+	if c.model.Components == nil {
+		return nil, ""
+	}
+	proxy := c.model.Components.Schemas.GetOrZero("ProblemCode")
+	if proxy == nil || proxy.Schema() == nil {
+		return nil, ""
+	}
+	s := proxy.Schema()
+	for _, n := range s.Enum {
+		codes = append(codes, n.Value)
+	}
+	return codes, s.Description
+}
+
+// ResponseCode is a problem code that a response of the document names,
+// with the status that response gives it.
+type ResponseCode struct {
+	Where  string
+	Code   string
+	Status int
+}
+
+// ResponseCodes lists, for every problem response of every operation and of
+// components/responses, the codes its schema allows with its status.
+func (c *Contract) ResponseCodes() []ResponseCode {
+	var out []ResponseCode
+	add := func(where string, r *v3.Response) {
+		if r == nil {
+			return
+		}
+		for _, media := range r.Content.FromOldest() {
+			if media.Schema == nil {
+				continue
+			}
+			s := media.Schema.Schema()
+			status, ok := constStatus(s)
+			if !ok {
+				continue
+			}
+			for _, code := range constCodes(s) {
+				out = append(out, ResponseCode{Where: where, Code: code, Status: status})
+			}
+		}
+	}
+	c.eachOperation(func(method, path string, op *v3.Operation) {
+		if op.Responses == nil {
+			return
+		}
+		for status, r := range op.Responses.Codes.FromOldest() {
+			add(method+" "+path+" "+status, r)
+		}
+	})
+	if c.model.Components != nil {
+		for name, r := range c.model.Components.Responses.FromOldest() {
+			add("components/responses/"+name, r)
+		}
+	}
+	return out
+}
+
+// constCodes returns the values a schema's `code` property is held to
+// (const or enum), looking into allOf as constStatus does.
+func constCodes(s *base.Schema) []string {
+	if s == nil {
+		return nil
+	}
+	var codes []string
+	if s.Properties != nil {
+		if p := s.Properties.GetOrZero("code"); p != nil && p.Schema() != nil && !p.IsReference() {
+			ps := p.Schema()
+			if ps.Const != nil {
+				codes = append(codes, ps.Const.Value)
+			}
+			for _, n := range ps.Enum {
+				codes = append(codes, n.Value)
+			}
+		}
+	}
+	for _, sub := range s.AllOf {
+		codes = append(codes, constCodes(sub.Schema())...)
+	}
+	return codes
 }
 
 // genericResponses are the components/responses that the document's

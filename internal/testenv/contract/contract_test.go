@@ -62,7 +62,7 @@ func TestValidate(t *testing.T) {
 	quota := `,"quota":{"bytes_limit":10,"bytes_used":0,"bytes_reserved":3,"recordings_limit":5,"uploads_in_flight":1,"uploads_in_flight_limit":100}}`
 	me := strings.TrimSuffix(user, "}") + quota
 	login := func(created bool) string {
-		return fmt.Sprintf(`{"access_token":"t","token_type":"Bearer","expires_at":%q,"created":%v,"user":%s}`, when, created, user)
+		return fmt.Sprintf(`{"access_token":"BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY","token_type":"Bearer","expires_at":%q,"created":%v,"user":%s}`, when, created, user)
 	}
 	cases := []struct {
 		name, method, target, body string
@@ -90,12 +90,22 @@ func TestValidate(t *testing.T) {
 		{"available without download", "GET", "/v1/recordings/" + ulid, "", scripted{200, jsonCT, nil, rec("available", `,"uploaded_at":"`+when+`"`)}, "download"},
 		{"unknown status", "GET", "/v1/recordings/" + ulid, "", scripted{200, jsonCT, nil, rec("lost", download)}, "status"},
 		{"bad date", "GET", "/v1/recordings/" + ulid, "", scripted{200, jsonCT, nil, strings.Replace(rec("available", download), `"created_at":"`+when, `"created_at":"yesterday`, 1)}, "date-time"},
+		{"pending", "GET", "/v1/recordings/" + ulid, "", scripted{200, jsonCT, nil, rec("pending", `,"expires_at":"`+when+`"`)}, ""},
+		{"pending with a download", "GET", "/v1/recordings/" + ulid, "", scripted{200, jsonCT, nil, rec("pending", `,"expires_at":"`+when+`","download":{"url":"http://127.0.0.1:9000/b/k","expires_at":"`+when+`"}`)}, "download"},
+		{"rejected", "GET", "/v1/recordings/" + ulid, "", scripted{200, jsonCT, nil, rec("rejected", `,"reject_reason":"not_audio","reject_detail":"no audio"`)}, ""},
+		{"rejected without detail", "GET", "/v1/recordings/" + ulid, "", scripted{200, jsonCT, nil, rec("rejected", `,"reject_reason":"not_audio"`)}, "reject_detail"},
+		{"trashed", "GET", "/v1/recordings/" + ulid, "", scripted{200, jsonCT, nil, rec("deleted", `,"uploaded_at":"`+when+`","purge_at":"`+when+`"`)}, ""},
+		{"list all with URLs", "GET", "/v1/recordings?status=all&include=download_url", "", scripted{200, jsonCT, map[string]string{"Cache-Control": "no-store"},
+			`{"items":[` + rec("available", download) + `,` + rec("pending", `,"expires_at":"`+when+`"`) + `]}`}, ""},
+		{"listed pending with a URL", "GET", "/v1/recordings?status=all&include=download_url", "", scripted{200, jsonCT, nil,
+			`{"items":[` + rec("pending", `,"expires_at":"`+when+`","download":{"url":"http://127.0.0.1:9000/b/k","expires_at":"`+when+`"}`) + `]}`}, "download"},
+		{"include something else accepted", "GET", "/v1/recordings?include=waveform", "", scripted{200, jsonCT, nil, `{"items":[]}`}, "accepted a request"},
 		{"create", "POST", "/v1/recordings", `{"file_name":"a.m4a","content_type":"audio/mp4","size_bytes":3}`,
 			scripted{201, jsonCT, map[string]string{"Cache-Control": "no-store"}, `{"recording":` + rec("pending", `,"expires_at":"`+when+`"`) + `,"upload":{"method":"PUT","url":"http://127.0.0.1:9000/b/k","headers":{"Content-Type":"audio/mp4","Content-Length":"3"},"expires_at":"` + when + `"}}`}, ""},
 		{"replay", "POST", "/v1/recordings", `{"file_name":"a.m4a","content_type":"audio/mp4","size_bytes":3}`,
 			scripted{200, jsonCT, map[string]string{"Cache-Control": "no-store", "Idempotent-Replayed": "true"}, `{"recording":` + rec("available", `,"uploaded_at":"`+when+`"`) + `}`}, ""},
 		{"replay with a URL", "POST", "/v1/recordings", `{"file_name":"a.m4a","content_type":"audio/mp4","size_bytes":3}`,
-			scripted{200, jsonCT, map[string]string{"Cache-Control": "no-store", "Idempotent-Replayed": "true"}, `{"recording":` + rec("available", `,"uploaded_at":"`+when+`"`) + `,"upload":{"method":"PUT","url":"http://127.0.0.1:9000/b/k","headers":{"Content-Type":"audio/mp4","Content-Length":"3"},"expires_at":"` + when + `"}}`}, "'not' failed"},
+			scripted{200, jsonCT, map[string]string{"Cache-Control": "no-store", "Idempotent-Replayed": "true"}, `{"recording":` + rec("available", `,"uploaded_at":"`+when+`"`) + `,"upload":{"method":"PUT","url":"http://127.0.0.1:9000/b/k","headers":{"Content-Type":"audio/mp4","Content-Length":"3"},"expires_at":"` + when + `"}}`}, "upload"},
 		{"pending without expiry", "POST", "/v1/recordings", `{"file_name":"a.m4a","content_type":"audio/mp4","size_bytes":3}`,
 			scripted{201, jsonCT, map[string]string{"Cache-Control": "no-store"}, `{"recording":` + rec("pending", "") + `,"upload":{"method":"PUT","url":"http://127.0.0.1:9000/b/k","headers":{"Content-Type":"audio/mp4","Content-Length":"3"},"expires_at":"` + when + `"}}`}, "expires_at"},
 
