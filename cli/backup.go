@@ -86,31 +86,27 @@ func (e *env) backup(dir string, o backupOpts) error {
 			byDigest[r.SHA256] = r
 		}
 	}
-	var total int64
-	for _, f := range files {
-		total += f.size
-	}
-	e.overall = e.newOverall(total, "backup")
-
-	var mu sync.Mutex
-	seen := map[string]string{} // digest -> the path uploading it in this run
+	// Hash first, then decide in the walk's order, so which of two files
+	// with the same content is uploaded does not depend on timing.
+	digests := make([]string, len(files))
 	results := make([]outcome, len(files))
 	e.parallel(len(files), o.jobs, func(i int) {
-		f := files[i]
-		res := outcome{path: f.path}
-		defer func() { results[i] = res }()
-		digest, err := hashFile(f.path)
-		if err != nil {
-			res.err = err
-			return
+		results[i].path = files[i].path
+		digests[i], results[i].err = hashFile(files[i].path)
+	})
+	if err := e.ctx.Err(); err != nil {
+		return err
+	}
+	seen := map[string]string{} // digest -> the path uploading it in this run
+	var todo []int
+	var total int64
+	for i, f := range files {
+		res, digest := &results[i], digests[i]
+		if res.err != nil {
+			continue
 		}
-		mu.Lock()
-		first, dup := seen[digest]
-		if !dup {
-			seen[digest] = f.path
-		}
-		mu.Unlock()
 		r, known := byDigest[digest]
+		first, dup := seen[digest]
 		switch {
 		case dup:
 			res.note = "same content as " + first
@@ -121,19 +117,25 @@ func (e *env) backup(dir string, o backupOpts) error {
 		case known && r.Status == "rejected":
 			res.err = fmt.Errorf("refused earlier as %s: %s", r.ID, r.RejectReason)
 		default:
-			rec, err := e.uploadOne(f.path, digest, o.wait)
-			res.err = err
-			if err == nil {
-				res.note = "uploaded as " + rec.ID
-				return // the bar counted its bytes
-			}
+			seen[digest] = f.path
+			todo = append(todo, i)
+			total += f.size
 		}
-		if e.overall != nil {
-			_ = e.overall.Add64(f.size)
+	}
+	e.overall = e.newOverall(total, "backup")
+	e.parallel(len(todo), o.jobs, func(k int) {
+		i := todo[k]
+		rec, err := e.uploadOne(files[i].path, digests[i], o.wait)
+		results[i].err = err
+		if err == nil {
+			results[i].note = "uploaded as " + rec.ID
 		}
 	})
 	if e.overall != nil {
 		_ = e.overall.Finish()
+	}
+	if err := e.ctx.Err(); err != nil {
+		return err
 	}
 	uploaded, already, failed := 0, 0, 0
 	var last error

@@ -622,8 +622,8 @@ func (e *env) ls(o lsOpts) error {
 
 // list pages through the recordings of one status ("all" for every one),
 // at most limit of them (0: all). withURLs asks for presigned downloads on
-// the page (?include=download_url), which a server that does not know the
-// parameter ignores.
+// the page (?include=download_url); an API that does not know the
+// parameter is asked again without it.
 func (e *env) list(status string, limit int, withURLs bool) ([]recordingDoc, error) {
 	items, err := e.listPages(status, limit, withURLs)
 	var ae *APIError
@@ -665,9 +665,16 @@ func (e *env) listPages(status string, limit int, withURLs bool) ([]recordingDoc
 			Items      []recordingDoc `json:"items"`
 			NextCursor string         `json:"next_cursor"`
 		}
-		if err := retrying(e.ctx, func() error {
+		err := retrying(e.ctx, func() error {
 			return e.api.call(e.ctx, http.MethodGet, "/v1/recordings?"+q.Encode(), nil, nil, &out)
-		}); err != nil {
+		})
+		var ae *APIError
+		if withURLs && errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+			// An API without ?include: each download is signed on its own.
+			withURLs = false
+			continue
+		}
+		if err != nil {
 			return nil, err
 		}
 		items = append(items, out.Items...)
