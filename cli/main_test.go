@@ -192,8 +192,8 @@ func TestHumanizeBytes(t *testing.T) {
 	for in, want := range map[string]string{
 		"size_bytes is above the maximum of 1024 bytes":   "size_bytes is above the maximum of 1.0 KiB",
 		"storage quota exceeded: 3000 of 4096 bytes used": "storage quota exceeded: 3000 of 4.0 KiB used",
-		"at most 10 bytes":                                "at most 10 bytes",
-		"5368709120 bytes":                                "5.0 GiB",
+		"at most 10 bytes": "at most 10 bytes",
+		"5368709120 bytes": "5.0 GiB",
 	} {
 		if got := humanizeBytes(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
