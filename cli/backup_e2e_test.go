@@ -162,8 +162,10 @@ func TestBackupAndRestore(t *testing.T) {
 		if err != nil || !bytes.Equal(got, data) {
 			t.Errorf("%s restored wrong: %v", name, err)
 		}
-		if st, err := os.Stat(filepath.Join(dst, name)); err != nil || st.Mode().Perm() != 0o666&^umask() {
-			t.Errorf("%s restored: %v, want mode %v", name, st, 0o666&^umask())
+		if st, err := os.Stat(filepath.Join(dst, name)); err != nil {
+			t.Error(err)
+		} else if st.Mode().Perm() != 0o666&^umask() {
+			t.Errorf("%s restored with mode %v, want %v", name, st.Mode().Perm(), 0o666&^umask())
 		}
 	}
 	if got := lastLine(p.ok("restore", dst)); !strings.HasSuffix(got, ": 0 downloaded, 2 already there, 0 failed") {
