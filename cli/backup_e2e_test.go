@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -233,7 +234,12 @@ func TestBackupAndRestore(t *testing.T) {
 		t.Errorf("gave up after %s", d)
 	}
 	proxy.set(false, false)
-	if rows := uploaded(t, p.ok("upload", "new.wav")); rows["new.wav"][1] != "available" {
-		t.Errorf("upload after storage came back: %v", rows)
+	var pending []listed
+	if err := json.Unmarshal([]byte(p.ok("ls", "--status", "pending", "--json")), &pending); err != nil || len(pending) != 1 {
+		t.Fatalf("after the frozen upload: %v %+v", err, pending)
+	}
+	// The same command again resumes the same recording.
+	if rows := uploaded(t, p.ok("upload", "new.wav")); rows["new.wav"] != [2]string{pending[0].ID, "available"} {
+		t.Errorf("upload after storage came back: %v, want %s available", rows, pending[0].ID)
 	}
 }

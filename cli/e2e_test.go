@@ -9,12 +9,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -363,4 +365,34 @@ func TestFailuresAreOneClearLine(t *testing.T) {
 	p.fails("run `recorder login` again", "ls")
 	p.ok("logout") // a dead session is forgotten all the same
 	p.fails("not signed in", "whoami")
+
+	// An API that accepts connections and never answers: the built binary
+	// gives up after --timeout, naming the API.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		var held []net.Conn
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	frozen := "http://" + l.Addr().String()
+	start := time.Now()
+	_, errs, code := p.run("", "login", "--dev", "carol", "--api", frozen, "--timeout", "1s")
+	if want := "recorder login: the API at " + frozen + " did not answer within 1s"; code != 4 || !strings.HasPrefix(errs, want) {
+		t.Errorf("login against a frozen API: exit %d, %q; want exit 4, %q", code, errs, want)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("gave up after %s", d)
+	}
 }

@@ -63,8 +63,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return ExitOK
 	}
 	name := "recorder"
-	if cmd != nil && cmd != root {
-		name += " " + cmd.Name()
+	if cmd != nil {
+		name = cmd.CommandPath()
 	}
 	fmt.Fprintf(stderr, "%s: %s\n", name, err)
 	return exitCode(err)
