@@ -6,196 +6,81 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 )
-
-// DefaultAPI is the local stack that `make run` starts.
-const DefaultAPI = "http://127.0.0.1:8080"
-
-const usage = `usage: recorder [--api URL] [--verbose] <command> [arguments]
-
-commands:
-  login --dev USER                     sign in on the local stack as USER (dev issuer)
-  login --provider P --id-token T      sign in with an ID token from Google, Apple, Kakao... (T "-" reads stdin)
-  logout                               end the session
-  whoami                               the signed-in account
-  upload [--wait 2m] FILE...           upload recordings; prints each id once confirmed
-  ls [--json] [--limit N] [--status S] list recordings, newest first
-  get ID [-o FILE]                     download a recording (default: its original name)
-  rename ID NAME                       rename a recording
-  rm [--purge] ID...                   move recordings to the trash (--purge: delete for good)
-  trash [--json]                       list the trash, with when each is purged
-  restore ID...                        bring recordings back from the trash
-  delete-account [--yes]               delete the account and everything in it
-
---api defaults to $RECORDER_API, then the API of the last login, then ` + DefaultAPI + `.
-`
-
-// env is one invocation's surroundings.
-type env struct {
-	ctx        context.Context
-	stdin      io.Reader
-	stdout     io.Writer
-	stderr     io.Writer
-	getenv     func(string) string
-	configPath string
-	config     Config
-	api        *client
-	progress   bool // stderr is a terminal
-}
-
-// Main runs one command line and returns the process's exit code.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("recorder", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	apiFlag := fs.String("api", "", "API base URL")
-	verbose := fs.Bool("verbose", false, "log each request")
-	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, progress: isTerminal(stderr)}
-	if err := e.setup(*apiFlag, *verbose); err != nil {
-		fmt.Fprintln(stderr, "recorder:", err)
-		return 1
-	}
-	cmd, rest := fs.Arg(0), fs.Args()[1:]
-	commands := map[string]func([]string) error{
-		"login": e.login, "logout": e.logout, "whoami": e.whoami, "upload": e.upload, "ls": e.ls,
-		"get": e.get, "rename": e.rename, "rm": e.rm, "delete-account": e.deleteAccount,
-		"trash": e.trash, "restore": e.restore,
-	}
-	run, ok := commands[cmd]
-	if !ok {
-		fmt.Fprintf(stderr, "recorder: unknown command %q\n%s", cmd, usage)
-		return 2
-	}
-	if err := run(rest); err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "recorder %s: %s\n", cmd, ue)
-			return 2
-		}
-		fmt.Fprintf(stderr, "recorder %s: %s\n", cmd, err)
-		return 1
-	}
-	return 0
-}
-
-type usageError string
-
-func (u usageError) Error() string { return string(u) }
-
-func (e *env) setup(apiFlag string, verbose bool) error {
-	path, err := configPath(e.getenv)
-	if err != nil {
-		return err
-	}
-	e.configPath = path
-	if e.config, err = loadConfig(path); err != nil {
-		return err
-	}
-	base := apiFlag
-	for _, v := range []string{e.getenv("RECORDER_API"), e.config.API, DefaultAPI} {
-		if base == "" {
-			base = v
-		}
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--api %q is not an http(s) URL", base)
-	}
-	e.api = &client{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: 0}}
-	// A session belongs to the API that issued it.
-	if e.config.API == e.api.base {
-		e.api.token = e.config.Token
-	}
-	if verbose {
-		e.api.verbose = e.stderr
-	}
-	return nil
-}
-
-// flags parses flags that may come before, between or after positional
-// arguments (`get ID -o FILE`), and returns the positional ones.
-func flags(fs *flag.FlagSet, args []string) ([]string, error) {
-	fs.SetOutput(io.Discard)
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, usageError(err.Error())
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
-func (e *env) needSession() error {
-	if e.api.token == "" {
-		return errors.New("not signed in to " + e.api.base + ": run `recorder login` first")
-	}
-	return nil
-}
 
 // --- login, logout, whoami
 
-func (e *env) login(args []string) error {
-	fs := flag.NewFlagSet("login", flag.ContinueOnError)
-	dev := fs.String("dev", "", "sign in on the local stack as this user")
-	issuer := fs.String("dev-issuer", "", "the local stack's development issuer (default $RECORDER_DEV_ISSUER or http://127.0.0.1:8082)")
-	provider := fs.String("provider", "", "identity provider: google, apple, kakao, ...")
-	idToken := fs.String("id-token", "", "an ID token from that provider, or - to read it from stdin")
-	nonce := fs.String("nonce", "", "the nonce (from POST /v1/auth/nonce) the ID token was requested with, if any")
-	if pos, err := flags(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return usageError("unexpected argument " + pos[0])
+func (e *env) loginCmd() *cobra.Command {
+	var o loginOpts
+	c := &cobra.Command{
+		Use:   "login (--dev USER | --provider P --id-token T)",
+		Short: "Sign in: as USER on the local stack, or with an ID token from Google, Apple, Kakao...",
+		Example: `  recorder login --dev alice
+  recorder login --provider google --id-token - < token.txt`,
+		Args: args(0, 0),
+		RunE: func(*cobra.Command, []string) error { return e.login(o) },
 	}
+	f := c.Flags()
+	f.StringVar(&o.dev, "dev", "", "sign in on the local stack as this user, through the API's development issuer")
+	f.StringVar(&o.devIssuer, "dev-issuer", "", "the development issuer's base URL, when the API does not list one ($RECORDER_DEV_ISSUER)")
+	f.StringVar(&o.provider, "provider", "", "identity provider: google, apple, kakao, ...")
+	f.StringVar(&o.idToken, "id-token", "", "an ID token from that provider, or - to read it from stdin")
+	f.StringVar(&o.nonce, "nonce", "", "the nonce (from POST /v1/auth/nonce) the ID token was requested with, if any")
+	_ = c.RegisterFlagCompletionFunc("provider", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"google", "apple", "kakao", "dev"}, cobra.ShellCompDirectiveNoFileComp
+	})
+	return c
+}
+
+type loginOpts struct{ dev, devIssuer, provider, idToken, nonce string }
+
+func (e *env) login(o loginOpts) error {
 	switch {
-	case *dev != "" && *idToken == "":
-		iss := *issuer
-		for _, v := range []string{e.getenv("RECORDER_DEV_ISSUER"), "http://127.0.0.1:8082"} {
-			if iss == "" {
-				iss = v
-			}
-		}
-		tok, err := devToken(e.ctx, iss, *dev)
+	case o.dev != "" && o.idToken == "":
+		url, err := e.devTokenURL(o.devIssuer)
 		if err != nil {
 			return err
 		}
-		*idToken = tok
-		if *provider == "" {
-			*provider = "dev"
+		tok, err := e.devToken(url, o.dev)
+		if err != nil {
+			return err
 		}
-	case *idToken == "-":
+		o.idToken = tok
+		if o.provider == "" {
+			o.provider = "dev"
+		}
+	case o.idToken == "-":
 		line, err := bufio.NewReader(e.stdin).ReadString('\n')
 		if err != nil && line == "" {
 			return fmt.Errorf("reading the ID token from stdin: %w", err)
 		}
-		*idToken = strings.TrimSpace(line)
+		o.idToken = strings.TrimSpace(line)
 	}
-	if *provider == "" || *idToken == "" {
+	if o.provider == "" || o.idToken == "" {
 		return usageError("give --dev USER for the local stack, or --provider and --id-token")
 	}
-	body := map[string]string{"provider": *provider, "id_token": *idToken}
-	if *nonce != "" {
-		body["nonce"] = *nonce
+	body := map[string]string{"provider": o.provider, "id_token": o.idToken}
+	if o.nonce != "" {
+		body["nonce"] = o.nonce
 	}
 	var out struct {
 		AccessToken string    `json:"access_token"`
@@ -217,20 +102,60 @@ func (e *env) login(args []string) error {
 	if out.Created {
 		verb = "signed up"
 	}
-	fmt.Fprintf(e.stderr, "%s as %s (user %s) at %s; session until %s\n", verb, describe(out.User), out.User.ID,
+	who := describe(out.User)
+	if who == "" {
+		who = o.dev // the dev issuer's tokens carry no email or name
+	}
+	if who == "" {
+		who = "user " + out.User.ID
+	}
+	fmt.Fprintf(e.stderr, "%s as %s with %s (user %s) at %s; session until %s\n", verb, who, o.provider, out.User.ID,
 		e.api.base, out.ExpiresAt.Local().Format("2006-01-02 15:04"))
 	return nil
 }
 
+// devTokenURL finds the development issuer through the API, so the CLI
+// follows the API to whatever port it runs on; --dev-issuer or
+// $RECORDER_DEV_ISSUER name one the API does not list.
+func (e *env) devTokenURL(flag string) (string, error) {
+	for _, v := range []string{flag, e.getenv("RECORDER_DEV_ISSUER")} {
+		if v != "" {
+			return strings.TrimRight(v, "/") + "/token", nil
+		}
+	}
+	var out struct {
+		Providers []struct {
+			Name        string `json:"name"`
+			Development bool   `json:"development"`
+			TokenURL    string `json:"token_url"`
+		} `json:"providers"`
+	}
+	if err := retrying(e.ctx, func() error {
+		return e.api.call(e.ctx, http.MethodGet, "/v1/auth/providers", nil, nil, &out)
+	}); err != nil {
+		return "", err
+	}
+	for _, p := range out.Providers {
+		if p.Development && p.TokenURL != "" {
+			return p.TokenURL, nil
+		}
+	}
+	return "", fmt.Errorf("the API at %s has no development issuer (only a local stack has one); sign in with --provider and --id-token", e.api.base)
+}
+
 // devToken asks the local stack's development issuer for an ID token.
-func devToken(ctx context.Context, issuer, sub string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(issuer, "/")+"/token?sub="+url.QueryEscape(sub), nil)
+func (e *env) devToken(tokenURL, sub string) (string, error) {
+	req, err := http.NewRequestWithContext(e.ctx, http.MethodGet, tokenURL+"?sub="+url.QueryEscape(sub), nil)
 	if err != nil {
 		return "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	issuer := tokenURL
+	if u, err := url.Parse(tokenURL); err == nil {
+		issuer = u.Scheme + "://" + u.Host
+	}
+	resp, err := e.api.http.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("development issuer at %s unreachable (is `make run` up?): %w", issuer, scrub(err))
+		return "", unreachable("the development issuer", issuer, e.timeout, err)
 	}
 	defer resp.Body.Close()
 	var out struct {
@@ -250,13 +175,15 @@ func describe(u user) string {
 	case u.Name != "":
 		return u.Name
 	}
-	return strings.Join(u.Providers, ", ")
+	return ""
 }
 
-func (e *env) logout(args []string) error {
-	if len(args) > 0 {
-		return usageError("logout takes no arguments")
-	}
+func (e *env) logoutCmd() *cobra.Command {
+	return &cobra.Command{Use: "logout", Short: "End the session", Args: args(0, 0),
+		RunE: func(*cobra.Command, []string) error { return e.logout() }}
+}
+
+func (e *env) logout() error {
 	if e.api.token == "" {
 		fmt.Fprintln(e.stderr, "not signed in")
 		return nil
@@ -274,77 +201,140 @@ func (e *env) logout(args []string) error {
 	return nil
 }
 
-func (e *env) whoami(args []string) error {
-	if len(args) > 0 {
-		return usageError("whoami takes no arguments")
-	}
+func (e *env) whoamiCmd() *cobra.Command {
+	return &cobra.Command{Use: "whoami", Short: "The signed-in account and its quota", Args: args(0, 0),
+		RunE: func(*cobra.Command, []string) error { return e.whoami() }}
+}
+
+func (e *env) whoami() error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
-	var u user
-	if err := retrying(e.ctx, func() error { return e.api.call(e.ctx, http.MethodGet, "/v1/me", nil, nil, &u) }); err != nil {
+	u, err := e.me()
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s\t%s\t%d recordings\t%s\t%s\n", u.ID, describe(u), u.RecordingCount, humanBytes(u.BytesStored), e.api.base)
+	who := describe(u)
+	if who == "" {
+		who = strings.Join(u.Providers, ", ")
+	}
+	q := u.Quota
+	fmt.Fprintf(e.stdout, "user        %s (%s)\napi         %s\nrecordings  %d of %s\nstorage     %s used, %s reserved for uploads in progress, of %s (%s free)\nuploads     %d in progress, at most %d at once\n",
+		u.ID, who, e.api.base, u.RecordingCount, limitText(q.RecordingsLimit),
+		humanBytes(q.BytesUsed), humanBytes(q.BytesReserved), humanBytes(q.BytesLimit),
+		humanBytes(max(0, q.BytesLimit-q.BytesUsed-q.BytesReserved)), q.UploadsInFlight, q.UploadsInFlightLimit)
 	return nil
+}
+
+func (e *env) me() (user, error) {
+	var u user
+	err := retrying(e.ctx, func() error { return e.api.call(e.ctx, http.MethodGet, "/v1/me", nil, nil, &u) })
+	return u, err
+}
+
+func limitText(n int64) string {
+	if n <= 0 {
+		return "unlimited"
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // --- upload
 
-func (e *env) upload(args []string) error {
-	fs := flag.NewFlagSet("upload", flag.ContinueOnError)
-	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for each upload to be confirmed")
-	files, err := flags(fs, args)
-	if err != nil {
-		return err
+func (e *env) uploadCmd() *cobra.Command {
+	var wait time.Duration
+	c := &cobra.Command{
+		Use:   "upload FILE...",
+		Short: "Upload recordings; prints NAME, ID and STATUS for each file once confirmed",
+		Long: `Upload recordings, one after the other, each streamed from disk. An interrupted
+upload resumes when the same command runs again. For a whole folder, use backup.`,
+		Args: args(1, -1),
+		RunE: func(_ *cobra.Command, files []string) error { return e.upload(files, wait) },
 	}
-	if len(files) == 0 {
-		return usageError("upload FILE...")
-	}
+	c.Flags().DurationVar(&wait, "wait", 2*time.Minute, "how long to wait for each upload to be confirmed")
+	return c
+}
+
+func (e *env) upload(files []string, wait time.Duration) error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
-	failed := 0
-	for _, path := range files {
-		id, err := e.uploadOne(path, *wait)
-		if err != nil && len(files) == 1 {
-			return fmt.Errorf("%s: %w", path, err)
+	if len(files) == 1 {
+		rec, err := e.uploadOne(files[0], "", wait)
+		if err != nil {
+			return fmt.Errorf("%s: %w", files[0], err)
 		}
+		return e.printTable([]string{"NAME", "ID", "STATUS"}, [][]string{{files[0], rec.ID, rec.Status}})
+	}
+	var rows [][]string
+	failed := 0
+	var lastErr error
+	for _, path := range files {
+		rec, err := e.uploadOne(path, "", wait)
 		if err != nil {
 			failed++
+			lastErr = err
 			fmt.Fprintf(e.stderr, "recorder upload: %s: %v\n", path, err)
+			id := rec.ID
+			if id == "" {
+				id = "-"
+			}
+			rows = append(rows, []string{path, id, "failed"})
 			continue
 		}
-		fmt.Fprintln(e.stdout, id)
+		rows = append(rows, []string{path, rec.ID, rec.Status})
+	}
+	if err := e.printTable([]string{"NAME", "ID", "STATUS"}, rows); err != nil {
+		return err
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d files not uploaded", failed, len(files))
+		return &batchError{n: failed, of: len(files), verb: "uploaded", last: lastErr}
 	}
 	return nil
 }
 
-func (e *env) uploadOne(path string, wait time.Duration) (_ string, err error) {
+// batchError is a run where some files failed (each was reported on its
+// own line); its exit code is the one of the last failure.
+type batchError struct {
+	n, of int
+	verb  string
+	last  error
+}
+
+func (b *batchError) Error() string { return fmt.Sprintf("%d of %d files not %s", b.n, b.of, b.verb) }
+func (b *batchError) Unwrap() error { return b.last }
+
+var errEmpty = errors.New("the file is empty; there is nothing to upload")
+
+// uploadOne uploads one file and waits for its confirmation. digest is the
+// file's base64 SHA-256 when the caller already computed it. The returned
+// recording has its id whenever the API created one, even on failure.
+func (e *env) uploadOne(path, digest string, wait time.Duration) (rec recordingDoc, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return rec, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return "", err
+		return rec, err
 	}
 	if !st.Mode().IsRegular() {
-		return "", errors.New("not a regular file")
+		return rec, errors.New("not a regular file")
+	}
+	if st.Size() == 0 {
+		return rec, errEmpty
 	}
 	ctype, err := detectType(path, f)
 	if err != nil {
-		return "", err
+		return rec, err
 	}
 	// The digest is signed into the upload URL: storage itself refuses a
 	// body that changed on disk or on the way.
-	digest, err := fileSHA256(f, st.Size())
-	if err != nil {
-		return "", err
+	if digest == "" {
+		if digest, err = fileSHA256(f, st.Size()); err != nil {
+			return rec, err
+		}
 	}
 	// One key for every attempt of this file, in this run and in the next
 	// one after an interruption (see resumeState): a create whose answer
@@ -353,7 +343,7 @@ func (e *env) uploadOne(path string, wait time.Duration) (_ string, err error) {
 	if err != nil {
 		// No place for the state (no home, a read-only disk): upload all
 		// the same, without resuming.
-		fmt.Fprintf(e.stderr, "recorder upload: %s cannot be resumed if interrupted: %v\n", filepath.Base(path), err)
+		fmt.Fprintf(e.stderr, "recorder: %s cannot be resumed if interrupted: %v\n", filepath.Base(path), err)
 		state, err = newUploadState(), nil
 	}
 	defer func() {
@@ -368,31 +358,45 @@ func (e *env) uploadOne(path string, wait time.Duration) (_ string, err error) {
 		Upload    signed       `json:"upload"`
 	}
 	create := func() error {
-		return retrying(e.ctx, func() error {
+		err := retrying(e.ctx, func() error {
 			return e.api.call(e.ctx, http.MethodPost, "/v1/recordings", hdr, body, &created)
 		})
+		return e.explainQuota(err, st.Size())
 	}
 	if err = create(); err != nil {
-		return "", err
+		return rec, err
+	}
+	rec = created.Recording
+	confirmed := func(err error) (recordingDoc, error) {
+		if err != nil {
+			return rec, err
+		}
+		return e.waitConfirmed(rec, wait)
 	}
 	if created.Upload.Method == "MULTIPART" && created.Recording.Status == "pending" {
 		var done recordingDoc
-		if done, err = e.uploadParts(created.Recording.ID, created.Upload, f, st.Size(), filepath.Base(path)); err != nil {
-			return "", err
+		if done, err = e.uploadParts(rec.ID, created.Upload, f, st.Size(), filepath.Base(path)); err != nil {
+			return rec, err
 		}
 		if done.Status == "rejected" {
-			err = fmt.Errorf("storage refused the upload of %s: %s", done.ID, done.RejectReason)
-			return "", err
+			rec = done
+			err = rejected(done)
+			return rec, err
 		}
-		err = e.waitConfirmed(created.Recording.ID, wait)
-		return created.Recording.ID, err
+		rec, err = confirmed(nil)
+		return rec, err
 	}
 	if created.Upload.URL == "" {
 		// A replay of a recording already uploaded, or whose window is over.
-		if created.Recording.Status == "available" {
-			return created.Recording.ID, nil
+		if rec.Status == "available" {
+			return rec, nil
 		}
-		return "", fmt.Errorf("the upload window of recording %s is over; upload the file again", created.Recording.ID)
+		if rec.Status == "rejected" {
+			err = rejected(rec)
+			return rec, err
+		}
+		err = fmt.Errorf("the upload window of recording %s is over; upload the file again", rec.ID)
+		return rec, err
 	}
 	bar := e.newBar(st.Size(), filepath.Base(path))
 	for n := 1; ; n++ {
@@ -404,26 +408,64 @@ func (e *env) uploadOne(path string, wait time.Duration) (_ string, err error) {
 		expired := errors.As(err, &ae) && ae.Status == http.StatusForbidden && time.Now().After(created.Upload.ExpiresAt.Add(-time.Minute))
 		if n == maxAttempts || !(transient(err) || expired) {
 			bar.abort()
-			return "", fmt.Errorf("upload to storage: %w", err)
+			return rec, err
 		}
 		if expired {
-			if err := create(); err != nil { // a fresh URL for the same recording
+			if err = create(); err != nil { // a fresh URL for the same recording
 				bar.abort()
-				return "", err
+				return rec, err
 			}
 			if created.Upload.URL == "" {
 				bar.abort()
-				return "", fmt.Errorf("the upload window of recording %s is over; upload the file again", created.Recording.ID)
+				err = fmt.Errorf("the upload window of recording %s is over; upload the file again", rec.ID)
+				return rec, err
 			}
 		}
 		select {
 		case <-e.ctx.Done():
-			return "", e.ctx.Err()
+			err = e.ctx.Err()
+			return rec, err
 		case <-time.After(retryDelay(err, n)):
 		}
 	}
 	bar.done()
-	return created.Recording.ID, e.waitConfirmed(created.Recording.ID, wait)
+	rec, err = confirmed(nil)
+	return rec, err
+}
+
+func rejected(rec recordingDoc) error {
+	reason := rec.RejectReason
+	if rec.RejectDetail != "" {
+		reason += ": " + rec.RejectDetail
+	}
+	if rec.RejectReason == "not_audio" || strings.Contains(rec.RejectReason, "audio") {
+		return fmt.Errorf("not audio: the server could not read %s as audio (%s)", rec.FileName, reason)
+	}
+	return fmt.Errorf("refused by the server: %s", reason)
+}
+
+// explainQuota turns a quota refusal into the numbers a person can act on,
+// read from /v1/me, in human units.
+func (e *env) explainQuota(err error, size int64) error {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != "quota_exceeded" {
+		return err
+	}
+	u, merr := e.me()
+	if merr != nil {
+		return err
+	}
+	q := u.Quota
+	switch {
+	case q.BytesLimit > 0 && q.BytesUsed+q.BytesReserved+size > q.BytesLimit:
+		return fmt.Errorf("quota full: %s used and %s reserved for uploads in progress, of %s; this file needs %s (free space with `recorder rm --purge` or empty the trash)",
+			humanBytes(q.BytesUsed), humanBytes(q.BytesReserved), humanBytes(q.BytesLimit), humanBytes(size))
+	case q.UploadsInFlightLimit > 0 && q.UploadsInFlight >= q.UploadsInFlightLimit:
+		return fmt.Errorf("too many uploads in progress: %d of at most %d; let them finish or wait for the unfinished ones to expire", q.UploadsInFlight, q.UploadsInFlightLimit)
+	case q.RecordingsLimit > 0 && u.RecordingCount >= q.RecordingsLimit:
+		return fmt.Errorf("recording limit reached: %d of %d recordings", u.RecordingCount, q.RecordingsLimit)
+	}
+	return err
 }
 
 // fileSHA256 is the base64 SHA-256 of the file's first size bytes, read
@@ -459,7 +501,8 @@ func (e *env) presignedPUT(ctx context.Context, url string, headers map[string]s
 	start := time.Now()
 	resp, err := e.api.http.Do(req)
 	if err != nil {
-		return scrub(err)
+		e.api.logf("PUT %s%s (presigned) -> %v", hostOf(url), what, scrub(err))
+		return unreachable("storage", storageWhere(url), e.timeout, err)
 	}
 	defer resp.Body.Close()
 	e.api.logf("PUT %s%s (presigned) -> %d (%s)", hostOf(url), what, resp.StatusCode, time.Since(start).Round(time.Millisecond))
@@ -480,27 +523,29 @@ func storageMessage(raw []byte, status string) string {
 }
 
 // waitConfirmed polls until the events handler has confirmed the upload.
-func (e *env) waitConfirmed(id string, wait time.Duration) error {
+// It takes a pending recording either as a 200 with its status or as the
+// older 409 not_uploaded.
+func (e *env) waitConfirmed(rec recordingDoc, wait time.Duration) (recordingDoc, error) {
 	deadline := time.Now().Add(wait)
 	delay := 100 * time.Millisecond
 	for {
-		var rec recordingDoc
-		err := e.api.call(e.ctx, http.MethodGet, "/v1/recordings/"+id, nil, nil, &rec)
+		var got recordingDoc
+		err := e.api.call(e.ctx, http.MethodGet, "/v1/recordings/"+rec.ID, nil, nil, &got)
 		var ae *APIError
 		switch {
-		case err == nil && rec.Status == "available":
-			return nil
-		case err == nil && rec.Status == "rejected":
-			return fmt.Errorf("storage refused the upload of %s: %s", id, rec.RejectReason)
+		case err == nil && got.Status == "available":
+			return got, nil
+		case err == nil && got.Status == "rejected":
+			return got, rejected(got)
 		case err != nil && !(errors.As(err, &ae) && ae.Code == "not_uploaded") && !transient(err):
-			return err
+			return rec, err
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s uploaded but not confirmed within %s; check later with `recorder ls --status pending`", id, wait)
+			return rec, fmt.Errorf("%s uploaded but not confirmed within %s; check later with `recorder ls --status pending`", rec.ID, wait)
 		}
 		select {
 		case <-e.ctx.Done():
-			return e.ctx.Err()
+			return rec, e.ctx.Err()
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, time.Second)
@@ -509,55 +554,51 @@ func (e *env) waitConfirmed(id string, wait time.Duration) error {
 
 // --- ls
 
-func (e *env) ls(args []string) error {
-	fs := flag.NewFlagSet("ls", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print JSON for scripts")
-	limit := fs.Int("limit", 0, "at most this many (default: all)")
-	status := fs.String("status", "available", "available, pending, rejected or deleted")
-	if pos, err := flags(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return usageError("unexpected argument " + pos[0])
+func (e *env) lsCmd() *cobra.Command {
+	var o lsOpts
+	c := &cobra.Command{
+		Use:   "ls",
+		Short: "List recordings, newest first",
+		Args:  args(0, 0),
+		RunE:  func(*cobra.Command, []string) error { return e.ls(o) },
 	}
-	if *limit < 0 {
+	c.Flags().BoolVar(&o.json, "json", false, "print JSON for scripts")
+	c.Flags().IntVar(&o.limit, "limit", 0, "at most this many (default: all)")
+	c.Flags().StringVar(&o.status, "status", "available", "available, pending, rejected, deleted, or all")
+	_ = c.RegisterFlagCompletionFunc("status", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return statuses, cobra.ShellCompDirectiveNoFileComp
+	})
+	return c
+}
+
+var statuses = []string{"available", "pending", "rejected", "deleted", "all"}
+
+type lsOpts struct {
+	json   bool
+	limit  int
+	status string
+}
+
+func (e *env) ls(o lsOpts) error {
+	if o.limit < 0 {
 		return usageError("--limit must be positive")
+	}
+	if !slices.Contains(statuses, o.status) {
+		return usageError(fmt.Sprintf("--status %q: want one of %s", o.status, strings.Join(statuses, ", ")))
 	}
 	if err := e.needSession(); err != nil {
 		return err
 	}
-	items := []recordingDoc{}
-	cursor := ""
-	for {
-		page := min(100, *limit-len(items))
-		if *limit == 0 {
-			page = 100
-		}
-		q := url.Values{"limit": {strconv.Itoa(page)}, "status": {*status}}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		var out struct {
-			Items      []recordingDoc `json:"items"`
-			NextCursor string         `json:"next_cursor"`
-		}
-		if err := retrying(e.ctx, func() error {
-			return e.api.call(e.ctx, http.MethodGet, "/v1/recordings?"+q.Encode(), nil, nil, &out)
-		}); err != nil {
-			return err
-		}
-		items = append(items, out.Items...)
-		cursor = out.NextCursor
-		if cursor == "" || (*limit > 0 && len(items) >= *limit) {
-			break
-		}
+	items, err := e.list(o.status, o.limit, false)
+	if err != nil {
+		return err
 	}
-	if *asJSON {
+	if o.json {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(items)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSIZE\tDURATION\tSTATUS\tDATE")
+	rows := make([][]string, 0, len(items))
 	for _, r := range items {
 		dur := "-"
 		if r.DurationMS != nil {
@@ -567,59 +608,145 @@ func (e *env) ls(args []string) error {
 		if r.RecordedAt != nil {
 			date = *r.RecordedAt
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.FileName, humanBytes(r.SizeBytes), dur, r.Status,
-			date.Local().Format("2006-01-02 15:04"))
+		status := r.Status
+		if r.Status == "rejected" && r.RejectReason != "" {
+			status += ": " + r.RejectReason
+			if r.RejectDetail != "" {
+				status += " (" + r.RejectDetail + ")"
+			}
+		}
+		rows = append(rows, []string{r.ID, r.FileName, humanBytes(r.SizeBytes), dur, date.Local().Format("2006-01-02 15:04"), status})
 	}
-	return tw.Flush()
+	return e.printTable([]string{"ID", "NAME", "SIZE", "DURATION", "DATE", "STATUS"}, rows)
+}
+
+// list pages through the recordings of one status ("all" for every one),
+// at most limit of them (0: all). withURLs asks for presigned downloads on
+// the page (?include=download_url); an API that does not know the
+// parameter is asked again without it.
+func (e *env) list(status string, limit int, withURLs bool) ([]recordingDoc, error) {
+	items, err := e.listPages(status, limit, withURLs)
+	var ae *APIError
+	if status != "all" || !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		return items, err
+	}
+	// An API without status=all: one listing per status, merged newest first.
+	items = nil
+	for _, st := range statuses[:len(statuses)-1] {
+		part, err := e.listPages(st, limit, withURLs)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, part...)
+	}
+	slices.SortStableFunc(items, func(a, b recordingDoc) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	if limit > 0 && len(items) > limit {
+		items = items[:limit]
+	}
+	return items, nil
+}
+
+func (e *env) listPages(status string, limit int, withURLs bool) ([]recordingDoc, error) {
+	items := []recordingDoc{}
+	cursor := ""
+	for {
+		page := 100
+		if limit > 0 {
+			page = min(100, limit-len(items))
+		}
+		q := url.Values{"limit": {strconv.Itoa(page)}, "status": {status}}
+		if withURLs {
+			q.Set("include", "download_url")
+		}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var out struct {
+			Items      []recordingDoc `json:"items"`
+			NextCursor string         `json:"next_cursor"`
+		}
+		err := retrying(e.ctx, func() error {
+			return e.api.call(e.ctx, http.MethodGet, "/v1/recordings?"+q.Encode(), nil, nil, &out)
+		})
+		var ae *APIError
+		if withURLs && errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+			// An API without ?include: each download is signed on its own.
+			withURLs = false
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, out.Items...)
+		cursor = out.NextCursor
+		if cursor == "" || (limit > 0 && len(items) >= limit) {
+			return items, nil
+		}
+	}
 }
 
 // --- get
 
-func (e *env) get(args []string) error {
-	fs := flag.NewFlagSet("get", flag.ContinueOnError)
-	out := fs.String("o", "", "write to this file (default: the recording's name, in the current directory)")
-	pos, err := flags(fs, args)
-	if err != nil {
-		return err
+func (e *env) getCmd() *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "get ID",
+		Short: "Download a recording (default: under its original name, here)",
+		Example: `  recorder get 01J... -o interview.m4a   # to this file
+  recorder get 01J... -o ~/Music          # into this folder, under the original name
+  recorder get 01J... -o - | ffplay -      # to stdout`,
+		Args:              args(1, 1),
+		ValidArgsFunction: e.completeIDs("available"),
+		RunE:              func(_ *cobra.Command, a []string) error { return e.get(a[0], out) },
 	}
-	if len(pos) != 1 {
-		return usageError("get ID [-o FILE]")
-	}
+	c.Flags().StringVarP(&out, "output", "o", "", "a file, a folder (the original name inside it), or - for stdout")
+	return c
+}
+
+func (e *env) get(id, out string) error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
 	var rec recordingDoc
 	if err := retrying(e.ctx, func() error {
-		return e.api.call(e.ctx, http.MethodGet, "/v1/recordings/"+url.PathEscape(pos[0]), nil, nil, &rec)
+		return e.api.call(e.ctx, http.MethodGet, "/v1/recordings/"+url.PathEscape(id), nil, nil, &rec)
 	}); err != nil {
-		return notFoundAs(err, pos[0])
+		return notFoundAs(err, id)
 	}
 	if rec.Download == nil {
 		return fmt.Errorf("%s is %s, nothing to download", rec.ID, rec.Status)
 	}
-	target := *out
-	if target == "" {
-		// The server refuses names with path separators; Base is a second fence.
-		target = filepath.Base(rec.FileName)
+	if out == "-" {
+		return retrying(e.ctx, func() error { return e.download(rec, nil) })
+	}
+	// The server refuses names with path separators; Base is a second fence.
+	name := filepath.Base(rec.FileName)
+	target := out
+	if st, err := os.Stat(out); out == "" || (err == nil && st.IsDir()) {
+		target = filepath.Join(out, name)
 		if _, err := os.Stat(target); err == nil {
 			return fmt.Errorf("%s already exists; choose another name with -o", target)
 		}
 	}
-	if err := retrying(e.ctx, func() error { return e.download(rec, target) }); err != nil {
+	if err := retrying(e.ctx, func() error { return e.download(rec, &target) }); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, target)
 	return nil
 }
 
-func (e *env) download(rec recordingDoc, target string) error {
+// download fetches rec through its presigned URL into target (nil:
+// stdout), checking the length and, when the server has it, the SHA-256.
+// A file is written beside target and renamed into place only when whole,
+// with the permissions of any new file (the umask's).
+func (e *env) download(rec recordingDoc, target *string) error {
 	req, err := http.NewRequestWithContext(e.ctx, http.MethodGet, rec.Download.URL, nil)
 	if err != nil {
 		return scrub(err)
 	}
 	resp, err := e.api.http.Do(req)
 	if err != nil {
-		return scrub(err)
+		return unreachable("storage", storageWhere(rec.Download.URL), e.timeout, err)
 	}
 	defer resp.Body.Close()
 	e.api.logf("GET %s (presigned) -> %d", hostOf(rec.Download.URL), resp.StatusCode)
@@ -627,26 +754,63 @@ func (e *env) download(rec recordingDoc, target string) error {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		return &APIError{Status: resp.StatusCode, Title: storageMessage(raw, resp.Status)}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(target), ".recorder-*")
+	h := sha256.New()
+	bar := e.newBar(rec.SizeBytes, rec.FileName)
+	if target == nil {
+		// Bytes already on stdout cannot be taken back: verify what can be.
+		n, err := io.Copy(io.MultiWriter(e.stdout, h, bar), resp.Body)
+		if err == nil {
+			err = checkDownload(rec, n, h.Sum(nil))
+		}
+		if err != nil {
+			bar.abort()
+			return err
+		}
+		bar.done()
+		return nil
+	}
+	tmp, err := createNew(filepath.Dir(*target), ".recorder-")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	bar := e.newBar(rec.SizeBytes, rec.FileName)
-	n, err := io.Copy(io.MultiWriter(tmp, bar), resp.Body)
+	n, err := io.Copy(io.MultiWriter(tmp, h, bar), resp.Body)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = checkDownload(rec, n, h.Sum(nil))
+	}
 	if err != nil {
 		bar.abort()
-		return fmt.Errorf("download: %w", err)
-	}
-	if n != rec.SizeBytes {
-		bar.abort()
-		return fmt.Errorf("download ended after %d of %d bytes", n, rec.SizeBytes)
+		return err
 	}
 	bar.done()
-	return os.Rename(tmp.Name(), target)
+	return os.Rename(tmp.Name(), *target)
+}
+
+func checkDownload(rec recordingDoc, n int64, sum []byte) error {
+	if n != rec.SizeBytes {
+		return fmt.Errorf("download of %s ended after %d of %d bytes", rec.ID, n, rec.SizeBytes)
+	}
+	if rec.SHA256 != "" && base64.StdEncoding.EncodeToString(sum) != rec.SHA256 {
+		return fmt.Errorf("download of %s does not match its SHA-256; nothing was kept", rec.ID)
+	}
+	return nil
+}
+
+// createNew creates a new file in dir with mode 0666 less the umask, like
+// any file a program saves (os.CreateTemp would make it 0600).
+func createNew(dir, prefix string) (*os.File, error) {
+	for range 100 {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		f, err := os.OpenFile(filepath.Join(dir, prefix+hex.EncodeToString(b)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, errors.New("cannot create a temporary file in " + dir)
 }
 
 // notFoundAs names the id in a 404, which is the same for "never existed"
@@ -659,83 +823,115 @@ func notFoundAs(err error, id string) error {
 	return err
 }
 
-// --- rename, rm, delete-account
-
-func (e *env) rename(args []string) error {
-	if len(args) != 2 {
-		return usageError("rename ID NAME")
+// completeIDs completes recording ids of one status, described by name.
+func (e *env) completeIDs(status string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if err := e.setup(); err != nil || e.api.token == "" {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		items, err := e.list(status, 200, false)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		out := make([]string, 0, len(items))
+		for _, r := range items {
+			out = append(out, r.ID+"\t"+r.FileName)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// --- rename, rm, trash, restore, delete-account
+
+func (e *env) renameCmd() *cobra.Command {
+	return &cobra.Command{Use: "rename ID NAME", Short: "Rename a recording", Args: args(2, 2),
+		ValidArgsFunction: e.completeIDs("all"),
+		RunE:              func(_ *cobra.Command, a []string) error { return e.rename(a[0], a[1]) }}
+}
+
+func (e *env) rename(id, name string) error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
 	var rec recordingDoc
 	err := retrying(e.ctx, func() error {
-		return e.api.call(e.ctx, http.MethodPatch, "/v1/recordings/"+url.PathEscape(args[0]), nil,
-			map[string]string{"file_name": args[1]}, &rec)
+		return e.api.call(e.ctx, http.MethodPatch, "/v1/recordings/"+url.PathEscape(id), nil,
+			map[string]string{"file_name": name}, &rec)
 	})
 	if err != nil {
-		return notFoundAs(err, args[0])
+		return notFoundAs(err, id)
 	}
-	fmt.Fprintf(e.stdout, "%s\t%s\n", rec.ID, rec.FileName)
-	return nil
+	return e.printTable(nil, [][]string{{rec.ID, rec.FileName}})
 }
 
-func (e *env) rm(args []string) error {
-	fs := flag.NewFlagSet("rm", flag.ContinueOnError)
-	purge := fs.Bool("purge", false, "delete for good instead of moving to the trash")
-	args, err := flags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(args) == 0 {
-		return usageError("rm [--purge] ID...")
-	}
+func (e *env) rmCmd() *cobra.Command {
+	var purge bool
+	c := &cobra.Command{Use: "rm ID...", Short: "Move recordings to the trash (--purge: delete for good)", Args: args(1, -1),
+		ValidArgsFunction: e.completeIDs("available"),
+		RunE:              func(_ *cobra.Command, a []string) error { return e.rm(a, purge) }}
+	c.Flags().BoolVar(&purge, "purge", false, "delete for good instead of moving to the trash")
+	return c
+}
+
+func (e *env) rm(ids []string, purge bool) error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
 	query, done := "", "moved to the trash"
-	if *purge {
+	if purge {
 		query, done = "?purge=true", "deleted"
 	}
 	failed := 0
-	for _, id := range args {
+	var last error
+	for _, id := range ids {
 		err := retrying(e.ctx, func() error {
 			return e.api.call(e.ctx, http.MethodDelete, "/v1/recordings/"+url.PathEscape(id)+query, nil, nil, nil)
 		})
-		if err != nil && len(args) == 1 {
+		if err != nil && len(ids) == 1 {
 			return notFoundAs(err, id)
 		}
 		if err != nil {
 			failed++
+			last = err
 			fmt.Fprintf(e.stderr, "recorder rm: %v\n", notFoundAs(err, id))
 			continue
 		}
 		fmt.Fprintf(e.stderr, "%s %s\n", done, id)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d not deleted", failed, len(args))
+		return &batchError{n: failed, of: len(ids), verb: "deleted", last: last}
 	}
 	return nil
 }
 
-// trash lists the recordings in the trash: ls --status deleted.
-func (e *env) trash(args []string) error {
-	for _, a := range args {
-		if a == "--status" || strings.HasPrefix(a, "--status=") {
-			return usageError("trash takes no --status")
-		}
+func (e *env) trashCmd() *cobra.Command {
+	var o lsOpts
+	c := &cobra.Command{
+		Use:   "trash",
+		Short: "List the trash; `trash restore ID...` brings recordings back",
+		Args:  args(0, 0),
+		RunE: func(*cobra.Command, []string) error {
+			o.status = "deleted"
+			return e.ls(o)
+		},
 	}
-	return e.ls(append([]string{"--status", "deleted"}, args...))
+	c.Flags().BoolVar(&o.json, "json", false, "print JSON for scripts")
+	c.Flags().IntVar(&o.limit, "limit", 0, "at most this many (default: all)")
+	c.AddCommand(&cobra.Command{
+		Use:               "restore ID...",
+		Short:             "Bring recordings back from the trash",
+		Args:              args(1, -1),
+		ValidArgsFunction: e.completeIDs("deleted"),
+		RunE:              func(_ *cobra.Command, a []string) error { return e.untrash(a) },
+	})
+	return c
 }
 
-func (e *env) restore(args []string) error {
-	if len(args) == 0 {
-		return usageError("restore ID...")
-	}
+func (e *env) untrash(ids []string) error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
-	for _, id := range args {
+	for _, id := range ids {
 		err := retrying(e.ctx, func() error {
 			return e.api.call(e.ctx, http.MethodPost, "/v1/recordings/"+url.PathEscape(id)+"/restore", nil, nil, nil)
 		})
@@ -747,18 +943,19 @@ func (e *env) restore(args []string) error {
 	return nil
 }
 
-func (e *env) deleteAccount(args []string) error {
-	fs := flag.NewFlagSet("delete-account", flag.ContinueOnError)
-	yes := fs.Bool("yes", false, "do not ask for confirmation")
-	if pos, err := flags(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return usageError("unexpected argument " + pos[0])
-	}
+func (e *env) deleteAccountCmd() *cobra.Command {
+	var yes bool
+	c := &cobra.Command{Use: "delete-account", Short: "Delete the account and everything in it", Args: args(0, 0),
+		RunE: func(*cobra.Command, []string) error { return e.deleteAccount(yes) }}
+	c.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
+	return c
+}
+
+func (e *env) deleteAccount(yes bool) error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
-	if !*yes {
+	if !yes {
 		fmt.Fprintf(e.stderr, "This deletes account %s and every recording in it, for good. Type \"delete\" to confirm: ", e.config.UserID)
 		line, _ := bufio.NewReader(e.stdin).ReadString('\n')
 		if strings.TrimSpace(line) != "delete" {
@@ -776,17 +973,4 @@ func (e *env) deleteAccount(args []string) error {
 	}
 	fmt.Fprintln(e.stderr, "account deleted")
 	return nil
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -20,6 +20,7 @@ type client struct {
 	base    string
 	token   string
 	http    *http.Client
+	timeout time.Duration
 	verbose io.Writer // nil: quiet
 }
 
@@ -37,6 +38,7 @@ func (e *APIError) Error() string {
 	if msg == "" {
 		msg = e.Title
 	}
+	msg = humanizeBytes(msg)
 	switch {
 	case e.Status == http.StatusUnauthorized:
 		return "not signed in, or the session expired: run `recorder login` again"
@@ -61,6 +63,14 @@ func transient(err error) bool {
 		return ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusBadGateway ||
 			ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusGatewayTimeout
 	}
+	var ue *unreachableError
+	if errors.As(err, &ue) {
+		return ue.retryable()
+	}
+	var te *timeoutError
+	if errors.As(err, &te) {
+		return false
+	}
 	var ne net.Error
 	var oe *net.OpError
 	return errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, io.ErrUnexpectedEOF)
@@ -84,6 +94,9 @@ func retrying(ctx context.Context, fn func() error) error {
 	for n := 1; ; n++ {
 		if err = fn(); err == nil || !transient(err) || n == maxAttempts {
 			return err
+		}
+		if l, ok := ctx.Value(retryLogKey{}).(func(string, ...any)); ok {
+			l("retry %d of %d in %s: %v", n, maxAttempts-1, retryDelay(err, n), err)
 		}
 		select {
 		case <-ctx.Done():
@@ -120,13 +133,14 @@ func (c *client) call(ctx context.Context, method, path string, hdr http.Header,
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, scrub(err))
+		c.logf("%s %s -> %v", method, pathOnly(path), scrub(err))
+		return unreachable("the API", c.base, c.timeout, err)
 	}
 	defer resp.Body.Close()
 	c.logf("%s %s -> %d (%s)", method, pathOnly(path), resp.StatusCode, time.Since(start).Round(time.Millisecond))
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return unreachable("the API", c.base, c.timeout, err)
 	}
 	if resp.StatusCode >= 300 {
 		return problem(resp, raw)
@@ -157,6 +171,10 @@ func (c *client) logf(format string, args ...any) {
 	}
 }
 
+// retryLogKey carries --verbose's logger to retrying, so a retry is never
+// silent when someone asked to see what happens.
+type retryLogKey struct{}
+
 // pathOnly drops the query, where a cursor may be long and uninteresting.
 func pathOnly(p string) string {
 	if i := strings.IndexByte(p, '?'); i >= 0 {
@@ -175,6 +193,15 @@ func scrub(err error) error {
 	return err
 }
 
+// storageWhere is scheme://host of a presigned URL: enough to say which
+// storage did not answer, nothing of the signature.
+func storageWhere(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Scheme + "://" + u.Host
+	}
+	return "storage"
+}
+
 func hostOf(raw string) string {
 	if u, err := url.Parse(raw); err == nil {
 		return u.Host
@@ -191,6 +218,16 @@ type user struct {
 	Name           string   `json:"name"`
 	RecordingCount int64    `json:"recording_count"`
 	BytesStored    int64    `json:"bytes_stored"`
+	Quota          quota    `json:"quota"`
+}
+
+type quota struct {
+	BytesLimit           int64 `json:"bytes_limit"`
+	BytesUsed            int64 `json:"bytes_used"`
+	BytesReserved        int64 `json:"bytes_reserved"`
+	RecordingsLimit      int64 `json:"recordings_limit"`
+	UploadsInFlight      int   `json:"uploads_in_flight"`
+	UploadsInFlightLimit int   `json:"uploads_in_flight_limit"`
 }
 
 type signed struct {
@@ -211,6 +248,7 @@ type recordingDoc struct {
 	DurationMS   *int64     `json:"duration_ms,omitempty"`
 	Status       string     `json:"status"`
 	RejectReason string     `json:"reject_reason,omitempty"`
+	RejectDetail string     `json:"reject_detail,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	RecordedAt   *time.Time `json:"recorded_at,omitempty"`
 	UploadedAt   *time.Time `json:"uploaded_at,omitempty"`

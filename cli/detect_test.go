@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"flag"
 	"strings"
 	"testing"
 )
@@ -40,17 +39,6 @@ func TestDetectType(t *testing.T) {
 	for _, name := range []string{"notes.txt", "photo.jpg", "noext"} {
 		if got, err := detectType(name, bytes.NewReader([]byte("hello, world"))); err == nil {
 			t.Errorf("%s detected as %q", name, got)
-		}
-	}
-}
-
-func TestFlagsAnywhere(t *testing.T) {
-	for _, args := range [][]string{{"ID", "-o", "out.wav"}, {"-o", "out.wav", "ID"}, {"ID", "--o=out.wav"}} {
-		fs := flag.NewFlagSet("get", flag.ContinueOnError)
-		out := fs.String("o", "", "")
-		pos, err := flags(fs, args)
-		if err != nil || len(pos) != 1 || pos[0] != "ID" || *out != "out.wav" {
-			t.Errorf("%v: positional %v, -o %q, %v", args, pos, *out, err)
 		}
 	}
 }

@@ -8,11 +8,15 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -48,8 +52,8 @@ func (p *person) run(stdin string, args ...string) (string, string, int) {
 	p.t.Helper()
 	cmd := exec.Command(p.bin, append([]string{"--api", p.s.APIURL}, args...)...)
 	cmd.Dir = p.work
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.home, "XDG_CONFIG_HOME=" + filepath.Join(p.home, ".config"),
-		"RECORDER_DEV_ISSUER=" + p.s.IssuerURL}
+	// No RECORDER_DEV_ISSUER: login --dev finds the issuer through the API.
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.home, "XDG_CONFIG_HOME=" + filepath.Join(p.home, ".config")}
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -120,6 +124,26 @@ func (p *person) ls() []listed {
 	return items
 }
 
+var uploadRow = regexp.MustCompile(`^(.+?)\s{2,}([0-9A-HJKMNP-TV-Z]{26})\s{2,}(\S.*)$`)
+
+// uploaded reads upload's table: the id and status of each name.
+func uploaded(t *testing.T, out string) map[string][2]string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) == 0 || strings.Join(strings.Fields(lines[0]), " ") != "NAME ID STATUS" {
+		t.Fatalf("upload printed no NAME ID STATUS header:\n%s", out)
+	}
+	rows := map[string][2]string{}
+	for _, l := range lines[1:] {
+		m := uploadRow.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("upload row %q", l)
+		}
+		rows[m[1]] = [2]string{m[2], m[3]}
+	}
+	return rows
+}
+
 func buildCLI(t *testing.T) string {
 	bin := filepath.Join(t.TempDir(), "recorder")
 	if out, err := exec.Command("go", "build", "-o", bin, "./recorder").CombinedOutput(); err != nil {
@@ -187,9 +211,11 @@ func TestEndToEnd(t *testing.T) {
 	}
 	alice.fails("not a recognised audio file", "upload", "notes.txt")
 
-	ids := strings.Fields(alice.ok("upload", "interview.wav", "회의 녹음 1.m4a"))
-	if len(ids) != 2 {
-		t.Fatalf("upload printed %v, want two ids", ids)
+	rows := uploaded(t, alice.ok("upload", "interview.wav", "회의 녹음 1.m4a"))
+	for name := range files {
+		if rows[name][1] != "available" {
+			t.Fatalf("upload printed %v, want %q available", rows, name)
+		}
 	}
 	byName := map[string]string{}
 	for _, it := range alice.ls() {
@@ -201,6 +227,9 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("%s: sha256 %q", it.FileName, it.SHA256)
 		}
 		byName[it.FileName] = it.ID
+		if rows[it.FileName][0] != it.ID {
+			t.Errorf("upload printed id %s for %s, ls %s", rows[it.FileName][0], it.FileName, it.ID)
+		}
 	}
 	for name, data := range files {
 		id, ok := byName[name]
@@ -242,7 +271,7 @@ func TestEndToEnd(t *testing.T) {
 	if trash := alice.ok("trash"); !strings.Contains(trash, "회의 녹음 1.m4a") || !strings.Contains(trash, "deleted") {
 		t.Errorf("trash:\n%s", trash)
 	}
-	alice.ok("restore", korean)
+	alice.ok("trash", "restore", korean)
 	if items := alice.ls(); len(items) != 2 {
 		t.Errorf("after restore: %v", items)
 	}
@@ -253,7 +282,8 @@ func TestEndToEnd(t *testing.T) {
 	if trash := alice.ok("trash"); strings.Contains(trash, "회의 녹음 1.m4a") {
 		t.Errorf("a purged recording is in the trash:\n%s", trash)
 	}
-	alice.fails("no recording", "restore", korean)
+	alice.fails("no recording", "trash", "restore", korean)
+	alice.fails("no recording", "restore", korean) // the older spelling
 	if table := alice.ok("ls"); !strings.Contains(table, "interview (final).wav") || !strings.Contains(table, "available") {
 		t.Errorf("ls table:\n%s", table)
 	}
@@ -281,7 +311,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	// Bob is untouched.
-	if out := bob.ok("whoami"); !strings.Contains(out, "0 recordings") {
+	if out := bob.ok("whoami"); !strings.Contains(out, "recordings  0 of") {
 		t.Errorf("bob: %s", out)
 	}
 	s.AssertLogsFree(t, token)
@@ -298,8 +328,31 @@ func TestFailuresAreOneClearLine(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(p.work, "long.wav"), wav(2000), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p.fails("too large: size_bytes is above the maximum of 1024 bytes", "upload", "long.wav")
+	p.fails("too large: size_bytes is above the maximum of 1.0 KiB", "upload", "long.wav")
 	p.fails("no recording 01ARZ3NDEKTSV4RRFFQ69G5FAV", "rename", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "x.wav")
+	if err := os.WriteFile(filepath.Join(p.work, "empty.wav"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.fails("empty.wav: the file is empty", "upload", "empty.wav")
+	// A WAV header over noise: the CLI takes it for audio, the server does not.
+	fake := append([]byte("RIFF\x00\x01\x00\x00WAVE"), bytes.Repeat([]byte{0x5a}, 300)...)
+	if err := os.WriteFile(filepath.Join(p.work, "fake.wav"), fake, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.fails("not audio: the server could not read fake.wav as audio", "upload", "fake.wav")
+	if all := p.ok("ls", "--status", "all"); !regexp.MustCompile(`fake\.wav .* rejected: \w*audio`).MatchString(all) {
+		t.Errorf("ls --status all does not show the rejection and its reason:\n%s", all)
+	}
+	// Four files of 844 bytes fit in 4096; a fifth does not.
+	var names []string
+	for i := range 5 {
+		names = append(names, fmt.Sprintf("short%d.wav", i))
+		if err := os.WriteFile(filepath.Join(p.work, names[i]), wav(400), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.ok(append([]string{"upload"}, names[:4]...)...)
+	p.fails("quota full: 3.3 KiB used and 0 B reserved for uploads in progress, of 4.0 KiB; this file needs 844 B", "upload", names[4])
 
 	// A session the server no longer knows: the CLI says to log in again.
 	path := filepath.Join(p.home, ".config", "recorder", "config.json")
@@ -312,4 +365,34 @@ func TestFailuresAreOneClearLine(t *testing.T) {
 	p.fails("run `recorder login` again", "ls")
 	p.ok("logout") // a dead session is forgotten all the same
 	p.fails("not signed in", "whoami")
+
+	// An API that accepts connections and never answers: the built binary
+	// gives up after --timeout, naming the API.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		var held []net.Conn
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	frozen := "http://" + l.Addr().String()
+	start := time.Now()
+	_, errs, code := p.run("", "login", "--dev", "carol", "--api", frozen, "--timeout", "1s")
+	if want := "recorder login: the API at " + frozen + " did not answer within 1s"; code != 4 || !strings.HasPrefix(errs, want) {
+		t.Errorf("login against a frozen API: exit %d, %q; want exit 4, %q", code, errs, want)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("gave up after %s", d)
+	}
 }

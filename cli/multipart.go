@@ -92,9 +92,12 @@ func (e *env) resumeState(path string, st os.FileInfo, digest string) (*uploadSt
 }
 
 // keepFor reports whether an upload that ended with err may be resumed
-// later: it was interrupted, not refused.
+// later: it was interrupted (Ctrl-C, a network failure, a server that went
+// silent), not refused.
 func keepFor(err error) bool {
-	return err != nil && (errors.Is(err, context.Canceled) || transient(err))
+	var ue *unreachableError
+	var te *timeoutError
+	return err != nil && (errors.Is(err, context.Canceled) || transient(err) || errors.As(err, &ue) || errors.As(err, &te))
 }
 
 // newUploadState is a state kept in memory only.

@@ -132,8 +132,8 @@ func TestUploadResumesAfterKill(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("resumed upload: exit %d: %s", code, errs)
 	}
-	if got := strings.TrimSpace(out); got != id {
-		t.Fatalf("resumed upload printed %q, want the same recording %s", got, id)
+	if got := uploaded(t, out)["lecture.m4a"]; got != [2]string{id, "available"} {
+		t.Fatalf("resumed upload printed %q, want the same recording %s", out, id)
 	}
 	if !strings.Contains(errs, "1 of 3 parts already stored") {
 		t.Errorf("resumed upload did not say it resumed: %q", errs)

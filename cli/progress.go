@@ -3,6 +3,7 @@ package cli
 import (
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -17,11 +18,19 @@ func isTerminal(w io.Writer) bool {
 }
 
 // bar is a byte progress bar, or nothing when output is not a terminal.
+// A shared bar is one file's share of an overall bar (backup, restore): it
+// takes back what it counted when its transfer starts over, and leaves
+// finishing to the owner of the overall bar.
 type bar struct {
-	pb *progressbar.ProgressBar
+	pb     *progressbar.ProgressBar
+	shared bool
+	sent   atomic.Int64
 }
 
 func (e *env) newBar(size int64, name string) *bar {
+	if e.overall != nil {
+		return &bar{pb: e.overall, shared: true}
+	}
 	if !e.progress {
 		return &bar{}
 	}
@@ -35,10 +44,24 @@ func (e *env) newBar(size int64, name string) *bar {
 	)}
 }
 
-func (b *bar) Write(p []byte) (int, error) {
-	if b.pb != nil {
-		_ = b.pb.Add(len(p))
+// newOverall is one bar for a whole run of many files, or nil when
+// stderr is not a terminal.
+func (e *env) newOverall(total int64, what string) *progressbar.ProgressBar {
+	if !e.progress || total <= 0 {
+		return nil
 	}
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(e.stderr),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+func (b *bar) Write(p []byte) (int, error) {
+	b.add(int64(len(p)))
 	return len(p), nil
 }
 
@@ -46,25 +69,31 @@ func (b *bar) Write(p []byte) (int, error) {
 // finds already stored.
 func (b *bar) add(n int64) {
 	if b.pb != nil {
+		b.sent.Add(n)
 		_ = b.pb.Add64(n)
 	}
 }
 
 // reset starts over for a retried transfer.
 func (b *bar) reset() {
-	if b.pb != nil {
+	switch {
+	case b.pb == nil:
+	case b.shared:
+		_ = b.pb.Add64(-b.sent.Swap(0))
+	default:
+		b.sent.Store(0)
 		b.pb.Reset()
 	}
 }
 
 func (b *bar) done() {
-	if b.pb != nil {
+	if b.pb != nil && !b.shared {
 		_ = b.pb.Finish()
 	}
 }
 
 func (b *bar) abort() {
-	if b.pb != nil {
+	if b.pb != nil && !b.shared {
 		_ = b.pb.Exit()
 	}
 }

@@ -1,0 +1,255 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rivo/uniseg"
+)
+
+// invocation runs Main against buffers with its own config file, signed in
+// to api when api is not empty.
+func invocation(t *testing.T, api string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.json")
+	if api != "" {
+		raw, _ := json.Marshal(Config{API: api, Token: "tok", UserID: "u1"})
+		if err := os.WriteFile(cfg, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := map[string]string{"RECORDER_CONFIG": cfg, "XDG_STATE_HOME": filepath.Join(dir, "state")}
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+	return out.String(), errb.String(), code
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	e := &env{}
+	root := e.rootCmd()
+	var names [][]string
+	for _, c := range root.Commands() {
+		names = append(names, []string{c.Name()})
+		for _, sub := range c.Commands() {
+			names = append(names, []string{c.Name(), sub.Name()})
+		}
+	}
+	// Cobra adds these two when it runs.
+	names = append(names, []string{"completion"}, []string{"completion", "bash"}, []string{"help"})
+	if len(names) < 16 {
+		t.Fatalf("only %d commands: %v", len(names), names)
+	}
+	for _, n := range names {
+		out, errs, code := invocation(t, "", append(n, "--help")...)
+		if code != ExitOK || !strings.Contains(out, "Usage:") || errs != "" {
+			t.Errorf("%v --help: exit %d, stdout %q, stderr %q", n, code, out, errs)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _, code := invocation(t, "", "--version")
+	if code != ExitOK || !strings.HasPrefix(out, "recorder ") || !strings.Contains(out, "commit ") {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{"ls", "--no-such-flag"},
+		{"get"},
+		{"get", "a", "b"},
+		{"ls", "--status", "lost"},
+		{"whoami", "extra"},
+		{"--timeout", "0s", "whoami"},
+	} {
+		_, errs, code := invocation(t, "http://127.0.0.1:9", args...)
+		if code != ExitUsage || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line", args, code, errs)
+		}
+	}
+}
+
+// closedPort is a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// A refused connection fails at once (no silent retries), names the URL it
+// tried and hints at `make run`; flags given after the command count.
+func TestAPIDownIsOneLineAtOnce(t *testing.T) {
+	api := "http://" + closedPort(t)
+	start := time.Now()
+	_, errs, code := invocation(t, api, "get", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "-o", "x.wav", "--api", api)
+	want := "recorder get: cannot reach the API at " + api + ": refused the connection (is `make run` up?)\n"
+	if code != ExitUnreachable || errs != want {
+		t.Errorf("exit %d, stderr %q; want exit 4, %q", code, errs, want)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %s to report a refused connection", d)
+	}
+}
+
+// frozen is an API that accepts connections and never answers.
+func frozen(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	return "http://" + l.Addr().String()
+}
+
+func TestFrozenAPIGivesUpWithinTheTimeout(t *testing.T) {
+	api := frozen(t)
+	start := time.Now()
+	_, errs, code := invocation(t, api, "whoami", "--timeout", "1s")
+	elapsed := time.Since(start)
+	want := "recorder whoami: the API at " + api + " did not answer within 1s (is `make run` up?); --timeout sets the wait\n"
+	if code != ExitUnreachable || errs != want {
+		t.Errorf("exit %d, stderr %q; want exit 4, %q", code, errs, want)
+	}
+	if elapsed < time.Second || elapsed > 3*time.Second {
+		t.Errorf("gave up after %s, want about 1s", elapsed)
+	}
+}
+
+func TestNotSignedInExitsThree(t *testing.T) {
+	_, errs, code := invocation(t, "", "ls", "--api", "http://127.0.0.1:9")
+	if code != ExitSignIn || !strings.Contains(errs, "not signed in to http://127.0.0.1:9") {
+		t.Errorf("exit %d, %q", code, errs)
+	}
+}
+
+func TestCompletionScriptsLoad(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		out, errs, code := invocation(t, "", "completion", shell)
+		if code != ExitOK || !strings.Contains(out, "recorder") || errs != "" {
+			t.Fatalf("completion %s: exit %d, %q", shell, code, errs)
+		}
+		if shell != "bash" {
+			continue
+		}
+		script := filepath.Join(t.TempDir(), "recorder.bash")
+		if err := os.WriteFile(script, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := exec.Command("bash", "--norc", "-c", "source "+script+" && complete -p recorder").CombinedOutput()
+		if err != nil || !strings.Contains(string(got), "recorder") {
+			t.Errorf("bash did not load the completion: %v\n%s", err, got)
+		}
+	}
+}
+
+// Columns line up by display width: a Hangul syllable takes two cells.
+func TestTableAlignsWideCharacters(t *testing.T) {
+	var out bytes.Buffer
+	e := &env{stdout: &out}
+	if err := e.printTable([]string{"NAME", "ID", "STATUS"}, [][]string{
+		{"회의 녹음 1.m4a", "01A", "available"},
+		{"interview.wav", "01B", "available"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	col := func(line, field string) int { return uniseg.StringWidth(line[:strings.Index(line, field)]) }
+	if a, b, c := col(lines[0], "ID"), col(lines[1], "01A"), col(lines[2], "01B"); a != b || b != c {
+		t.Errorf("ID column at cells %d, %d, %d:\n%s", a, b, c, out.String())
+	}
+}
+
+func TestHumanizeBytes(t *testing.T) {
+	for in, want := range map[string]string{
+		"size_bytes is above the maximum of 1024 bytes":   "size_bytes is above the maximum of 1.0 KiB",
+		"storage quota exceeded: 3000 of 4096 bytes used": "storage quota exceeded: 3000 of 4.0 KiB used",
+		"at most 10 bytes": "at most 10 bytes",
+		"5368709120 bytes": "5.0 GiB",
+	} {
+		if got := humanizeBytes(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Retried: what may go through on a second try. Not retried: what would
+// only answer later the same way.
+func TestWhatIsRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"refused", unreachable("the API", "http://127.0.0.1:1", time.Second, &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), false},
+		{"reset", unreachable("storage", "http://s3", time.Second, &net.OpError{Op: "read", Err: syscall.ECONNRESET}), true},
+		{"unknown host", unreachable("the API", "http://nowhere", time.Second, &net.DNSError{Err: "no such host", Name: "nowhere"}), false},
+		{"timed out", unreachable("the API", "http://x", time.Second, &timeoutError{after: time.Second}), false},
+		{"dropped", unreachable("storage", "http://s3", time.Second, io.ErrUnexpectedEOF), true},
+		{"503", &APIError{Status: 503}, true},
+		{"429", &APIError{Status: 429}, true},
+		{"400", &APIError{Status: 400}, false},
+		{"401", &APIError{Status: 401}, false},
+	} {
+		if got := transient(tc.err); got != tc.want {
+			t.Errorf("%s: transient %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestRestoreTellsIDsFromAFolder(t *testing.T) {
+	dir := t.TempDir()
+	idDir := filepath.Join(dir, "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+	if err := os.Mkdir(idDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		ids  bool
+	}{
+		{[]string{"01ARZ3NDEKTSV4RRFFQ69G5FAV"}, true},
+		{[]string{"01ARZ3NDEKTSV4RRFFQ69G5FAV", "01ARZ3NDEKTSV4RRFFQ69G5FAW"}, true},
+		{[]string{"restored"}, false},
+		{[]string{"/tmp/x"}, false},
+		{[]string{"01arz3ndektsv4rrffq69g5fav"}, false},
+	} {
+		if got := allIDs(tc.args); got != tc.ids {
+			t.Errorf("%v: ids %v, want %v", tc.args, got, tc.ids)
+		}
+	}
+	// A folder that happens to be named like an id is a folder.
+	t.Chdir(dir)
+	if allIDs([]string{filepath.Base(idDir)}) {
+		t.Error("a folder named like an id was taken for an id")
+	}
+}

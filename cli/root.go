@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+// DefaultAPI is the local stack that `make run` starts.
+const DefaultAPI = "http://127.0.0.1:8080"
+
+// Exit codes, documented in docs/cli.md.
+const (
+	ExitOK          = 0
+	ExitFailed      = 1 // the command failed, or some of its files did
+	ExitUsage       = 2 // the command line is wrong
+	ExitSignIn      = 3 // not signed in, or the session expired
+	ExitUnreachable = 4 // the API or storage did not answer
+)
+
+// version and commit are set by the linker (-X); without them the build
+// information the Go tool records is used.
+var version, commit string
+
+// env is one invocation's surroundings.
+type env struct {
+	ctx        context.Context
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
+	getenv     func(string) string
+	configPath string
+	config     Config
+	api        *client
+	progress   bool // stderr is a terminal
+	overall    *progressbar.ProgressBar
+
+	// global flags
+	apiFlag string
+	verbose bool
+	timeout time.Duration
+}
+
+// Main runs one command line and returns the process's exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, progress: isTerminal(stderr)}
+	root := e.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	name := "recorder"
+	if cmd != nil {
+		name = cmd.CommandPath()
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", name, err)
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	var (
+		ue  usageError
+		ae  *APIError
+		unr *unreachableError
+		te  *timeoutError
+	)
+	switch {
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.Is(err, errNotSignedIn), errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+		return ExitSignIn
+	case errors.As(err, &unr), errors.As(err, &te):
+		return ExitUnreachable
+	}
+	return ExitFailed
+}
+
+type usageError string
+
+func (u usageError) Error() string { return string(u) }
+
+var errNotSignedIn = errors.New("not signed in")
+
+func (e *env) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "recorder",
+		Short: "Back up, list and play voice recordings through the recorder API",
+		Long: `recorder is the command-line client of the recorder backend. It speaks only the
+public API and the presigned URLs the API hands out, exactly as the app does.
+
+--api defaults to $RECORDER_API, then the API of the last login, then ` + DefaultAPI + `.
+Exit codes: 0 done, 1 failed, 2 wrong usage, 3 not signed in or session expired,
+4 the API or storage did not answer.`,
+		Version:           versionString(),
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Name() == "completion" || (cmd.Parent() != nil && cmd.Parent().Name() == "completion") ||
+				cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd {
+				return nil
+			}
+			return e.setup()
+		},
+	}
+	root.SetVersionTemplate("recorder {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err.Error()) })
+	pf := root.PersistentFlags()
+	pf.StringVar(&e.apiFlag, "api", "", "API base URL")
+	pf.BoolVarP(&e.verbose, "verbose", "v", false, "log each request and retry to stderr")
+	pf.DurationVar(&e.timeout, "timeout", DefaultTimeout, "give up when the network is silent this long (connect, answer, any pause in a transfer)")
+	root.AddCommand(
+		e.loginCmd(), e.logoutCmd(), e.whoamiCmd(), e.uploadCmd(), e.lsCmd(), e.getCmd(),
+		e.renameCmd(), e.rmCmd(), e.trashCmd(), e.deleteAccountCmd(),
+		e.backupCmd(), e.restoreDirCmd(),
+	)
+	return root
+}
+
+// args checks the number of positional arguments, as a usage error.
+func args(lo, hi int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		switch {
+		case len(a) < lo:
+			return usageError("missing arguments; usage: " + cmd.UseLine())
+		case hi >= 0 && len(a) > hi:
+			return usageError(fmt.Sprintf("unexpected argument %q; usage: %s", a[hi], cmd.UseLine()))
+		}
+		return nil
+	}
+}
+
+func versionString() string {
+	v, c := version, commit
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && c == "" {
+				c = s.Value
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	if c == "" {
+		c = "unknown"
+	}
+	return fmt.Sprintf("%s (commit %s)", v, c)
+}
+
+func (e *env) setup() error {
+	path, err := configPath(e.getenv)
+	if err != nil {
+		return err
+	}
+	e.configPath = path
+	if e.config, err = loadConfig(path); err != nil {
+		return err
+	}
+	if e.timeout <= 0 {
+		return usageError("--timeout must be positive")
+	}
+	base := e.apiFlag
+	for _, v := range []string{e.getenv("RECORDER_API"), e.config.API, DefaultAPI} {
+		if base == "" {
+			base = v
+		}
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usageError(fmt.Sprintf("--api %q is not an http(s) URL", base))
+	}
+	e.api = &client{base: strings.TrimRight(base, "/"), http: newHTTPClient(e.timeout), timeout: e.timeout}
+	// A session belongs to the API that issued it.
+	if e.config.API == e.api.base {
+		e.api.token = e.config.Token
+	}
+	if e.verbose {
+		e.api.verbose = e.stderr
+		e.ctx = context.WithValue(e.ctx, retryLogKey{}, e.api.logf)
+	}
+	return nil
+}
+
+func (e *env) needSession() error {
+	if e.api.token == "" {
+		return fmt.Errorf("%w to %s: run `recorder login` first", errNotSignedIn, e.api.base)
+	}
+	return nil
+}
