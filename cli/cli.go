@@ -523,21 +523,18 @@ func storageMessage(raw []byte, status string) string {
 }
 
 // waitConfirmed polls until the events handler has confirmed the upload.
-// It takes a pending recording either as a 200 with its status or as the
-// older 409 not_uploaded.
 func (e *env) waitConfirmed(rec recordingDoc, wait time.Duration) (recordingDoc, error) {
 	deadline := time.Now().Add(wait)
 	delay := 100 * time.Millisecond
 	for {
 		var got recordingDoc
 		err := e.api.call(e.ctx, http.MethodGet, "/v1/recordings/"+rec.ID, nil, nil, &got)
-		var ae *APIError
 		switch {
 		case err == nil && got.Status == "available":
 			return got, nil
 		case err == nil && got.Status == "rejected":
 			return got, rejected(got)
-		case err != nil && !(errors.As(err, &ae) && ae.Code == "not_uploaded") && !transient(err):
+		case err != nil && !transient(err):
 			return rec, err
 		}
 		if time.Now().After(deadline) {
@@ -622,31 +619,8 @@ func (e *env) ls(o lsOpts) error {
 
 // list pages through the recordings of one status ("all" for every one),
 // at most limit of them (0: all). withURLs asks for presigned downloads on
-// the page (?include=download_url); an API that does not know the
-// parameter is asked again without it.
+// the page (?include=download_url), so a restore signs nothing per file.
 func (e *env) list(status string, limit int, withURLs bool) ([]recordingDoc, error) {
-	items, err := e.listPages(status, limit, withURLs)
-	var ae *APIError
-	if status != "all" || !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
-		return items, err
-	}
-	// An API without status=all: one listing per status, merged newest first.
-	items = nil
-	for _, st := range statuses[:len(statuses)-1] {
-		part, err := e.listPages(st, limit, withURLs)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, part...)
-	}
-	slices.SortStableFunc(items, func(a, b recordingDoc) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	if limit > 0 && len(items) > limit {
-		items = items[:limit]
-	}
-	return items, nil
-}
-
-func (e *env) listPages(status string, limit int, withURLs bool) ([]recordingDoc, error) {
 	items := []recordingDoc{}
 	cursor := ""
 	for {
@@ -668,12 +642,6 @@ func (e *env) listPages(status string, limit int, withURLs bool) ([]recordingDoc
 		err := retrying(e.ctx, func() error {
 			return e.api.call(e.ctx, http.MethodGet, "/v1/recordings?"+q.Encode(), nil, nil, &out)
 		})
-		var ae *APIError
-		if withURLs && errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
-			// An API without ?include: each download is signed on its own.
-			withURLs = false
-			continue
-		}
 		if err != nil {
 			return nil, err
 		}
