@@ -353,14 +353,14 @@ async function listAll(status) {
 async function refresh() {
   clearTimeout(pollTimer);
   if (!session) return;
-  const lists = await Promise.all(['pending', 'available', 'rejected'].map(listAll));
-  const all = lists.flat().sort((a, b) => b.created_at.localeCompare(a.created_at));
+  // Every status in one listing, newest first (the trash stays out).
+  const all = await listAll('all');
   const body = $('recordings');
   body.replaceChildren(...all.map(row));
   $('empty').hidden = all.length > 0;
   // A pending recording turns available (or rejected) once storage has
   // told the server; ask again until none is left.
-  if (lists[0].length) pollTimer = setTimeout(() => refresh().catch(showError), 1000);
+  if (all.some((r) => r.status === 'pending')) pollTimer = setTimeout(() => refresh().catch(showError), 1000);
 }
 
 function size(bytes) {
