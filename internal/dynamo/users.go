@@ -28,7 +28,12 @@ type userItem struct {
 	PendingUploads map[string]pendingUpload `dynamodbav:"pending_uploads"`
 	// QuotaVersion changes with every change to the counters or
 	// reservations; creating an upload is conditional on it.
-	QuotaVersion int64  `dynamodbav:"quota_version"`
+	QuotaVersion int64 `dynamodbav:"quota_version"`
+	// Upper bounds of the usage above, for a create that does not read
+	// the user (see reserveFast); written as zeros at sign-up.
+	PendingBound int64  `dynamodbav:"pending_bound"`
+	CountBound   int64  `dynamodbav:"count_bound"`
+	BytesBound   int64  `dynamodbav:"bytes_bound"`
 	AccountState string `dynamodbav:"account_state,omitempty"`
 	// Provider obligations (see recording.User).
 	AppleToken     []byte   `dynamodbav:"apple_token,omitempty"`
