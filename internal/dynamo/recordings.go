@@ -349,12 +349,14 @@ func failedItems(ctx context.Context, err error) map[int]bool {
 	return failed
 }
 
-// The user item carries quota bounds beside the exact state: pending_bound
-// counts reservations, count_bound recordings plus reservations and
-// bytes_bound their bytes. A create adds to them; confirming, rejecting,
-// closing and deleting leave them alone (a confirm moves a reservation into
-// the counters, the rest only free), and only the exact path (reserveExact)
-// lowers them, to the exact figures, under the quota version. So they are
+// quotaBounds: the user item carries quota bounds beside the exact state:
+// pending_bound counts reservations, count_bound recordings plus
+// reservations and bytes_bound their bytes. A create adds to them;
+// confirming, rejecting, closing and deleting an available recording leave
+// them alone (a confirm moves a reservation into the counters, the rest
+// only free); cancelling a pending upload takes its entry's share out with
+// the entry (releaseCounted); the exact path (reserveExact) sets them to
+// the exact figures, under the quota version. So they are
 // never below the usage they bound, and a create they admit is within the
 // quota; when they drift too high, the exact path resets them.
 const (
@@ -691,13 +693,22 @@ func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording, due ti
 			}},
 		}
 	case recording.StatusPending:
-		items = []types.TransactWriteItem{mark(recording.StatusPending), s.releaseReservation(rec)}
+		items = []types.TransactWriteItem{mark(recording.StatusPending), s.releaseCounted(rec)}
 	default:
 		return nil // rejected and deleting records need only FinishDelete
 	}
 	err := s.transactGuarded(ctx, items)
 	if errors.Is(err, ErrSessionInvalid) {
 		return err
+	}
+	if rec.Status == recording.StatusPending && failedItems(ctx, err)[1] && !failedItems(ctx, err)[0] {
+		// The reservation was already gone (pruned as expired) or the
+		// bounds are not there: release without touching them.
+		items[1] = s.releaseReservation(rec)
+		err = s.transactGuarded(ctx, items)
+		if errors.Is(err, ErrSessionInvalid) {
+			return err
+		}
 	}
 	if conditionFailed(err) || transactionConflict(err) {
 		return ErrStateChanged
@@ -706,6 +717,25 @@ func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording, due ti
 		return fmt.Errorf("begin delete: %w", err)
 	}
 	return nil
+}
+
+// releaseCounted releases a reservation and lowers the quota bounds by
+// what it added to them, only while the entry is there as reserved and the
+// bounds exist: every entry in the map is counted in the bounds (see
+// quotaBounds), so taking one out with its share keeps them upper bounds.
+// A user who cancels uploads then stays on the create's fast path.
+func (s *Store) releaseCounted(rec recording.Recording) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.users, Key: userKey(rec.UserID),
+		UpdateExpression: aws.String("REMOVE pending_uploads.#rid ADD quota_version :one, #pb :neg1, #cb :neg1, #bb :negsize"),
+		ConditionExpression: aws.String("attribute_exists(user_id) AND pending_uploads.#rid.#bytes = :size AND " +
+			"attribute_exists(#pb) AND attribute_exists(#cb) AND attribute_exists(#bb)"),
+		ExpressionAttributeNames: map[string]string{"#rid": rec.ID, "#bytes": "bytes",
+			"#pb": pendingBoundAttr, "#cb": countBoundAttr, "#bb": bytesBoundAttr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one": num(1), ":neg1": num(-1), ":size": num(rec.SizeBytes), ":negsize": num(-rec.SizeBytes),
+		},
+	}}
 }
 
 func (s *Store) releaseReservation(rec recording.Recording) types.TransactWriteItem {

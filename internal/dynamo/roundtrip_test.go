@@ -247,10 +247,11 @@ func TestCreateWritesOnlyItsOwnReservation(t *testing.T) {
 	}
 }
 
-// Bounds only ever over-count: deleting uploads frees quota the bounds do
-// not see, and the exact path then admits what fits and no more.
-func TestStaleBoundsNeverRefuseWhatFits(t *testing.T) {
-	s := newStore(t)
+// Bounds only ever over-count, and cancelling a pending upload takes its
+// share out of them: after cancelling, creates fit again on the fast path,
+// up to the quota and no further.
+func TestCancelledUploadsFreeTheBounds(t *testing.T) {
+	s, c, _ := countingStore(t)
 	u := newUser(t, s, "stale-bounds")
 	now := time.Now()
 	lim := recording.Limits{MaxUploadBytes: 100, MaxBytes: 100, MaxRecordings: 2, MaxPending: 2}
@@ -270,10 +271,12 @@ func TestStaleBoundsNeverRefuseWhatFits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	c.take()
 	for i := range 2 {
 		if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 50, now), "", "fp", lim, now); err != nil {
 			t.Fatalf("create %d after freeing the quota: %v", i, err)
 		}
+		wantOps(t, c, "create after a cancel", "TransactWriteItems")
 	}
 	if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 50, now), "", "fp", lim, now); recording.ErrorCode(err) != recording.CodeQuotaExceeded {
 		t.Fatalf("create over the quota again: %v", err)
