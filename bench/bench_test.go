@@ -279,6 +279,7 @@ func BenchmarkRouteCPU(b *testing.B) {
 				}
 			}
 			stopProfile := p.profile(b, "route-"+strings.NewReplacer("/", "-", "=", "").Replace(name))
+			p.ResetPeakRSS(b)
 			cpu0, calls0 := p.CPUTime(b), p.DynamoCalls()
 			t0 := time.Now()
 			var wg sync.WaitGroup
@@ -317,6 +318,7 @@ func BenchmarkRouteCPU(b *testing.B) {
 			b.ReportMetric(ms(lat.pct(.5)), "p50-ms")
 			b.ReportMetric(ms(lat.pct(.99)), "p99-ms")
 			b.ReportMetric(float64(failed), "errors")
+			b.ReportMetric(float64(p.PeakRSS(b))/(1<<20), "api-peak-rss-MiB")
 			b.ReportMetric(0, "ns/op")
 			if create {
 				for _, u := range users {
