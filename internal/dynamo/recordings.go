@@ -771,6 +771,34 @@ func (s *Store) Trash(ctx context.Context, rec recording.Recording, purgeAt time
 		map[string]types.AttributeValue{":purge": str(ts(purgeAt)), ":shard": str(dueShard(rec.ID)), ":due": num(purgeAt.Unix())})
 }
 
+// TrashIfAvailable moves a recording to the trash if it is available, in
+// one request and without reading it first: the common delete. moved is
+// false when it is not available (or not there, or another write won the
+// race); the caller then reads it and decides as usual. With a session
+// guard in ctx, the session's ConditionCheck is in the same transaction.
+func (s *Store) TrashIfAvailable(ctx context.Context, userID, recordingID string, purgeAt time.Time) (moved bool, err error) {
+	err = s.transactGuarded(ctx, []types.TransactWriteItem{{Update: &types.Update{
+		TableName: &s.recordings, Key: recKey(userID, recordingID),
+		UpdateExpression:         aws.String("SET #st = :to, user_status = :us, purge_at = :purge, due_shard = :shard, due_at = :due"),
+		ConditionExpression:      aws.String("#st = :from"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":from": str(string(recording.StatusAvailable)), ":to": str(string(recording.StatusDeleted)),
+			":us": str(userStatus(userID, recording.StatusDeleted)), ":purge": str(ts(purgeAt)),
+			":shard": str(dueShard(recordingID)), ":due": num(purgeAt.Unix()),
+		},
+	}}})
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrSessionInvalid):
+		return false, err
+	case conditionFailed(err) || transactionConflict(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("trash recording: %w", err)
+}
+
 // Restore brings a recording back from the trash as it was.
 func (s *Store) Restore(ctx context.Context, rec recording.Recording) (recording.Recording, error) {
 	return s.moveTrash(ctx, rec, recording.StatusDeleted, recording.StatusAvailable,

@@ -108,6 +108,27 @@ func TestGuardedOperationsTakeOneRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantOps(t, c, "begin delete", "TransactWriteItems")
+
+	// The common delete: an available recording to the trash, no read.
+	avail, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "", "fp", lim, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.ConfirmUpload(ctx, avail, dynamo.Object{Size: 10, ContentType: "audio/mp4", ETag: "e"}, now); err != nil || !ok {
+		t.Fatalf("confirm: %v %v", ok, err)
+	}
+	c.take()
+	if moved, err := s.TrashIfAvailable(guarded("h-one", u.ID, now), u.ID, avail.ID, now.Add(time.Hour)); err != nil || !moved {
+		t.Fatalf("trash: %v %v", moved, err)
+	}
+	wantOps(t, c, "trash", "TransactWriteItems")
+	if got, err := s.GetRecording(ctx, u.ID, avail.ID); err != nil || got.Status != recording.StatusDeleted || got.PurgeAt == nil {
+		t.Fatalf("after trash: %+v %v", got, err)
+	}
+	// Not available (now in the trash): nothing moves, the caller reads.
+	if moved, err := s.TrashIfAvailable(guarded("h-one", u.ID, now), u.ID, avail.ID, now.Add(time.Hour)); err != nil || moved {
+		t.Fatalf("trash of a trashed recording: %v %v", moved, err)
+	}
 }
 
 // A session that is gone, expired or another user's refuses every guarded
@@ -172,6 +193,8 @@ func TestGuardRefusesInvalidSessions(t *testing.T) {
 			want("rename unknown", err)
 			want("begin delete", s.BeginDelete(g, rec, now))
 			want("begin delete of a stale record", s.BeginDelete(g, stale, now))
+			_, err = s.TrashIfAvailable(g, u.ID, rec.ID, now.Add(time.Hour))
+			want("trash of a pending record", err)
 		})
 	}
 	// Nothing was changed by the refused calls.
