@@ -558,11 +558,6 @@ func (s *Store) ListRecordings(ctx context.Context, userID string, status record
 	return items, next, nil
 }
 
-var visibleStatus = map[string]types.AttributeValue{
-	":n": nil, ":avail": str(string(recording.StatusAvailable)), ":rej": str(string(recording.StatusRejected)),
-	":pend": str(string(recording.StatusPending)),
-}
-
 // Rename changes a visible recording's file name and returns it.
 //
 // With a session guard the rename is a transaction with the session's
@@ -571,11 +566,10 @@ var visibleStatus = map[string]types.AttributeValue{
 // latency. The answer is that read with the new name: the recording as it
 // was at most one concurrent change before or after the rename.
 func (s *Store) Rename(ctx context.Context, userID, recordingID, name string) (recording.Recording, error) {
-	vals := map[string]types.AttributeValue{}
-	for k, v := range visibleStatus {
-		vals[k] = v
+	vals := map[string]types.AttributeValue{
+		":n": str(name), ":avail": str(string(recording.StatusAvailable)), ":rej": str(string(recording.StatusRejected)),
+		":pend": str(string(recording.StatusPending)),
 	}
-	vals[":n"] = str(name)
 	update := types.Update{
 		TableName: &s.recordings, Key: recKey(userID, recordingID),
 		UpdateExpression:          aws.String("SET file_name = :n"),
@@ -604,6 +598,10 @@ func (s *Store) Rename(ctx context.Context, userID, recordingID, name string) (r
 	return it.domain(), nil
 }
 
+// maxRenameAttempts bounds a rename's retries after losing a race with
+// another transaction on the recording.
+const maxRenameAttempts = 5
+
 func (s *Store) renameGuarded(ctx context.Context, update types.Update, name string) (recording.Recording, error) {
 	type read struct {
 		item map[string]types.AttributeValue
@@ -620,12 +618,26 @@ func (s *Store) renameGuarded(ctx context.Context, update types.Update, name str
 		}
 		got <- read{item: out.Item}
 	}()
-	err := s.transactGuarded(ctx, []types.TransactWriteItem{{Update: &update}})
+	var err error
+	for attempt := 0; attempt < maxRenameAttempts; attempt++ {
+		// A transaction, unlike a plain update, is cancelled by another
+		// one on the same item (a confirm landing now): wait and retry.
+		if err = quotaBackoff(ctx, attempt); err != nil {
+			return recording.Recording{}, err
+		}
+		err = s.transactGuarded(ctx, []types.TransactWriteItem{{Update: &update}})
+		if !transactionConflict(err) || errors.Is(err, ErrSessionInvalid) {
+			break
+		}
+	}
 	if errors.Is(err, ErrSessionInvalid) {
 		return recording.Recording{}, err
 	}
 	if conditionFailed(err) {
 		return recording.Recording{}, recording.ErrNotFound
+	}
+	if transactionConflict(err) {
+		return recording.Recording{}, &recording.Error{Code: recording.CodeUnavailable, Message: "this recording is changing; try again"}
 	}
 	if err != nil {
 		return recording.Recording{}, fmt.Errorf("rename recording: %w", err)
