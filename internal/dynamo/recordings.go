@@ -163,7 +163,7 @@ func (s *Store) getWithSession(ctx context.Context, g *SessionGuard, key map[str
 			case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
 			}
 		}
-		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		out, err := s.db.BatchGetItem(carrying(ctx), &dynamodb.BatchGetItemInput{RequestItems: req})
 		if err != nil {
 			return nil, nil, fmt.Errorf("get recording: %w", err)
 		}
@@ -266,7 +266,9 @@ func (s *Store) CreateUpload(ctx context.Context, rec recording.Recording, idemK
 		if fast {
 			quota = s.reserveFast(rec, resAV, lim)
 		} else {
-			u, ok, err := s.getUserItem(ctx, rec.UserID)
+			// The transaction below checks the session; a refusal built
+			// from this read is checked by the API before it is answered.
+			u, ok, err := s.getUserItem(carrying(ctx), rec.UserID)
 			if err != nil {
 				return recording.Recording{}, false, err
 			}
@@ -530,7 +532,7 @@ func (s *Store) ListRecordings(ctx context.Context, userID string, status record
 	// The session (if ctx carries a guard) is read at the same time as the
 	// page, and judged before anything from the page is returned.
 	sess := s.readSessionAsync(ctx)
-	out, err := s.db.Query(ctx, in)
+	out, err := s.db.Query(carrying(ctx), in)
 	if serr := sess.wait(); serr != nil {
 		return nil, "", serr
 	}
@@ -611,7 +613,7 @@ func (s *Store) renameGuarded(ctx context.Context, update types.Update, name str
 	defer cancel()
 	got := make(chan read, 1)
 	go func() {
-		out, err := s.db.GetItem(rctx, &dynamodb.GetItemInput{TableName: &s.recordings, Key: update.Key, ConsistentRead: aws.Bool(true)})
+		out, err := s.db.GetItem(carrying(rctx), &dynamodb.GetItemInput{TableName: &s.recordings, Key: update.Key, ConsistentRead: aws.Bool(true)})
 		if err != nil {
 			got <- read{err: err}
 			return

@@ -305,3 +305,35 @@ func TestCancelledUploadsFreeTheBounds(t *testing.T) {
 		t.Fatalf("create over the quota again: %v", err)
 	}
 }
+
+// The guard is fail-safe: a store call that does not check the session in
+// its own request (here GetUser) reads it first when the context carries a
+// guard not yet checked, so an operation added without the in-request
+// check costs a round trip more, never serves a revoked session.
+func TestUncheckedCallsUnderAGuardReadTheSessionFirst(t *testing.T) {
+	s, c, _ := countingStore(t)
+	u := newUser(t, s, "fail-safe")
+	now := time.Now()
+	if err := s.CreateSession(ctx, recording.Session{TokenHash: "h-safe", UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	c.take()
+	g := guarded("h-safe", u.ID, now)
+	if got, err := s.GetUser(g, u.ID); err != nil || got.ID != u.ID {
+		t.Fatalf("get user under a live session: %+v %v", got, err)
+	}
+	wantOps(t, c, "get user, guarded", "GetItem", "GetItem")
+	// Checked once, the guard costs nothing more.
+	if _, err := s.GetUser(g, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantOps(t, c, "get user, guard checked", "GetItem")
+	if err := s.DeleteSession(ctx, "h-safe"); err != nil {
+		t.Fatal(err)
+	}
+	c.take()
+	if _, err := s.GetUser(guarded("h-safe", u.ID, now), u.ID); recording.ErrorCode(err) != recording.CodeUnauthorized {
+		t.Fatalf("get user under a revoked session: %v", err)
+	}
+	wantOps(t, c, "get user, revoked", "GetItem")
+}

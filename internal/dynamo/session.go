@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/voicerec/backend/internal/recording"
 )
@@ -34,6 +35,29 @@ type SessionGuard struct {
 func (g *SessionGuard) Checked() bool { return g.checked.Load() }
 
 type guardKey struct{}
+
+// carryKey marks a DynamoDB call that checks the guard's session itself,
+// or whose result is used only once the session has been judged.
+type carryKey struct{}
+
+func carrying(ctx context.Context) context.Context { return context.WithValue(ctx, carryKey{}, true) }
+
+// enforceGuard is a middleware on the store's DynamoDB client: any call made
+// with a guard not yet checked, and not marked as carrying the check, reads
+// the session first. It makes the guard fail-safe: a store method written
+// without the in-operation check costs a round trip more, never a request
+// served on a revoked session.
+func (s *Store) enforceGuard(st *middleware.Stack) error {
+	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("SessionGuard",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if g := guardOf(ctx); g != nil && !g.Checked() && ctx.Value(carryKey{}) == nil {
+				if err := s.CheckSession(ctx); err != nil {
+					return middleware.InitializeOutput{}, middleware.Metadata{}, err
+				}
+			}
+			return next.HandleInitialize(ctx, in)
+		}), middleware.Before)
+}
 
 // WithSession returns ctx carrying g for the store calls made with it.
 func WithSession(ctx context.Context, g *SessionGuard) context.Context {
@@ -94,7 +118,7 @@ func sessionRefused(ctx context.Context, err error) bool {
 // it: ErrSessionInvalid when the session's check failed, else the
 // transaction's own error for the caller to judge.
 func (s *Store) transactGuarded(ctx context.Context, items []types.TransactWriteItem) error {
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: s.withSession(ctx, items)})
+	_, err := s.db.TransactWriteItems(carrying(ctx), &dynamodb.TransactWriteItemsInput{TransactItems: s.withSession(ctx, items)})
 	if sessionRefused(ctx, err) {
 		return ErrSessionInvalid
 	}
@@ -131,7 +155,7 @@ func (s *Store) CheckSession(ctx context.Context) error {
 	if g == nil || g.Checked() {
 		return nil
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.db.GetItem(carrying(ctx), &dynamodb.GetItemInput{
 		TableName: &s.sessions, Key: map[string]types.AttributeValue{"token_hash": str(g.TokenHash)},
 		ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("user_id, expires_at"),
 	})
