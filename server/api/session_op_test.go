@@ -23,7 +23,8 @@ func TestRecordingRoutesRefuseASessionEndedBetweenRequests(t *testing.T) {
 		t.Run(end, func(t *testing.T) {
 			clock := &stack.Clock{}
 			s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock,
-				Env: map[string]string{"SESSION_TTL": "1h", "QUOTA_MAX_RECORDINGS": "2"}})
+				Env: map[string]string{"SESSION_TTL": "1h", "QUOTA_MAX_RECORDINGS": "2",
+					"MULTIPART_THRESHOLD_BYTES": "5242880", "MULTIPART_PART_SIZE": "5242880"}})
 			tok, _ := s.Login(t, "ended-"+end)
 			c := newClient(t, s.APIURL, tok)
 
@@ -59,6 +60,7 @@ func TestRecordingRoutesRefuseASessionEndedBetweenRequests(t *testing.T) {
 				{"create replayed", "POST", "/v1/recordings", create, []string{"Idempotency-Key", "k1"}},
 				{"create new key", "POST", "/v1/recordings", create, []string{"Idempotency-Key", "k2"}},
 				{"create invalid", "POST", "/v1/recordings", map[string]any{"file_name": "x.wav"}, nil},
+				{"create multipart", "POST", "/v1/recordings", map[string]any{"file_name": "big.wav", "content_type": "audio/wav", "size_bytes": 6 << 20}, nil},
 				{"list", "GET", "/v1/recordings", nil, nil},
 				{"list pending", "GET", "/v1/recordings?status=pending", nil, nil},
 				{"list invalid", "GET", "/v1/recordings?limit=0", nil, nil},
