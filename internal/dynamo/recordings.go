@@ -134,9 +134,9 @@ func (s *Store) GetRecording(ctx context.Context, userID, recordingID string) (r
 	if item == nil {
 		return recording.Recording{}, recording.ErrNotFound
 	}
-	var it recordingItem
-	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-		return recording.Recording{}, fmt.Errorf("decode recording: %w", err)
+	it, err := decodeRecording(item)
+	if err != nil {
+		return recording.Recording{}, err
 	}
 	return it.domain(), nil
 }
@@ -540,9 +540,9 @@ func (s *Store) ListRecordings(ctx context.Context, userID string, status record
 		return nil, "", fmt.Errorf("list recordings: %w", err)
 	}
 	for _, av := range out.Items {
-		var it recordingItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, "", fmt.Errorf("decode recording: %w", err)
+		it, err := decodeRecording(av)
+		if err != nil {
+			return nil, "", err
 		}
 		items = append(items, it.domain())
 	}
