@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,6 +63,11 @@ type apiProcess struct {
 	cmd     *exec.Cmd
 	issuer  *devissuer.Issuer
 	bytesIn atomic.Int64
+	// ddbCalls counts the DynamoDB requests the API process sends, at a
+	// relay between it and DynamoDB Local.
+	ddbCalls atomic.Int64
+	// DebugAddr serves the API's /debug/pprof.
+	DebugAddr string
 }
 
 func startAPI(tb testing.TB, extra map[string]string) *apiProcess {
@@ -96,6 +102,11 @@ func startAPI(tb testing.TB, extra map[string]string) *apiProcess {
 		// These benchmarks measure the single-PUT flow, 100 MiB included.
 		"MULTIPART_THRESHOLD_BYTES": "1073741824",
 	}
+	debugAddr, err := devstack.FreeAddr()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	vars["DEBUG_ADDR"] = debugAddr
 	for k, v := range extra {
 		vars[k] = v
 	}
@@ -105,7 +116,7 @@ func startAPI(tb testing.TB, extra map[string]string) *apiProcess {
 		tb.Fatal(err)
 	}
 	clients := env.Provision(tb, cfg)
-	p := &apiProcess{Config: cfg, Clients: clients, Store: dynamo.New(clients.DynamoDB, cfg.TablePrefix), issuer: issuer}
+	p := &apiProcess{Config: cfg, Clients: clients, Store: dynamo.New(clients.DynamoDB, cfg.TablePrefix), issuer: issuer, DebugAddr: debugAddr}
 	env.OnEvent(tb, cfg.Bucket, s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), clients, nil).Handle)
 
 	names := []string{"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "DYNAMODB_TABLE_PREFIX", "S3_BUCKET"}
@@ -114,8 +125,20 @@ func startAPI(tb testing.TB, extra map[string]string) *apiProcess {
 	}
 	environ := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"AWS_ACCESS_KEY_ID=" + devstack.MinIOUser, "AWS_SECRET_ACCESS_KEY=" + devstack.MinIOPassword}
+	ddbURL, err := url.Parse(getenv("AWS_ENDPOINT_URL_DYNAMODB"))
+	if err != nil || ddbURL.Host == "" {
+		tb.Fatalf("DynamoDB endpoint %q: %v", getenv("AWS_ENDPOINT_URL_DYNAMODB"), err)
+	}
+	ddbRelay := p.countCalls(tb, ddbURL.Host)
 	for _, k := range names {
-		environ = append(environ, k+"="+getenv(k))
+		v := getenv(k)
+		if k == "AWS_ENDPOINT_URL_DYNAMODB" {
+			v = ddbRelay
+		}
+		environ = append(environ, k+"="+v)
+	}
+	if g := os.Getenv("BENCH_GOGC"); g != "" {
+		environ = append(environ, "GOGC="+g)
 	}
 	logf, err := os.CreateTemp("", "recorder-bench-api-*.log")
 	if err != nil {
@@ -188,6 +211,60 @@ func (p *apiProcess) relay(tb testing.TB, target string) string {
 	}()
 	return "http://" + ln.Addr().String()
 }
+
+// countCalls relays a loopback port to DynamoDB and counts the requests
+// the API sends through it: each DynamoDB call is one HTTP request with
+// one X-Amz-Target header. Counted outside the API, like its bytes.
+func (p *apiProcess) countCalls(tb testing.TB, target string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				up, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go func() {
+					_, _ = io.Copy(c, up)
+					c.Close()
+				}()
+				_, _ = io.Copy(&targetCounter{w: up, n: &p.ddbCalls}, c)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// targetCounter counts X-Amz-Target headers in a request stream, also
+// when one is split between two reads.
+type targetCounter struct {
+	w    io.Writer
+	n    *atomic.Int64
+	tail []byte
+}
+
+var amzTarget = []byte("\r\nX-Amz-Target:")
+
+func (t *targetCounter) Write(b []byte) (int, error) {
+	buf := append(t.tail, b...)
+	t.n.Add(int64(bytes.Count(buf, amzTarget)))
+	keep := min(len(buf), len(amzTarget)-1)
+	t.tail = append(t.tail[:0], buf[len(buf)-keep:]...)
+	return t.w.Write(b)
+}
+
+// DynamoCalls is how many DynamoDB requests the API process has made.
+func (p *apiProcess) DynamoCalls() int64 { return p.ddbCalls.Load() }
 
 // counter counts the bytes written through it as they pass.
 type counter struct {

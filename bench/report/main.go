@@ -18,8 +18,8 @@ import (
 // about explains each benchmark family in the results file.
 var about = map[string]string{
 	"BytesThroughServer":  "Audio goes from the app straight to storage. What the API process receives per upload (create, confirmation polls, download link, delete) and its peak RSS, against what a body-proxying server would receive.",
-	"RouteOverhead":       "Latency through the API (sequential requests) next to the same DynamoDB calls made directly (session lookup plus the route's own put/query/get), interleaved, 400 of each.",
-	"RouteCPU":            "The API process's CPU time (user+sys, from /proc) per request under 32 concurrent closed-loop clients, with the sustained rate and latency.",
+	"RouteOverhead":       "Latency through the API (sequential requests) next to the floor, the route's own DynamoDB operation made directly (one round trip, no session check), interleaved, 400 of each; ddb-calls/req is what the API sent to DynamoDB per request, counted at a relay in front of it.",
+	"RouteCPU":            "The API process's CPU time (user+sys, from /proc) per request under 32 concurrent closed-loop clients, with the DynamoDB calls per request (counted at a relay in front of DynamoDB), the sustained rate and latency; create with 0, 10 and 99 uploads already pending per user.",
 	"ConfirmationLatency": "From the end of the presigned PUT to the recording being listed as available, through MinIO's webhook and the events handler.",
 	"ListCost":            "One page of 50 for a user with 50 recordings while the table holds more and more recordings of other users: consumed read capacity and latency. Also a reconcile pass with nothing due at each size: it reads only the sparse by-due index, so its cost does not grow with the table.",
 	"ColdStart":           "Size of the Lambda binaries as deployed (linux/arm64, stripped) and the API's time from exec to its first served request in server mode (median of 20).",

@@ -115,6 +115,11 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		"DYNAMODB_TABLE_PREFIX": jsii.String(prefix),
 		"S3_BUCKET":             bucketName,
 		"LOG_FORMAT":            jsii.String("json"),
+		// The API's GC setting, chosen by measurement (docs/performance.md);
+		// the soft memory limit keeps the larger heap goal inside the
+		// function's memory. Stage settings (p.Env) may override both.
+		"GOGC":       jsii.String(APIGOGC),
+		"GOMEMLIMIT": jsii.String(fmt.Sprintf("%dMiB", apiMemoryMB*8/10)),
 	}
 	for k, v := range p.Env {
 		env[k] = jsii.String(v)
@@ -146,7 +151,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	for k, v := range providerEnv {
 		env[k] = v
 	}
-	apiFn := newFunction(stack, APIFunctionID, p.APIZip, "the HTTP API", env, 512, 29)
+	apiFn := newFunction(stack, APIFunctionID, p.APIZip, "the HTTP API", env, apiMemoryMB, 29)
 	eventsFn := newFunction(stack, EventsFunctionID, p.EventsZip, "S3 events: upload confirmation", map[string]*string{
 		"DYNAMODB_TABLE_PREFIX": jsii.String(prefix), "S3_BUCKET": bucketName, "LOG_FORMAT": jsii.String("json"),
 	}, 256, 60)
@@ -448,6 +453,15 @@ func optAttribute(k *dynamo.Key) *awsdynamodb.Attribute {
 	}
 	return attribute(*k)
 }
+
+// APIGOGC is the API function's GOGC: a request allocates a few hundred
+// kilobytes and keeps almost nothing, so a larger heap goal trades a few
+// MiB of memory for fewer collections (docs/performance.md has the
+// measurement).
+const APIGOGC = "400"
+
+// apiMemoryMB is the API function's memory size.
+const apiMemoryMB = 512
 
 // function is a Lambda with its own role, to which only explicit
 // statements are added (no managed policies, no grant helpers whose action

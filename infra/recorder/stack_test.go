@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -672,6 +673,29 @@ func TestProviderSecretsAndTokenKey(t *testing.T) {
 		if (strings.HasPrefix(id, recorder.APIFunctionID) || strings.HasPrefix(id, recorder.ReconcilerFunctionID)) &&
 			(!strings.Contains(vars, "APPLE_PRIVATE_KEY_SECRET") || !strings.Contains(vars, "KAKAO_ADMIN_KEY_SECRET") || !strings.Contains(vars, "TOKEN_KMS_KEY_ID")) {
 			t.Errorf("%s lacks provider settings: %s", id, vars)
+		}
+	}
+}
+
+// The API runs with the GC setting chosen by measurement and a soft memory
+// limit below its memory size, so the larger heap goal cannot outgrow the
+// function; the events functions keep Go's defaults (not measured).
+func TestAPIGarbageCollectorSettings(t *testing.T) {
+	s := synth(t, false)
+	api := s.res[logicalID(t, s, "AWS::Lambda::Function", recorder.APIFunctionID)]
+	if got := get(api.Properties, "Environment", "Variables", "GOGC"); got != recorder.APIGOGC {
+		t.Errorf("API GOGC = %v, want %s", got, recorder.APIGOGC)
+	}
+	limit, _ := get(api.Properties, "Environment", "Variables", "GOMEMLIMIT").(string)
+	mib, err := strconv.Atoi(strings.TrimSuffix(limit, "MiB"))
+	memory, _ := get(api.Properties, "MemorySize").(float64)
+	if err != nil || !strings.HasSuffix(limit, "MiB") || mib <= 0 || float64(mib) >= memory {
+		t.Errorf("API GOMEMLIMIT %q with MemorySize %v: want MiB below the memory size", limit, memory)
+	}
+	for _, id := range []string{recorder.EventsFunctionID, recorder.ReconcilerFunctionID} {
+		fn := s.res[logicalID(t, s, "AWS::Lambda::Function", id)]
+		if got := get(fn.Properties, "Environment", "Variables", "GOGC"); got != nil {
+			t.Errorf("%s GOGC = %v, want unset", id, got)
 		}
 	}
 }

@@ -21,9 +21,9 @@ import (
 type Clients struct {
 	DynamoDB *dynamodb.Client
 	S3       *s3.Client
-	// Presign signs URLs for the public S3 endpoint, which may differ from the
-	// one the server itself talks to.
-	Presign *s3.PresignClient
+	// Presign is a client of the public S3 endpoint, which URLs are
+	// signed for; it may differ from the one the server itself talks to.
+	Presign *s3.Client
 	// AWS is the loaded configuration, for the clients built on demand
 	// (KMS, Secrets Manager).
 	AWS aws.Config
@@ -82,7 +82,7 @@ func (c Config) ClientsFrom(awsCfg aws.Config) Clients {
 	return Clients{
 		DynamoDB: ddb,
 		S3:       s3.NewFromConfig(awsCfg, s3Opts(c.S3Endpoint)),
-		Presign:  s3.NewPresignClient(public),
+		Presign:  public,
 		AWS:      awsCfg,
 	}
 }

@@ -189,7 +189,7 @@ func (s *Store) DropRevocation(ctx context.Context, userID, entry string) error 
 func (s *Store) RetainForRevocation(ctx context.Context, userID string, due time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.users, Key: userKey(userID),
-		UpdateExpression: aws.String("REMOVE email, #n, providers, identities, pending_uploads, recording_count, bytes_stored, quota_version, created_at " +
+		UpdateExpression: aws.String("REMOVE email, #n, providers, identities, pending_uploads, recording_count, bytes_stored, quota_version, pending_bound, count_bound, bytes_bound, created_at " +
 			"SET due_shard = :shard, due_at = :due, revoke_attempts = if_not_exists(revoke_attempts, :zero) + :one"),
 		ConditionExpression:      aws.String("attribute_exists(user_id)"),
 		ExpressionAttributeNames: map[string]string{"#n": "name"},

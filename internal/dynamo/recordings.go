@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -105,22 +106,76 @@ func recKey(userID, recordingID string) map[string]types.AttributeValue {
 }
 
 // GetRecording returns a recording as stored, whatever its status, or
-// recording.ErrNotFound. Callers decide what is visible.
+// recording.ErrNotFound. Callers decide what is visible. With a session
+// guard in ctx not yet checked, the session is read in the same
+// BatchGetItem and judged first: an invalid session is refused whether or
+// not the recording exists.
 func (s *Store) GetRecording(ctx context.Context, userID, recordingID string) (recording.Recording, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.recordings, Key: recKey(userID, recordingID), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return recording.Recording{}, fmt.Errorf("get recording: %w", err)
+	var item map[string]types.AttributeValue
+	if g := guardOf(ctx); g != nil && !g.Checked() {
+		sess, rec, err := s.getWithSession(ctx, g, recKey(userID, recordingID))
+		if err != nil {
+			return recording.Recording{}, err
+		}
+		if !validSession(g, sess) {
+			return recording.Recording{}, ErrSessionInvalid
+		}
+		g.checked.Store(true)
+		item = rec
+	} else {
+		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: &s.recordings, Key: recKey(userID, recordingID), ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return recording.Recording{}, fmt.Errorf("get recording: %w", err)
+		}
+		item = out.Item
 	}
-	if out.Item == nil {
+	if item == nil {
 		return recording.Recording{}, recording.ErrNotFound
 	}
-	var it recordingItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return recording.Recording{}, fmt.Errorf("decode recording: %w", err)
+	it, err := decodeRecording(item)
+	if err != nil {
+		return recording.Recording{}, err
 	}
 	return it.domain(), nil
+}
+
+// getWithSession reads the guard's session and one recording in one
+// BatchGetItem, both strongly consistent, so a logout that returned is
+// seen. Keys DynamoDB hands back unprocessed are asked for again.
+func (s *Store) getWithSession(ctx context.Context, g *SessionGuard, key map[string]types.AttributeValue) (sess, rec map[string]types.AttributeValue, err error) {
+	req := map[string]types.KeysAndAttributes{
+		s.sessions: {
+			Keys:           []map[string]types.AttributeValue{{"token_hash": str(g.TokenHash)}},
+			ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("token_hash, user_id, expires_at"),
+		},
+		s.recordings: {Keys: []map[string]types.AttributeValue{key}, ConsistentRead: aws.Bool(true)},
+	}
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 0 {
+			if attempt > 8 {
+				return nil, nil, fmt.Errorf("get recording: keys left unprocessed")
+			}
+			select {
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+			}
+		}
+		out, err := s.db.BatchGetItem(carrying(ctx), &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, nil, fmt.Errorf("get recording: %w", err)
+		}
+		for _, it := range out.Responses[s.sessions] {
+			sess = it
+		}
+		for _, it := range out.Responses[s.recordings] {
+			rec = it
+		}
+		req = out.UnprocessedKeys
+	}
+	return sess, rec, nil
 }
 
 type idempotencyItem struct {
@@ -161,61 +216,74 @@ func quotaBackoff(ctx context.Context, attempt int) error {
 // the user's quota, atomically. With an idempotency key, a repeat of the
 // same request returns the recording the first one created (replayed true);
 // the same key with a different request (fingerprint) is refused.
+//
+// The common case is one transaction and no read: the session's
+// ConditionCheck (when ctx carries a guard), the reservation added to the
+// user's quota bounds under a condition on them, the record, and the
+// idempotency key if any. The bounds (see quotaBounds) can only over-count,
+// so a create they admit is within the quota. When they refuse, or an
+// idempotency key already exists, the slow path reads what it needs and
+// decides exactly, as it always did.
 func (s *Store) CreateUpload(ctx context.Context, rec recording.Recording, idemKey, fingerprint string, lim recording.Limits, now time.Time) (recording.Recording, bool, error) {
 	if rec.DueAt.IsZero() || rec.ExpiresAt == nil {
 		// A pending record nobody would ever revisit could hold its
 		// reservation, and any object uploaded for it, forever.
 		return recording.Recording{}, false, fmt.Errorf("create upload: a pending record needs its window and due time")
 	}
-	for attempt := 0; attempt < maxQuotaRetries; attempt++ {
-		if err := quotaBackoff(ctx, attempt); err != nil {
+	recAV, err := attributevalue.MarshalMap(toItem(rec))
+	if err != nil {
+		return recording.Recording{}, false, err
+	}
+	resAV, err := attributevalue.Marshal(pendingUpload{Bytes: rec.SizeBytes, ExpiresAt: rec.DueAt.Unix()})
+	if err != nil {
+		return recording.Recording{}, false, err
+	}
+	fast := lim.MaxBytes-rec.SizeBytes >= 0
+	// idemChecked: the key's state is known (absent, or stale and reusable);
+	// until it is, the transaction's condition finds out for free.
+	idemChecked, staleIdem := false, false
+	for attempt, wait := 0, 0; attempt < maxQuotaRetries; attempt++ {
+		if err := quotaBackoff(ctx, wait); err != nil {
 			return recording.Recording{}, false, err
 		}
-		var staleIdem string
-		if idemKey != "" {
+		if idemKey != "" && !idemChecked && attempt > 0 {
 			prev, found, err := s.replay(ctx, rec.UserID, idemKey, fingerprint, now)
 			if err != nil {
 				return recording.Recording{}, false, err
 			}
-			if found {
-				if prev.ID != "" {
-					return prev, true, nil
+			if found && prev.ID != "" {
+				// A replay writes nothing, so no transaction checked the
+				// session for it.
+				if err := s.CheckSession(ctx); err != nil {
+					return recording.Recording{}, false, err
 				}
-				// The key's recording is gone: the key may be used again.
-				staleIdem = "stale"
+				return prev, true, nil
+			}
+			// The key's recording is gone: the key may be used again.
+			idemChecked, staleIdem = true, found
+		}
+		var quota types.TransactWriteItem
+		if fast {
+			quota = s.reserveFast(rec, resAV, lim)
+		} else {
+			// The transaction below checks the session; a refusal built
+			// from this read is checked by the API before it is answered.
+			u, ok, err := s.getUserItem(carrying(ctx), rec.UserID)
+			if err != nil {
+				return recording.Recording{}, false, err
+			}
+			if !ok {
+				return recording.Recording{}, false, recording.Errorf(recording.CodeUnauthorized, "account not found")
+			}
+			if u.AccountState == accountDeleting {
+				return recording.Recording{}, false, recording.Errorf(recording.CodeAccountDeleting, "this account is being deleted")
+			}
+			if quota, err = s.reserveExact(u, rec, resAV, lim, now); err != nil {
+				return recording.Recording{}, false, err
 			}
 		}
-		u, ok, err := s.getUserItem(ctx, rec.UserID)
-		if err != nil {
-			return recording.Recording{}, false, err
-		}
-		if !ok {
-			return recording.Recording{}, false, recording.Errorf(recording.CodeUnauthorized, "account not found")
-		}
-		if u.AccountState == accountDeleting {
-			return recording.Recording{}, false, recording.Errorf(recording.CodeAccountDeleting, "this account is being deleted")
-		}
-		reserved, err := reserve(u, rec, lim, now)
-		if err != nil {
-			return recording.Recording{}, false, err
-		}
-		resAV, err := attributevalue.Marshal(reserved)
-		if err != nil {
-			return recording.Recording{}, false, err
-		}
-		recAV, err := attributevalue.MarshalMap(toItem(rec))
-		if err != nil {
-			return recording.Recording{}, false, err
-		}
 		items := []types.TransactWriteItem{
-			{Update: &types.Update{
-				TableName: &s.users, Key: map[string]types.AttributeValue{"user_id": str(rec.UserID)},
-				UpdateExpression:    aws.String("SET pending_uploads = :p, quota_version = :next"),
-				ConditionExpression: aws.String("quota_version = :v AND attribute_not_exists(account_state)"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{
-					":p": resAV, ":v": num(u.QuotaVersion), ":next": num(u.QuotaVersion + 1),
-				},
-			}},
+			quota,
 			{Put: &types.Put{TableName: &s.recordings, Item: recAV, ConditionExpression: aws.String("attribute_not_exists(recording_id)")}},
 		}
 		if idemKey != "" {
@@ -227,23 +295,154 @@ func (s *Store) CreateUpload(ctx context.Context, rec recording.Recording, idemK
 				return recording.Recording{}, false, err
 			}
 			cond := "attribute_not_exists(idempotency_key)"
-			if staleIdem != "" {
+			if staleIdem {
 				cond = "attribute_exists(idempotency_key)"
 			}
 			items = append(items, types.TransactWriteItem{Put: &types.Put{
 				TableName: &s.idempotency, Item: idemAV, ConditionExpression: aws.String(cond),
 			}})
 		}
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		err := s.transactGuarded(ctx, items)
 		if err == nil {
 			return rec, false, nil
 		}
-		if !conditionFailed(err) && !transactionConflict(err) {
+		if errors.Is(err, ErrSessionInvalid) {
+			return recording.Recording{}, false, err
+		}
+		failed := failedItems(ctx, err)
+		switch {
+		case idemKey != "" && failed[2]:
+			// The key exists (or a stale one went): look at it next round,
+			// before anything else.
+			idemChecked, staleIdem = false, false
+			wait = 0
+		case fast && failed[0]:
+			// The bounds refused (or the user is not there, or being
+			// deleted): decide exactly from the user item.
+			fast, wait = false, 0
+		case conditionFailed(err) || transactionConflict(err):
+			// Lost a race (quota version, a concurrent transaction): reread.
+			wait++
+		default:
 			return recording.Recording{}, false, fmt.Errorf("create upload: %w", err)
 		}
-		// Lost a race (quota version, or the same idempotency key): reread.
 	}
 	return recording.Recording{}, false, &recording.Error{Code: recording.CodeUnavailable, Message: "too much contention on this account; try again"}
+}
+
+// failedItems maps the index of each of a cancelled transaction's items, as
+// the caller built them (without the session check withSession put first),
+// to whether its condition failed.
+func failedItems(ctx context.Context, err error) map[int]bool {
+	var tc *types.TransactionCanceledException
+	if !errors.As(err, &tc) {
+		return nil
+	}
+	off := 0
+	if guardOf(ctx) != nil {
+		off = 1
+	}
+	failed := map[int]bool{}
+	for i, r := range tc.CancellationReasons {
+		if i >= off && aws.ToString(r.Code) == "ConditionalCheckFailed" {
+			failed[i-off] = true
+		}
+	}
+	return failed
+}
+
+// quotaBounds: the user item carries quota bounds beside the exact state:
+// pending_bound counts reservations, count_bound recordings plus
+// reservations and bytes_bound their bytes. A create adds to them;
+// confirming, rejecting, closing and deleting an available recording leave
+// them alone (a confirm moves a reservation into the counters, the rest
+// only free); cancelling a pending upload takes its entry's share out with
+// the entry (releaseCounted); the exact path (reserveExact) sets them to
+// the exact figures, under the quota version. So they are
+// never below the usage they bound, and a create they admit is within the
+// quota; when they drift too high, the exact path resets them.
+const (
+	pendingBoundAttr = "pending_bound"
+	countBoundAttr   = "count_bound"
+	bytesBoundAttr   = "bytes_bound"
+)
+
+// reserveFast adds the reservation and only the new one to the map, under
+// conditions on the bounds; no read needed. Items without bounds (made
+// before they existed) fail the condition and take the exact path once.
+func (s *Store) reserveFast(rec recording.Recording, resAV types.AttributeValue, lim recording.Limits) types.TransactWriteItem {
+	cond := "attribute_not_exists(account_state) AND attribute_exists(pending_uploads) AND " +
+		"#cb < :maxc AND #bb <= :maxb"
+	vals := map[string]types.AttributeValue{
+		":res": resAV, ":one": num(1), ":size": num(rec.SizeBytes),
+		":maxc": num(lim.MaxRecordings), ":maxb": num(lim.MaxBytes - rec.SizeBytes),
+	}
+	if lim.MaxPending > 0 {
+		cond += " AND #pb < :maxp"
+		vals[":maxp"] = num(int64(lim.MaxPending))
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.users, Key: userKey(rec.UserID),
+		UpdateExpression:          aws.String("SET pending_uploads.#rid = :res ADD quota_version :one, #pb :one, #cb :one, #bb :size"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#rid": rec.ID, "#pb": pendingBoundAttr, "#cb": countBoundAttr, "#bb": bytesBoundAttr},
+		ExpressionAttributeValues: vals,
+	}}
+}
+
+// reserveExact is the quota check from the user as read: expired
+// reservations are dropped, the limits checked against what is live, and
+// the bounds set to the exact figures with the new reservation, all
+// conditional on the quota version read.
+func (s *Store) reserveExact(u userItem, rec recording.Recording, resAV types.AttributeValue, lim recording.Limits, now time.Time) (types.TransactWriteItem, error) {
+	live, err := reserve(u, rec, lim, now)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	var liveBytes int64
+	for _, p := range live {
+		liveBytes += p.Bytes
+	}
+	names := map[string]string{"#pb": pendingBoundAttr, "#cb": countBoundAttr, "#bb": bytesBoundAttr}
+	vals := map[string]types.AttributeValue{
+		":v": num(u.QuotaVersion), ":next": num(u.QuotaVersion + 1),
+		":pb": num(int64(len(live))), ":cb": num(u.RecordingCount + int64(len(live))), ":bb": num(u.BytesStored + liveBytes),
+	}
+	set := "SET quota_version = :next, #pb = :pb, #cb = :cb, #bb = :bb"
+	remove := ""
+	if u.PendingUploads == nil {
+		mapAV, err := attributevalue.Marshal(live)
+		if err != nil {
+			return types.TransactWriteItem{}, err
+		}
+		set += ", pending_uploads = :p"
+		vals[":p"] = mapAV
+	} else {
+		set += ", pending_uploads.#rid = :res"
+		names["#rid"], vals[":res"] = rec.ID, resAV
+		i := 0
+		for id := range u.PendingUploads {
+			if _, ok := live[id]; ok {
+				continue
+			}
+			name := fmt.Sprintf("#x%d", i)
+			names[name] = id
+			if remove == "" {
+				remove = " REMOVE "
+			} else {
+				remove += ", "
+			}
+			remove += "pending_uploads." + name
+			i++
+		}
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.users, Key: userKey(rec.UserID),
+		UpdateExpression:          aws.String(set + remove),
+		ConditionExpression:       aws.String("quota_version = :v AND attribute_not_exists(account_state)"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
+	}}, nil
 }
 
 // replay looks up an idempotency key. found with a zero recording means the
@@ -330,14 +529,20 @@ func (s *Store) ListRecordings(ctx context.Context, userID string, status record
 			"user_status": str(userStatus(userID, status)), "recording_id": str(after), "user_id": str(userID),
 		}
 	}
-	out, err := s.db.Query(ctx, in)
+	// The session (if ctx carries a guard) is read at the same time as the
+	// page, and judged before anything from the page is returned.
+	sess := s.readSessionAsync(ctx)
+	out, err := s.db.Query(carrying(ctx), in)
+	if serr := sess.wait(); serr != nil {
+		return nil, "", serr
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("list recordings: %w", err)
 	}
 	for _, av := range out.Items {
-		var it recordingItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, "", fmt.Errorf("decode recording: %w", err)
+		it, err := decodeRecording(av)
+		if err != nil {
+			return nil, "", err
 		}
 		items = append(items, it.domain())
 	}
@@ -416,14 +621,31 @@ func (s *Store) ListAllRecordings(ctx context.Context, userID string, limit int,
 }
 
 // Rename changes a visible recording's file name and returns it.
+//
+// With a session guard the rename is a transaction with the session's
+// ConditionCheck, which cannot return the item; a strongly consistent read
+// of the recording runs concurrently, so the whole takes one round trip of
+// latency. The answer is that read with the new name: the recording as it
+// was at most one concurrent change before or after the rename.
 func (s *Store) Rename(ctx context.Context, userID, recordingID, name string) (recording.Recording, error) {
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	vals := map[string]types.AttributeValue{
+		":n": str(name), ":avail": str(string(recording.StatusAvailable)), ":rej": str(string(recording.StatusRejected)),
+		":pend": str(string(recording.StatusPending)),
+	}
+	update := types.Update{
 		TableName: &s.recordings, Key: recKey(userID, recordingID),
 		UpdateExpression:          aws.String("SET file_name = :n"),
 		ConditionExpression:       aws.String("#st IN (:avail, :rej, :pend)"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(name), ":avail": str(string(recording.StatusAvailable)), ":rej": str(string(recording.StatusRejected)), ":pend": str(string(recording.StatusPending))},
-		ReturnValues:              types.ReturnValueAllNew,
+		ExpressionAttributeValues: vals,
+	}
+	if guardOf(ctx) != nil {
+		return s.renameGuarded(ctx, update, name)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: update.TableName, Key: update.Key, UpdateExpression: update.UpdateExpression,
+		ConditionExpression: update.ConditionExpression, ExpressionAttributeNames: update.ExpressionAttributeNames,
+		ExpressionAttributeValues: update.ExpressionAttributeValues, ReturnValues: types.ReturnValueAllNew,
 	})
 	if conditionFailed(err) {
 		return recording.Recording{}, recording.ErrNotFound
@@ -435,6 +657,73 @@ func (s *Store) Rename(ctx context.Context, userID, recordingID, name string) (r
 	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
 		return recording.Recording{}, err
 	}
+	return it.domain(), nil
+}
+
+// maxRenameAttempts bounds a rename's retries after losing a race with
+// another transaction on the recording.
+const maxRenameAttempts = 5
+
+func (s *Store) renameGuarded(ctx context.Context, update types.Update, name string) (recording.Recording, error) {
+	type read struct {
+		item map[string]types.AttributeValue
+		err  error
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan read, 1)
+	go func() {
+		out, err := s.db.GetItem(carrying(rctx), &dynamodb.GetItemInput{TableName: &s.recordings, Key: update.Key, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			got <- read{err: err}
+			return
+		}
+		got <- read{item: out.Item}
+	}()
+	var err error
+	for attempt := 0; attempt < maxRenameAttempts; attempt++ {
+		// A transaction, unlike a plain update, is cancelled by another
+		// one on the same item (a confirm landing now): wait and retry.
+		if err = quotaBackoff(ctx, attempt); err != nil {
+			return recording.Recording{}, err
+		}
+		err = s.transactGuarded(ctx, []types.TransactWriteItem{{Update: &update}})
+		if !transactionConflict(err) || errors.Is(err, ErrSessionInvalid) {
+			break
+		}
+	}
+	if errors.Is(err, ErrSessionInvalid) {
+		return recording.Recording{}, err
+	}
+	if conditionFailed(err) {
+		return recording.Recording{}, recording.ErrNotFound
+	}
+	if transactionConflict(err) {
+		return recording.Recording{}, &recording.Error{Code: recording.CodeUnavailable, Message: "this recording is changing; try again"}
+	}
+	if err != nil {
+		return recording.Recording{}, fmt.Errorf("rename recording: %w", err)
+	}
+	r := <-got
+	var it recordingItem
+	if r.err == nil && r.item != nil {
+		if err := attributevalue.UnmarshalMap(r.item, &it); err != nil {
+			return recording.Recording{}, fmt.Errorf("decode recording: %w", err)
+		}
+	}
+	if r.err != nil || r.item == nil || !it.domain().Visible() {
+		// The read lost a race with the recording's creation or a
+		// delete: read it again now that the rename is done.
+		uid := update.Key["user_id"].(*types.AttributeValueMemberS).Value
+		rid := update.Key["recording_id"].(*types.AttributeValueMemberS).Value
+		rec, err := s.GetRecording(ctx, uid, rid)
+		if err != nil {
+			return recording.Recording{}, err
+		}
+		rec.FileName = name
+		return rec, nil
+	}
+	it.FileName = name
 	return it.domain(), nil
 }
 
@@ -478,11 +767,23 @@ func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording, due ti
 			}},
 		}
 	case recording.StatusPending:
-		items = []types.TransactWriteItem{mark(recording.StatusPending), s.releaseReservation(rec)}
+		items = []types.TransactWriteItem{mark(recording.StatusPending), s.releaseCounted(rec)}
 	default:
 		return nil // rejected and deleting records need only FinishDelete
 	}
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	err := s.transactGuarded(ctx, items)
+	if errors.Is(err, ErrSessionInvalid) {
+		return err
+	}
+	if rec.Status == recording.StatusPending && failedItems(ctx, err)[1] && !failedItems(ctx, err)[0] {
+		// The reservation was already gone (pruned as expired) or the
+		// bounds are not there: release without touching them.
+		items[1] = s.releaseReservation(rec)
+		err = s.transactGuarded(ctx, items)
+		if errors.Is(err, ErrSessionInvalid) {
+			return err
+		}
+	}
 	if conditionFailed(err) || transactionConflict(err) {
 		return ErrStateChanged
 	}
@@ -490,6 +791,25 @@ func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording, due ti
 		return fmt.Errorf("begin delete: %w", err)
 	}
 	return nil
+}
+
+// releaseCounted releases a reservation and lowers the quota bounds by
+// what it added to them, only while the entry is there as reserved and the
+// bounds exist: every entry in the map is counted in the bounds (see
+// quotaBounds), so taking one out with its share keeps them upper bounds.
+// A user who cancels uploads then stays on the create's fast path.
+func (s *Store) releaseCounted(rec recording.Recording) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.users, Key: userKey(rec.UserID),
+		UpdateExpression: aws.String("REMOVE pending_uploads.#rid ADD quota_version :one, #pb :neg1, #cb :neg1, #bb :negsize"),
+		ConditionExpression: aws.String("attribute_exists(user_id) AND pending_uploads.#rid.#bytes = :size AND " +
+			"attribute_exists(#pb) AND attribute_exists(#cb) AND attribute_exists(#bb)"),
+		ExpressionAttributeNames: map[string]string{"#rid": rec.ID, "#bytes": "bytes",
+			"#pb": pendingBoundAttr, "#cb": countBoundAttr, "#bb": bytesBoundAttr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one": num(1), ":neg1": num(-1), ":size": num(rec.SizeBytes), ":negsize": num(-rec.SizeBytes),
+		},
+	}}
 }
 
 func (s *Store) releaseReservation(rec recording.Recording) types.TransactWriteItem {
@@ -523,6 +843,34 @@ func (s *Store) Trash(ctx context.Context, rec recording.Recording, purgeAt time
 	return s.moveTrash(ctx, rec, recording.StatusAvailable, recording.StatusDeleted,
 		"SET #st = :to, user_status = :us, purge_at = :purge, due_shard = :shard, due_at = :due",
 		map[string]types.AttributeValue{":purge": str(ts(purgeAt)), ":shard": str(dueShard(rec.ID)), ":due": num(purgeAt.Unix())})
+}
+
+// TrashIfAvailable moves a recording to the trash if it is available, in
+// one request and without reading it first: the common delete. moved is
+// false when it is not available (or not there, or another write won the
+// race); the caller then reads it and decides as usual. With a session
+// guard in ctx, the session's ConditionCheck is in the same transaction.
+func (s *Store) TrashIfAvailable(ctx context.Context, userID, recordingID string, purgeAt time.Time) (moved bool, err error) {
+	err = s.transactGuarded(ctx, []types.TransactWriteItem{{Update: &types.Update{
+		TableName: &s.recordings, Key: recKey(userID, recordingID),
+		UpdateExpression:         aws.String("SET #st = :to, user_status = :us, purge_at = :purge, due_shard = :shard, due_at = :due"),
+		ConditionExpression:      aws.String("#st = :from"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":from": str(string(recording.StatusAvailable)), ":to": str(string(recording.StatusDeleted)),
+			":us": str(userStatus(userID, recording.StatusDeleted)), ":purge": str(ts(purgeAt)),
+			":shard": str(dueShard(recordingID)), ":due": num(purgeAt.Unix()),
+		},
+	}}})
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrSessionInvalid):
+		return false, err
+	case conditionFailed(err) || transactionConflict(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("trash recording: %w", err)
 }
 
 // Restore brings a recording back from the trash as it was.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -24,14 +25,20 @@ type Store struct {
 
 // New returns a Store over the tables named with prefix.
 func New(db *dynamodb.Client, prefix string) *Store {
-	return &Store{
-		db:          db,
+	s := &Store{
 		users:       TableName(prefix, UsersTable),
 		identities:  TableName(prefix, IdentitiesTable),
 		sessions:    TableName(prefix, SessionsTable),
 		recordings:  TableName(prefix, RecordingsTable),
 		idempotency: TableName(prefix, IdempotencyTable),
 	}
+	if db != nil {
+		o := db.Options()
+		o.APIOptions = append(slices.Clone(o.APIOptions), s.enforceGuard)
+		db = dynamodb.New(o)
+	}
+	s.db = db
+	return s
 }
 
 // Client is the underlying DynamoDB client.

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,7 +29,12 @@ type userItem struct {
 	PendingUploads map[string]pendingUpload `dynamodbav:"pending_uploads"`
 	// QuotaVersion changes with every change to the counters or
 	// reservations; creating an upload is conditional on it.
-	QuotaVersion int64  `dynamodbav:"quota_version"`
+	QuotaVersion int64 `dynamodbav:"quota_version"`
+	// Upper bounds of the usage above, for a create that does not read
+	// the user (see reserveFast); written as zeros at sign-up.
+	PendingBound int64  `dynamodbav:"pending_bound"`
+	CountBound   int64  `dynamodbav:"count_bound"`
+	BytesBound   int64  `dynamodbav:"bytes_bound"`
 	AccountState string `dynamodbav:"account_state,omitempty"`
 	// Provider obligations (see recording.User).
 	AppleToken     []byte   `dynamodbav:"apple_token,omitempty"`
@@ -236,13 +242,30 @@ func (s *Store) GetSession(ctx context.Context, tokenHash string) (recording.Ses
 	return recording.Session{TokenHash: it.TokenHash, UserID: it.UserID, CreatedAt: parseTS(it.CreatedAt), ExpiresAt: parseTS(it.ExpiresAt)}, true, nil
 }
 
-// DeleteSession revokes one session.
+// DeleteSession revokes one session. The session item is in the
+// transactions of the user's requests (their ConditionCheck), and DynamoDB
+// refuses a plain write to an item a transaction holds with
+// TransactionConflictException, which the SDK does not retry: retry it
+// here, since a logout must not fail because a request was in flight.
+// (DynamoDB Local does not reproduce this refusal.)
 func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: &s.sessions, Key: map[string]types.AttributeValue{"token_hash": str(tokenHash)},
-	})
-	if err != nil {
-		return fmt.Errorf("delete session: %w", err)
+	for attempt := 0; ; attempt++ {
+		if err := quotaBackoff(ctx, attempt); err != nil {
+			return err
+		}
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: &s.sessions, Key: map[string]types.AttributeValue{"token_hash": str(tokenHash)},
+		})
+		var conflict *types.TransactionConflictException
+		if errors.As(err, &conflict) && attempt < maxSessionDeleteAttempts-1 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("delete session: %w", err)
+		}
+		return nil
 	}
-	return nil
 }
+
+// maxSessionDeleteAttempts bounds a logout's retries after conflicts.
+const maxSessionDeleteAttempts = 6

@@ -361,6 +361,14 @@ func (k *Keeper) deleting(ctx context.Context, rec recording.Recording) (string,
 // TrashRetention and purge is false; deleting a recording already in the
 // trash purges it.
 func (k *Keeper) DeleteRecording(ctx context.Context, userID, recordingID string, purge bool) error {
+	if !purge && k.TrashRetention > 0 {
+		// Most deletes trash an available recording: try that first, in
+		// one request; anything else is read and decided below.
+		moved, err := k.Store.TrashIfAvailable(ctx, userID, recordingID, k.now().Add(k.TrashRetention))
+		if err != nil || moved {
+			return err
+		}
+	}
 	for range maxRaces {
 		rec, err := k.Store.GetRecording(ctx, userID, recordingID)
 		if err != nil {

@@ -220,6 +220,7 @@ func (s *server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if !found || !s.now().Before(sess.ExpiresAt) {
 			return errUnauthorized
 		}
+		s.sessionUsers.put(hash, sess.UserID)
 		c.Set(ctxUserID, sess.UserID)
 		c.Set(ctxTokenHash, hash)
 		return next(c)

@@ -151,6 +151,11 @@ func (s *server) createRecording(c echo.Context) error {
 		// replay, the quota), the upload is aborted at once, and the
 		// bucket's lifecycle rule is the backstop.
 		rec.PartSize = recording.PartSizeFor(rec.SizeBytes, s.cfg.MultipartPartSize, config.MaxParts)
+		// Storage is called before any DynamoDB request could check the
+		// session: check it first (no-op when already checked).
+		if err := s.store.CheckSession(ctx); err != nil {
+			return err
+		}
 		if rec.UploadID, err = s.objects.CreateMultipart(ctx, rec.Key, rec.ContentType); err != nil {
 			return err
 		}

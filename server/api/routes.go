@@ -31,11 +31,13 @@ func (s *server) routes(e *echo.Echo) {
 	v1.POST("/auth/logout", s.logout, auth)
 	v1.GET("/me", s.getMe, auth)
 	v1.DELETE("/me", s.deleteMe, auth)
-	v1.POST("/recordings", s.createRecording, auth)
-	v1.GET("/recordings", s.listRecordings, auth)
-	v1.GET("/recordings/:id", s.getRecording, auth)
-	v1.PATCH("/recordings/:id", s.renameRecording, auth)
-	v1.DELETE("/recordings/:id", s.deleteRecording, auth)
+	// These check the session inside their own DynamoDB operation.
+	inOp := s.sessionInOperation
+	v1.POST("/recordings", s.createRecording, inOp)
+	v1.GET("/recordings", s.listRecordings, inOp)
+	v1.GET("/recordings/:id", s.getRecording, inOp)
+	v1.PATCH("/recordings/:id", s.renameRecording, inOp)
+	v1.DELETE("/recordings/:id", s.deleteRecording, inOp)
 	v1.POST("/recordings/:id/restore", s.restoreRecording, auth)
 	v1.POST("/recordings/:id/parts", s.signParts, auth)
 	v1.GET("/recordings/:id/parts", s.listParts, auth)

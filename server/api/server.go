@@ -50,6 +50,8 @@ type server struct {
 
 	nonces *dynamo.Nonces
 
+	sessionUsers sessionUsers
+
 	loginLimit    *limiter // per client address
 	identityLimit *limiter // per provider account
 	nonceLimit    *limiter // nonce issues per client address

@@ -1,0 +1,62 @@
+package dynamo
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// The hand-written decoder reads every attribute of recordingItem exactly
+// as the reflective one does: each field is set to a distinct value (by
+// reflection, so a field added later is covered too), marshalled, and
+// decoded both ways; an item with only the keys decodes alike as well.
+func TestDecodeRecordingMatchesUnmarshalMap(t *testing.T) {
+	var full recordingItem
+	v := reflect.ValueOf(&full).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(fmt.Sprintf("value-%d", i))
+		case reflect.Int, reflect.Int64:
+			f.SetInt(int64(1000 + i))
+		case reflect.Pointer:
+			p := reflect.New(f.Type().Elem())
+			p.Elem().SetInt(int64(2000 + i))
+			f.Set(p)
+		default:
+			t.Fatalf("field %s of kind %s: teach decodeRecording and this test about it", v.Type().Field(i).Name, f.Kind())
+		}
+	}
+	for name, item := range map[string]recordingItem{"full": full, "keys only": {UserID: "u", RecordingID: "r"}} {
+		av, err := attributevalue.MarshalMap(item)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want recordingItem
+		if err := attributevalue.UnmarshalMap(av, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeRecording(av)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
+		}
+	}
+	// A wrong type is an error, as it is for the reflective decoder.
+	for _, bad := range []map[string]types.AttributeValue{
+		{"size_bytes": &types.AttributeValueMemberS{Value: "12"}},
+		{"file_name": &types.AttributeValueMemberN{Value: "12"}},
+		{"size_bytes": &types.AttributeValueMemberN{Value: "1.5"}},
+	} {
+		if _, err := decodeRecording(bad); err == nil || !strings.Contains(err.Error(), "decode recording") {
+			t.Errorf("decoding %v: %v, want an error", bad, err)
+		}
+	}
+}
