@@ -589,17 +589,25 @@ func (s *Store) ListAllRecordings(ctx context.Context, userID string, limit int,
 	if after != "" {
 		in.ExclusiveStartKey = recKey(userID, after)
 	}
-	for range maxListAllQueries {
+	// The session (if ctx carries a guard) is read at the same time as the
+	// first Query and judged before anything from the page is returned.
+	sess := s.readSessionAsync(ctx)
+	for i := range maxListAllQueries {
 		// One more than still needed tells whether another page exists.
 		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
-		out, err := s.db.Query(ctx, in)
+		out, err := s.db.Query(carrying(ctx), in)
+		if i == 0 {
+			if serr := sess.wait(); serr != nil {
+				return nil, "", serr
+			}
+		}
 		if err != nil {
 			return nil, "", fmt.Errorf("list all recordings: %w", err)
 		}
 		for _, av := range out.Items {
-			var it recordingItem
-			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-				return nil, "", fmt.Errorf("decode recording: %w", err)
+			it, err := decodeRecording(av)
+			if err != nil {
+				return nil, "", err
 			}
 			items = append(items, it.domain())
 		}

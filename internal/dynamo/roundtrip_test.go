@@ -100,6 +100,10 @@ func TestGuardedOperationsTakeOneRoundTrip(t *testing.T) {
 		t.Fatalf("list: %d %v", len(items), err)
 	}
 	wantOps(t, c, "list", "GetItem", "Query")
+	if items, _, err := s.ListAllRecordings(guarded("h-one", u.ID, now), u.ID, 10, "", now); err != nil || len(items) != 2 {
+		t.Fatalf("list all: %d %v", len(items), err)
+	}
+	wantOps(t, c, "list all", "GetItem", "Query")
 	if got, err := s.Rename(guarded("h-one", u.ID, now), u.ID, rec.ID, "renamed.m4a"); err != nil || got.FileName != "renamed.m4a" || got.SizeBytes != 10 {
 		t.Fatalf("rename: %+v %v", got, err)
 	}
@@ -187,6 +191,8 @@ func TestGuardRefusesInvalidSessions(t *testing.T) {
 			want("get unknown", err)
 			_, _, err = s.ListRecordings(g, u.ID, recording.StatusPending, 10, "", now)
 			want("list", err)
+			_, _, err = s.ListAllRecordings(g, u.ID, 10, "", now)
+			want("list all", err)
 			_, err = s.Rename(g, u.ID, rec.ID, "x.m4a")
 			want("rename", err)
 			_, err = s.Rename(g, u.ID, unknown, "x.m4a")
