@@ -35,7 +35,10 @@ func publicClient(endpoint string, pathStyle bool, token string) *awss3.Client {
 // AWS's virtual hosts, a custom endpoint) and with temporary credentials.
 func TestDirectPresignMatchesTheSDK(t *testing.T) {
 	const bucket = "recordings-bucket"
-	key := "recordings/01USER/01REC name+é.m4a"
+	// Every printable ASCII character, so each edge of the unreserved
+	// ranges ('/' and ':' around the digits, '@' and '[' around the capitals,
+	// '`' and '{' around the small letters) is escaped as the SDK escapes it.
+	key := "recordings/01USER/01REC name+é !\"#$%&'()*,;<=>?@[\\]^`{|}~:-_.~AZaz09.m4a"
 	for _, tc := range []struct {
 		name, endpoint string
 		pathStyle      bool
