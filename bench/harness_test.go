@@ -137,9 +137,14 @@ func startAPI(tb testing.TB, extra map[string]string) *apiProcess {
 		}
 		environ = append(environ, k+"="+v)
 	}
+	// The API runs with the GC setting it has in production (infra/
+	// recorder.APIGOGC on the API Lambda), unless BENCH_GOGC says otherwise
+	// (BENCH_GOGC=100 for the Go runtime's default).
+	gogc := "400"
 	if g := os.Getenv("BENCH_GOGC"); g != "" {
-		environ = append(environ, "GOGC="+g)
+		gogc = g
 	}
+	environ = append(environ, "GOGC="+gogc)
 	logf, err := os.CreateTemp("", "recorder-bench-api-*.log")
 	if err != nil {
 		tb.Fatal(err)

@@ -457,7 +457,8 @@ func optAttribute(k *dynamo.Key) *awsdynamodb.Attribute {
 // APIGOGC is the API function's GOGC: a request allocates a few hundred
 // kilobytes and keeps almost nothing, so a larger heap goal trades a few
 // MiB of memory for fewer collections (docs/performance.md has the
-// measurement).
+// measurement). make bench runs the API with the same value
+// (bench/harness_test.go): change both together.
 const APIGOGC = "400"
 
 // apiMemoryMB is the API function's memory size.
