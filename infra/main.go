@@ -27,8 +27,9 @@ func main() {
 	for key, name := range map[string]string{
 		"googleClientIds": "GOOGLE_CLIENT_IDS", "appleClientIds": "APPLE_CLIENT_IDS", "kakaoClientIds": "KAKAO_CLIENT_IDS",
 		"logLevel": "LOG_LEVEL", "maxUploadBytes": "MAX_UPLOAD_BYTES", "quotaMaxBytes": "QUOTA_MAX_BYTES",
-		"quotaMaxRecordings": "QUOTA_MAX_RECORDINGS", "multipartThresholdBytes": "MULTIPART_THRESHOLD_BYTES",
-		"multipartPartSize": "MULTIPART_PART_SIZE", "multipartUploadTtl": "MULTIPART_UPLOAD_TTL",
+		"quotaMaxRecordings": "QUOTA_MAX_RECORDINGS", "quotaMaxPendingUploads": "QUOTA_MAX_PENDING_UPLOADS",
+		"multipartThresholdBytes": "MULTIPART_THRESHOLD_BYTES",
+		"multipartPartSize":       "MULTIPART_PART_SIZE", "multipartUploadTtl": "MULTIPART_UPLOAD_TTL",
 		"webGoogleClientId": "WEB_GOOGLE_CLIENT_ID",
 	} {
 		if v := ctx(key, ""); v != "" {
