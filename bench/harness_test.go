@@ -188,39 +188,20 @@ func waitServing(url string) (time.Duration, error) {
 // relay forwards a loopback port to the API and counts every byte sent to
 // it: what the API process receives, measured outside it.
 func (p *apiProcess) relay(tb testing.TB, target string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				up, err := net.Dial("tcp", target)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				go func() {
-					_, _ = io.Copy(c, up)
-					c.Close()
-				}()
-				_, _ = io.Copy(counter{up, &p.bytesIn}, c)
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String()
+	return forward(tb, target, func(up io.Writer) io.Writer { return counter{up, &p.bytesIn} })
 }
 
 // countCalls relays a loopback port to DynamoDB and counts the requests
 // the API sends through it: each DynamoDB call is one HTTP request with
 // one X-Amz-Target header. Counted outside the API, like its bytes.
 func (p *apiProcess) countCalls(tb testing.TB, target string) string {
+	return forward(tb, target, func(up io.Writer) io.Writer { return &targetCounter{w: up, n: &p.ddbCalls} })
+}
+
+// forward listens on a loopback port and pipes each connection to target,
+// the client's bytes through the writer wrap makes of the upstream
+// connection (where they are counted).
+func forward(tb testing.TB, target string, wrap func(up io.Writer) io.Writer) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -243,7 +224,7 @@ func (p *apiProcess) countCalls(tb testing.TB, target string) string {
 					_, _ = io.Copy(c, up)
 					c.Close()
 				}()
-				_, _ = io.Copy(&targetCounter{w: up, n: &p.ddbCalls}, c)
+				_, _ = io.Copy(wrap(up), c)
 			}()
 		}
 	}()
