@@ -42,6 +42,9 @@ func TestAccessLogRouteAndLatency(t *testing.T) {
 	if ms, _ := list["latency_ms"].(float64); ms <= 0 || ms > waited {
 		t.Errorf("latency_ms %v, want more than 0 and at most the %.3f ms the client waited", list["latency_ms"], waited)
 	}
+	if ms, _ := list["Latency"].(float64); ms <= 0 || ms > waited {
+		t.Errorf("metric Latency %v, want milliseconds within the %.3f the client waited", list["Latency"], waited)
+	}
 	if list["Route"] != "/v1/recordings" {
 		t.Errorf("metric Route of the list: %v", list["Route"])
 	}
