@@ -194,14 +194,7 @@ func TestListAllPageEndsAfterItsQueryBound(t *testing.T) {
 	plan := []bool{true, true, false, false, false, false, false, false, false, false, true}
 	var live []string
 	for i, keep := range plan {
-		r := pendingRec(u.ID, 1, now.Add(time.Duration(i)*time.Millisecond))
-		if _, _, err := s.CreateUpload(ctx, r, "", "fp", wide, now); err != nil {
-			t.Fatal(err)
-		}
-		if ok, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 1, ContentType: "audio/mp4"}, now); err != nil || !ok {
-			t.Fatalf("confirm: %v %v", ok, err)
-		}
-		r.Status = recording.StatusAvailable
+		r := availableRec(t, s, u.ID, 1, now.Add(time.Duration(i)*time.Millisecond))
 		if keep {
 			live = append([]string{r.ID}, live...)
 			continue
@@ -290,14 +283,7 @@ func TestTrashAndRestoreReturnTheMovedRecording(t *testing.T) {
 	s := newStore(t)
 	u := newUser(t, s, "trash-return")
 	now := time.Now()
-	r, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 3, now), "", "fp", wide, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 3, ContentType: "audio/mp4"}, now); err != nil || !ok {
-		t.Fatalf("confirm: %v %v", ok, err)
-	}
-	r.Status = recording.StatusAvailable
+	r := availableRec(t, s, u.ID, 3, now)
 	purge := now.Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)
 	trashed, err := s.Trash(ctx, r, purge)
 	if err != nil || trashed.ID != r.ID || trashed.Status != recording.StatusDeleted || trashed.PurgeAt == nil ||

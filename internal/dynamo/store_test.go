@@ -125,6 +125,21 @@ func pendingRec(uid string, size int64, now time.Time) recording.Recording {
 		Status: recording.StatusPending, CreatedAt: now, ExpiresAt: &exp, DueAt: exp, Key: recording.ObjectKey(uid, id, ".m4a")}
 }
 
+// availableRec creates an upload of size bytes made at `at`, under wide
+// limits, and confirms it: the recording as it is once available.
+func availableRec(t *testing.T, s *dynamo.Store, uid string, size int64, at time.Time) recording.Recording {
+	t.Helper()
+	r, _, err := s.CreateUpload(ctx, pendingRec(uid, size, at), "", "fp", wide, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: size, ContentType: "audio/mp4"}, at); err != nil || !ok {
+		t.Fatalf("confirm: %v %v", ok, err)
+	}
+	r.Status = recording.StatusAvailable
+	return r
+}
+
 func TestQuotaCountsPendingAndConfirmed(t *testing.T) {
 	s := newStore(t)
 	u := newUser(t, s, "q")

@@ -200,14 +200,7 @@ func TestObjectGoneReleasesCounters(t *testing.T) {
 	s := newStore(t)
 	u := newUser(t, s, "gone")
 	now := time.Now()
-	r, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 1, now), "", "fp", wide, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if applied, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 1, ContentType: "audio/mp4"}, now); err != nil || !applied {
-		t.Fatalf("confirm: %v %v", applied, err)
-	}
-	r.Status = recording.StatusAvailable
+	r := availableRec(t, s, u.ID, 1, now)
 	if got, _ := s.GetUser(ctx, u.ID); got.BytesStored != 1 || got.RecordingCount != 1 {
 		t.Fatalf("counters after confirm: %d bytes, %d recordings", got.BytesStored, got.RecordingCount)
 	}
