@@ -73,7 +73,7 @@ run: tools ## Start the whole local stack (Ctrl-C stops it)
 
 .PHONY: test
 test: tools web-tools chromium lint test-contract ## Every test, against DynamoDB Local and MinIO
-	go test -count=1 -timeout 30m $(GO_PACKAGES)
+	go test -count=1 -parallel 8 -timeout 30m $(GO_PACKAGES)
 	@if [ -f infra/go.mod ]; then $(MAKE) --no-print-directory test-infra; fi
 
 # The OpenAPI document's own checks, with npm tools pinned by

@@ -22,7 +22,7 @@ MUTATE_FLAGS ?=
 MUTATE_OUT := $(LOCAL)/mutation
 # -failfast: a killed mutant's run stops at its first failing test instead
 # of running the rest of the package (server/api's tests take ~40 s).
-MUTATE_ENV := GOFLAGS="-buildvcs=false -count=1 -failfast"
+MUTATE_ENV := GOFLAGS="-buildvcs=false -count=1 -failfast -parallel=8"
 
 $(GREMLINS_BIN):
 	@echo ">> installing gremlins $(GREMLINS_VERSION) into $(BIN)"

@@ -16,6 +16,7 @@ import (
 // waited), the route the request matched, and "unmatched" for a path no
 // route serves, so a scan of random paths cannot make a metric per path.
 func TestAccessLogRouteAndLatency(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	c, _ := login(t, s, "logged")
 	t0 := time.Now()
@@ -56,6 +57,7 @@ func TestAccessLogRouteAndLatency(t *testing.T) {
 // A body of exactly MAX_BODY_BYTES is read (and judged on its content); one
 // byte more is refused before it is read.
 func TestBodyLimitIsInclusive(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"MAX_BODY_BYTES": "4096"}})
 	c, _ := login(t, s, "body-limit")
 	pad := func(n int) string {

@@ -52,6 +52,7 @@ func get(t *testing.T, url string) (*http.Response, string) {
 // with their types, a CSP that allows no inline script, and nothing else
 // (no listing, no other path, no other method).
 func TestWebAppIsServed(t *testing.T) {
+	t.Parallel()
 	srv := appServer(t, nil)
 	for _, tc := range []struct{ path, ctype, contains string }{
 		{"/app/", "text/html; charset=utf-8", `<script type="module" src="app.js">`},
@@ -100,6 +101,7 @@ func TestWebAppIsServed(t *testing.T) {
 // Google sign-in is offered only with a web client the API accepts tokens
 // for: WEB_GOOGLE_CLIENT_ID must also be one of GOOGLE_CLIENT_IDS.
 func TestWebAppGoogleClient(t *testing.T) {
+	t.Parallel()
 	const web = "123-web.apps.googleusercontent.com"
 	for _, tc := range []struct {
 		name string

@@ -27,6 +27,7 @@ type loginResp struct {
 }
 
 func TestLoginSignsUpThenSignsIn(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	anon := newClient(t, s.APIURL, "")
 	idTok, err := s.Issuer.Mint(devissuer.Claims{Subject: "alice", Audience: stack.ClientID,
@@ -70,6 +71,7 @@ func TestLoginSignsUpThenSignsIn(t *testing.T) {
 }
 
 func TestLoginRejections(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	anon := newClient(t, s.APIURL, "")
 	wrongAud, _ := s.Issuer.Mint(devissuer.Claims{Subject: "x", Audience: "someone-else"})
@@ -101,6 +103,7 @@ func TestLoginRejections(t *testing.T) {
 // Missing, malformed, unknown, expired and revoked tokens all get the same
 // 401, so a caller learns nothing about which it was.
 func TestSessionRejectionsLookAlike(t *testing.T) {
+	t.Parallel()
 	clock := &stack.Clock{}
 	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock, Env: map[string]string{"SESSION_TTL": "1h"}})
 	revoked, _ := s.Login(t, "revoked")
@@ -140,6 +143,7 @@ func TestSessionRejectionsLookAlike(t *testing.T) {
 }
 
 func TestLoginIsRateLimited(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"LOGIN_RATE_LIMIT": "1", "LOGIN_RATE_BURST": "2"}})
 	anon := newClient(t, s.APIURL, "")
 	body := map[string]string{"provider": "dev", "id_token": "junk"}
@@ -167,6 +171,7 @@ var bg = context.Background()
 // Retry-After on every attempt, never a 401 that tells the app the user's
 // token is bad.
 func TestLoginWithKeySetDownIsUnavailable(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"OIDC_DEV_JWKS_URL": "http://127.0.0.1:1/jwks"}})
 	anon := newClient(t, s.APIURL, "")
 	for i := 0; i < 3; i++ {

@@ -9,6 +9,7 @@ import (
 // for when there is one (never a header), else the socket's peer without
 // its port, so one client's connections share one budget.
 func TestClientIPPrefersTheVouchedSourceAddress(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, source, remote, want string
 	}{

@@ -48,6 +48,7 @@ func hasToken(list, want string) bool {
 // A web app on a configured origin can sign in and call the API; any other
 // origin gets no CORS headers at all.
 func TestCORSForConfiguredOrigins(t *testing.T) {
+	t.Parallel()
 	const app = "https://app.example.com"
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"CORS_ALLOWED_ORIGINS": app + ",http://localhost:5173"}})
 	for _, tc := range []struct{ path, method string }{{"/v1/auth/login", "POST"}, {"/v1/recordings", "POST"}, {"/v1/recordings/01J9Z3M0A1B2C3D4E5F6G7H8J9", "PATCH"}} {
@@ -91,6 +92,7 @@ func TestCORSForConfiguredOrigins(t *testing.T) {
 
 // Without CORS_ALLOWED_ORIGINS no origin gets CORS headers.
 func TestNoCORSByDefault(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	r := preflight(t, s.APIURL+"/v1/recordings", "https://app.example.com", "POST", "authorization")
 	if got := corsHeaders(r.Header); len(got) > 0 {

@@ -91,6 +91,7 @@ func login(t *testing.T, s *stack.Stack, sub string) (*client, string) {
 // sees the object, and confirms it; replaying the original event afterwards
 // changes nothing (it used to delete the user's audio as an "orphan").
 func TestLostEventIsReconciled(t *testing.T) {
+	t.Parallel()
 	clock := &stack.Clock{}
 	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock})
 	evs := captureEvents(t, s) // delivered to nobody: the event is lost
@@ -125,6 +126,7 @@ func TestLostEventIsReconciled(t *testing.T) {
 // A pending upload that never happens is closed by the reconciler after its
 // window and grace, its reservation released; not before.
 func TestAbandonedUploadIsClosedAfterItsWindow(t *testing.T) {
+	t.Parallel()
 	clock := &stack.Clock{}
 	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock})
 	c, _ := login(t, s, "abandoner")
@@ -144,6 +146,7 @@ func TestAbandonedUploadIsClosedAfterItsWindow(t *testing.T) {
 // Case 2: a create replayed near the end of the pending window gets a URL
 // that expires with the window, never after it.
 func TestReplayedCreateURLNeverOutlivesTheWindow(t *testing.T) {
+	t.Parallel()
 	clock := &stack.Clock{}
 	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock})
 	c, _ := login(t, s, "late-replayer")
@@ -182,6 +185,7 @@ func TestReplayedCreateURLNeverOutlivesTheWindow(t *testing.T) {
 // Case 3: replaying the create of an available recording answers the
 // recording as it is, with no URL that could overwrite its audio.
 func TestReplayOfAvailableRecordingIssuesNoURL(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	c, _ := login(t, s, "replayer-available")
 	body := audioBytes("audio/mp4", 6000)
@@ -202,6 +206,7 @@ func TestReplayOfAvailableRecordingIssuesNoURL(t *testing.T) {
 // locks the user out: the old session sees the deletion under way, and the
 // next sign-in finishes it and signs the user up afresh.
 func TestInterruptedAccountDeletionFinishesOnNextLogin(t *testing.T) {
+	t.Parallel()
 	f := newFaultFixture(t)
 	c := newClient(t, f.s.APIURL, f.token)
 	up := f.uploaded(t, "keep-or-not.m4a")
@@ -237,6 +242,7 @@ func TestInterruptedAccountDeletionFinishesOnNextLogin(t *testing.T) {
 // Case 5: a recording delete interrupted by a storage fault is finished by
 // the reconciler: no object stays behind a record nobody can see.
 func TestInterruptedRecordingDeleteIsFinished(t *testing.T) {
+	t.Parallel()
 	f := newFaultFixture(t)
 	c := newClient(t, f.s.APIURL, f.token)
 	up := f.uploaded(t, "half-deleted.m4a")
@@ -270,6 +276,7 @@ func TestInterruptedRecordingDeleteIsFinished(t *testing.T) {
 // Case 7: reservations are visible, and deleting a pending upload releases
 // its reservation at once.
 func TestQuotaShowsReservations(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"QUOTA_MAX_BYTES": "5000", "MAX_UPLOAD_BYTES": "5000"}})
 	c, _ := login(t, s, "reserver")
 	var ids []string
@@ -313,6 +320,7 @@ func (c *client) quota() quotaJSON {
 // refuses another body of the same length; the recording shows the digest
 // storage holds.
 func TestDeclaredChecksumIsEnforcedByStorage(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	c, _ := login(t, s, "checksummer")
 	body := audioBytes("audio/mp4", 6000)
@@ -344,6 +352,7 @@ func TestDeclaredChecksumIsEnforcedByStorage(t *testing.T) {
 // Issue 16, case 8: a phone backing up a folder creates many uploads at
 // once; every one of 32 parallel creates for one user succeeds.
 func TestParallelCreatesForOneUserAllSucceed(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	c, _ := login(t, s, "folder-backup")
 	var wg sync.WaitGroup
@@ -369,6 +378,7 @@ func TestParallelCreatesForOneUserAllSucceed(t *testing.T) {
 
 // Issue 16, case 6: a timestamp that cannot be listed back is refused.
 func TestRecordedAtOutOfRangeIsRefused(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	c, _ := login(t, s, "time-traveller")
 	for _, ts := range []string{"9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00Z", time.Now().Add(72 * time.Hour).Format(time.RFC3339)} {

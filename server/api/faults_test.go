@@ -147,6 +147,7 @@ func (f *faultFixture) do(t *testing.T, c call) answer {
 // short: a clear problem in bounded time, never a 500 or a hang; once the
 // fault clears, the same requests succeed.
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	f := newFaultFixture(t)
 	faults := []struct {
 		name   string
@@ -261,6 +262,7 @@ func assertCountersMatch(t *testing.T, f *faultFixture) {
 // its budget (so Lambda retries it), and the retry after recovery confirms
 // the upload exactly once.
 func TestEventsHandlerFaults(t *testing.T) {
+	t.Parallel()
 	f := newFaultFixture(t)
 	faults := []struct {
 		name   string
@@ -313,6 +315,7 @@ func TestEventsHandlerFaults(t *testing.T) {
 // written expires, and a retry with the same Idempotency-Key returns the
 // same recording instead of a second one.
 func TestLostCreateAnswerIsRetriedIdempotently(t *testing.T) {
+	t.Parallel()
 	f := newFaultFixture(t)
 	create := func() (int, string) {
 		b, _ := json.Marshal(map[string]any{"file_name": "once.m4a", "content_type": "audio/mp4", "size_bytes": 10})

@@ -225,6 +225,7 @@ func FuzzLoginIDToken(f *testing.F) {
 
 // A huge body is refused from its declared length, before it is read.
 func TestHugeBodyIsRefusedEarly(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	token, _ := s.Login(t, "big-body")
 	body := `{"file_name":"` + strings.Repeat("a", 10<<20) + `"}`

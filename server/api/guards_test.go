@@ -22,6 +22,7 @@ import (
 // Logging out ends the session at once: the very next request with the
 // token is refused, on the same clock, with no expiry involved.
 func TestLogoutRefusesTheTokenAtOnce(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	tok, _ := s.Login(t, "logout-now")
 	c := newClient(t, s.APIURL, tok)
@@ -34,6 +35,7 @@ func TestLogoutRefusesTheTokenAtOnce(t *testing.T) {
 
 // Logging out one device leaves the user's other sessions working.
 func TestLogoutLeavesOtherSessionsWorking(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	phone, uid := s.Login(t, "two-devices")
 	tablet, uid2 := s.Login(t, "two-devices")
@@ -66,6 +68,7 @@ func swapCase(s string) string {
 // A token that differs from a real one only in letter case is another,
 // unknown token.
 func TestSessionTokenDifferingInCaseIsRefused(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	tok, _ := s.Login(t, "case")
 	swapped := swapCase(tok)
@@ -87,6 +90,7 @@ func TestSessionTokenDifferingInCaseIsRefused(t *testing.T) {
 // An Idempotency-Key reused with any other field of the request is refused,
 // whichever field it is; the same request again is still a replay.
 func TestIdempotencyKeyReusedWithAnyOtherField(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	tok, _ := s.Login(t, "idem-fields")
 	c := newClient(t, s.APIURL, tok)
@@ -140,6 +144,7 @@ const maxPendingUploads = 7
 // The in-flight upload cap is reached and refused with a quota problem;
 // finishing one (here: deleting it) makes room for exactly one more.
 func TestInFlightUploadCap(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"QUOTA_MAX_PENDING_UPLOADS": strconv.Itoa(maxPendingUploads)}})
 	tok, _ := s.Login(t, "in-flight")
 	var first string
@@ -164,6 +169,7 @@ func TestInFlightUploadCap(t *testing.T) {
 // (X-Amz-Expires, and X-Amz-Date plus it is expires_at), storage serves it
 // within that time and refuses it after.
 func TestDownloadURLLivesForDownloadTTL(t *testing.T) {
+	t.Parallel()
 	const ttl = 4 * time.Second
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"DOWNLOAD_URL_TTL": ttl.String()}})
 	tok, _ := s.Login(t, "ttl")
@@ -231,6 +237,7 @@ func fetch(t *testing.T, u string) (int, []byte) {
 // Names with DEL or a C1 control character are refused, at creation and at
 // rename alike.
 func TestFileNamesWithDELOrC1ControlsAreRefused(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	tok, _ := s.Login(t, "names")
 	c := newClient(t, s.APIURL, tok)

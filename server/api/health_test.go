@@ -11,6 +11,7 @@ import (
 )
 
 func TestReadyzFollowsDependencies(t *testing.T) {
+	t.Parallel()
 	env := testenv.StartPrivate(t) // this test stops emulators
 	srv, _ := newAPI(t, env, nil)
 
@@ -47,6 +48,7 @@ func TestReadyzFollowsDependencies(t *testing.T) {
 }
 
 func TestHealthz(t *testing.T) {
+	t.Parallel()
 	srv, _ := newAPI(t, testenv.Get(t), nil)
 	resp, err := http.Get(srv.URL + "/healthz")
 	if err != nil {
@@ -60,6 +62,7 @@ func TestHealthz(t *testing.T) {
 
 // Whatever goes wrong at the HTTP level is a problem document with a code.
 func TestProtocolErrorsAreProblems(t *testing.T) {
+	t.Parallel()
 	srv, _ := newAPI(t, testenv.Get(t), nil)
 	cases := []struct {
 		name, method, path, body string

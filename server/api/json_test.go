@@ -13,6 +13,7 @@ import (
 // utf-8 at most), no duplicate keys (a validator and a handler could read
 // different values), and no field names that only match case-insensitively.
 func TestJSONBodiesAreStrict(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	anon := newClient(t, s.APIURL, "")
 	good := `{"provider":"dev","id_token":"junk"}`

@@ -48,6 +48,7 @@ func leftovers(t *testing.T, s *stack.Stack, uid string) []string {
 }
 
 func TestDeleteAccountLeavesNothing(t *testing.T) {
+	t.Parallel()
 	clock := &stack.Clock{}
 	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock})
 	tok, uid := s.Login(t, "leaver")
@@ -129,6 +130,7 @@ func TestDeleteAccountLeavesNothing(t *testing.T) {
 
 // A deletion that failed halfway is finished by the app's retry.
 func TestDeleteAccountResumesAfterPartialFailure(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	tok, uid := s.Login(t, "half")
 	c := newClient(t, s.APIURL, tok)

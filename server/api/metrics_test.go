@@ -11,6 +11,7 @@ import (
 // Every access log line is also an EMF record, and a login, an upload and
 // its confirmation produce the metrics the dashboard plots.
 func TestAccessLogLinesAreEMF(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	c, _ := login(t, s, "measured")
 	c.upload("m.wav", "audio/wav", audioBytes("audio/wav", 1000))

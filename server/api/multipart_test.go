@@ -130,6 +130,7 @@ func completeBody(parts []storedPartJSON) map[string]any {
 // holds, complete (which already answers available), complete again
 // (harmless), the download and the quota.
 func TestMultipartUploadHappyPath(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
 	c, _ := login(t, s, "mp-happy")
 	body := audioBytes("audio/mp4", 10*mib+12345)
@@ -228,6 +229,7 @@ func TestMultipartUploadHappyPath(t *testing.T) {
 
 // Parts routes and complete validate what they are given.
 func TestMultipartRequestValidation(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
 	c, _ := login(t, s, "mp-validate")
 	id := c.createMultipart("v.m4a", 11*mib).Recording.ID // 3 parts
@@ -273,6 +275,7 @@ func TestMultipartRequestValidation(t *testing.T) {
 // A part URL that expired is refused by storage; asking again signs a new
 // one that works.
 func TestMultipartExpiredPartURLIsResigned(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: withEnv(map[string]string{"UPLOAD_URL_TTL": "1s"})})
 	c, _ := login(t, s, "mp-expire")
 	body := audioBytes("audio/mp4", 6*mib)
@@ -301,6 +304,7 @@ func TestMultipartExpiredPartURLIsResigned(t *testing.T) {
 // same upload id on the record, and the parts uploaded through the first
 // answer count.
 func TestMultipartIdempotentReplay(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
 	c, uid := login(t, s, "mp-replay")
 	first := c.createMultipart("r.m4a", 6*mib, "Idempotency-Key", "mp-1")
@@ -331,6 +335,7 @@ func TestMultipartIdempotentReplay(t *testing.T) {
 // DELETE of a pending multipart recording aborts its upload (its parts are
 // gone from storage) and releases its reservation at once.
 func TestMultipartDeleteAbortsTheUpload(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
 	c, uid := login(t, s, "mp-delete")
 	up := c.createMultipart("gone.m4a", 6*mib)
@@ -363,6 +368,7 @@ func TestMultipartDeleteAbortsTheUpload(t *testing.T) {
 // The reconciler aborts a multipart upload whose window (and grace) has
 // passed and closes its record, releasing the reservation; not before.
 func TestMultipartReconcilerAbortsAfterTheWindow(t *testing.T) {
+	t.Parallel()
 	clock := &stack.Clock{}
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv, Clock: clock})
 	c, uid := login(t, s, "mp-abandon")
@@ -392,6 +398,7 @@ func TestMultipartReconcilerAbortsAfterTheWindow(t *testing.T) {
 // The quota counts a multipart upload's declared size from its create,
 // before a single byte is stored.
 func TestMultipartQuotaCountsDeclaredSize(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: withEnv(map[string]string{
 		"QUOTA_MAX_BYTES": strconv.Itoa(20 * mib), "MAX_UPLOAD_BYTES": strconv.Itoa(20 * mib)})})
 	c, _ := login(t, s, "mp-quota")
@@ -405,6 +412,7 @@ func TestMultipartQuotaCountsDeclaredSize(t *testing.T) {
 // Another user's multipart recording is 404 on every new route, exactly
 // like a missing id, and stays untouched.
 func TestMultipartRoutesOwnership(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
 	a, _ := login(t, s, "mp-owner-a")
 	b, _ := login(t, s, "mp-owner-b")
@@ -446,6 +454,7 @@ func (c *client) uploadAllParts(up multipartCreateJSON, body []byte) []storedPar
 // An app whose complete call was lost still gets its recording: storage's
 // CompleteMultipartUpload event goes through the same Keeper as a PUT's.
 func TestMultipartCompletedEventConfirms(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
 	c, uid := login(t, s, "mp-event")
 	body := audioBytes("audio/mp4", 7*mib)
@@ -470,6 +479,7 @@ func TestMultipartCompletedEventConfirms(t *testing.T) {
 // A multipart upload that is not audio is rejected by the complete's own
 // answer, its object deleted and its reservation released.
 func TestMultipartNotAudioIsRejectedOnComplete(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
 	c, uid := login(t, s, "mp-reject")
 	body := randomBytes(6 * mib)
@@ -492,6 +502,7 @@ func TestMultipartNotAudioIsRejectedOnComplete(t *testing.T) {
 
 // Deleting the account aborts its pending multipart uploads.
 func TestMultipartAccountDeletionAborts(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
 	c, uid := login(t, s, "mp-leaver")
 	up := c.createMultipart("left.m4a", 6*mib)
@@ -512,6 +523,7 @@ func TestMultipartAccountDeletionAborts(t *testing.T) {
 // No part URL outlives the recording's window: near its end a part URL
 // expires with it, and after it no part URL is issued at all.
 func TestMultipartPartURLsNeverOutliveTheWindow(t *testing.T) {
+	t.Parallel()
 	clock := &stack.Clock{}
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv, Clock: clock})
 	c, _ := login(t, s, "mp-window")

@@ -12,6 +12,7 @@ import (
 // A name is stored in NFC, on create and on rename, so the NFC and NFD
 // spellings of one name (macOS writes NFD) are the same name everywhere.
 func TestFileNamesAreStoredNormalized(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	c, _ := login(t, s, "normalizer")
 	nfc := "회의 café.wav"

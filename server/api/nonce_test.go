@@ -37,6 +37,7 @@ func getNonce(t *testing.T, c *client) string {
 // SHA-256 as Apple's iOS flow puts it) can never sign in twice, and a nonce
 // the server did not issue, or one past its ten minutes, signs in never.
 func TestNonceIsSingleUse(t *testing.T) {
+	t.Parallel()
 	clock := &stack.Clock{}
 	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock})
 	anon := newClient(t, s.APIURL, "")
@@ -90,6 +91,7 @@ func TestNonceIsSingleUse(t *testing.T) {
 
 // With OIDC_<NAME>_REQUIRE_NONCE a token without a nonce is refused.
 func TestNonceRequiredByProviderSetting(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"OIDC_DEV_REQUIRE_NONCE": "true"}})
 	anon := newClient(t, s.APIURL, "")
 	wantProblem(t, anon.do("POST", "/v1/auth/login", map[string]string{"provider": "dev", "id_token": s.IDToken(t, "req")}),
@@ -102,6 +104,7 @@ func TestNonceRequiredByProviderSetting(t *testing.T) {
 // The provider list names every enabled provider and, for the development
 // issuer, a token endpoint that really mints tokens this API accepts.
 func TestProvidersListFindsTheDevelopmentIssuer(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{
 		"GOOGLE_CLIENT_IDS": "web.apps.googleusercontent.com", "OIDC_DEV_REQUIRE_NONCE": "false"}})
 	anon := newClient(t, s.APIURL, "")
@@ -145,6 +148,7 @@ func TestProvidersListFindsTheDevelopmentIssuer(t *testing.T) {
 // Issuing nonces writes to the database without a session, so it is
 // rate-limited per address like login.
 func TestNonceIssueIsRateLimited(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"LOGIN_RATE_LIMIT": "1", "LOGIN_RATE_BURST": "2"}})
 	anon := newClient(t, s.APIURL, "")
 	getNonce(t, anon)

@@ -19,6 +19,7 @@ import (
 )
 
 func TestOpenAPIDocumentIsValid31(t *testing.T) {
+	t.Parallel()
 	if err := contract.Load(t).Lint(); err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +40,7 @@ func bareAPI(t *testing.T) *echo.Echo {
 // missing from the document is undocumented API, and an operation missing
 // from the router is a promise the server does not keep.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
 	e := bareAPI(t)
 	var served []contract.Operation
 	for _, r := range e.Routes() {
@@ -72,6 +74,7 @@ var httpMethods = []string{
 }
 
 func TestOpenAPIDocumentIsServed(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(bareAPI(t))
 	defer srv.Close()
 	resp, err := contract.Load(t).Client(t, nil).Get(srv.URL + "/openapi.yaml")
@@ -98,6 +101,7 @@ func TestOpenAPIDocumentIsServed(t *testing.T) {
 // what the server sends. None of them reaches a dependency, so the bare
 // application serves them.
 func TestOpenAPIConventionsHold(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(bareAPI(t))
 	defer srv.Close()
 	client := contract.Load(t).Client(t, nil)
@@ -136,6 +140,7 @@ func TestOpenAPIConventionsHold(t *testing.T) {
 // middleware, when on, answers it on any path. The document used to promise
 // a 405 instead.
 func TestOptionsIsAnsweredAsDocumented(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		cors        bool
 		path        string

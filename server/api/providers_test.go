@@ -87,6 +87,7 @@ func (p *providerStack) reconcile(t *testing.T) {
 // team's public key), the refresh token kept sealed, and revoked when the
 // account is deleted, before the data goes; nothing is left behind.
 func TestAppleCodeExchangedAtLoginAndRevokedAtDeletion(t *testing.T) {
+	t.Parallel()
 	p := newProviderStack(t, nil)
 	code := p.apple.Code("apple-001", stack.ClientID)
 	tok, uid := p.login(t, "apple", "apple-001", code)
@@ -118,6 +119,7 @@ func TestAppleCodeExchangedAtLoginAndRevokedAtDeletion(t *testing.T) {
 // Apple without a stored token: the deletion completes and says the user
 // may revoke access in their Apple ID settings (200 with a notice).
 func TestAppleWithoutTokenDeletionAsksUserToRevoke(t *testing.T) {
+	t.Parallel()
 	p := newProviderStack(t, nil)
 	tok, uid := p.login(t, "apple", "apple-002", "")
 	r := newClient(t, p.APIURL, tok).do("DELETE", "/v1/me", nil)
@@ -147,6 +149,7 @@ func TestAppleWithoutTokenDeletionAsksUserToRevoke(t *testing.T) {
 // left due, retried by the reconciler until Apple accepts it, then the last
 // trace of the account goes.
 func TestAppleRevokeFailureIsRetriedByReconciler(t *testing.T) {
+	t.Parallel()
 	p := newProviderStack(t, nil)
 	tok, uid := p.login(t, "apple", "apple-004", p.apple.Code("apple-004", stack.ClientID))
 	refresh := p.apple.Tokens()["apple-004"]
@@ -210,6 +213,7 @@ func TestAppleRevokeFailureIsRetriedByReconciler(t *testing.T) {
 // In-app deletion of a Kakao account unlinks it at Kakao (Kakao does not
 // call back for that).
 func TestKakaoAccountDeletionUnlinksAtKakao(t *testing.T) {
+	t.Parallel()
 	p := newProviderStack(t, nil)
 	p.kakao.Link("4001")
 	tok, uid := p.login(t, "kakao", "4001", "")
@@ -233,6 +237,7 @@ func (p *providerStack) callback(t *testing.T, auth, appID, sub, referrer string
 // Kakao's unlink callback with this app's admin key deletes the account,
 // for every referrer_type, without calling Kakao back.
 func TestKakaoUnlinkCallbackDeletesAccount(t *testing.T) {
+	t.Parallel()
 	p := newProviderStack(t, nil)
 	for i, ref := range []string{"ACCOUNT_DELETE", "FORCED_ACCOUNT_DELETE", "UNLINK_FROM_APPS", "UNLINK_FROM_ADMIN", "INCOMPLETE_SIGN_UP"} {
 		sub := fmt.Sprint(5000 + i)
@@ -263,6 +268,7 @@ func TestKakaoUnlinkCallbackDeletesAccount(t *testing.T) {
 // A bad key, a wrong app_id or another scheme is 401 and deletes nothing;
 // an unknown user is 200.
 func TestKakaoUnlinkCallbackRefusesStrangers(t *testing.T) {
+	t.Parallel()
 	p := newProviderStack(t, nil)
 	tok, _ := p.login(t, "kakao", "6001", "")
 	for _, c := range []struct{ name, auth, app string }{
@@ -281,6 +287,7 @@ func TestKakaoUnlinkCallbackRefusesStrangers(t *testing.T) {
 
 // Without Kakao configured the callback route does not exist.
 func TestKakaoUnlinkCallbackNeedsKakao(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	r := newClient(t, s.APIURL, "").do("POST", "/v1/providers/kakao/unlink", "app_id=1&user_id=2",
 		"Content-Type", "application/x-www-form-urlencoded", "Authorization", "KakaoAK x")
@@ -291,6 +298,7 @@ func TestKakaoUnlinkCallbackNeedsKakao(t *testing.T) {
 // answering after 6 s, the callback still answers 200 in time, the account
 // is marked, and the reconciler finishes the deletion once storage is back.
 func TestKakaoUnlinkCallbackAnswersInTimeWhenStorageIsSlow(t *testing.T) {
+	t.Parallel()
 	env := testenv.Get(t)
 	s3p := faulty.New(t, "minio", env.MinIO.Endpoint())
 	p := newProviderStack(t, map[string]string{"AWS_ENDPOINT_URL_S3": s3p.Endpoint(), "S3_PUBLIC_ENDPOINT": env.MinIO.Endpoint()})
@@ -316,6 +324,7 @@ func TestKakaoUnlinkCallbackAnswersInTimeWhenStorageIsSlow(t *testing.T) {
 // A slow Kakao never holds up an in-app deletion: our data goes within the
 // call budget, the unlink stays due, and the reconciler makes it later.
 func TestKakaoUnlinkAPISlowIsRetriedByReconciler(t *testing.T) {
+	t.Parallel()
 	p := newProviderStack(t, nil)
 	p.kakao.Link("8001")
 	p.kakao.Delay(5 * time.Second)
@@ -342,6 +351,7 @@ func TestKakaoUnlinkAPISlowIsRetriedByReconciler(t *testing.T) {
 // Google: the server holds nothing from Google but the identity, email and
 // name, and account deletion removes all of it.
 func TestGoogleAccountDeletionRemovesWhatGoogleGave(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{StandIn: []string{"google"}})
 	idTok, err := s.Issuer.Mint(devissuer.Claims{Subject: "g-sub-9", Audience: stack.ClientID, Email: "gina@example.com", EmailVerified: true, Name: "Gina G"})
 	if err != nil {
@@ -370,6 +380,7 @@ func TestGoogleAccountDeletionRemovesWhatGoogleGave(t *testing.T) {
 // An Apple outage costs the reconciler one call budget per pass, not one
 // per account due: the other accounts stay due, untouched, for the next.
 func TestReconcilerSparesADownProvider(t *testing.T) {
+	t.Parallel()
 	p := newProviderStack(t, nil)
 	var uids []string
 	for _, sub := range []string{"apple-101", "apple-102", "apple-103"} {

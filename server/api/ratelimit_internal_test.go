@@ -8,6 +8,7 @@ import (
 
 // However many distinct keys arrive, a limiter holds at most max of them.
 func TestLimiterMemoryIsBounded(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	l := newLimiter(30, 10, func() time.Time { return now })
 	l.max = 100
@@ -34,6 +35,7 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 
 // Buckets refill: a key limited now is allowed again once a token is back.
 func TestLimiterRefills(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	l := newLimiter(60, 2, func() time.Time { return now }) // one a second
 	for i := 0; i < 2; i++ {

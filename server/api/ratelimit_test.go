@@ -13,6 +13,7 @@ import (
 // Locally the login limiter keys on the socket address: forwarding headers
 // are written by the client and buy nothing, however many or large.
 func TestLoginLimiterIgnoresForwardingHeaders(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"LOGIN_RATE_LIMIT": "1", "LOGIN_RATE_BURST": "2"}})
 	anon := newClient(t, s.APIURL, "")
 	body := map[string]string{"provider": "dev", "id_token": "junk"}
@@ -31,6 +32,7 @@ func TestLoginLimiterIgnoresForwardingHeaders(t *testing.T) {
 // too, so many addresses (a botnet, or one carrier NAT) cannot hammer one
 // account; other accounts are unaffected.
 func TestLoginIsRateLimitedPerIdentity(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{
 		"LOGIN_IDENTITY_RATE_LIMIT": "1", "LOGIN_IDENTITY_RATE_BURST": "2",
 	}})

@@ -131,6 +131,7 @@ func (c *client) upload(name, ct string, body []byte) recordingJSON {
 }
 
 func TestUploadListDownloadRenameDelete(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	tok, uid := s.Login(t, "flow")
 	c := newClient(t, s.APIURL, tok)
@@ -222,6 +223,7 @@ func TestUploadListDownloadRenameDelete(t *testing.T) {
 }
 
 func TestCreateValidation(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{"MAX_UPLOAD_BYTES": "1000"}})
 	tok, _ := s.Login(t, "v")
 	c := newClient(t, s.APIURL, tok)
@@ -273,6 +275,7 @@ func TestCreateValidation(t *testing.T) {
 }
 
 func TestQuotaCountsPendingUploads(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{
 		"QUOTA_MAX_RECORDINGS": "2", "QUOTA_MAX_BYTES": "1000", "MAX_UPLOAD_BYTES": "600"}})
 	tok, _ := s.Login(t, "q")
@@ -283,6 +286,7 @@ func TestQuotaCountsPendingUploads(t *testing.T) {
 }
 
 func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	tok, _ := s.Login(t, "idem")
 	c := newClient(t, s.APIURL, tok)
@@ -302,6 +306,7 @@ func TestIdempotencyKey(t *testing.T) {
 }
 
 func TestPaginationAcrossPagesWhileAdding(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	tok, _ := s.Login(t, "pages")
 	c := newClient(t, s.APIURL, tok)
@@ -345,6 +350,7 @@ func TestPaginationAcrossPagesWhileAdding(t *testing.T) {
 }
 
 func TestListParameters(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	tok, _ := s.Login(t, "params")
 	c := newClient(t, s.APIURL, tok)
@@ -371,6 +377,7 @@ func TestListParameters(t *testing.T) {
 // User B can neither see nor touch user A's recordings; A's ids, malformed
 // ids and missing ids answer the very same 404.
 func TestOwnershipMatrix(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	tokA, _ := s.Login(t, "owner-a")
 	tokB, _ := s.Login(t, "owner-b")

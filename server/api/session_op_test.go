@@ -19,6 +19,7 @@ import (
 // operation fails for another reason (unknown id, quota, a replayed
 // Idempotency-Key), and nothing it asked for may happen.
 func TestRecordingRoutesRefuseASessionEndedBetweenRequests(t *testing.T) {
+	t.Parallel()
 	for _, end := range []string{"logout", "expiry"} {
 		t.Run(end, func(t *testing.T) {
 			clock := &stack.Clock{}

@@ -17,6 +17,7 @@ import (
 // was once good. Each case starts from a freshly cached token, because the
 // first 401 drops the token from the cache.
 func TestRevokedCachedSessionIsRefusedOnEveryEarlyError(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	for _, r := range []struct {
 		name, method, path string

@@ -10,6 +10,7 @@ import (
 // never grow it past maxCachedSessions, and a hash already cached is
 // updated in place without evicting another.
 func TestSessionCacheStaysBounded(t *testing.T) {
+	t.Parallel()
 	var c sessionUsers
 	for i := range maxCachedSessions + 10 {
 		c.put("hash-"+strconv.Itoa(i), "user")

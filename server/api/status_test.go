@@ -44,6 +44,7 @@ func (c *client) rejected(name string) recordingJSON {
 // can see, and the status says the rest. A pending recording used to be a
 // 409 not_uploaded.
 func TestGetAnswersEveryVisibleStatus(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	c, _ := login(t, s, "statuses")
 	avail := c.upload("kept.wav", "audio/wav", audioBytes("audio/wav", 300))
@@ -96,6 +97,7 @@ type pageJSON struct {
 // one listing, newest first, across pages; the trash keeps its own listing.
 // include=download_url signs a GET for every available item of the page.
 func TestListAllStatusesWithDownloadURLs(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	c, _ := login(t, s, "list-all")
 	bodies := map[string][]byte{}

@@ -44,6 +44,7 @@ func download(t *testing.T, c *client, id string) []byte {
 // Issue 22: a deleted recording waits in the trash, restorable as it was,
 // until it is purged by the user or, after TRASH_RETENTION, the reconciler.
 func TestTrash(t *testing.T) {
+	t.Parallel()
 	clock := &stack.Clock{}
 	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock, Env: map[string]string{"TRASH_RETENTION": "24h"}})
 	c, uid := login(t, s, "trasher")
@@ -116,6 +117,7 @@ func TestTrash(t *testing.T) {
 
 // Account deletion does not stop at the trash: everything goes.
 func TestAccountDeletionEmptiesTheTrash(t *testing.T) {
+	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	c, uid := login(t, s, "trash-leaver")
 	rec := c.upload("a.m4a", "audio/mp4", audioBytes("audio/mp4", 6000))
