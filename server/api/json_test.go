@@ -21,21 +21,24 @@ func TestJSONBodiesAreStrict(t *testing.T) {
 		name, contentType, body string
 		status                  int
 		code                    string
+		detail                  string // a part of the problem's detail, if given
 	}{
-		{"application/jsonx", "application/jsonx", good, 415, "unsupported_media_type"},
-		{"text/plain", "text/plain", good, 415, "unsupported_media_type"},
-		{"no content type", "", good, 415, "unsupported_media_type"},
-		{"json with a foreign charset", "application/json; charset=latin1", good, 415, "unsupported_media_type"},
-		{"json with an extra parameter", "application/json; profile=x", good, 415, "unsupported_media_type"},
-		{"duplicate key", "application/json", `{"provider":"dev","provider":"other","id_token":"junk"}`, 400, "invalid_request"},
-		{"duplicate nested key", "application/json", `{"provider":"dev","id_token":"junk","nonce":{"a":1,"a":2}}`, 400, "invalid_request"},
-		{"case-folded field", "application/json", `{"PROVIDER":"dev","id_token":"junk"}`, 400, "invalid_request"},
-		{"mixed-case field", "application/json", `{"provider":"dev","Id_Token":"junk"}`, 400, "invalid_request"},
-		{"unicode case fold", "application/json", `{"provider":"dev","id_to\u212aen":"junk"}`, 400, "invalid_request"},
+		{"application/jsonx", "application/jsonx", good, 415, "unsupported_media_type", ""},
+		{"text/plain", "text/plain", good, 415, "unsupported_media_type", ""},
+		{"no content type", "", good, 415, "unsupported_media_type", ""},
+		{"json with a foreign charset", "application/json; charset=latin1", good, 415, "unsupported_media_type", ""},
+		{"json with an extra parameter", "application/json; profile=x", good, 415, "unsupported_media_type", ""},
+		{"duplicate key", "application/json", `{"provider":"dev","provider":"other","id_token":"junk"}`, 400, "invalid_request", ""},
+		{"duplicate nested key", "application/json", `{"provider":"dev","id_token":"junk","nonce":{"a":1,"a":2}}`, 400, "invalid_request", ""},
+		{"case-folded field", "application/json", `{"PROVIDER":"dev","id_token":"junk"}`, 400, "invalid_request", ""},
+		{"mixed-case field", "application/json", `{"provider":"dev","Id_Token":"junk"}`, 400, "invalid_request", ""},
+		{"unicode case fold", "application/json", `{"provider":"dev","id_to\u212aen":"junk"}`, 400, "invalid_request", ""},
+		{"wrong type", "application/json", `{"provider":5,"id_token":"junk"}`, 400, "invalid_request", `field "provider" must be a string`},
+		{"not an object", "application/json", `["dev"]`, 400, "invalid_request", "must be a JSON object"},
 		// Accepted: the token itself is junk, so verification answers 401.
-		{"plain json", "application/json", good, 401, "invalid_id_token"},
-		{"json utf-8", "application/json; charset=utf-8", good, 401, "invalid_id_token"},
-		{"json UTF-8 quoted, upper case type", `Application/JSON; charset="UTF-8"`, good, 401, "invalid_id_token"},
+		{"plain json", "application/json", good, 401, "invalid_id_token", ""},
+		{"json utf-8", "application/json; charset=utf-8", good, 401, "invalid_id_token", ""},
+		{"json UTF-8 quoted, upper case type", `Application/JSON; charset="UTF-8"`, good, 401, "invalid_id_token", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := http.NewRequest("POST", s.APIURL+"/v1/auth/login", strings.NewReader(tc.body))
@@ -51,7 +54,10 @@ func TestJSONBodiesAreStrict(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			r := readResult(t, resp)
-			wantProblem(t, r, tc.status, tc.code)
+			p := wantProblem(t, r, tc.status, tc.code)
+			if !strings.Contains(p.Detail, tc.detail) {
+				t.Errorf("detail %q, want it to say %q", p.Detail, tc.detail)
+			}
 		})
 	}
 	// The same rules on an authenticated route.
