@@ -253,6 +253,13 @@ func TestMultipartRequestValidation(t *testing.T) {
 			wantProblem(t, c.do("POST", "/v1/recordings/"+id+tc.path, tc.body), tc.status, tc.code)
 		})
 	}
+	// A hundred parts, the most one request may ask for, are signed at once.
+	hundred := c.createMultipart("h.m4a", 100*5*mib).Recording.ID
+	all := make([]int, 100)
+	for i := range all {
+		all[i] = i + 1
+	}
+	c.signParts(hundred, all...)
 	// A single-PUT recording has no parts.
 	wantProblem(t, c.do("POST", "/v1/recordings/"+single+"/parts", map[string]any{"part_numbers": []int{1}}), 409, "conflict")
 	wantProblem(t, c.do("GET", "/v1/recordings/"+single+"/parts", nil), 409, "conflict")
