@@ -7,7 +7,10 @@
 //
 // For each package P (internal/auth is internal_auth) the directory may hold
 // P.json (a run), P.json.seconds (its wall time) and P.dry.json (a dry run,
-// from which a run's duration is estimated).
+// from which a run's duration is estimated). A package too slow to run
+// whole may be run in parts, some of its files at a time (gremlins' -E), as
+// P+NAME.json (with P+NAME.json.seconds): each source file's mutants are
+// taken from the newest run that holds them, and the wall times add up.
 package main
 
 import (
@@ -78,7 +81,7 @@ func run(dir, equivFile, out string, pkgs []string) error {
 	var estimates []string
 	for _, p := range pkgs {
 		base := filepath.Join(dir, strings.ReplaceAll(p, "/", "_"))
-		res, mtime, err := load(base + ".json")
+		res, mtime, wall, err := loadRuns(base)
 		if err != nil {
 			return err
 		}
@@ -127,10 +130,6 @@ func run(dir, equivFile, out string, pkgs []string) error {
 		if run-nEquiv > 0 {
 			score = fmt.Sprintf("%.1f%%", 100*float64(killed)/float64(run-nEquiv))
 		}
-		wall := seconds(base + ".json.seconds")
-		if wall == 0 {
-			wall = time.Duration(res.Elapsed * float64(time.Second))
-		}
 		fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %d | %d | %s | %d (%d) | %s | %s |\n", p, run, counts["KILLED"], counts["TIMED OUT"],
 			counts["LIVED"], nEquiv, score, counts["NOT COVERED"], notCoveredCase, wall.Round(time.Second), mtime.UTC().Format("2006-01-02"))
 	}
@@ -172,6 +171,58 @@ func load(path string) (*result, time.Time, error) {
 		return nil, time.Time{}, err
 	}
 	return &r, fi.ModTime(), nil
+}
+
+// loadRuns reads a package's run, P.json, and its partial runs, P+NAME.json,
+// into one result: for each source file, the newest run that mutated it
+// wins. It returns the newest run's time and the runs' wall times summed.
+func loadRuns(base string) (*result, time.Time, time.Duration, error) {
+	parts, err := filepath.Glob(base + "+*.json")
+	if err != nil {
+		return nil, time.Time{}, 0, err
+	}
+	type run struct {
+		res   *result
+		mtime time.Time
+		wall  time.Duration
+	}
+	var runs []run
+	for _, path := range append([]string{base + ".json"}, parts...) {
+		if strings.HasSuffix(path, ".dry.json") {
+			continue
+		}
+		res, mtime, err := load(path)
+		if err != nil {
+			return nil, time.Time{}, 0, err
+		}
+		if res == nil {
+			continue
+		}
+		wall := seconds(path + ".seconds")
+		if wall == 0 {
+			wall = time.Duration(res.Elapsed * float64(time.Second))
+		}
+		runs = append(runs, run{res, mtime, wall})
+	}
+	if len(runs) == 0 {
+		return nil, time.Time{}, 0, nil
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].mtime.Before(runs[j].mtime) })
+	merged := &result{}
+	at := map[string]int{} // file name -> index in merged.Files
+	var total time.Duration
+	for _, r := range runs {
+		total += r.wall
+		for _, f := range r.res.Files {
+			if i, ok := at[f.FileName]; ok {
+				merged.Files[i] = f
+				continue
+			}
+			at[f.FileName] = len(merged.Files)
+			merged.Files = append(merged.Files, f)
+		}
+	}
+	return merged, runs[len(runs)-1].mtime, total, nil
 }
 
 func mutants(pkg string, r *result) []mutant {
