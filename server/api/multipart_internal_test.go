@@ -1,0 +1,48 @@
+package api
+
+import (
+	"testing"
+
+	"github.com/voicerec/backend/internal/config"
+)
+
+// The bounds of one parts or complete request, at their edges: one part is
+// a whole upload (a file of exactly one part size), and S3's 10,000 parts
+// must fit one complete.
+func TestMultipartRequestBounds(t *testing.T) {
+	t.Parallel()
+	parts := func(n int) *completeRequest {
+		r := &completeRequest{Parts: make([]completePart, n)}
+		for i := range r.Parts {
+			r.Parts[i] = completePart{PartNumber: i + 1, ETag: `"etag"`}
+		}
+		return r
+	}
+	numbers := func(n int) *partsRequest {
+		r := &partsRequest{PartNumbers: make([]int, n)}
+		for i := range r.PartNumbers {
+			r.PartNumbers[i] = i + 1
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name string
+		req  validator
+		ok   bool
+	}{
+		{"complete of no part", parts(0), false},
+		{"complete of one part", parts(1), true},
+		{"complete of S3's most parts", parts(config.MaxParts), true},
+		{"complete of one part more", parts(config.MaxParts + 1), false},
+		{"no part numbers", numbers(0), false},
+		{"one part number", numbers(1), true},
+		{"the most part numbers at once", numbers(maxPartsPerRequest), true},
+		{"one part number more", numbers(maxPartsPerRequest + 1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.req.validate(); (err == nil) != tc.ok {
+				t.Errorf("validate() = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
