@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -25,11 +24,7 @@ func TestAccessLogRouteAndLatency(t *testing.T) {
 	wantStatus(t, newClient(t, s.APIURL, "").do("GET", "/v1/no-such-route", nil), http.StatusNotFound)
 
 	var list, unmatched map[string]any
-	for _, line := range strings.Split(s.Logs.String(), "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != "request" {
-			continue
-		}
+	for _, rec := range s.Logged("request") {
 		switch {
 		case rec["route"] == "/v1/recordings" && rec["method"] == "GET":
 			list = rec
@@ -69,4 +64,25 @@ func TestBodyLimitIsInclusive(t *testing.T) {
 		t.Fatalf("a body of exactly the limit: %d %s", r.status, r.body)
 	}
 	wantProblem(t, c.do("POST", "/v1/recordings", pad(4097)), http.StatusRequestEntityTooLarge, "request_too_large")
+}
+
+// A failure of the server (500, 503, 504) is logged with its cause for
+// operators (TestFaults checks those lines); a refusal of the client's
+// request is not: it is in the access log, and a scan of bad requests must
+// not page anyone.
+func TestClientErrorsAreNotLoggedAsFailures(t *testing.T) {
+	t.Parallel()
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	c, _ := login(t, s, "refused")
+	anon := newClient(t, s.APIURL, "")
+	wantStatus(t, c.do("GET", "/v1/recordings/01J9Z3M0A1B2C3D4E5F6G7H8J9", nil), http.StatusNotFound)
+	wantStatus(t, c.do("POST", "/v1/recordings", map[string]any{"file_name": "", "content_type": "audio/mp4", "size_bytes": 1}), http.StatusBadRequest)
+	wantStatus(t, anon.do("GET", "/v1/me", nil), http.StatusUnauthorized)
+	wantStatus(t, anon.do("GET", "/v1/no-such-route", nil), http.StatusNotFound)
+	if failed := s.Logged("request failed"); len(failed) != 0 {
+		t.Errorf("client errors logged as failures: %v", failed)
+	}
+	if len(s.Logged("request")) < 4 {
+		t.Errorf("the access log misses requests: %s", s.Logs.String())
+	}
 }

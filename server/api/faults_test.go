@@ -179,6 +179,7 @@ func TestFaults(t *testing.T) {
 				{name: "readyz", method: http.MethodGet, path: "/readyz", anonymous: true, want: http.StatusOK, touchesS3: true},
 			}
 			isDynamo := strings.HasPrefix(fault.name, "dynamodb")
+			failedBefore := len(f.s.Logged("request failed"))
 			fault.inject(fault.target())
 			answers := make([]answer, len(calls))
 			var wg sync.WaitGroup
@@ -218,6 +219,17 @@ func TestFaults(t *testing.T) {
 						t.Errorf("%s: 503 without Retry-After", c.name)
 					}
 				}
+			}
+
+			// Each failure is logged with its cause, for operators.
+			failed := 0
+			for i, c := range calls {
+				if c.name != "readyz" && answers[i].status >= 500 {
+					failed++
+				}
+			}
+			if logged := len(f.s.Logged("request failed")) - failedBefore; failed == 0 || logged < failed {
+				t.Errorf("%d requests failed and %d were logged as failures", failed, logged)
 			}
 
 			fault.target().Heal(t)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/voicerec/backend/internal/config"
@@ -18,6 +19,9 @@ func TestMultipartRequestBounds(t *testing.T) {
 		}
 		return r
 	}
+	etag := func(e string) *completeRequest {
+		return &completeRequest{Parts: []completePart{{PartNumber: 1, ETag: e}}}
+	}
 	numbers := func(n int) *partsRequest {
 		r := &partsRequest{PartNumbers: make([]int, n)}
 		for i := range r.PartNumbers {
@@ -34,6 +38,9 @@ func TestMultipartRequestBounds(t *testing.T) {
 		{"complete of one part", parts(1), true},
 		{"complete of S3's most parts", parts(config.MaxParts), true},
 		{"complete of one part more", parts(config.MaxParts + 1), false},
+		{"an empty etag", etag(""), false},
+		{"an etag of the longest accepted", etag(strings.Repeat("e", 128)), true},
+		{"an etag longer than any storage answers", etag(strings.Repeat("e", 129)), false},
 		{"no part numbers", numbers(0), false},
 		{"one part number", numbers(1), true},
 		{"the most part numbers at once", numbers(maxPartsPerRequest), true},

@@ -225,6 +225,10 @@ func TestMultipartUploadHappyPath(t *testing.T) {
 		t.Errorf("quota: %+v", q)
 	}
 	s.AssertLogsFree(t, c.token, urls[0].URL)
+	// The complete confirmed it at once: nothing for operators to look into.
+	if warned := s.Logged("confirm after complete"); len(warned) != 0 {
+		t.Errorf("a complete that confirmed its upload warned: %v", warned)
+	}
 }
 
 // Parts routes and complete validate what they are given.

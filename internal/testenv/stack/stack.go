@@ -242,6 +242,19 @@ func (b *SyncBuffer) String() string {
 	return b.buf.String()
 }
 
+// Logged returns the log entries with message msg, each decoded from its
+// JSON line.
+func (s *Stack) Logged(msg string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(s.Logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
 // EmittedMetrics checks every EMF line the stack logged against the EMF
 // rules CloudWatch enforces, failing the test on an invalid one, and
 // returns the names of the metrics emitted.
