@@ -52,3 +52,28 @@ func TestLimiterRefills(t *testing.T) {
 		t.Fatal("refused after a token came back")
 	}
 }
+
+// A bucket is forgotten only once it would be full again: a client that
+// emptied its bucket cannot get a fresh one by waiting less than that.
+func TestLimiterForgetsOnlyFullBuckets(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	l := newLimiter(1, 2, func() time.Time { return now }) // one a minute: full again after 2 min
+	l.allow("k")
+	l.allow("k")
+	start := now
+	for _, after := range []time.Duration{30 * time.Second, 55 * time.Second} {
+		now = start.Add(after)
+		l.allow("other " + after.String()) // arrivals are when idle keys are dropped
+		if ok, _ := l.allow("k"); ok {
+			t.Fatalf("%s after emptying its bucket (a token is a minute away), k has a fresh one", after)
+		}
+	}
+	// Two minutes (and a second) after k was last seen, its bucket is full
+	// again and may go.
+	now = now.Add(2*time.Minute + time.Second)
+	l.allow("newcomer")
+	if _, held := l.keys["k"]; held {
+		t.Error("a bucket idle long enough to be full is still held")
+	}
+}
