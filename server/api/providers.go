@@ -118,7 +118,7 @@ func (s *server) kakaoUnlink(c echo.Context) error {
 	sub := form.Get("user_id")
 	referrer := form.Get("referrer_type")
 	if sub == "" || len(sub) > 64 {
-		return recording.Errorf(recording.CodeValidation, "user_id is required")
+		return recording.Errorf(recording.CodeValidation, "user_id must be 1 to 64 characters")
 	}
 	uid, found, err := s.store.UserIDByIdentity(ctx, recording.Identity{Provider: "kakao", Subject: sub}.Key())
 	if err != nil {

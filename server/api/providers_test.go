@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -113,6 +114,18 @@ func TestAppleCodeExchangedAtLoginAndRevokedAtDeletion(t *testing.T) {
 	p.AssertLogsFree(t, refresh, code)
 	if !strings.Contains(p.Logs.String(), `"ProviderCalls":1`) {
 		t.Error("no ProviderCalls metric logged")
+	}
+	if w := p.Logged("keeping the apple refresh token failed"); len(w) != 0 {
+		t.Errorf("the kept token was reported lost: %v", w)
+	}
+	var exchanges []any
+	for _, call := range p.Logged("provider call") {
+		if call["Call"] == "token" {
+			exchanges = append(exchanges, call["Outcome"])
+		}
+	}
+	if len(exchanges) != 1 || exchanges[0] != "ok" {
+		t.Errorf("code exchanges counted with outcomes %v, want one ok", exchanges)
 	}
 }
 
@@ -253,6 +266,9 @@ func TestKakaoUnlinkCallbackDeletesAccount(t *testing.T) {
 			t.Fatalf("%s: left behind: %v", ref, left)
 		}
 	}
+	if w := p.Logged("kakao unlink: deletion left to the reconciler"); len(w) != 0 {
+		t.Errorf("deletions that finished were reported left to the reconciler: %v", w)
+	}
 	if p.kakao.Calls() != 0 {
 		t.Fatalf("called Kakao's unlink API %d times for users Kakao unlinked", p.kakao.Calls())
 	}
@@ -282,6 +298,9 @@ func TestKakaoUnlinkCallbackRefusesStrangers(t *testing.T) {
 	}
 	wantStatus(t, newClient(t, p.APIURL, tok).do("GET", "/v1/me", nil), 200)
 	wantStatus(t, p.callback(t, "KakaoAK "+p.kakao.AdminKey, p.kakao.AppID, "424242", "UNLINK_FROM_APPS"), 200)
+	// Kakao's user ids are numbers; up to 64 characters are looked up.
+	wantStatus(t, p.callback(t, "KakaoAK "+p.kakao.AdminKey, p.kakao.AppID, strings.Repeat("9", 64), "UNLINK_FROM_APPS"), 200)
+	wantProblem(t, p.callback(t, "KakaoAK "+p.kakao.AdminKey, p.kakao.AppID, strings.Repeat("9", 65), "UNLINK_FROM_APPS"), 400, "validation_failed")
 	wantStatus(t, newClient(t, p.APIURL, tok).do("GET", "/v1/me", nil), 200)
 }
 
@@ -311,6 +330,9 @@ func TestKakaoUnlinkCallbackAnswersInTimeWhenStorageIsSlow(t *testing.T) {
 		t.Fatalf("answered after %s", d)
 	}
 	wantProblem(t, newClient(t, p.APIURL, tok).do("GET", "/v1/me", nil), 409, "account_deleting")
+	if w := p.Logged("kakao unlink: deletion left to the reconciler"); len(w) != 1 {
+		t.Errorf("the unfinished deletion was not reported to operators: %v", w)
+	}
 	s3p.Heal(t)
 	p.reconcile(t)
 	if left := leftovers(t, p.Stack, uid); len(left) > 0 {
@@ -409,5 +431,31 @@ func TestReconcilerSparesADownProvider(t *testing.T) {
 		if left := leftovers(t, p.Stack, uid); len(left) > 0 {
 			t.Fatalf("left behind: %v", left)
 		}
+	}
+}
+
+// When the account could not even be marked for deletion within Kakao's
+// budget, the callback must fail, so that Kakao calls again: a 200 would
+// leave an account its owner unlinked. The call after the fault deletes it.
+func TestKakaoUnlinkCallbackFailsWhenNothingWasMarked(t *testing.T) {
+	t.Parallel()
+	env := testenv.Get(t)
+	ddb := faulty.New(t, "dynamodb", env.Dynamo.Endpoint())
+	p := newProviderStack(t, map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": ddb.Endpoint()})
+	_, uid := p.login(t, "kakao", "9001", "")
+	// Slower than the 2 s callback budget: the deletion gives up before its
+	// first read, while reads without that budget still answer.
+	ddb.Slow(t, 2500*time.Millisecond)
+	r := p.callback(t, "KakaoAK "+p.kakao.AdminKey, p.kakao.AppID, "9001", "UNLINK_FROM_APPS")
+	if r.status < 500 {
+		t.Fatalf("status %d with nothing marked, want a 5xx so Kakao calls again: %s", r.status, r.body)
+	}
+	ddb.Heal(t)
+	if u, err := p.Store.GetUser(context.Background(), uid); err != nil || u.Deleting {
+		t.Fatalf("after the failed callback: user %+v, %v; want it untouched", u, err)
+	}
+	wantStatus(t, p.callback(t, "KakaoAK "+p.kakao.AdminKey, p.kakao.AppID, "9001", "UNLINK_FROM_APPS"), 200)
+	if left := leftovers(t, p.Stack, uid); len(left) > 0 {
+		t.Fatalf("left behind after Kakao's second call: %v", left)
 	}
 }

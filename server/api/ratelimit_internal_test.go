@@ -69,9 +69,15 @@ func TestLimiterForgetsOnlyFullBuckets(t *testing.T) {
 			t.Fatalf("%s after emptying its bucket (a token is a minute away), k has a fresh one", after)
 		}
 	}
-	// Two minutes (and a second) after k was last seen, its bucket is full
-	// again and may go.
-	now = now.Add(2*time.Minute + time.Second)
+	// Just before two minutes after k was last seen its bucket is not yet
+	// full and is kept; two minutes (and a second) after, it may go.
+	last := now
+	now = last.Add(2*time.Minute - 500*time.Millisecond)
+	l.allow("almost")
+	if _, held := l.keys["k"]; !held {
+		t.Fatal("a bucket not yet full again was forgotten")
+	}
+	now = last.Add(2*time.Minute + time.Second)
 	l.allow("newcomer")
 	if _, held := l.keys["k"]; held {
 		t.Error("a bucket idle long enough to be full is still held")
