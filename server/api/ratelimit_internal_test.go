@@ -31,6 +31,12 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 	if addressKey("::ffff:192.0.2.1") != addressKey("192.0.2.1") {
 		t.Error("an IPv4-mapped address is counted apart from the IPv4 one")
 	}
+	// Different clients have budgets of their own.
+	for _, pair := range [][2]string{{"192.0.2.1", "192.0.2.2"}, {"2001:db8:1:2::1", "2001:db8:1:3::1"}, {"192.0.2.1", "junk"}} {
+		if addressKey(pair[0]) == addressKey(pair[1]) {
+			t.Errorf("%s and %s share a budget", pair[0], pair[1])
+		}
+	}
 }
 
 // Buckets refill: a key limited now is allowed again once a token is back.
