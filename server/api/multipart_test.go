@@ -6,8 +6,15 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -257,6 +264,8 @@ func TestMultipartRequestValidation(t *testing.T) {
 			wantProblem(t, c.do("POST", "/v1/recordings/"+id+tc.path, tc.body), tc.status, tc.code)
 		})
 	}
+	// A file of exactly the threshold is uploaded in parts.
+	c.createMultipart("edge.m4a", 5*mib)
 	// A hundred parts, the most one request may ask for, are signed at once.
 	hundred := c.createMultipart("h.m4a", 100*5*mib).Recording.ID
 	all := make([]int, 100)
@@ -316,7 +325,11 @@ func TestMultipartExpiredPartURLIsResigned(t *testing.T) {
 // answer count.
 func TestMultipartIdempotentReplay(t *testing.T) {
 	t.Parallel()
-	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
+	env := testenv.Get(t)
+	s3calls := newS3Recorder(t, env.MinIO.Endpoint())
+	vars := maps.Clone(multipartEnv)
+	vars["AWS_ENDPOINT_URL_S3"], vars["S3_PUBLIC_ENDPOINT"] = s3calls.URL, env.MinIO.Endpoint()
+	s := stack.Start(t, env, stack.Options{Env: vars})
 	c, uid := login(t, s, "mp-replay")
 	first := c.createMultipart("r.m4a", 6*mib, "Idempotency-Key", "mp-1")
 	rec, err := s.Store.GetRecording(context.Background(), uid, first.Recording.ID)
@@ -341,6 +354,61 @@ func TestMultipartIdempotentReplay(t *testing.T) {
 	if q := c.quota(); q.UploadsInFlight != 1 || q.BytesReserved != 6*mib {
 		t.Fatalf("quota after replay: %+v", q)
 	}
+	// The upload the replay started is aborted at once, and only that one.
+	var created, aborted []string
+	for _, call := range s3calls.list() {
+		switch {
+		case call.method == http.MethodPost && call.query.Has("uploads"):
+			created = append(created, call.path)
+		case call.method == http.MethodDelete && call.query.Has("uploadId"):
+			aborted = append(aborted, call.path)
+		}
+	}
+	if len(created) != 2 || len(aborted) != 1 || aborted[0] != created[1] || strings.HasSuffix(aborted[0], "/"+rec.Key) {
+		t.Errorf("uploads started %q, aborted %q: want the replay's own aborted", created, aborted)
+	}
+	if w := s.Logged("abort unused multipart upload"); len(w) != 0 {
+		t.Errorf("aborting the replay's upload warned: %v", w)
+	}
+}
+
+type s3Call struct {
+	method, path string
+	query        url.Values
+}
+
+// s3Recorder is a reverse proxy in front of MinIO that notes every request
+// the API makes, for tests of calls that leave nothing to see afterwards
+// (MinIO lists open multipart uploads only by their exact key).
+type s3Recorder struct {
+	URL   string
+	mu    sync.Mutex
+	calls []s3Call
+}
+
+func newS3Recorder(t *testing.T, upstream string) *s3Recorder {
+	t.Helper()
+	target, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &s3Recorder{}
+	proxy := httputil.NewSingleHostReverseProxy(target) // keeps the signed Host header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.calls = append(r.calls, s3Call{req.Method, req.URL.Path, req.URL.Query()})
+		r.mu.Unlock()
+		proxy.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	r.URL = srv.URL
+	return r
+}
+
+func (r *s3Recorder) list() []s3Call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.calls)
 }
 
 // DELETE of a pending multipart recording aborts its upload (its parts are
