@@ -58,7 +58,7 @@ const (
 func main() {
 	dir := flag.String("dir", ".local/mutation", "directory of gremlins JSON results")
 	equivFile := flag.String("equivalent", "docs/mutation-equivalent.txt",
-		"survivors explained: `pkg/file.go:line:col TYPE reason` per line; a reason starting BUG: marks a bug in the code (still counted as lived), UNREACHABLE: a path tests cannot reach")
+		"survivors explained: `pkg/file.go:line:col TYPE reason` per line; a reason starting BUG: marks a bug in the code (still counted as lived), UNREACHABLE: a path tests cannot reach, KILLED: (killed since the run) a test written after it that fails with the mutant planted by hand")
 	out := flag.String("o", "docs/mutation.md", "page to update")
 	pkgs := flag.String("packages", "internal/recording internal/auth internal/s3 internal/dynamo internal/s3event server/api", "packages, in page order")
 	flag.Parse()
@@ -96,7 +96,7 @@ func run(dir, equivFile, out string, pkgs []string) error {
 		}
 		counts := map[string]int{}
 		notCoveredCase := 0
-		nEquiv := 0
+		nEquiv, nLater := 0, 0
 		for _, m := range mutants(p, res) {
 			counts[m.status]++
 			switch m.status {
@@ -111,6 +111,11 @@ func run(dir, equivFile, out string, pkgs []string) error {
 					case strings.HasPrefix(why, "BUG:"):
 						// Counted as lived: the code is wrong, not the tests.
 						line += " — **a bug in the code**:" + strings.TrimPrefix(why, "BUG:")
+					case strings.HasPrefix(why, "KILLED:"):
+						// Killed since the run, checked by planting it by
+						// hand; the next run of the file confirms it.
+						nLater++
+						line += " — killed since the run:" + strings.TrimPrefix(why, "KILLED:")
 					case strings.HasPrefix(why, "UNREACHABLE:"):
 						nEquiv++
 						line += " — unreachable in tests:" + strings.TrimPrefix(why, "UNREACHABLE:")
@@ -124,16 +129,20 @@ func run(dir, equivFile, out string, pkgs []string) error {
 				survivors = append(survivors, "`"+p+"` "+line[2:])
 			}
 		}
-		killed := counts["KILLED"] + counts["TIMED OUT"]
-		run := killed + counts["LIVED"]
+		killed := counts["KILLED"] + counts["TIMED OUT"] + nLater
+		run := counts["KILLED"] + counts["TIMED OUT"] + counts["LIVED"]
 		score := "–"
 		if run-nEquiv > 0 {
 			score = fmt.Sprintf("%.1f%%", 100*float64(killed)/float64(run-nEquiv))
 		}
-		fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %d | %d | %s | %d (%d) | %s | %s |\n", p, run, counts["KILLED"], counts["TIMED OUT"],
-			counts["LIVED"], nEquiv, score, counts["NOT COVERED"], notCoveredCase, wall.Round(time.Second), mtime.UTC().Format("2006-01-02"))
+		lived := fmt.Sprint(counts["LIVED"])
+		if nLater > 0 {
+			lived += fmt.Sprintf(" (%d killed since)", nLater)
+		}
+		fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %s | %d | %s | %d (%d) | %s | %s |\n", p, run, counts["KILLED"], counts["TIMED OUT"],
+			lived, nEquiv, score, counts["NOT COVERED"], notCoveredCase, wall.Round(time.Second), mtime.UTC().Format("2006-01-02"))
 	}
-	fmt.Fprintln(&b, "\nScore: killed and timed-out mutants over those run, equivalent and unreachable ones left out.")
+	fmt.Fprintln(&b, "\nScore: killed and timed-out mutants over those run, equivalent and unreachable ones left out; a survivor killed since the run by a new test (seen failing with the mutant planted by hand) counts as killed.")
 	fmt.Fprintln(&b, "\n### Surviving mutants")
 	fmt.Fprintln(&b)
 	if len(survivors) == 0 {

@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,5 +56,40 @@ func TestLoadRunsMergesPartsByFile(t *testing.T) {
 
 	if res, _, _, err := loadRuns(filepath.Join(dir, "none")); err != nil || res != nil {
 		t.Errorf("no runs: %v, %v; want nil, nil", res, err)
+	}
+}
+
+// A survivor explained as KILLED: (a test written since, seen failing with
+// the mutant planted by hand) counts as killed; an equivalent one is left
+// out of the score; one not explained counts against it.
+func TestScoreCountsSurvivorsKilledSince(t *testing.T) {
+	dir := t.TempDir()
+	mut := func(status string, line int) string {
+		return `{"type":"CONDITIONALS_NEGATION","status":"` + status + `","line":` + strconv.Itoa(line) + `,"column":2}`
+	}
+	results := `{"files":[{"file_name":"a.go","mutations":[` + mut("KILLED", 1) + `,` + mut("LIVED", 2) + `,` + mut("LIVED", 3) + `,` + mut("LIVED", 4) + `]}]}`
+	if err := os.WriteFile(filepath.Join(dir, "server_api.json"), []byte(results), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	equiv := filepath.Join(dir, "equivalent.txt")
+	if err := os.WriteFile(equiv, []byte("server/api/a.go:2:2 CONDITIONALS_NEGATION KILLED: by TestA.\nserver/api/a.go:3:2 CONDITIONALS_NEGATION the same either way.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(dir, "page.md")
+	if err := run(dir, equiv, page, []string{"server/api"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| `server/api` | 4 | 1 | 0 | 3 (1 killed since) | 1 | 66.7% |",
+		"`a.go:2:2` CONDITIONALS_NEGATION: `` — killed since the run: by TestA.",
+		"`a.go:4:2` CONDITIONALS_NEGATION: `` — **not yet killed or explained**",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("page lacks %q:\n%s", want, b)
+		}
 	}
 }
