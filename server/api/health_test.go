@@ -37,12 +37,12 @@ func TestReadyzFollowsDependencies(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Errorf("content type %q", ct)
 	}
-	if p.Code != "not_ready" || p.Checks["s3"] != "unavailable" || p.Checks["dynamodb"] != "ok" || !strings.Contains(p.Detail, "s3") {
+	if p.Code != "not_ready" || p.Checks["s3"] != "unavailable" || p.Checks["dynamodb"] != "ok" || p.Detail != "not ready: s3 unreachable" {
 		t.Errorf("problem does not name s3 alone: %+v", p)
 	}
 
 	env.StopDynamoDB()
-	if _, p := get(); p.Checks["dynamodb"] != "unavailable" || !strings.Contains(p.Detail, "dynamodb") {
+	if _, p := get(); p.Checks["dynamodb"] != "unavailable" || p.Detail != "not ready: dynamodb, s3 unreachable" {
 		t.Errorf("problem does not name dynamodb: %+v", p)
 	}
 }

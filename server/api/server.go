@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -136,18 +137,7 @@ func (s *server) readyz(c echo.Context) error {
 	}
 	return writeProblemDoc(c, Problem{
 		Type: "about:blank", Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable,
-		Detail: "not ready: " + joinNames(names) + " unreachable", Code: "not_ready",
+		Detail: "not ready: " + strings.Join(names, ", ") + " unreachable", Code: "not_ready",
 		RequestID: c.Response().Header().Get(echo.HeaderXRequestID), Checks: status,
 	})
-}
-
-func joinNames(names []string) string {
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
 }
