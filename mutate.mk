@@ -23,7 +23,11 @@ MUTATE_OUT := $(LOCAL)/mutation
 # -failfast: a killed mutant's run stops at its first failing test instead
 # of running the rest of the package. -parallel=8: server/api's tests run
 # in parallel (15 s instead of 52 s), most of them waiting on emulators.
-MUTATE_ENV := GOFLAGS="-buildvcs=false -count=1 -failfast -parallel=8"
+# scripts/mutate-go stands in for go on gremlins' PATH and keeps each
+# failing test run (each kill) with its mutation under $(MUTATE_OUT)/failures.
+MUTATE_REAL_GO := $(shell command -v go)
+MUTATE_ENV := GOFLAGS="-buildvcs=false -count=1 -failfast -parallel=8" \
+  PATH="$(LOCAL)/mutate-bin:$$PATH" MUTATE_REAL_GO="$(MUTATE_REAL_GO)" MUTATE_SRC="$(CURDIR)"
 
 $(GREMLINS_BIN):
 	@echo ">> installing gremlins $(GREMLINS_VERSION) into $(BIN)"
@@ -33,11 +37,11 @@ $(GREMLINS_BIN):
 
 .PHONY: mutate
 mutate: tools $(GREMLINS_BIN) ## Mutation testing of the critical packages into docs/mutation.md (long)
-	@mkdir -p "$(MUTATE_OUT)"
+	@mkdir -p "$(MUTATE_OUT)" "$(LOCAL)/mutate-bin" && ln -sf "$(CURDIR)/scripts/mutate-go" "$(LOCAL)/mutate-bin/go"
 	@set -euo pipefail; for p in $(MUTATE_PACKAGES); do \
 	  out="$(MUTATE_OUT)/$$(echo $$p | tr / _).json"; \
-	  echo ">> gremlins unleash ./$$p"; start=$$(date +%s); \
-	  $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --workers $(MUTATE_WORKERS) --timeout-coefficient $(MUTATE_TIMEOUT_COEFFICIENT) \
+	  echo ">> gremlins unleash ./$$p"; start=$$(date +%s); rm -rf "$$out.failures"; \
+	  MUTATE_FAILURES="$$out.failures" $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --workers $(MUTATE_WORKERS) --timeout-coefficient $(MUTATE_TIMEOUT_COEFFICIENT) \
 	    $(MUTATE_FLAGS) --output "$$out" "./$$p" | grep -v 'NOT COVERED' | tail -n 40; \
 	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"; \
 	done
@@ -51,14 +55,14 @@ mutate: tools $(GREMLINS_BIN) ## Mutation testing of the critical packages into 
 .PHONY: mutate-part
 mutate-part: tools $(GREMLINS_BIN) ## Mutation testing of some files of one package (see docs/mutation.md)
 	@test -n "$(MUTATE_PACKAGE)" -a -n "$(PART)" -a -n "$(FILES)" || { echo "usage: make mutate-part MUTATE_PACKAGE=server/api PART=name FILES=\"a.go b.go\""; exit 2; }
-	@mkdir -p "$(MUTATE_OUT)"
+	@mkdir -p "$(MUTATE_OUT)" "$(LOCAL)/mutate-bin" && ln -sf "$(CURDIR)/scripts/mutate-go" "$(LOCAL)/mutate-bin/go"
 	@set -euo pipefail; excl=(); \
 	  for f in $$(cd "$(MUTATE_PACKAGE)" && ls *.go | grep -v '_test\.go$$'); do \
 	    case " $(FILES) " in *" $$f "*) ;; *) excl+=(-E "$${f//./\\.}");; esac; \
 	  done; \
 	  out="$(MUTATE_OUT)/$$(echo $(MUTATE_PACKAGE) | tr / _)+$(PART).json"; \
-	  echo ">> gremlins unleash ./$(MUTATE_PACKAGE) ($(FILES))"; start=$$(date +%s); \
-	  $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --workers $(MUTATE_WORKERS) --timeout-coefficient $(MUTATE_TIMEOUT_COEFFICIENT) \
+	  echo ">> gremlins unleash ./$(MUTATE_PACKAGE) ($(FILES))"; start=$$(date +%s); rm -rf "$$out.failures"; \
+	  MUTATE_FAILURES="$$out.failures" $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --workers $(MUTATE_WORKERS) --timeout-coefficient $(MUTATE_TIMEOUT_COEFFICIENT) \
 	    "$${excl[@]}" $(MUTATE_FLAGS) --output "$$out" "./$(MUTATE_PACKAGE)" | grep -v 'NOT COVERED' | tail -n 40; \
 	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"
 	go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
