@@ -81,6 +81,20 @@ func Get(t testing.TB) *Env {
 // every delivery then waits for MinIO's 3-second store poll, so only the
 // tests of redelivery pay for it.
 func start(queued bool) (*Env, error) {
+	// The emulators' ports are picked free and then bound by another
+	// process; with tests in parallel, another listener can take one in
+	// between. A start that failed is tried again on new ports.
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var e *Env
+		if e, err = startOnce(queued); err == nil {
+			return e, nil
+		}
+	}
+	return nil, err
+}
+
+func startOnce(queued bool) (*Env, error) {
 	jar, minioBin, err := tools()
 	if err != nil {
 		return nil, err
