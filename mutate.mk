@@ -26,8 +26,18 @@ MUTATE_OUT := $(LOCAL)/mutation
 # scripts/mutate-go stands in for go on gremlins' PATH and keeps each
 # failing test run (each kill) with its mutation under $(MUTATE_OUT)/failures.
 MUTATE_REAL_GO := $(shell command -v go)
+# Each mutant leaves a test build in Go's cache (about 17 GB an hour of
+# server/api mutants); a full disk makes MinIO answer 507 and builds fail,
+# which reads as killed mutants. Runs need this much free space, and use a
+# cache of their own, removed after each package.
+MUTATE_MIN_FREE_GB ?= 40
+MUTATE_GOCACHE := $(LOCAL)/mutation/gocache
+define mutate_check_disk
+	@free=$$(df -BG --output=avail "$(LOCAL)" | tail -1 | tr -dc 0-9); \
+	  if [ "$$free" -lt $(MUTATE_MIN_FREE_GB) ]; then echo "only $${free} GB free; mutation runs need $(MUTATE_MIN_FREE_GB) GB (MUTATE_MIN_FREE_GB)"; exit 1; fi
+endef
 MUTATE_ENV := GOFLAGS="-buildvcs=false -count=1 -failfast -parallel=8" \
-  PATH="$(LOCAL)/mutate-bin:$$PATH" MUTATE_REAL_GO="$(MUTATE_REAL_GO)" MUTATE_SRC="$(CURDIR)"
+  PATH="$(LOCAL)/mutate-bin:$$PATH" MUTATE_REAL_GO="$(MUTATE_REAL_GO)" MUTATE_SRC="$(CURDIR)" GOCACHE="$(MUTATE_GOCACHE)"
 
 $(GREMLINS_BIN):
 	@echo ">> installing gremlins $(GREMLINS_VERSION) into $(BIN)"
@@ -37,13 +47,15 @@ $(GREMLINS_BIN):
 
 .PHONY: mutate
 mutate: tools $(GREMLINS_BIN) ## Mutation testing of the critical packages into docs/mutation.md (long)
+	$(mutate_check_disk)
 	@mkdir -p "$(MUTATE_OUT)" "$(LOCAL)/mutate-bin" && ln -sf "$(CURDIR)/scripts/mutate-go" "$(LOCAL)/mutate-bin/go"
 	@set -euo pipefail; for p in $(MUTATE_PACKAGES); do \
 	  out="$(MUTATE_OUT)/$$(echo $$p | tr / _).json"; \
 	  echo ">> gremlins unleash ./$$p"; start=$$(date +%s); rm -rf "$$out.failures"; \
 	  MUTATE_FAILURES="$$out.failures" $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --workers $(MUTATE_WORKERS) --timeout-coefficient $(MUTATE_TIMEOUT_COEFFICIENT) \
 	    $(MUTATE_FLAGS) --output "$$out" "./$$p" | grep -v 'NOT COVERED' | tail -n 40; \
-	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"; \
+	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"; rm -rf "$(MUTATE_GOCACHE)"; \
+	  if [ -f "$$out.failures/SPOILT" ]; then echo "$$p: test runs failed for want of disk space (see $$out.failures/SPOILT); the run proves nothing"; exit 1; fi; \
 	done
 	go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
 
@@ -55,6 +67,7 @@ mutate: tools $(GREMLINS_BIN) ## Mutation testing of the critical packages into 
 .PHONY: mutate-part
 mutate-part: tools $(GREMLINS_BIN) ## Mutation testing of some files of one package (see docs/mutation.md)
 	@test -n "$(MUTATE_PACKAGE)" -a -n "$(PART)" -a -n "$(FILES)" || { echo "usage: make mutate-part MUTATE_PACKAGE=server/api PART=name FILES=\"a.go b.go\""; exit 2; }
+	$(mutate_check_disk)
 	@mkdir -p "$(MUTATE_OUT)" "$(LOCAL)/mutate-bin" && ln -sf "$(CURDIR)/scripts/mutate-go" "$(LOCAL)/mutate-bin/go"
 	@set -euo pipefail; excl=(); \
 	  for f in $$(cd "$(MUTATE_PACKAGE)" && ls *.go | grep -v '_test\.go$$'); do \
@@ -64,7 +77,8 @@ mutate-part: tools $(GREMLINS_BIN) ## Mutation testing of some files of one pack
 	  echo ">> gremlins unleash ./$(MUTATE_PACKAGE) ($(FILES))"; start=$$(date +%s); rm -rf "$$out.failures"; \
 	  MUTATE_FAILURES="$$out.failures" $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --workers $(MUTATE_WORKERS) --timeout-coefficient $(MUTATE_TIMEOUT_COEFFICIENT) \
 	    "$${excl[@]}" $(MUTATE_FLAGS) --output "$$out" "./$(MUTATE_PACKAGE)" | grep -v 'NOT COVERED' | tail -n 40; \
-	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"
+	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"; rm -rf "$(MUTATE_GOCACHE)"; \
+	  if [ -f "$$out.failures/SPOILT" ]; then echo "test runs failed for want of disk space (see $$out.failures/SPOILT); the run proves nothing"; exit 1; fi
 	go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
 
 .PHONY: mutate-estimate
@@ -74,6 +88,7 @@ mutate-estimate: tools $(GREMLINS_BIN) ## Count mutants and estimate make mutate
 	  out="$(MUTATE_OUT)/$$(echo $$p | tr / _).dry.json"; \
 	  echo ">> gremlins unleash --dry-run ./$$p"; start=$$(date +%s); \
 	  $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --dry-run --output "$$out" "./$$p" | grep -v -e RUNNABLE -e 'NOT COVERED'; \
-	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"; \
+	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"; rm -rf "$(MUTATE_GOCACHE)"; \
+	  if [ -f "$$out.failures/SPOILT" ]; then echo "$$p: test runs failed for want of disk space (see $$out.failures/SPOILT); the run proves nothing"; exit 1; fi; \
 	done
 	go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
