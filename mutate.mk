@@ -24,7 +24,7 @@ MUTATE_OUT := $(LOCAL)/mutation
 # of running the rest of the package. -parallel=8: server/api's tests run
 # in parallel (15 s instead of 52 s), most of them waiting on emulators.
 # scripts/mutate-go stands in for go on gremlins' PATH and keeps each
-# failing test run (each kill) with its mutation under $(MUTATE_OUT)/failures.
+# failing test run (each kill) with its mutation under $(MUTATE_OUT)/P.json.failures.
 MUTATE_REAL_GO := $(shell command -v go)
 # Each mutant leaves a test build in Go's cache (about 17 GB an hour of
 # server/api mutants); a full disk makes MinIO answer 507 and builds fail,
@@ -89,6 +89,5 @@ mutate-estimate: tools $(GREMLINS_BIN) ## Count mutants and estimate make mutate
 	  echo ">> gremlins unleash --dry-run ./$$p"; start=$$(date +%s); \
 	  $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --dry-run --output "$$out" "./$$p" | grep -v -e RUNNABLE -e 'NOT COVERED'; \
 	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"; rm -rf "$(MUTATE_GOCACHE)"; \
-	  if [ -f "$$out.failures/SPOILT" ]; then echo "$$p: test runs failed for want of disk space (see $$out.failures/SPOILT); the run proves nothing"; exit 1; fi; \
 	done
 	go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
