@@ -39,6 +39,16 @@ endef
 MUTATE_ENV := GOFLAGS="-buildvcs=false -count=1 -failfast -parallel=8" \
   PATH="$(LOCAL)/mutate-bin:$$PATH" MUTATE_REAL_GO="$(MUTATE_REAL_GO)" MUTATE_SRC="$(CURDIR)" GOCACHE="$(MUTATE_GOCACHE)"
 
+# One gremlins run, shared by mutate and mutate-part: the shell sets pkg
+# (the package), out (its JSON) and excl (gremlins -E flags, maybe none).
+MUTATE_UNLEASH = start=$$(date +%s); rm -rf "$$out.failures"; \
+  MUTATE_FAILURES="$$out.failures" $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --workers $(MUTATE_WORKERS) \
+    --timeout-coefficient $(MUTATE_TIMEOUT_COEFFICIENT) "$${excl[@]}" $(MUTATE_FLAGS) --output "$$out" "./$$pkg" \
+    | grep -v 'NOT COVERED' | tail -n 40; \
+  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"; rm -rf "$(MUTATE_GOCACHE)"; \
+  if [ -f "$$out.failures/SPOILT" ]; then \
+    echo "$$pkg: test runs failed for want of disk space (see $$out.failures/SPOILT); the run proves nothing"; exit 1; fi
+
 $(GREMLINS_BIN):
 	@echo ">> installing gremlins $(GREMLINS_VERSION) into $(BIN)"
 	@set -euo pipefail; mkdir -p "$(BIN)"; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
@@ -49,13 +59,9 @@ $(GREMLINS_BIN):
 mutate: tools $(GREMLINS_BIN) ## Mutation testing of the critical packages into docs/mutation.md (long)
 	$(mutate_check_disk)
 	@mkdir -p "$(MUTATE_OUT)" "$(LOCAL)/mutate-bin" && ln -sf "$(CURDIR)/scripts/mutate-go" "$(LOCAL)/mutate-bin/go"
-	@set -euo pipefail; for p in $(MUTATE_PACKAGES); do \
-	  out="$(MUTATE_OUT)/$$(echo $$p | tr / _).json"; \
-	  echo ">> gremlins unleash ./$$p"; start=$$(date +%s); rm -rf "$$out.failures"; \
-	  MUTATE_FAILURES="$$out.failures" $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --workers $(MUTATE_WORKERS) --timeout-coefficient $(MUTATE_TIMEOUT_COEFFICIENT) \
-	    $(MUTATE_FLAGS) --output "$$out" "./$$p" | grep -v 'NOT COVERED' | tail -n 40; \
-	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"; rm -rf "$(MUTATE_GOCACHE)"; \
-	  if [ -f "$$out.failures/SPOILT" ]; then echo "$$p: test runs failed for want of disk space (see $$out.failures/SPOILT); the run proves nothing"; exit 1; fi; \
+	@set -euo pipefail; for pkg in $(MUTATE_PACKAGES); do \
+	  out="$(MUTATE_OUT)/$$(echo $$pkg | tr / _).json"; excl=(); \
+	  echo ">> gremlins unleash ./$$pkg"; $(MUTATE_UNLEASH); \
 	done
 	go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
 
@@ -73,12 +79,8 @@ mutate-part: tools $(GREMLINS_BIN) ## Mutation testing of some files of one pack
 	  for f in $$(cd "$(MUTATE_PACKAGE)" && ls *.go | grep -v '_test\.go$$'); do \
 	    case " $(FILES) " in *" $$f "*) ;; *) excl+=(-E "$${f//./\\.}");; esac; \
 	  done; \
-	  out="$(MUTATE_OUT)/$$(echo $(MUTATE_PACKAGE) | tr / _)+$(PART).json"; \
-	  echo ">> gremlins unleash ./$(MUTATE_PACKAGE) ($(FILES))"; start=$$(date +%s); rm -rf "$$out.failures"; \
-	  MUTATE_FAILURES="$$out.failures" $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --workers $(MUTATE_WORKERS) --timeout-coefficient $(MUTATE_TIMEOUT_COEFFICIENT) \
-	    "$${excl[@]}" $(MUTATE_FLAGS) --output "$$out" "./$(MUTATE_PACKAGE)" | grep -v 'NOT COVERED' | tail -n 40; \
-	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"; rm -rf "$(MUTATE_GOCACHE)"; \
-	  if [ -f "$$out.failures/SPOILT" ]; then echo "test runs failed for want of disk space (see $$out.failures/SPOILT); the run proves nothing"; exit 1; fi
+	  pkg="$(MUTATE_PACKAGE)"; out="$(MUTATE_OUT)/$$(echo $$pkg | tr / _)+$(PART).json"; \
+	  echo ">> gremlins unleash ./$$pkg ($(FILES))"; $(MUTATE_UNLEASH)
 	go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
 
 .PHONY: mutate-estimate
