@@ -61,30 +61,36 @@ func TestLoadRunsMergesPartsByFile(t *testing.T) {
 
 // A survivor explained as KILLED: (a test written since, seen failing with
 // the mutant planted by hand) counts as killed; an equivalent one is left
-// out of the score; one not explained counts against it.
+// out of the score; one not explained counts against it; one that does not
+// compile is not viable, outside the score. An explanation of a mutant the
+// run killed is stale, and said so.
 func TestScoreCountsSurvivorsKilledSince(t *testing.T) {
 	dir := t.TempDir()
 	mut := func(status string, line int) string {
 		return `{"type":"CONDITIONALS_NEGATION","status":"` + status + `","line":` + strconv.Itoa(line) + `,"column":2}`
 	}
-	results := `{"files":[{"file_name":"a.go","mutations":[` + mut("KILLED", 1) + `,` + mut("LIVED", 2) + `,` + mut("LIVED", 3) + `,` + mut("LIVED", 4) + `]}]}`
+	results := `{"files":[{"file_name":"a.go","mutations":[` + mut("KILLED", 1) + `,` + mut("LIVED", 2) + `,` + mut("LIVED", 3) + `,` + mut("LIVED", 4) + `,` + mut("NOT VIABLE", 5) + `]}]}`
 	if err := os.WriteFile(filepath.Join(dir, "server_api.json"), []byte(results), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	equiv := filepath.Join(dir, "equivalent.txt")
-	if err := os.WriteFile(equiv, []byte("server/api/a.go:2:2 CONDITIONALS_NEGATION KILLED: by TestA.\nserver/api/a.go:3:2 CONDITIONALS_NEGATION the same either way.\n"), 0o644); err != nil {
+	if err := os.WriteFile(equiv, []byte("server/api/a.go:1:2 CONDITIONALS_NEGATION the same either way, once.\nserver/api/a.go:2:2 CONDITIONALS_NEGATION KILLED: by TestA.\nserver/api/a.go:3:2 CONDITIONALS_NEGATION the same either way.\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	page := filepath.Join(dir, "page.md")
-	if err := run(dir, equiv, page, []string{"server/api"}); err != nil {
+	var warn strings.Builder
+	if err := run(dir, equiv, page, []string{"server/api"}, &warn); err != nil {
 		t.Fatal(err)
+	}
+	if want := "explains server/api/a.go:1:2 CONDITIONALS_NEGATION, which the last run killed"; !strings.Contains(warn.String(), want) || strings.Count(warn.String(), "\n") != 1 {
+		t.Errorf("warnings %q, want one saying %q", warn.String(), want)
 	}
 	b, err := os.ReadFile(page)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"| `server/api` | 4 | 1 | 0 | 3 (1 killed since) | 1 | 66.7% |",
+		"| `server/api` | 4 | 1 | 0 | 3 (1 killed since) | 1 | 66.7% | 1 | 0 (0) |",
 		"`a.go:2:2` CONDITIONALS_NEGATION: `` — killed since the run: by TestA.",
 		"`a.go:4:2` CONDITIONALS_NEGATION: `` — **not yet killed or explained**",
 	} {
