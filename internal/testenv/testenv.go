@@ -81,24 +81,33 @@ func Get(t testing.TB) *Env {
 // every delivery then waits for MinIO's 3-second store poll, so only the
 // tests of redelivery pay for it.
 func start(queued bool) (*Env, error) {
-	// The emulators' ports are picked free and then bound by another
-	// process; with tests in parallel, another listener can take one in
-	// between. A start that failed is tried again on new ports.
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		var e *Env
-		if e, err = startOnce(queued); err == nil {
-			return e, nil
-		}
-	}
-	return nil, err
-}
-
-func startOnce(queued bool) (*Env, error) {
 	jar, minioBin, err := tools()
 	if err != nil {
 		return nil, err
 	}
+	// The emulators' ports are picked free and then bound by another
+	// process; with tests in parallel, another listener can take one in
+	// between. A start that failed is tried again on new ports. The last
+	// failure keeps its folder: its error points there for the logs.
+	for attempt := 1; ; attempt++ {
+		e, err := startOnce(queued, jar, minioBin)
+		switch {
+		case err == nil:
+			return e, nil
+		case attempt == 3:
+			if e != nil {
+				e.halt()
+			}
+			return nil, err
+		case e != nil:
+			e.stop()
+		}
+	}
+}
+
+// startOnce makes one attempt; on failure it returns what it started, if
+// anything, for the caller to stop.
+func startOnce(queued bool, jar, minioBin string) (*Env, error) {
 	dir, err := os.MkdirTemp("", "recorder-testenv-")
 	if err != nil {
 		return nil, err
@@ -106,7 +115,7 @@ func startOnce(queued bool) (*Env, error) {
 	e := &Env{dir: dir, sinks: map[string]func(context.Context, events.S3Event) error{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return e, err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	token := devstack.NewToken()
@@ -117,19 +126,19 @@ func startOnce(queued bool) (*Env, error) {
 	defer cancel()
 	ddbAddr, err := devstack.FreeAddr()
 	if err != nil {
-		return nil, err
+		return e, err
 	}
 	ddbLog, err := os.Create(filepath.Join(dir, "dynamodb.log"))
 	if err != nil {
-		return nil, err
+		return e, err
 	}
 	minioAddr, err := devstack.FreeAddr()
 	if err != nil {
-		return nil, err
+		return e, err
 	}
 	minioLog, err := os.Create(filepath.Join(dir, "minio.log"))
 	if err != nil {
-		return nil, err
+		return e, err
 	}
 	queueDir := ""
 	if queued {
@@ -154,8 +163,7 @@ func startOnce(queued bool) (*Env, error) {
 	}()
 	wg.Wait()
 	if ddbErr != nil || minioErr != nil {
-		e.stop()
-		return nil, fmt.Errorf("dynamodb: %v; minio: %v (logs in %s)", ddbErr, minioErr, dir)
+		return e, fmt.Errorf("dynamodb: %v; minio: %v (logs in %s)", ddbErr, minioErr, dir)
 	}
 	return e, nil
 }
@@ -201,6 +209,12 @@ func tools() (jar, minioBin string, err error) {
 }
 
 func (e *Env) stop() {
+	e.halt()
+	_ = os.RemoveAll(e.dir)
+}
+
+// halt stops the emulators and the webhook but keeps their folder and logs.
+func (e *Env) halt() {
 	if e.hook != nil {
 		_ = e.hook.Close()
 	}
@@ -210,7 +224,6 @@ func (e *Env) stop() {
 	if e.Dynamo != nil {
 		_ = e.Dynamo.Stop()
 	}
-	_ = os.RemoveAll(e.dir)
 }
 
 // StartPrivate starts an emulator pair for one test alone, stopped when the
