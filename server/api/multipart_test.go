@@ -296,19 +296,23 @@ func TestMultipartRequestValidation(t *testing.T) {
 // one that works.
 func TestMultipartExpiredPartURLIsResigned(t *testing.T) {
 	t.Parallel()
-	s := stack.Start(t, testenv.Get(t), stack.Options{Env: withEnv(map[string]string{"UPLOAD_URL_TTL": "1s"})})
+	// A signed URL's time is whole seconds, so it lives between TTL-1 s and
+	// TTL: 3 s leaves a re-signed part's PUT (5 MiB, on a machine busy with
+	// the other tests) at least 2 s.
+	s := stack.Start(t, testenv.Get(t), stack.Options{Env: withEnv(map[string]string{"UPLOAD_URL_TTL": "3s"})})
 	c, _ := login(t, s, "mp-expire")
 	body := audioBytes("audio/mp4", 6*mib)
 	up := c.createMultipart("slow.m4a", len(body))
 	id := up.Recording.ID
 	old := c.signParts(id, 1)[0]
-	time.Sleep(2100 * time.Millisecond)
+	time.Sleep(time.Until(old.ExpiresAt) + 100*time.Millisecond)
 	if st, _ := putPart(t, old, partOf(body, up.Upload.PartSize, 1)); st != 403 {
 		t.Fatalf("expired part URL: %d, want 403", st)
 	}
-	for _, p := range c.signParts(id, 1, 2) {
-		if st, _ := putPart(t, p, partOf(body, up.Upload.PartSize, p.PartNumber)); st != 200 {
-			t.Fatalf("re-signed part %d: %d", p.PartNumber, st)
+	for n := 1; n <= 2; n++ {
+		p := c.signParts(id, n)[0] // just before its PUT
+		if st, _ := putPart(t, p, partOf(body, up.Upload.PartSize, n)); st != 200 {
+			t.Fatalf("re-signed part %d: %d", n, st)
 		}
 	}
 	r := c.do("POST", "/v1/recordings/"+id+"/complete", completeBody(c.storedParts(id)))
