@@ -32,10 +32,13 @@ MUTATE_REAL_GO := $(shell command -v go)
 # cache of their own, removed after each package.
 MUTATE_MIN_FREE_GB ?= 40
 MUTATE_GOCACHE := $(LOCAL)/mutation/gocache
-define mutate_check_disk
+# Before a run: enough disk, and scripts/mutate-go on gremlins' PATH as go.
+define mutate_prepare
 	@free=$$(df -BG --output=avail "$(LOCAL)" | tail -1 | tr -dc 0-9); \
 	  if [ "$$free" -lt $(MUTATE_MIN_FREE_GB) ]; then echo "only $${free} GB free; mutation runs need $(MUTATE_MIN_FREE_GB) GB (MUTATE_MIN_FREE_GB)"; exit 1; fi
+	@mkdir -p "$(MUTATE_OUT)" "$(LOCAL)/mutate-bin" && ln -sf "$(CURDIR)/scripts/mutate-go" "$(LOCAL)/mutate-bin/go"
 endef
+MUTATE_REPORT := go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
 MUTATE_ENV := GOFLAGS="-buildvcs=false -count=1 -failfast -parallel=8" \
   PATH="$(LOCAL)/mutate-bin:$$PATH" MUTATE_REAL_GO="$(MUTATE_REAL_GO)" MUTATE_SRC="$(CURDIR)" GOCACHE="$(MUTATE_GOCACHE)"
 
@@ -57,13 +60,12 @@ $(GREMLINS_BIN):
 
 .PHONY: mutate
 mutate: tools $(GREMLINS_BIN) ## Mutation testing of the critical packages into docs/mutation.md (long)
-	$(mutate_check_disk)
-	@mkdir -p "$(MUTATE_OUT)" "$(LOCAL)/mutate-bin" && ln -sf "$(CURDIR)/scripts/mutate-go" "$(LOCAL)/mutate-bin/go"
+	$(mutate_prepare)
 	@set -euo pipefail; for pkg in $(MUTATE_PACKAGES); do \
 	  out="$(MUTATE_OUT)/$$(echo $$pkg | tr / _).json"; excl=(); \
 	  echo ">> gremlins unleash ./$$pkg"; $(MUTATE_UNLEASH); \
 	done
-	go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
+	$(MUTATE_REPORT)
 
 # A package too slow to run whole is run in parts: only FILES are mutated
 # (every other file of the package left out with -E), into P+PART.json,
@@ -73,15 +75,14 @@ mutate: tools $(GREMLINS_BIN) ## Mutation testing of the critical packages into 
 .PHONY: mutate-part
 mutate-part: tools $(GREMLINS_BIN) ## Mutation testing of some files of one package (see docs/mutation.md)
 	@test -n "$(MUTATE_PACKAGE)" -a -n "$(PART)" -a -n "$(FILES)" || { echo "usage: make mutate-part MUTATE_PACKAGE=server/api PART=name FILES=\"a.go b.go\""; exit 2; }
-	$(mutate_check_disk)
-	@mkdir -p "$(MUTATE_OUT)" "$(LOCAL)/mutate-bin" && ln -sf "$(CURDIR)/scripts/mutate-go" "$(LOCAL)/mutate-bin/go"
+	$(mutate_prepare)
 	@set -euo pipefail; excl=(); \
 	  for f in $$(cd "$(MUTATE_PACKAGE)" && ls *.go | grep -v '_test\.go$$'); do \
 	    case " $(FILES) " in *" $$f "*) ;; *) excl+=(-E "$${f//./\\.}");; esac; \
 	  done; \
 	  pkg="$(MUTATE_PACKAGE)"; out="$(MUTATE_OUT)/$$(echo $$pkg | tr / _)+$(PART).json"; \
 	  echo ">> gremlins unleash ./$$pkg ($(FILES))"; $(MUTATE_UNLEASH)
-	go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
+	$(MUTATE_REPORT)
 
 .PHONY: mutate-estimate
 mutate-estimate: tools $(GREMLINS_BIN) ## Count mutants and estimate make mutate's time (runs each package's tests once)
@@ -92,4 +93,4 @@ mutate-estimate: tools $(GREMLINS_BIN) ## Count mutants and estimate make mutate
 	  $(MUTATE_ENV) "$(GREMLINS_BIN)" unleash --dry-run --output "$$out" "./$$p" | grep -v -e RUNNABLE -e 'NOT COVERED'; \
 	  echo "$$(( $$(date +%s) - start ))" > "$$out.seconds"; rm -rf "$(MUTATE_GOCACHE)"; \
 	done
-	go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
+	$(MUTATE_REPORT)
