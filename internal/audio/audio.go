@@ -250,6 +250,9 @@ func probe(s *src) (Info, error) {
 	if info.DurationMS < 0 || info.SampleRateHz < 0 || info.Channels < 0 {
 		return Info{}, unreadable("implausible values")
 	}
+	if err := checkDuration(info, s.size); err != nil {
+		return Info{}, err
+	}
 	return info, nil
 }
 
