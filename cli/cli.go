@@ -367,6 +367,12 @@ func (e *env) uploadOne(path, digest string, wait time.Duration) (rec recordingD
 		return rec, err
 	}
 	rec = created.Recording
+	if !validID(rec.ID) {
+		// The id goes into every later request's path.
+		err = fmt.Errorf("the server answered an invalid recording id %q", rec.ID)
+		rec.ID = ""
+		return rec, err
+	}
 	confirmed := func(err error) (recordingDoc, error) {
 		if err != nil {
 			return rec, err
@@ -687,11 +693,15 @@ func (e *env) get(id, out string) error {
 	if out == "-" {
 		return retrying(e.ctx, func() error { return e.download(rec, nil) })
 	}
-	// The server refuses names with path separators; Base is a second fence.
-	name := filepath.Base(rec.FileName)
 	target := out
 	if st, err := os.Stat(out); out == "" || (err == nil && st.IsDir()) {
-		target = filepath.Join(out, name)
+		dir := out
+		if dir == "" {
+			dir = "."
+		}
+		if target, err = inFolder(dir, safeName(rec.FileName)); err != nil {
+			return err
+		}
 		if _, err := os.Stat(target); err == nil {
 			return fmt.Errorf("%s already exists; choose another name with -o", target)
 		}
