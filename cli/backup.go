@@ -344,11 +344,8 @@ func (e *env) restoreDir(dir string, jobs int) error {
 			return e.download(rec, &j.target)
 		})
 		if err == nil {
-			when := j.rec.CreatedAt
-			if j.rec.RecordedAt != nil {
-				when = *j.rec.RecordedAt
-			}
-			_ = os.Chtimes(j.target, time.Now(), when)
+			// The access time is left as it is (a zero time.Time).
+			_ = os.Chtimes(j.target, time.Time{}, recordingDate(j.rec))
 		}
 		done[i] = outcome{path: j.target, note: "downloaded " + j.rec.ID, err: err}
 	})

@@ -353,6 +353,9 @@ func (e *env) uploadOne(path, digest string, wait time.Duration) (rec recordingD
 	}()
 	hdr := http.Header{"Idempotency-Key": {state.IdempotencyKey}}
 	body := map[string]any{"file_name": filepath.Base(path), "content_type": ctype, "size_bytes": st.Size(), "sha256": digest}
+	if at, ok := recordedAt(st.ModTime(), time.Now()); ok {
+		body["recorded_at"] = at
+	}
 	var created struct {
 		Recording recordingDoc `json:"recording"`
 		Upload    signed       `json:"upload"`
@@ -472,6 +475,35 @@ func (e *env) explainQuota(err error, size int64) error {
 		return fmt.Errorf("recording limit reached: %d of %d recordings", u.RecordingCount, q.RecordingsLimit)
 	}
 	return err
+}
+
+// Modification times the API takes as recorded_at: from 1970 to two days
+// ahead of its clock. One day ahead of ours leaves a day for the two clocks
+// to disagree.
+var (
+	minRecordedAt    = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxRecordedAhead = 24 * time.Hour
+)
+
+// recordedAt is the recorded_at to declare for a file modified at mtime,
+// or false when there is none worth sending: a date outside the API's
+// range is a broken clock or a file system's placeholder, and a made-up
+// date (clamped to a bound) would be worse than the creation time the
+// server falls back to.
+func recordedAt(mtime, now time.Time) (time.Time, bool) {
+	if mtime.Before(minRecordedAt) || mtime.After(now.Add(maxRecordedAhead)) {
+		return time.Time{}, false
+	}
+	return mtime.UTC(), true
+}
+
+// recordingDate is when a recording was made, as far as the server knows:
+// its recorded_at, else when it was created.
+func recordingDate(r recordingDoc) time.Time {
+	if r.RecordedAt != nil {
+		return *r.RecordedAt
+	}
+	return r.CreatedAt
 }
 
 // fileSHA256 is the base64 SHA-256 of the file's first size bytes, read
@@ -607,10 +639,7 @@ func (e *env) ls(o lsOpts) error {
 		if r.DurationMS != nil {
 			dur = (time.Duration(*r.DurationMS) * time.Millisecond).Round(time.Second).String()
 		}
-		date := r.CreatedAt
-		if r.RecordedAt != nil {
-			date = *r.RecordedAt
-		}
+		date := recordingDate(r)
 		status := r.Status
 		if r.Status == "rejected" && r.RejectReason != "" {
 			status += ": " + r.RejectReason
@@ -708,6 +737,9 @@ func (e *env) get(id, out string) error {
 	}
 	if err := retrying(e.ctx, func() error { return e.download(rec, &target) }); err != nil {
 		return err
+	}
+	if err := os.Chtimes(target, time.Time{}, recordingDate(rec)); err != nil {
+		fmt.Fprintf(e.stderr, "recorder: %s keeps today's date: %v\n", target, err)
 	}
 	fmt.Fprintln(e.stdout, target)
 	return nil
