@@ -635,10 +635,7 @@ func (e *env) ls(o lsOpts) error {
 	}
 	rows := make([][]string, 0, len(items))
 	for _, r := range items {
-		dur := "-"
-		if r.DurationMS != nil {
-			dur = (time.Duration(*r.DurationMS) * time.Millisecond).Round(time.Second).String()
-		}
+		dur := formatDuration(r.DurationMS)
 		date := recordingDate(r)
 		status := r.Status
 		if r.Status == "rejected" && r.RejectReason != "" {

@@ -3,7 +3,7 @@
 // speaks only the public API (same origin) and the URLs the API signs
 // (storage, another origin), exactly as a phone app does.
 
-import { localStamp, recordedAt } from './format.js';
+import { duration, localStamp, recordedAt } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = 'recorder.session';
@@ -148,6 +148,8 @@ function extensionFor(type) {
   return '.webm';
 }
 
+// clock is the running time of a recording in progress, in whole seconds
+// gone by (a list's durations are rounded: format.js's duration).
 function clock(ms) {
   const s = Math.floor(ms / 1000);
   const h = Math.floor(s / 3600);
@@ -411,7 +413,7 @@ function row(rec) {
   actions.append(button('Delete', `Delete ${rec.file_name}`, () => remove(rec)));
   tr.append(
     name,
-    cell(rec.duration_ms != null ? clock(rec.duration_ms) : '', 'num'),
+    cell(duration(rec.duration_ms), 'num'),
     cell(size(rec.size_bytes), 'num'),
     cell(new Date(rec.recorded_at || rec.created_at).toLocaleString(), 'num'),
     status,

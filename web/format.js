@@ -25,3 +25,18 @@ export function localStamp(date) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} `
     + `${pad(date.getHours())}.${pad(date.getMinutes())}.${pad(date.getSeconds())}`;
 }
+
+// duration shows a duration_ms as H:MM:SS (M:SS under an hour), rounded to
+// the second: '' when there is none, '?' when it is not a duration (negative,
+// not a number, beyond the int64 the API sends). Absurd but possible values
+// are shown as the numbers they are; above 2^53 ms the digits are as exact as
+// JSON numbers in a browser can be.
+export function duration(ms) {
+  if (ms === undefined || ms === null) return '';
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > 2 ** 63) return '?';
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor(s / 60) % 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${mm.padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
+}

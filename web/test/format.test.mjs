@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { localStamp, recordedAt } from '../format.js';
+import { duration, localStamp, recordedAt } from '../format.js';
 
 test('recordedAt declares a date only inside the API range', () => {
   const now = Date.UTC(2026, 0, 2, 3, 4, 5);
@@ -19,4 +19,17 @@ test('localStamp names a recording in local time', () => {
   assert.equal(process.env.TZ, 'Asia/Seoul', 'run with TZ=Asia/Seoul');
   // 23:30 UTC on 31 December is 08:30 on 1 January in Seoul.
   assert.equal(localStamp(new Date(Date.UTC(2025, 11, 31, 23, 30, 5))), '2026-01-01 08.30.05');
+});
+
+test('duration formats any duration_ms without overflow', () => {
+  const cases = [
+    [undefined, ''], [null, ''],
+    [0, '0:00'], [499, '0:00'], [500, '0:01'], [59_500, '1:00'], [3_723_000, '1:02:03'],
+    [31 * 24 * 3600 * 1000, '744:00:00'],
+    [68_719_476_735_000, '19088743:32:15'],
+    // The largest int64 as JSON.parse reads it (2^63).
+    [JSON.parse('9223372036854775807'), '2562047788015:12:56'],
+    [-1, '?'], [NaN, '?'], [Infinity, '?'], [2 ** 64, '?'], ['3000', '?'],
+  ];
+  for (const [ms, want] of cases) assert.equal(duration(ms), want, `duration(${ms})`);
 });
