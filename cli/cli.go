@@ -884,15 +884,17 @@ func (e *env) rm(ids []string, purge bool) error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
-	query, done := "", "moved to the trash"
+	query := ""
 	if purge {
-		query, done = "?purge=true", "deleted"
+		query = "?purge=true"
 	}
 	failed := 0
 	var last error
 	for _, id := range ids {
+		var res deleteResult
 		err := retrying(e.ctx, func() error {
-			return e.api.call(e.ctx, http.MethodDelete, "/v1/recordings/"+url.PathEscape(id)+query, nil, nil, nil)
+			res = deleteResult{}
+			return e.api.call(e.ctx, http.MethodDelete, "/v1/recordings/"+url.PathEscape(id)+query, nil, nil, &res)
 		})
 		if err != nil && len(ids) == 1 {
 			return notFoundAs(err, id)
@@ -903,12 +905,45 @@ func (e *env) rm(ids []string, purge bool) error {
 			fmt.Fprintf(e.stderr, "recorder rm: %v\n", notFoundAs(err, id))
 			continue
 		}
-		fmt.Fprintf(e.stderr, "%s %s\n", done, id)
+		fmt.Fprintf(e.stderr, "%s: %s\n", id, res.describe(purge))
 	}
 	if failed > 0 {
 		return &batchError{n: failed, of: len(ids), verb: "deleted", last: last}
 	}
 	return nil
+}
+
+// deleteResult is the answer of DELETE /v1/recordings/{id}. A server from
+// before the outcome was answered says 204 and no body: Outcome stays empty.
+type deleteResult struct {
+	Outcome   string        `json:"outcome"`
+	Recording *recordingDoc `json:"recording"`
+}
+
+// describe says what happened to the recording, in the words the web page
+// uses too.
+func (r deleteResult) describe(purge bool) string {
+	outcome := r.Outcome
+	if outcome == "" {
+		// An old server did what was asked.
+		outcome = "trashed"
+		if purge {
+			outcome = "deleted"
+		}
+	}
+	until := ""
+	if r.Recording != nil && r.Recording.PurgeAt != nil {
+		until = " (restorable until " + r.Recording.PurgeAt.Local().Format("2006-01-02 15:04") + ")"
+	}
+	switch outcome {
+	case "trashed":
+		return "moved to the trash" + until
+	case "already_in_trash":
+		return "already in the trash" + until
+	case "deleted":
+		return "deleted for good"
+	}
+	return fmt.Sprintf("the server answered %q", outcome)
 }
 
 func (e *env) trashCmd() *cobra.Command {

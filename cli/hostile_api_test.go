@@ -31,6 +31,7 @@ type fakeAPI struct {
 	// when it is not empty.
 	deleteStatus int
 	deleteBody   any
+	lastDelete   string // the query of the last DELETE
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
@@ -79,6 +80,7 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && p == "/v1/recordings":
 		reply(http.StatusCreated, map[string]any{"recording": f.items[0], "upload": signed{Method: "PUT", URL: f.srv.URL + "/blob/put", ExpiresAt: time.Now().Add(time.Hour)}})
 	case r.Method == http.MethodDelete && strings.HasPrefix(p, "/v1/recordings/"):
+		f.lastDelete = r.URL.RawQuery
 		if f.deleteBody == nil {
 			w.WriteHeader(f.deleteStatus)
 			return

@@ -3,7 +3,7 @@
 // speaks only the public API (same origin) and the URLs the API signs
 // (storage, another origin), exactly as a phone app does.
 
-import { duration, localStamp, recordedAt } from './format.js';
+import { deleteMessage, duration, localStamp, recordedAt } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = 'recorder.session';
@@ -464,14 +464,14 @@ function rename(rec, td, btn) {
 
 async function remove(rec) {
   if (!confirm(`Delete “${rec.file_name}”?`)) return;
-  await api('DELETE', `/v1/recordings/${rec.id}`);
+  const res = await api('DELETE', `/v1/recordings/${rec.id}`);
   const audio = $('audio');
   if (audio.dataset.id === rec.id) {
     audio.pause();
     audio.removeAttribute('src');
     $('player').hidden = true;
   }
-  say(`Deleted ${rec.file_name}.`);
+  say(deleteMessage(rec.file_name, res));
   await refresh();
 }
 

@@ -40,3 +40,24 @@ export function duration(ms) {
   const ss = String(s % 60).padStart(2, '0');
   return h ? `${h}:${mm.padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
+
+// localMinute is a date as "2026-01-31 21:00" in the person's time zone,
+// as the CLI prints it.
+export function localMinute(date) {
+  return localStamp(date).slice(0, 16).replace('.', ':');
+}
+
+// deleteMessage says what DELETE /v1/recordings/{id} did to the recording
+// called name, from the answer's body: {outcome, recording}. A server from
+// before outcomes answers 204 and no body (null): it did what was asked.
+export function deleteMessage(name, body, purge = false) {
+  const outcome = body?.outcome || (purge ? 'deleted' : 'trashed');
+  const purgeAt = Date.parse(body?.recording?.purge_at ?? '');
+  const until = Number.isFinite(purgeAt) ? ` (restorable until ${localMinute(new Date(purgeAt))})` : '';
+  switch (outcome) {
+    case 'trashed': return `${name}: moved to the trash${until}.`;
+    case 'already_in_trash': return `${name}: already in the trash${until}.`;
+    case 'deleted': return `${name}: deleted for good.`;
+    default: return `${name}: the server answered “${outcome}”.`;
+  }
+}

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { duration, localStamp, recordedAt } from '../format.js';
+import { deleteMessage, duration, localStamp, recordedAt } from '../format.js';
 
 test('recordedAt declares a date only inside the API range', () => {
   const now = Date.UTC(2026, 0, 2, 3, 4, 5);
@@ -32,4 +32,18 @@ test('duration formats any duration_ms without overflow', () => {
     [-1, '?'], [NaN, '?'], [Infinity, '?'], [2 ** 64, '?'], ['3000', '?'],
   ];
   for (const [ms, want] of cases) assert.equal(duration(ms), want, `duration(${ms})`);
+});
+
+test('deleteMessage says what a delete did', () => {
+  const rec = { id: '01ARZ3NDEKTSV4RRFFQ69G5FAV', purge_at: '2026-01-31T12:00:00Z' };
+  // 12:00 UTC is 21:00 in Seoul.
+  assert.equal(deleteMessage('a.wav', { outcome: 'trashed', recording: rec }),
+    'a.wav: moved to the trash (restorable until 2026-01-31 21:00).');
+  assert.equal(deleteMessage('a.wav', { outcome: 'already_in_trash', recording: rec }),
+    'a.wav: already in the trash (restorable until 2026-01-31 21:00).');
+  assert.equal(deleteMessage('a.wav', { outcome: 'deleted' }), 'a.wav: deleted for good.');
+  assert.equal(deleteMessage('a.wav', { outcome: 'deleted' }, false), 'a.wav: deleted for good.');
+  assert.equal(deleteMessage('a.wav', null), 'a.wav: moved to the trash.');
+  assert.equal(deleteMessage('a.wav', null, true), 'a.wav: deleted for good.');
+  assert.equal(deleteMessage('a.wav', { outcome: 'trashed', recording: { purge_at: 'soon' } }), 'a.wav: moved to the trash.');
 });
