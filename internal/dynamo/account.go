@@ -53,6 +53,8 @@ type RecordingRef struct {
 	DueAt   time.Time
 	// UploadID is a multipart upload's id (empty for a single PUT).
 	UploadID string
+	// LandBy is a rejected record's recording.LandBy.
+	LandBy time.Time
 }
 
 // EachRecordingPage calls fn with each page of the user's recordings, all
@@ -62,7 +64,7 @@ func (s *Store) EachRecordingPage(ctx context.Context, userID string, fn func([]
 		TableName:                 &s.recordings,
 		KeyConditionExpression:    aws.String("user_id = :u"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
-		ProjectionExpression:      aws.String("recording_id, object_key, #st, due_at, upload_id"),
+		ProjectionExpression:      aws.String("recording_id, object_key, #st, due_at, upload_id, land_by"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ConsistentRead:            aws.Bool(true),
 	})
@@ -81,11 +83,38 @@ func (s *Store) EachRecordingPage(ctx context.Context, userID string, fn func([]
 			if it.DueAt != 0 {
 				ref.DueAt = time.Unix(it.DueAt, 0).UTC()
 			}
+			if it.LandBy != 0 {
+				ref.LandBy = time.Unix(it.LandBy, 0).UTC()
+			}
 			refs = append(refs, ref)
 		}
 		if err := fn(refs); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// DeleteRejectedAt turns a rejected record into a deleting one, out of every
+// listing, due at due: an account deletion keeps it so until its upload URL
+// can no longer land, and the reconciler then deletes what landed and the
+// record. ErrStateChanged: it is no longer rejected.
+func (s *Store) DeleteRejectedAt(ctx context.Context, userID, recordingID string, due time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.recordings, Key: recKey(userID, recordingID),
+		UpdateExpression:         aws.String("SET #st = :del, due_shard = :shard, due_at = :due REMOVE user_status"),
+		ConditionExpression:      aws.String("#st = :rej"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":del": str(string(recording.StatusDeleting)), ":rej": str(string(recording.StatusRejected)),
+			":shard": str(dueShard(recordingID)), ":due": num(due.Unix()),
+		},
+	})
+	if conditionFailed(err) {
+		return ErrStateChanged
+	}
+	if err != nil {
+		return fmt.Errorf("delete rejected recording later: %w", err)
 	}
 	return nil
 }

@@ -59,5 +59,6 @@ func decodeRecording(m map[string]types.AttributeValue) (recordingItem, error) {
 	it.TTL, _ = n("ttl")
 	it.PartSize, _ = n("part_size")
 	it.DueAt, _ = n("due_at")
+	it.LandBy, _ = n("land_by")
 	return it, err
 }

@@ -71,24 +71,49 @@ func (s *Store) ConfirmUpload(ctx context.Context, rec recording.Recording, obj 
 
 // RejectUpload marks a pending recording rejected with a reason code and a
 // sentence the app can show, and releases its reservation; the record
-// expires after a week. It is due at once: until ClearDue says its object is
-// gone, the reconciler keeps deleting that object.
+// expires after a week. It is due at once: until ClearDue or DueAgain says
+// its object is gone, the reconciler keeps deleting that object. rec.LandBy,
+// when set, is kept: until then a body may land again (see DueAgain).
 func (s *Store) RejectUpload(ctx context.Context, rec recording.Recording, reason, detail string, now time.Time) (applied bool, err error) {
+	set := "SET #st = :rej, user_status = :us, reject_reason = :why, reject_detail = :detail, #ttl = :ttl, due_shard = :shard, due_at = :due"
+	vals := map[string]types.AttributeValue{
+		":rej": str(string(recording.StatusRejected)), ":pend": str(string(recording.StatusPending)),
+		":us": str(userStatus(rec.UserID, recording.StatusRejected)), ":why": str(reason), ":detail": str(detail),
+		":ttl": num(now.Add(RejectedRetention).Unix()), ":shard": str(dueShard(rec.ID)), ":due": num(now.Unix()),
+	}
+	if !rec.LandBy.IsZero() {
+		set += ", land_by = :land"
+		vals[":land"] = num(rec.LandBy.Unix())
+	}
 	return s.transact(ctx, "reject upload",
 		types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
-			UpdateExpression: aws.String("SET #st = :rej, user_status = :us, reject_reason = :why, reject_detail = :detail, #ttl = :ttl, " +
-				"due_shard = :shard, due_at = :due REMOVE expires_at"),
-			ConditionExpression:      aws.String("#st = :pend"),
-			ExpressionAttributeNames: map[string]string{"#st": "status", "#ttl": TTLAttribute},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":rej": str(string(recording.StatusRejected)), ":pend": str(string(recording.StatusPending)),
-				":us": str(userStatus(rec.UserID, recording.StatusRejected)), ":why": str(reason), ":detail": str(detail),
-				":ttl": num(now.Add(RejectedRetention).Unix()), ":shard": str(dueShard(rec.ID)), ":due": num(now.Unix()),
-			},
+			UpdateExpression:          aws.String(set + " REMOVE expires_at"),
+			ConditionExpression:       aws.String("#st = :pend"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status", "#ttl": TTLAttribute},
+			ExpressionAttributeValues: vals,
 		}},
 		s.releaseReservation(rec),
 	)
+}
+
+// DueAgain makes a rejected record, whose object is known to be gone, due
+// at `at` (its LandBy): a body its upload URL stores meanwhile is deleted
+// then, even if that body's event is lost.
+func (s *Store) DueAgain(ctx context.Context, rec recording.Recording, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
+		UpdateExpression:         aws.String("SET due_shard = :shard, due_at = :due"),
+		ConditionExpression:      aws.String("#st = :rej"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":rej": str(string(recording.StatusRejected)), ":shard": str(dueShard(rec.ID)), ":due": num(at.Unix()),
+		},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("set due again: %w", err)
+	}
+	return nil
 }
 
 // ClearDue takes a rejected record off the reconciler's list once its

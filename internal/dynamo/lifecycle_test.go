@@ -171,3 +171,43 @@ func listAll(t *testing.T, s *dynamo.Store, userID string, status recording.Stat
 	t.Fatalf("still paging after 10 pages: %v", got)
 	return nil
 }
+
+// A rejected single-PUT record remembers until when its URL may still store
+// a body (LandBy), whatever happens to its due time: the Keeper deletes the
+// rejected body and makes it due again then, or, if that delete failed, the
+// reconciler does both at once and must still know when.
+func TestRejectedRecordKeepsWhenItsURLMayLand(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	u := newUser(t, s, "lander")
+	lim := recording.Limits{MaxBytes: 1 << 30, MaxRecordings: 100, MaxPending: 100}
+	r, other := pendingRec(u.ID, 10, now), pendingRec(u.ID, 20, now.Add(time.Millisecond))
+	for _, p := range []recording.Recording{r, other} {
+		if _, _, err := s.CreateUpload(ctx, p, "", "fp", lim, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	landBy := now.Add(90 * time.Minute)
+	r.LandBy = landBy
+	if applied, err := s.RejectUpload(ctx, r, "not_audio", "not audio", now); err != nil || !applied {
+		t.Fatal(applied, err)
+	}
+	got, err := s.GetRecording(ctx, u.ID, r.ID)
+	if err != nil || got.LandBy.Unix() != landBy.Unix() || got.DueAt.Unix() != now.Unix() {
+		t.Fatalf("rejected: land by %v, due %v (%v); want land by %v, due now %v", got.LandBy, got.DueAt, err, landBy, now)
+	}
+	if err := s.DueAgain(ctx, got, got.LandBy); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetRecording(ctx, u.ID, r.ID); got.DueAt.Unix() != landBy.Unix() || got.LandBy.Unix() != landBy.Unix() {
+		t.Errorf("due again: due %v, land by %v; want both %v", got.DueAt, got.LandBy, landBy)
+	}
+	// Only a rejected record is made due this way.
+	if err := s.DueAgain(ctx, other, landBy); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetRecording(ctx, u.ID, other.ID); got.Status != recording.StatusPending || got.DueAt.Unix() != other.DueAt.Unix() {
+		t.Errorf("a pending record made due again: %s, due %v, want %v", got.Status, got.DueAt, other.DueAt)
+	}
+}

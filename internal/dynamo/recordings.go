@@ -47,6 +47,8 @@ type recordingItem struct {
 	// DueShard and DueAt key the sparse by-due index (see dueAttrs).
 	DueShard string `dynamodbav:"due_shard,omitempty"`
 	DueAt    int64  `dynamodbav:"due_at,omitempty"`
+	// LandBy is a rejected record's recording.LandBy (Unix seconds).
+	LandBy int64 `dynamodbav:"land_by,omitempty"`
 }
 
 func userStatus(userID string, st recording.Status) string { return userID + "#" + string(st) }
@@ -61,6 +63,9 @@ func toItem(r recording.Recording) recordingItem {
 	}
 	if !r.DueAt.IsZero() {
 		it.DueShard, it.DueAt = dueShard(r.ID), r.DueAt.Unix()
+	}
+	if !r.LandBy.IsZero() {
+		it.LandBy = r.LandBy.Unix()
 	}
 	if r.RecordedAt != nil {
 		it.RecordedAt = ts(*r.RecordedAt)
@@ -89,6 +94,9 @@ func (it recordingItem) domain() recording.Recording {
 	}
 	if it.DueAt != 0 {
 		r.DueAt = time.Unix(it.DueAt, 0).UTC()
+	}
+	if it.LandBy != 0 {
+		r.LandBy = time.Unix(it.LandBy, 0).UTC()
 	}
 	opt := func(s string) *time.Time {
 		if s == "" {

@@ -113,6 +113,13 @@ func (k *Keeper) DeleteAccountAs(ctx context.Context, userID, unlinkedBy string)
 					}
 				}
 				continue
+			} else if r.Status == recording.StatusRejected && r.LandBy.After(now) {
+				// Its URL may still store a body, as an app retries after
+				// the rejection: caught the same way.
+				if err := k.Store.DeleteRejectedAt(ctx, userID, r.ID, r.LandBy); err != nil && !errors.Is(err, dynamo.ErrStateChanged) {
+					return err
+				}
+				continue
 			}
 			keys = append(keys, r.Key)
 			ids = append(ids, r.ID)

@@ -168,7 +168,13 @@ func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, 
 		return "", err
 	}
 	if reason != "" {
-		applied, err := k.Store.RejectUpload(ctx, rec, reason, detail, k.now())
+		now := k.now()
+		if !rec.Multipart() && rec.DueAt.After(now) {
+			// Its URL may still store a body until the record's due time.
+			// A completed multipart upload cannot be completed again.
+			rec.LandBy = rec.DueAt
+		}
+		applied, err := k.Store.RejectUpload(ctx, rec, reason, detail, now)
 		if err != nil || !applied {
 			return "", err
 		}
@@ -180,8 +186,8 @@ func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, 
 		if err := k.Objects.Delete(ctx, rec.Key); err != nil {
 			return "", err
 		}
-		rec.Status = recording.StatusRejected
-		return OutcomeRejected, k.Store.ClearDue(ctx, rec)
+		rec.Status, rec.DueAt = recording.StatusRejected, now
+		return OutcomeRejected, k.settleRejected(ctx, rec)
 	}
 	// Tags first: every available object then says, in the S3 console,
 	// whose recording it is. A failure here is retried with the event.
@@ -322,12 +328,22 @@ func (k *Keeper) rejected(ctx context.Context, rec recording.Recording) (string,
 	} else if !errors.Is(err, s3.ErrNoObject) {
 		return "", err
 	}
-	if !rec.DueAt.IsZero() {
-		if err := k.Store.ClearDue(ctx, rec); err != nil {
-			return "", err
+	return outcome, k.settleRejected(ctx, rec)
+}
+
+// settleRejected is the due time of a rejected record whose object is
+// gone: its LandBy while a body can still land there, none after.
+func (k *Keeper) settleRejected(ctx context.Context, rec recording.Recording) error {
+	if rec.LandBy.After(k.now()) {
+		if rec.DueAt.Unix() == rec.LandBy.Unix() {
+			return nil
 		}
+		return k.Store.DueAgain(ctx, rec, rec.LandBy)
 	}
-	return outcome, nil
+	if rec.DueAt.IsZero() {
+		return nil
+	}
+	return k.Store.ClearDue(ctx, rec)
 }
 
 // deleting removes the object of a recording being deleted, and the record

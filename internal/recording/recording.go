@@ -80,6 +80,11 @@ type Recording struct {
 	// needs no attention). A pending record is due once its last URL can no
 	// longer land; a deleting or rejected one as soon as possible.
 	DueAt time.Time `json:"-"`
+	// LandBy is, for a rejected single-PUT upload, the pending record's due
+	// time: until then its URL may still store a body (an app retrying after
+	// the rejection), which must be deleted even if its event is lost, so
+	// the record is due again then. Zero: nothing can land any more.
+	LandBy time.Time `json:"-"`
 }
 
 // Why an upload is rejected.
