@@ -313,6 +313,10 @@ func (e *env) restoreDir(dir string, jobs int) error {
 	var results []outcome
 	claimed := map[string]bool{}
 	for _, r := range items {
+		if !validID(r.ID) {
+			results = append(results, outcome{path: safeName(r.FileName), err: fmt.Errorf("the server sent an invalid id %q; skipped", r.ID)})
+			continue
+		}
 		target, there, err := chooseTarget(dir, r, claimed)
 		switch {
 		case err != nil:
@@ -340,11 +344,8 @@ func (e *env) restoreDir(dir string, jobs int) error {
 			return e.download(rec, &j.target)
 		})
 		if err == nil {
-			when := j.rec.CreatedAt
-			if j.rec.RecordedAt != nil {
-				when = *j.rec.RecordedAt
-			}
-			_ = os.Chtimes(j.target, time.Now(), when)
+			// The access time is left as it is (a zero time.Time).
+			_ = os.Chtimes(j.target, time.Time{}, recordingDate(j.rec))
 		}
 		done[i] = outcome{path: j.target, note: "downloaded " + j.rec.ID, err: err}
 	})
@@ -374,15 +375,19 @@ func (e *env) restoreDir(dir string, jobs int) error {
 	return nil
 }
 
-// chooseTarget picks where rec goes in dir: its name, or "NAME (ID).ext"
-// when a different file holds the name. there reports that a file with
+// chooseTarget picks where rec goes in dir: its name made safe, or
+// "NAME (ID).ext" when a different file holds the name. rec.ID must be
+// valid. there reports that a file with
 // its content is already in one of those places.
 func chooseTarget(dir string, rec recordingDoc, claimed map[string]bool) (target string, there bool, err error) {
-	name := filepath.Base(rec.FileName)
-	ext := filepath.Ext(name)
-	candidates := []string{
-		filepath.Join(dir, name),
-		filepath.Join(dir, strings.TrimSuffix(name, ext)+" ("+rec.ID+")"+ext),
+	name := safeName(rec.FileName)
+	var candidates []string
+	for _, n := range []string{name, withID(name, rec.ID)} {
+		c, err := inFolder(dir, n)
+		if err != nil {
+			return "", false, err
+		}
+		candidates = append(candidates, c)
 	}
 	for _, c := range candidates {
 		if claimed[c] {

@@ -243,3 +243,58 @@ func TestBackupAndRestore(t *testing.T) {
 		t.Errorf("upload after storage came back: %v, want %s available", rows, pending[0].ID)
 	}
 }
+
+// A recording keeps its own date: backup and upload send each file's
+// modification time as recorded_at, ls shows it, and restore and get -o DIR
+// give it back as the modification time.
+func TestRecordingDateRoundTrips(t *testing.T) {
+	bin := buildCLI(t)
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	p := newPerson(t, bin, s)
+	p.ok("login", "--dev", "dana")
+
+	src := filepath.Join(p.home, "Recordings")
+	when := map[string]time.Time{
+		"old.wav":    time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC),
+		"recent.wav": time.Now().Add(-90 * time.Minute).Truncate(time.Second),
+	}
+	for name, at := range when {
+		write(t, filepath.Join(src, name), wav(2000+len(name)))
+		if err := os.Chtimes(filepath.Join(src, name), at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.ok("backup", src)
+	if table := p.ok("ls"); !strings.Contains(table, when["old.wav"].Local().Format("2006-01-02 15:04")) {
+		t.Errorf("ls does not show the recording's date %s:\n%s", when["old.wav"].Local(), table)
+	}
+
+	dst := filepath.Join(p.home, "Restored")
+	p.ok("restore", dst)
+	for name, at := range when {
+		st, err := os.Stat(filepath.Join(dst, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.ModTime().Equal(at) {
+			t.Errorf("%s restored with the date %s, want %s", name, st.ModTime().UTC(), at.UTC())
+		}
+	}
+	var items []struct {
+		ID       string `json:"id"`
+		FileName string `json:"file_name"`
+	}
+	if err := json.Unmarshal([]byte(p.ok("ls", "--json")), &items); err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(p.home, "Folder")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		p.ok("get", it.ID, "-o", folder)
+		if st, err := os.Stat(filepath.Join(folder, it.FileName)); err != nil || !st.ModTime().Equal(when[it.FileName]) {
+			t.Errorf("get -o DIR: %s dated %v (%v), want %s", it.FileName, st.ModTime().UTC(), err, when[it.FileName].UTC())
+		}
+	}
+}

@@ -353,6 +353,9 @@ func (e *env) uploadOne(path, digest string, wait time.Duration) (rec recordingD
 	}()
 	hdr := http.Header{"Idempotency-Key": {state.IdempotencyKey}}
 	body := map[string]any{"file_name": filepath.Base(path), "content_type": ctype, "size_bytes": st.Size(), "sha256": digest}
+	if at, ok := recordedAt(st.ModTime(), time.Now()); ok {
+		body["recorded_at"] = at
+	}
 	var created struct {
 		Recording recordingDoc `json:"recording"`
 		Upload    signed       `json:"upload"`
@@ -367,6 +370,12 @@ func (e *env) uploadOne(path, digest string, wait time.Duration) (rec recordingD
 		return rec, err
 	}
 	rec = created.Recording
+	if !validID(rec.ID) {
+		// The id goes into every later request's path.
+		err = fmt.Errorf("the server answered an invalid recording id %q", rec.ID)
+		rec.ID = ""
+		return rec, err
+	}
 	confirmed := func(err error) (recordingDoc, error) {
 		if err != nil {
 			return rec, err
@@ -466,6 +475,35 @@ func (e *env) explainQuota(err error, size int64) error {
 		return fmt.Errorf("recording limit reached: %d of %d recordings", u.RecordingCount, q.RecordingsLimit)
 	}
 	return err
+}
+
+// Modification times the API takes as recorded_at: from 1970 to two days
+// ahead of its clock. One day ahead of ours leaves a day for the two clocks
+// to disagree.
+var (
+	minRecordedAt    = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxRecordedAhead = 24 * time.Hour
+)
+
+// recordedAt is the recorded_at to declare for a file modified at mtime,
+// or false when there is none worth sending: a date outside the API's
+// range is a broken clock or a file system's placeholder, and a made-up
+// date (clamped to a bound) would be worse than the creation time the
+// server falls back to.
+func recordedAt(mtime, now time.Time) (time.Time, bool) {
+	if mtime.Before(minRecordedAt) || mtime.After(now.Add(maxRecordedAhead)) {
+		return time.Time{}, false
+	}
+	return mtime.UTC(), true
+}
+
+// recordingDate is when a recording was made, as far as the server knows:
+// its recorded_at, else when it was created.
+func recordingDate(r recordingDoc) time.Time {
+	if r.RecordedAt != nil {
+		return *r.RecordedAt
+	}
+	return r.CreatedAt
 }
 
 // fileSHA256 is the base64 SHA-256 of the file's first size bytes, read
@@ -597,14 +635,8 @@ func (e *env) ls(o lsOpts) error {
 	}
 	rows := make([][]string, 0, len(items))
 	for _, r := range items {
-		dur := "-"
-		if r.DurationMS != nil {
-			dur = (time.Duration(*r.DurationMS) * time.Millisecond).Round(time.Second).String()
-		}
-		date := r.CreatedAt
-		if r.RecordedAt != nil {
-			date = *r.RecordedAt
-		}
+		dur := formatDuration(r.DurationMS)
+		date := recordingDate(r)
 		status := r.Status
 		if r.Status == "rejected" && r.RejectReason != "" {
 			status += ": " + r.RejectReason
@@ -687,17 +719,24 @@ func (e *env) get(id, out string) error {
 	if out == "-" {
 		return retrying(e.ctx, func() error { return e.download(rec, nil) })
 	}
-	// The server refuses names with path separators; Base is a second fence.
-	name := filepath.Base(rec.FileName)
 	target := out
 	if st, err := os.Stat(out); out == "" || (err == nil && st.IsDir()) {
-		target = filepath.Join(out, name)
+		dir := out
+		if dir == "" {
+			dir = "."
+		}
+		if target, err = inFolder(dir, safeName(rec.FileName)); err != nil {
+			return err
+		}
 		if _, err := os.Stat(target); err == nil {
 			return fmt.Errorf("%s already exists; choose another name with -o", target)
 		}
 	}
 	if err := retrying(e.ctx, func() error { return e.download(rec, &target) }); err != nil {
 		return err
+	}
+	if err := os.Chtimes(target, time.Time{}, recordingDate(rec)); err != nil {
+		fmt.Fprintf(e.stderr, "recorder: %s keeps today's date: %v\n", target, err)
 	}
 	fmt.Fprintln(e.stdout, target)
 	return nil
@@ -845,15 +884,17 @@ func (e *env) rm(ids []string, purge bool) error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
-	query, done := "", "moved to the trash"
+	query := ""
 	if purge {
-		query, done = "?purge=true", "deleted"
+		query = "?purge=true"
 	}
 	failed := 0
 	var last error
 	for _, id := range ids {
+		var res deleteResult
 		err := retrying(e.ctx, func() error {
-			return e.api.call(e.ctx, http.MethodDelete, "/v1/recordings/"+url.PathEscape(id)+query, nil, nil, nil)
+			res = deleteResult{}
+			return e.api.call(e.ctx, http.MethodDelete, "/v1/recordings/"+url.PathEscape(id)+query, nil, nil, &res)
 		})
 		if err != nil && len(ids) == 1 {
 			return notFoundAs(err, id)
@@ -864,12 +905,45 @@ func (e *env) rm(ids []string, purge bool) error {
 			fmt.Fprintf(e.stderr, "recorder rm: %v\n", notFoundAs(err, id))
 			continue
 		}
-		fmt.Fprintf(e.stderr, "%s %s\n", done, id)
+		fmt.Fprintf(e.stderr, "%s: %s\n", id, res.describe(purge))
 	}
 	if failed > 0 {
 		return &batchError{n: failed, of: len(ids), verb: "deleted", last: last}
 	}
 	return nil
+}
+
+// deleteResult is the answer of DELETE /v1/recordings/{id}. A server from
+// before the outcome was answered says 204 and no body: Outcome stays empty.
+type deleteResult struct {
+	Outcome   string        `json:"outcome"`
+	Recording *recordingDoc `json:"recording"`
+}
+
+// describe says what happened to the recording, in the words the web page
+// uses too.
+func (r deleteResult) describe(purge bool) string {
+	outcome := r.Outcome
+	if outcome == "" {
+		// An old server did what was asked.
+		outcome = "trashed"
+		if purge {
+			outcome = "deleted"
+		}
+	}
+	until := ""
+	if r.Recording != nil && r.Recording.PurgeAt != nil {
+		until = " (restorable until " + r.Recording.PurgeAt.Local().Format("2006-01-02 15:04") + ")"
+	}
+	switch outcome {
+	case "trashed":
+		return "moved to the trash" + until
+	case "already_in_trash":
+		return "already in the trash" + until
+	case "deleted":
+		return "deleted for good"
+	}
+	return fmt.Sprintf("the server answered %q", outcome)
 }
 
 func (e *env) trashCmd() *cobra.Command {

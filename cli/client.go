@@ -252,6 +252,7 @@ type recordingDoc struct {
 	CreatedAt    time.Time  `json:"created_at"`
 	RecordedAt   *time.Time `json:"recorded_at,omitempty"`
 	UploadedAt   *time.Time `json:"uploaded_at,omitempty"`
+	PurgeAt      *time.Time `json:"purge_at,omitempty"`
 	SHA256       string     `json:"sha256,omitempty"`
 	Download     *signed    `json:"download,omitempty"`
 }

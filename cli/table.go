@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/rivo/uniseg"
 )
@@ -17,6 +18,18 @@ func (e *env) printTable(header []string, rows [][]string) error {
 	all := rows
 	if header != nil {
 		all = append([][]string{header}, rows...)
+	}
+	// Cells hold names from the server: an escape sequence in one must not
+	// reach the terminal.
+	for _, r := range all {
+		for i, c := range r {
+			r[i] = strings.Map(func(r rune) rune {
+				if unicode.IsControl(r) || bidiControl(r) {
+					return '?'
+				}
+				return r
+			}, c)
+		}
 	}
 	var widths []int
 	for _, r := range all {

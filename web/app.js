@@ -3,6 +3,8 @@
 // speaks only the public API (same origin) and the URLs the API signs
 // (storage, another origin), exactly as a phone app does.
 
+import { deleteMessage, duration, localStamp, recordedAt } from './format.js';
+
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = 'recorder.session';
 // Above this a file is not read into memory to hash it; storage still holds
@@ -146,6 +148,8 @@ function extensionFor(type) {
   return '.webm';
 }
 
+// clock is the running time of a recording in progress, in whole seconds
+// gone by (a list's durations are rounded: format.js's duration).
 function clock(ms) {
   const s = Math.floor(ms / 1000);
   const h = Math.floor(s / 3600);
@@ -166,6 +170,7 @@ async function startRecording() {
   ctx.createMediaStreamSource(stream).connect(analyser);
   const samples = new Float32Array(analyser.fftSize);
   let started = 0;
+  let startedAt = 0; // wall clock, for recorded_at and the name
   let timer = 0;
   let frame = 0;
 
@@ -180,6 +185,7 @@ async function startRecording() {
   mr.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
   mr.onstart = () => {
     started = performance.now();
+    startedAt = Date.now();
     timer = setInterval(() => { $('elapsed').textContent = clock(performance.now() - started); }, 250);
     meter();
   };
@@ -194,8 +200,8 @@ async function startRecording() {
     $('elapsed').dataset.ms = String(ms);
     const blobType = mr.mimeType || type || 'audio/webm';
     const blob = new Blob(chunks, { type: blobType });
-    const stamp = new Date().toISOString().slice(0, 19).replace('T', ' ').replaceAll(':', '.');
-    upload(blob, `Recording ${stamp}${extensionFor(blobType)}`, blobType, ms).catch(showError);
+    const name = `Recording ${localStamp(new Date(startedAt))}${extensionFor(blobType)}`;
+    upload(blob, name, blobType, ms, startedAt).catch(showError);
   };
   mr.start(1000);
   recorder = mr;
@@ -281,10 +287,15 @@ function uploadRow(name) {
   return { li, bar };
 }
 
-async function upload(blob, name, type, durationMs) {
+// upload sends blob as a new recording; madeAt (ms since 1970) is when it
+// was recorded: the start of a recording made here, a picked file's
+// lastModified.
+async function upload(blob, name, type, durationMs, madeAt) {
   const row = uploadRow(name);
   try {
-    const req = { file_name: name, content_type: type, size_bytes: blob.size, recorded_at: new Date().toISOString() };
+    const req = { file_name: name, content_type: type, size_bytes: blob.size };
+    const at = recordedAt(madeAt);
+    if (at) req.recorded_at = at;
     if (durationMs) req.duration_ms = durationMs;
     if (blob.size <= HASH_LIMIT) req.sha256 = await sha256Base64(blob);
     const { recording: rec, upload: up } = await api('POST', '/v1/recordings', req);
@@ -329,7 +340,7 @@ async function uploadParts(id, blob, up, progress) {
 
 function uploadFiles(files) {
   showError(null);
-  for (const f of files) upload(f, f.name, typeOf(f)).catch(showError);
+  for (const f of files) upload(f, f.name, typeOf(f), undefined, f.lastModified).catch(showError);
 }
 
 // --- the list
@@ -402,7 +413,7 @@ function row(rec) {
   actions.append(button('Delete', `Delete ${rec.file_name}`, () => remove(rec)));
   tr.append(
     name,
-    cell(rec.duration_ms != null ? clock(rec.duration_ms) : '', 'num'),
+    cell(duration(rec.duration_ms), 'num'),
     cell(size(rec.size_bytes), 'num'),
     cell(new Date(rec.recorded_at || rec.created_at).toLocaleString(), 'num'),
     status,
@@ -453,14 +464,14 @@ function rename(rec, td, btn) {
 
 async function remove(rec) {
   if (!confirm(`Delete “${rec.file_name}”?`)) return;
-  await api('DELETE', `/v1/recordings/${rec.id}`);
+  const res = await api('DELETE', `/v1/recordings/${rec.id}`);
   const audio = $('audio');
   if (audio.dataset.id === rec.id) {
     audio.pause();
     audio.removeAttribute('src');
     $('player').hidden = true;
   }
-  say(`Deleted ${rec.file_name}.`);
+  say(deleteMessage(rec.file_name, res));
   await refresh();
 }
 

@@ -142,6 +142,10 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The picked file's date is its recording's date (lastModified).
+	if err := os.Chtimes(upload, fileDate, fileDate); err != nil {
+		t.Fatal(err)
+	}
 	shot := filepath.Join(dir, "screenshot.png")
 	if local := os.Getenv("RECORDER_LOCAL_DIR"); local != "" {
 		shot = filepath.Join(local, "web-screenshot.png")
@@ -154,7 +158,9 @@ func TestBrowser(t *testing.T) {
 	cmd.Env = append(os.Environ(),
 		"WEB_TOOLS_DIR="+tools, "CHROMIUM="+chromium, "APP_URL="+s.APIURL+"/app/",
 		"FAKE_CAPTURE_WAV="+capture, "UPLOAD_FILE="+upload, "UPLOAD_NAME="+uploadName,
-		"RENAMED="+renamed, "SIGN_IN_AS="+signInAs, "SCREENSHOT="+shot)
+		"RENAMED="+renamed, "SIGN_IN_AS="+signInAs, "SCREENSHOT="+shot,
+		// Not UTC, so a name in UTC would show.
+		"TZ="+pageZone)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdin, err := cmd.StdinPipe()
@@ -203,6 +209,12 @@ func TestBrowser(t *testing.T) {
 	}
 }
 
+// The page runs in Seoul's time zone; the file it uploads was last changed
+// at fileDate.
+const pageZone = "Asia/Seoul"
+
+var fileDate = time.Date(2021, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
+
 // checkStored compares what the page showed with what the backend holds.
 func checkStored(t *testing.T, s *stack.Stack, got summary, renamed string) {
 	t.Helper()
@@ -220,12 +232,25 @@ func checkStored(t *testing.T, s *stack.Stack, got summary, renamed string) {
 	if rec.SHA256 == "" {
 		t.Error("the browser's recording was uploaded without its SHA-256")
 	}
+	// Its date is when it started, and its name says so in local time.
+	zone, err := time.LoadLocation(pageZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.RecordedAt == nil || time.Since(*rec.RecordedAt) > 3*time.Minute || rec.RecordedAt.After(rec.CreatedAt) {
+		t.Errorf("the browser's recording has recorded_at %v, created %s; want its start", rec.RecordedAt, rec.CreatedAt)
+	} else if want := "Recording " + rec.RecordedAt.In(zone).Format("2006-01-02 15.04.05") + ".webm"; got.RecordingName != want {
+		t.Errorf("the browser's recording is named %q, want %q (its start in %s)", got.RecordingName, want, pageZone)
+	}
 	up, err := s.Store.GetRecording(ctx, got.UserID, got.UploadID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if up.Status != recording.StatusAvailable || up.FileName != renamed || up.DurationMS == nil || *up.DurationMS != 60000 {
 		t.Errorf("the uploaded file: %s %q %v ms; want available %q 60000 ms", up.Status, up.FileName, up.DurationMS, renamed)
+	}
+	if up.RecordedAt == nil || !up.RecordedAt.Equal(fileDate) {
+		t.Errorf("the uploaded file has recorded_at %v, want its lastModified %s", up.RecordedAt, fileDate)
 	}
 	head, err := s.Clients.S3.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: aws.String(s.Config.Bucket), Key: aws.String(up.Key)})
 	if err != nil {

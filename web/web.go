@@ -6,7 +6,8 @@ package web
 
 import "embed"
 
-// Files holds the app: the page, its one script and its one stylesheet.
+// Files holds the app: the page, its script (app.js and the helpers it
+// imports) and its one stylesheet.
 //
-//go:embed index.html app.js style.css
+//go:embed index.html app.js format.js style.css
 var Files embed.FS

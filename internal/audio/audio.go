@@ -5,8 +5,9 @@
 // ReaderAt, it is meant to sit on ranged GETs: every read is bounded, in total, by
 // MaxProbeBytes, and nothing is allocated from a length field that was not checked first.
 //
-// The package depends on the standard library only; the MP4 box walker, the EBML reader and
-// the other parsers are ours and are fuzzed (see fuzz_test.go).
+// The package depends on the standard library and the domain package only (for the longest
+// recording accepted); the MP4 box walker, the EBML reader and the other parsers are ours and
+// are fuzzed (see fuzz_test.go).
 package audio
 
 import (
@@ -249,6 +250,9 @@ func probe(s *src) (Info, error) {
 	}
 	if info.DurationMS < 0 || info.SampleRateHz < 0 || info.Channels < 0 {
 		return Info{}, unreadable("implausible values")
+	}
+	if err := checkDuration(info, s.size); err != nil {
+		return Info{}, err
 	}
 	return info, nil
 }

@@ -95,6 +95,12 @@ const (
 	RejectUnreadableAudio  = "unreadable_audio"
 )
 
+// MaxDurationMS is the longest recording accepted, 31 days: no voice memo
+// runs longer, and a duration past it is a broken clock or a forged header.
+// The API refuses a declared duration above it and the audio check rejects
+// a measured one, so both speak of one bound.
+const MaxDurationMS = 31 * 24 * 3600 * 1000
+
 // Multipart reports whether the recording is uploaded in parts.
 func (r Recording) Multipart() bool { return r.UploadID != "" }
 

@@ -134,6 +134,25 @@ func TestUndeclaredBodiesAreRejectedAndRemoved(t *testing.T) {
 	s.CreateUpload(t, token, "next.m4a", m4a, s.Config.QuotaMaxBytes)
 }
 
+// A 42-byte FLAC whose STREAMINFO claims 2,177 years, uploaded as declared through its
+// presigned URL, is rejected as unreadable: never available with that duration.
+func TestImpossibleDurationIsRejected(t *testing.T) {
+	bomb, err := os.ReadFile(filepath.Join("..", "audio", "testdata", "flac_impossible_duration.flac"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	token, _ := s.Login(t, "trudy")
+	up := s.CreateUpload(t, token, "memo.flac", "audio/flac", int64(len(bomb)))
+	if st := stack.Put(t, up.Upload, bomb); st != http.StatusOK {
+		t.Fatalf("PUT: %d", st)
+	}
+	rec := s.WaitStatus(t, token, up.Recording.ID, "rejected")
+	if rec.RejectReason != "unreadable_audio" || rec.DurationMS != nil && *rec.DurationMS > 0 {
+		t.Errorf("rejected recording: %+v (reason %q: %q)", rec, rec.RejectReason, rec.RejectDetail)
+	}
+}
+
 func TestObjectDeletedBehindTheAPIsBack(t *testing.T) {
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	token, _ := s.Login(t, "bob")

@@ -38,9 +38,6 @@ var minRecordedAt = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 // maxRecordedAhead tolerates phones whose clocks run ahead.
 const maxRecordedAhead = 48 * time.Hour
 
-// maxDurationMS is a sanity bound: 31 days of audio.
-const maxDurationMS = 31 * 24 * 3600 * 1000
-
 func (r *createRequest) validate() error {
 	// The stored (and fingerprinted) name is the normalized one, so the NFC
 	// and NFD spellings of a name are one name.
@@ -64,8 +61,8 @@ func (r *createRequest) validate() error {
 		return recording.Errorf(recording.CodeValidation, "size_bytes must be at least 1")
 	case *r.SizeBytes > r.maxSize:
 		return recording.Errorf(recording.CodeTooLarge, "size_bytes is above the maximum of %d bytes", r.maxSize)
-	case r.DurationMS != nil && (*r.DurationMS < 0 || *r.DurationMS > maxDurationMS):
-		return recording.Errorf(recording.CodeValidation, "duration_ms must be between 0 and %d", int64(maxDurationMS))
+	case r.DurationMS != nil && (*r.DurationMS < 0 || *r.DurationMS > recording.MaxDurationMS):
+		return recording.Errorf(recording.CodeValidation, "duration_ms must be between 0 and %d", int64(recording.MaxDurationMS))
 	case r.RecordedAt != nil && (r.RecordedAt.Before(minRecordedAt) || r.RecordedAt.After(r.now.Add(maxRecordedAhead))):
 		return recording.Errorf(recording.CodeValidation, "recorded_at must be between %s and two days from now",
 			minRecordedAt.Format(time.RFC3339))

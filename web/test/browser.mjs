@@ -113,6 +113,8 @@ try {
   await recRow.first().getByRole('button', { name: /^Delete / }).click();
   await page.locator(`#recordings tr[data-id="${summary.recordingId}"]`).waitFor({ state: 'detached' });
   check(await page.locator('#player').isHidden(), 'the player of a deleted recording is gone');
+  const said = await page.locator('#status').textContent();
+  check(said.startsWith(`${summary.recordingName}: moved to the trash`), `the status line says what the delete did: ${said}`);
 
   check(await page.locator('#error').isHidden(), `no error shown (${await page.locator('#error').textContent()})`);
   await page.screenshot({ path: env('SCREENSHOT'), fullPage: true });

@@ -70,3 +70,12 @@ cp m4a_moov_end.m4a lie_m4a_named.mp3
 printf 'meeting notes\nbuy milk\nthis is not audio at all, only text renamed to .wav\n' > lie_text.wav
 head -c 4096 /dev/zero > lie_zeros.wav
 : > empty.wav
+
+# Headers that claim more audio than their bytes can hold (no ffmpeg needed; the prober must
+# reject both as unreadable_audio). A FLAC that is its STREAMINFO alone, claiming 2^36-1
+# samples at 1 Hz (mono, 16 bit; min/max block 4096): 42 bytes, 2,177 years as measured.
+{ printf 'fLaC\200\000\000\042\020\000\020\000'; head -c 6 /dev/zero; printf '\000\000\020\377\377\377\377\377'; head -c 16 /dev/zero; } > flac_impossible_duration.flac
+# The first 834 bytes of the VBR MP3 (its ID3 tag, Xing frame and first frames, the last one
+# cut), its Xing frame count (at byte 49) set to 2^32-1: 3.6 years as measured.
+head -c 834 mp3_vbr_xing.mp3 > mp3_impossible_duration.mp3
+printf '\377\377\377\377' | dd of=mp3_impossible_duration.mp3 bs=1 seek=49 conv=notrunc 2>/dev/null
