@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -79,20 +80,40 @@ func (e *env) backup(dir string, o backupOpts) error {
 	if err != nil {
 		return err
 	}
+	// Only digests storage verified count: a file matches a recording by
+	// its own SHA-256 (a single PUT) or by the composite of its parts cut
+	// as that recording's were (a multipart upload).
 	byDigest := map[string]recordingDoc{}
+	partSizes := map[int64][]int64{} // a file's size -> part sizes of multipart recordings of that size
 	for _, r := range remote {
+		d := verifiedDigest(r)
 		// An available copy wins over a rejected or trashed one.
-		if old, ok := byDigest[r.SHA256]; r.SHA256 != "" && (!ok || old.Status != "available") {
-			byDigest[r.SHA256] = r
+		if old, ok := byDigest[d]; d != "" && (!ok || old.Status != "available") {
+			byDigest[d] = r
+		}
+		if r.PartsSHA256 != "" && r.PartSize > 0 && !slices.Contains(partSizes[r.SizeBytes], r.PartSize) {
+			partSizes[r.SizeBytes] = append(partSizes[r.SizeBytes], r.PartSize)
 		}
 	}
 	// Hash first, then decide in the walk's order, so which of two files
 	// with the same content is uploaded does not depend on timing.
 	digests := make([]string, len(files))
+	keys := make([][]string, len(files)) // every verified digest the file may be known by
 	results := make([]outcome, len(files))
 	e.parallel(len(files), o.jobs, func(i int) {
 		results[i].path = files[i].path
-		digests[i], results[i].err = hashFile(files[i].path)
+		if digests[i], results[i].err = hashFile(files[i].path); results[i].err != nil {
+			return
+		}
+		keys[i] = []string{digests[i]}
+		for _, ps := range partSizes[files[i].size] {
+			c, err := fileComposite(files[i].path, ps)
+			if err != nil {
+				results[i].err = err
+				return
+			}
+			keys[i] = append(keys[i], c)
+		}
 	})
 	if err := e.ctx.Err(); err != nil {
 		return err
@@ -105,7 +126,13 @@ func (e *env) backup(dir string, o backupOpts) error {
 		if res.err != nil {
 			continue
 		}
-		r, known := byDigest[digest]
+		var r recordingDoc
+		known := false
+		for _, k := range keys[i] {
+			if m, ok := byDigest[k]; ok && (!known || r.Status != "available") {
+				r, known = m, true
+			}
+		}
 		first, dup := seen[digest]
 		switch {
 		case dup:
@@ -407,8 +434,9 @@ func chooseTarget(dir string, rec recordingDoc, claimed map[string]bool) (target
 	return "", false, fmt.Errorf("%s and %s hold other files; not overwritten", candidates[0], filepath.Base(candidates[1]))
 }
 
-// sameContent compares a local file with a recording: by SHA-256, or by
-// size alone for a recording the server has no digest of.
+// sameContent compares a local file with a recording: by the digest storage
+// verified (see verifiedDigest), or by size alone for a recording that has
+// none.
 func sameContent(path string, rec recordingDoc) (same, exists bool, err error) {
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -420,11 +448,15 @@ func sameContent(path string, rec recordingDoc) (same, exists bool, err error) {
 	if !st.Mode().IsRegular() || st.Size() != rec.SizeBytes {
 		return false, true, nil
 	}
-	if rec.SHA256 == "" {
-		return true, true, nil
+	switch {
+	case rec.PartsSHA256 != "":
+		sum, err := fileComposite(path, rec.PartSize)
+		return sum == rec.PartsSHA256, true, err
+	case rec.SHA256 != "":
+		sum, err := hashFile(path)
+		return sum == rec.SHA256, true, err
 	}
-	sum, err := hashFile(path)
-	return sum == rec.SHA256, true, err
+	return true, true, nil
 }
 
 // freshDownload returns rec with a download URL that has time left: the

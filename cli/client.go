@@ -254,5 +254,7 @@ type recordingDoc struct {
 	UploadedAt   *time.Time `json:"uploaded_at,omitempty"`
 	PurgeAt      *time.Time `json:"purge_at,omitempty"`
 	SHA256       string     `json:"sha256,omitempty"`
+	PartsSHA256  string     `json:"parts_sha256,omitempty"`
+	PartSize     int64      `json:"part_size,omitempty"`
 	Download     *signed    `json:"download,omitempty"`
 }

@@ -108,11 +108,12 @@ func (p *person) config() map[string]any {
 }
 
 type listed struct {
-	ID        string `json:"id"`
-	FileName  string `json:"file_name"`
-	SizeBytes int64  `json:"size_bytes"`
-	Status    string `json:"status"`
-	SHA256    string `json:"sha256"`
+	ID          string `json:"id"`
+	FileName    string `json:"file_name"`
+	SizeBytes   int64  `json:"size_bytes"`
+	Status      string `json:"status"`
+	SHA256      string `json:"sha256"`
+	PartsSHA256 string `json:"parts_sha256"`
 }
 
 func (p *person) ls() []listed {

@@ -127,19 +127,29 @@ type storedPartDoc struct {
 	PartNumber int    `json:"part_number"`
 	ETag       string `json:"etag"`
 	SizeBytes  int64  `json:"size_bytes"`
+	SHA256     string `json:"sha256"`
 }
 
 // uploadParts sends the parts storage does not hold yet, up to partWorkers
 // at once, each streamed from the file (memory stays flat whatever its
-// size), then completes the upload. It returns the recording as complete
-// answered it.
+// size) under a URL that signs its SHA-256, then completes the upload. It
+// returns the recording as complete answered it.
 func (e *env) uploadParts(id string, up signed, f *os.File, size int64, name string) (recordingDoc, error) {
 	count := up.PartCount
+	if up.PartSize < 1 || int64(count) != (size+up.PartSize-1)/up.PartSize {
+		return recordingDoc{}, fmt.Errorf("the server answered %d parts of %d bytes for a file of %d bytes", count, up.PartSize, size)
+	}
 	partLen := func(n int) int64 {
 		if n < count {
 			return up.PartSize
 		}
 		return size - int64(count-1)*up.PartSize
+	}
+	// Storage checks every part against the digest its URL signs, so each
+	// is hashed before it is sent: one more read of the file.
+	digests, err := partDigests(f, size, up.PartSize)
+	if err != nil {
+		return recordingDoc{}, err
 	}
 	stored, err := e.storedParts(id)
 	var ae *APIError
@@ -155,7 +165,7 @@ func (e *env) uploadParts(id string, up signed, f *os.File, size int64, name str
 	var todo []int
 	var resumed int64
 	for n := 1; n <= count; n++ {
-		if p, ok := stored[n]; ok && p.SizeBytes == partLen(n) {
+		if p, ok := stored[n]; ok && p.SizeBytes == partLen(n) && p.SHA256 == digests[n-1] {
 			resumed += p.SizeBytes
 			continue
 		}
@@ -174,7 +184,7 @@ func (e *env) uploadParts(id string, up signed, f *os.File, size int64, name str
 	for range min(partWorkers, len(todo)) {
 		wg.Go(func() {
 			for n := range jobs {
-				if err := e.sendPart(ctx, id, n, int64(n-1)*up.PartSize, partLen(n), f); err != nil {
+				if err := e.sendPart(ctx, id, n, digests[n-1], int64(n-1)*up.PartSize, partLen(n), f); err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -212,11 +222,11 @@ feed:
 	parts := make([]map[string]any, 0, count)
 	for n := 1; n <= count; n++ {
 		p, ok := stored[n]
-		if !ok || p.SizeBytes != partLen(n) {
+		if !ok || p.SizeBytes != partLen(n) || p.SHA256 != digests[n-1] {
 			bar.abort()
 			return recordingDoc{}, fmt.Errorf("part %d is not in storage after its upload", n)
 		}
-		parts = append(parts, map[string]any{"part_number": n, "etag": p.ETag})
+		parts = append(parts, map[string]any{"part_number": n, "etag": p.ETag, "sha256": digests[n-1]})
 	}
 	var done recordingDoc
 	err = retrying(e.ctx, func() error {
@@ -247,15 +257,16 @@ func (e *env) storedParts(id string) (map[int]storedPartDoc, error) {
 	return m, nil
 }
 
-// sendPart signs part n and sends it; every attempt signs a fresh URL, so
-// one that expired while the machine slept is replaced.
-func (e *env) sendPart(ctx context.Context, id string, n int, off, length int64, f *os.File) error {
+// sendPart signs part n (of the given digest) and sends it; every attempt
+// signs a fresh URL, so one that expired while the machine slept is
+// replaced.
+func (e *env) sendPart(ctx context.Context, id string, n int, digest string, off, length int64, f *os.File) error {
 	for attempt := 1; ; attempt++ {
 		var signedParts struct {
 			Parts []partDoc `json:"parts"`
 		}
 		err := retrying(ctx, func() error {
-			return e.api.call(ctx, http.MethodPost, "/v1/recordings/"+id+"/parts", nil, map[string]any{"part_numbers": []int{n}}, &signedParts)
+			return e.api.call(ctx, http.MethodPost, "/v1/recordings/"+id+"/parts", nil, map[string]any{"parts": []map[string]any{{"part_number": n, "sha256": digest}}}, &signedParts)
 		})
 		if err != nil {
 			return err

@@ -143,10 +143,17 @@ func TestUploadResumesAfterKill(t *testing.T) {
 	}
 
 	items := p.ls()
-	sum := sha256.Sum256(data)
+	// Storage verified the parts, not the whole file: the recording carries
+	// the composite of the three parts' digests, and no whole-file sha256.
+	h := sha256.New()
+	for lo := 0; lo < len(data); lo += 5 << 20 {
+		sum := sha256.Sum256(data[lo:min(lo+5<<20, len(data))])
+		h.Write(sum[:])
+	}
+	composite := base64.StdEncoding.EncodeToString(h.Sum(nil)) + "-3"
 	if len(items) != 1 || items[0].ID != id || items[0].Status != "available" || items[0].SizeBytes != int64(len(data)) ||
-		items[0].SHA256 != base64.StdEncoding.EncodeToString(sum[:]) {
-		t.Fatalf("after the resumed upload: %+v", items)
+		items[0].SHA256 != "" || items[0].PartsSHA256 != composite {
+		t.Fatalf("after the resumed upload: %+v, want parts_sha256 %s", items, composite)
 	}
 	if pending := s.List(t, token, "pending"); len(pending) != 0 {
 		t.Errorf("pending recordings left: %v", pending)
@@ -161,5 +168,88 @@ func TestUploadResumesAfterKill(t *testing.T) {
 	states, _ := filepath.Glob(filepath.Join(p.home, ".local", "state", "recorder", "uploads", "*"))
 	if len(states) != 0 {
 		t.Errorf("resume state left: %v", states)
+	}
+}
+
+// A multipart upload whose client declared another file's sha256 (a hashing
+// bug) must not make backup believe that other file is stored: storage only
+// verified the parts, so the recording publishes their composite, and
+// backup uploads the other file. A file that really is the multipart
+// recording is matched by that composite and skipped.
+func TestBackupTrustsOnlyDigestsStorageVerified(t *testing.T) {
+	bin := buildCLI(t)
+	s := stack.Start(t, testenv.Get(t), stack.Options{Env: map[string]string{
+		"MULTIPART_THRESHOLD_BYTES": "5242880", "MULTIPART_PART_SIZE": "5242880",
+	}})
+	p := newPerson(t, bin, s)
+	p.ok("login", "--dev", "ines")
+	token := p.config()["token"].(string)
+	long, other := m4a(10<<20+4321), wav(50_000)
+	digest := func(b []byte) string { sum := sha256.Sum256(b); return base64.StdEncoding.EncodeToString(sum[:]) }
+
+	// The buggy client: uploads long in parts, declaring other's digest.
+	var created struct {
+		Recording struct {
+			ID string `json:"id"`
+		} `json:"recording"`
+		Upload struct {
+			PartSize  int64 `json:"part_size"`
+			PartCount int   `json:"part_count"`
+		} `json:"upload"`
+	}
+	if st := s.Call(t, token, http.MethodPost, "/v1/recordings", map[string]any{
+		"file_name": "lecture.m4a", "content_type": "audio/mp4", "size_bytes": len(long), "sha256": digest(other),
+	}, &created); st != http.StatusCreated {
+		t.Fatalf("create: %d", st)
+	}
+	id := created.Recording.ID
+	var done []map[string]any
+	for n := 1; n <= created.Upload.PartCount; n++ {
+		lo := int64(n-1) * created.Upload.PartSize
+		part := long[lo:min(lo+created.Upload.PartSize, int64(len(long)))]
+		var signed struct {
+			Parts []struct {
+				URL     string            `json:"url"`
+				Headers map[string]string `json:"headers"`
+			} `json:"parts"`
+		}
+		ask := map[string]any{"parts": []map[string]any{{"part_number": n, "sha256": digest(part)}}}
+		if st := s.Call(t, token, http.MethodPost, "/v1/recordings/"+id+"/parts", ask, &signed); st != http.StatusOK {
+			t.Fatalf("sign part %d: %d", n, st)
+		}
+		req, _ := http.NewRequest(http.MethodPut, signed.Parts[0].URL, bytes.NewReader(part))
+		for k, v := range signed.Parts[0].Headers {
+			req.Header.Set(k, v)
+		}
+		req.ContentLength = int64(len(part))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("part %d: %d", n, resp.StatusCode)
+		}
+		done = append(done, map[string]any{"part_number": n, "etag": resp.Header.Get("ETag"), "sha256": digest(part)})
+	}
+	var rec struct {
+		Status string `json:"status"`
+	}
+	if st := s.Call(t, token, http.MethodPost, "/v1/recordings/"+id+"/complete", map[string]any{"parts": done}, &rec); st != http.StatusOK || rec.Status != "available" {
+		t.Fatalf("complete: %d %+v", st, rec)
+	}
+
+	src := filepath.Join(p.home, "Recordings")
+	write(t, filepath.Join(src, "other.wav"), other)
+	write(t, filepath.Join(src, "lecture copy.m4a"), long)
+	out := p.ok("backup", "-v", src)
+	if !strings.Contains(out, "uploaded  "+filepath.Join(src, "other.wav")) {
+		t.Fatalf("backup did not upload the file whose digest was only declared:\n%s", out)
+	}
+	if !strings.Contains(out, "backed up as "+id) {
+		t.Fatalf("backup did not match the multipart recording by its verified parts:\n%s", out)
+	}
+	if got, want := lastLine(out), "backup of "+src+": 1 uploaded, 1 already backed up, 0 skipped, 0 failed"; got != want {
+		t.Fatalf("backup:\n%s\nwant %q", out, want)
 	}
 }

@@ -324,14 +324,16 @@ async function uploadParts(id, blob, up, progress) {
     while (next <= up.part_count) {
       const n = next++;
       const part = blob.slice((n - 1) * up.part_size, n * up.part_size);
+      // The URL signs the part's digest: storage refuses any other body.
+      const sha256 = await sha256Base64(part);
       // Each attempt signs afresh: a retried part may outlive its URL.
       const xhr = await retry(async () => {
-        const { parts } = await api('POST', `/v1/recordings/${id}/parts`, { part_numbers: [n] });
+        const { parts } = await api('POST', `/v1/recordings/${id}/parts`, { parts: [{ part_number: n, sha256 }] });
         return put(parts[0].url, parts[0].headers, part, (b) => { sent[n] = b; report(); });
       });
       const etag = xhr.getResponseHeader('ETag');
       if (!etag) throw new Error('storage did not expose the part\'s ETag (check the bucket\'s CORS)');
-      etags[n - 1] = { part_number: n, etag };
+      etags[n - 1] = { part_number: n, etag, sha256 };
     }
   };
   await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, up.part_count) }, worker));

@@ -46,7 +46,7 @@ func decodeRecording(m map[string]types.AttributeValue) (recordingItem, error) {
 		FileName: s("file_name"), ContentType: s("content_type"), Codec: s("codec"),
 		RecordedAt: s("recorded_at"), CreatedAt: s("created_at"), UploadedAt: s("uploaded_at"),
 		ExpiresAt: s("expires_at"), PurgeAt: s("purge_at"), ObjectKey: s("object_key"), ETag: s("etag"),
-		SHA256: s("sha256"), RejectReason: s("reject_reason"), RejectDetail: s("reject_detail"),
+		SHA256: s("sha256"), PartsSHA256: s("parts_sha256"), RejectReason: s("reject_reason"), RejectDetail: s("reject_detail"),
 		UploadID: s("upload_id"), DueShard: s("due_shard"),
 	}
 	it.SizeBytes, _ = n("size_bytes")

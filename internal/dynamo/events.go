@@ -18,6 +18,7 @@ type Object struct {
 	ContentType string
 	ETag        string
 	SHA256      string
+	PartsSHA256 string
 	// What the audio itself says.
 	DurationMS   int64
 	Codec        string
@@ -50,6 +51,10 @@ func (s *Store) ConfirmUpload(ctx context.Context, rec recording.Recording, obj 
 	if obj.SHA256 != "" {
 		set += ", sha256 = :sha"
 		vals[":sha"] = str(obj.SHA256)
+	}
+	if obj.PartsSHA256 != "" {
+		set += ", parts_sha256 = :psha"
+		vals[":psha"] = str(obj.PartsSHA256)
 	}
 	return s.transact(ctx, "confirm upload",
 		types.TransactWriteItem{Update: &types.Update{

@@ -39,6 +39,7 @@ type recordingItem struct {
 	ObjectKey    string `dynamodbav:"object_key"`
 	ETag         string `dynamodbav:"etag,omitempty"`
 	SHA256       string `dynamodbav:"sha256,omitempty"`
+	PartsSHA256  string `dynamodbav:"parts_sha256,omitempty"`
 	RejectReason string `dynamodbav:"reject_reason,omitempty"`
 	RejectDetail string `dynamodbav:"reject_detail,omitempty"`
 	// UploadID and PartSize are a multipart upload's (absent for one PUT).
@@ -57,7 +58,7 @@ func toItem(r recording.Recording) recordingItem {
 	it := recordingItem{
 		UserID: r.UserID, RecordingID: r.ID, UserStatus: userStatus(r.UserID, r.Status), Status: string(r.Status),
 		FileName: r.FileName, ContentType: r.ContentType, SizeBytes: r.SizeBytes, DurationMS: r.DurationMS,
-		CreatedAt: ts(r.CreatedAt), ObjectKey: r.Key, ETag: r.ETag, SHA256: r.SHA256, RejectReason: r.RejectReason,
+		CreatedAt: ts(r.CreatedAt), ObjectKey: r.Key, ETag: r.ETag, SHA256: r.SHA256, PartsSHA256: r.PartsSHA256, RejectReason: r.RejectReason,
 		RejectDetail: r.RejectDetail, Codec: r.Codec, SampleRateHz: r.SampleRateHz, Channels: r.Channels,
 		UploadID: r.UploadID, PartSize: r.PartSize,
 	}
@@ -89,7 +90,7 @@ func (it recordingItem) domain() recording.Recording {
 		UserID: it.UserID, ID: it.RecordingID, FileName: it.FileName, ContentType: it.ContentType, SizeBytes: it.SizeBytes,
 		DurationMS: it.DurationMS, Status: recording.Status(it.Status), RejectReason: it.RejectReason, RejectDetail: it.RejectDetail,
 		Codec: it.Codec, SampleRateHz: it.SampleRateHz, Channels: it.Channels,
-		CreatedAt: parseTS(it.CreatedAt), Key: it.ObjectKey, ETag: it.ETag, SHA256: it.SHA256,
+		CreatedAt: parseTS(it.CreatedAt), Key: it.ObjectKey, ETag: it.ETag, SHA256: it.SHA256, PartsSHA256: it.PartsSHA256,
 		UploadID: it.UploadID, PartSize: it.PartSize,
 	}
 	if it.DueAt != 0 {

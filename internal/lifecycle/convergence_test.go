@@ -487,7 +487,13 @@ func (w *world) multipart(t *testing.T, u *user) {
 			Headers    map[string]string `json:"headers"`
 		} `json:"parts"`
 	}
-	if st := w.s.Call(t, u.token, http.MethodPost, "/v1/recordings/"+r.id+"/parts", map[string]any{"part_numbers": []int{1, 2}}, &signed); st != http.StatusOK {
+	part := func(n int) []byte {
+		lo := int64(n-1) * out.Upload.PartSize
+		return data[lo:min(lo+out.Upload.PartSize, size)]
+	}
+	digest := func(b []byte) string { sum := sha256.Sum256(b); return base64.StdEncoding.EncodeToString(sum[:]) }
+	ask := []map[string]any{{"part_number": 1, "sha256": digest(part(1))}, {"part_number": 2, "sha256": digest(part(2))}}
+	if st := w.s.Call(t, u.token, http.MethodPost, "/v1/recordings/"+r.id+"/parts", map[string]any{"parts": ask}, &signed); st != http.StatusOK {
 		w.counts[fmt.Sprintf("multipart sign %d", st)]++
 		return
 	}
@@ -497,10 +503,12 @@ func (w *world) multipart(t *testing.T, u *user) {
 		if i == 1 && fate != 0 {
 			break
 		}
-		lo := int64(i) * out.Upload.PartSize
-		hi := min(lo+out.Upload.PartSize, size)
-		req, _ := http.NewRequest(http.MethodPut, p.URL, bytes.NewReader(data[lo:hi]))
-		req.ContentLength = hi - lo
+		b := part(p.PartNumber)
+		req, _ := http.NewRequest(http.MethodPut, p.URL, bytes.NewReader(b))
+		for k, v := range p.Headers {
+			req.Header.Set(k, v)
+		}
+		req.ContentLength = int64(len(b))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -510,7 +518,7 @@ func (w *world) multipart(t *testing.T, u *user) {
 			w.counts[fmt.Sprintf("multipart part %d", resp.StatusCode)]++
 			return
 		}
-		done = append(done, map[string]any{"part_number": p.PartNumber, "etag": resp.Header.Get("ETag")})
+		done = append(done, map[string]any{"part_number": p.PartNumber, "etag": resp.Header.Get("ETag"), "sha256": digest(b)})
 	}
 	switch fate {
 	case 0:

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/voicerec/backend/internal/audio"
@@ -222,11 +221,21 @@ func (k *Keeper) check(ctx context.Context, rec recording.Recording, info s3.Obj
 	if err != nil || ct != rec.ContentType {
 		return obj, recording.RejectTypeMismatch, fmt.Sprintf("uploaded content type %q but %q was declared", info.ContentType, rec.ContentType), 0, nil
 	}
-	// Only a single PUT's declared digest is a full-object checksum that
-	// storage verified; a multipart object's stored checksum, if any, is
-	// composite ("...-N"), and its parts were held to their signed lengths.
-	if rec.SHA256 != "" && !rec.Multipart() && info.SHA256 != rec.SHA256 {
+	// A digest is published only when storage verified it: a single PUT's
+	// declared one (its URL signed it), or a multipart object's composite of
+	// every part (each part URL signed its digest). An object that came by
+	// another path carries neither, and is not the upload that was declared.
+	var sha, parts string
+	switch n, composite := recording.CompositeParts(info.SHA256); {
+	case rec.Multipart():
+		if !composite || n != rec.PartCount() {
+			return obj, recording.RejectChecksumMismatch, "storage holds no verified checksum of every part of this upload", 0, nil
+		}
+		parts = info.SHA256
+	case rec.SHA256 != "" && info.SHA256 != rec.SHA256:
 		return obj, recording.RejectChecksumMismatch, "the stored checksum does not match the declared sha256", 0, nil
+	case recording.ValidSHA256(info.SHA256):
+		sha = info.SHA256
 	}
 	r := k.Objects.RangeReader(ctx, rec.Key, info.ETag)
 	facts, err := audio.Probe(ctx, r, info.Size)
@@ -243,12 +252,8 @@ func (k *Keeper) check(ctx context.Context, rec recording.Recording, info s3.Obj
 	case !audio.TypeMatches(rec.ContentType, facts):
 		return obj, recording.RejectTypeMismatch, fmt.Sprintf("the file is %s audio (%s), not %s", facts.Container, facts.Codec, rec.ContentType), r.BytesRead(), nil
 	}
-	stored := info.SHA256
-	if strings.Contains(stored, "-") {
-		stored = "" // composite: not the digest of the file
-	}
 	return dynamo.Object{
-		Size: info.Size, ContentType: rec.ContentType, ETag: info.ETag, SHA256: stored,
+		Size: info.Size, ContentType: rec.ContentType, ETag: info.ETag, SHA256: sha, PartsSHA256: parts,
 		DurationMS: facts.DurationMS, Codec: facts.Codec, SampleRateHz: facts.SampleRateHz, Channels: facts.Channels,
 	}, "", "", r.BytesRead(), nil
 }

@@ -64,18 +64,22 @@ type Recording struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	// PurgeAt is when a recording in the trash is deleted for good.
 	PurgeAt *time.Time `json:"purge_at,omitempty"`
-	// SHA256 is the base64 SHA-256 of the object: declared by the client
-	// while pending (storage then refuses any other body), read back from
-	// storage once available. A multipart upload's stays as declared: its
-	// stored checksum, if any, is composite, never the file's digest.
+	// SHA256 is the base64 SHA-256 of the whole object, and only ever one
+	// that storage verified: declared by the client for a single PUT (the
+	// URL signs it, so storage refuses any other body) and read back from
+	// storage once available. A multipart upload has none.
 	SHA256 string `json:"sha256,omitempty"`
-	ETag   string `json:"-"`
-	Key    string `json:"-"`
+	// PartsSHA256 is a multipart object's composite checksum as storage
+	// computed it from the parts it verified (see CompositeSHA256), set at
+	// confirmation; PartSize says how to cut a file to compare.
+	PartsSHA256 string `json:"parts_sha256,omitempty"`
+	ETag        string `json:"-"`
+	Key         string `json:"-"`
 	// UploadID and PartSize are a multipart upload's, set by the server when
 	// the declared size is at or above MULTIPART_THRESHOLD_BYTES and never
 	// taken from the client. UploadID is empty for a single-PUT upload.
 	UploadID string `json:"-"`
-	PartSize int64  `json:"-"`
+	PartSize int64  `json:"part_size,omitempty"`
 	// DueAt is when the reconciler must look at the record next (zero: it
 	// needs no attention). A pending record is due once its last URL can no
 	// longer land; a deleting or rejected one as soon as possible.

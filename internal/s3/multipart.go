@@ -29,6 +29,9 @@ type Part struct {
 	Number int    `json:"part_number"`
 	ETag   string `json:"etag"`
 	Size   int64  `json:"size_bytes"`
+	// SHA256 is the part's digest (base64), verified by storage when the
+	// part was stored.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 func apiCode(err error) string {
@@ -40,11 +43,13 @@ func apiCode(err error) string {
 }
 
 // CreateMultipart starts a multipart upload of contentType to key and
-// returns its upload id. No checksum algorithm is set: parts are held to
-// their signed Content-Length, and the confirmation checks the whole object.
+// returns its upload id. The upload is SHA-256 checksummed: storage refuses
+// a part without its digest or whose body does not match it, and the object
+// it completes carries the composite checksum of its parts ("<base64>-N"),
+// the only digest of a multipart object that storage itself verified.
 func (s *Store) CreateMultipart(ctx context.Context, key, contentType string) (string, error) {
 	out, err := s.client.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{
-		Bucket: &s.bucket, Key: &key, ContentType: &contentType,
+		Bucket: &s.bucket, Key: &key, ContentType: &contentType, ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 	})
 	if err != nil {
 		return "", fmt.Errorf("create multipart upload %s: %w", key, err)
@@ -52,18 +57,20 @@ func (s *Store) CreateMultipart(ctx context.Context, key, contentType string) (s
 	return aws.ToString(out.UploadId), nil
 }
 
-// PresignPart signs an UploadPart of part n of exactly size bytes: storage
-// refuses a body of any other length (403).
-func (s *Store) PresignPart(ctx context.Context, key, uploadID string, n int, size int64, ttl time.Duration, now time.Time) (SignedRequest, error) {
+// PresignPart signs an UploadPart of part n of exactly size bytes whose
+// SHA-256 is sha256 (base64): both headers are signed, so storage refuses a
+// body of another length (403) or another digest (400).
+func (s *Store) PresignPart(ctx context.Context, key, uploadID string, n int, size int64, sha256 string, ttl time.Duration, now time.Time) (SignedRequest, error) {
 	req, err := s.presign.PresignUploadPart(ctx, &awss3.UploadPartInput{
 		Bucket: &s.bucket, Key: &key, UploadId: &uploadID, PartNumber: aws.Int32(int32(n)), ContentLength: &size,
+		ChecksumSHA256: &sha256, ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 	}, awss3.WithPresignExpires(ttl))
 	if err != nil {
 		return SignedRequest{}, fmt.Errorf("presign part %d: %w", n, err)
 	}
 	return SignedRequest{
 		Method: http.MethodPut, URL: req.URL, ExpiresAt: now.Add(ttl).UTC(),
-		Headers: map[string]string{"Content-Length": strconv.FormatInt(size, 10)},
+		Headers: map[string]string{"Content-Length": strconv.FormatInt(size, 10), ChecksumHeader: sha256},
 	}, nil
 }
 
@@ -82,6 +89,7 @@ func (s *Store) ListParts(ctx context.Context, key, uploadID string) ([]Part, er
 		for _, pt := range page.Parts {
 			parts = append(parts, Part{
 				Number: int(aws.ToInt32(pt.PartNumber)), ETag: strings.Trim(aws.ToString(pt.ETag), `"`), Size: aws.ToInt64(pt.Size),
+				SHA256: aws.ToString(pt.ChecksumSHA256),
 			})
 		}
 	}
@@ -89,12 +97,15 @@ func (s *Store) ListParts(ctx context.Context, key, uploadID string) ([]Part, er
 }
 
 // CompleteMultipart assembles the object from parts (ascending part
-// numbers). ErrNoUpload: the upload is already completed or aborted;
+// numbers, each with its digest: storage checks each against the part it
+// verified). ErrNoUpload: the upload is already completed or aborted;
 // ErrBadParts: storage refused the list.
 func (s *Store) CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) error {
 	cps := make([]types.CompletedPart, 0, len(parts))
 	for _, p := range parts {
-		cps = append(cps, types.CompletedPart{PartNumber: aws.Int32(int32(p.Number)), ETag: aws.String(`"` + strings.Trim(p.ETag, `"`) + `"`)})
+		cps = append(cps, types.CompletedPart{
+			PartNumber: aws.Int32(int32(p.Number)), ETag: aws.String(`"` + strings.Trim(p.ETag, `"`) + `"`), ChecksumSHA256: &p.SHA256,
+		})
 	}
 	_, err := s.client.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{
 		Bucket: &s.bucket, Key: &key, UploadId: &uploadID, MultipartUpload: &types.CompletedMultipartUpload{Parts: cps},
@@ -103,7 +114,7 @@ func (s *Store) CompleteMultipart(ctx context.Context, key, uploadID string, par
 	case "":
 	case "NoSuchUpload":
 		return ErrNoUpload
-	case "InvalidPart", "InvalidPartOrder", "EntityTooSmall":
+	case "InvalidPart", "InvalidPartOrder", "EntityTooSmall", "BadDigest", "InvalidArgument":
 		return fmt.Errorf("%w: %v", ErrBadParts, err)
 	}
 	if err != nil {

@@ -55,12 +55,30 @@ func (s *server) ownMultipart(c echo.Context) (recording.Recording, error) {
 }
 
 type partsRequest struct {
+	Parts []partDigest `json:"parts"`
+	// PartNumbers is the form from before parts carried digests; it is
+	// named only to refuse it with a sentence that says what changed.
 	PartNumbers []int `json:"part_numbers"`
 }
 
+// partDigest names a part and the SHA-256 (base64) of its body: the URL
+// signs it, so storage refuses any other body.
+type partDigest struct {
+	PartNumber int    `json:"part_number"`
+	SHA256     string `json:"sha256"`
+}
+
 func (r *partsRequest) validate() error {
-	if len(r.PartNumbers) < 1 || len(r.PartNumbers) > maxPartsPerRequest {
-		return recording.Errorf(recording.CodeValidation, "part_numbers must list 1 to %d parts", maxPartsPerRequest)
+	if r.PartNumbers != nil {
+		return recording.Errorf(recording.CodeValidation, "part_numbers is no longer accepted: send parts, each with its part_number and the sha256 (base64) of its body")
+	}
+	if len(r.Parts) < 1 || len(r.Parts) > maxPartsPerRequest {
+		return recording.Errorf(recording.CodeValidation, "parts must list 1 to %d parts", maxPartsPerRequest)
+	}
+	for _, p := range r.Parts {
+		if !recording.ValidSHA256(p.SHA256) {
+			return recording.Errorf(recording.CodeValidation, "part %d: sha256 must be the base64 of the 32-byte SHA-256 of the part's body", p.PartNumber)
+		}
 	}
 	return nil
 }
@@ -93,7 +111,8 @@ func (s *server) signParts(c echo.Context) error {
 	}
 	count := rec.PartCount()
 	seen := map[int]bool{}
-	for _, n := range req.PartNumbers {
+	for _, p := range req.Parts {
+		n := p.PartNumber
 		if n < 1 || n > count {
 			return recording.Errorf(recording.CodeValidation, "part numbers of this upload are 1 to %d", count)
 		}
@@ -111,13 +130,13 @@ func (s *server) signParts(c echo.Context) error {
 		return errUploadClosed
 	}
 	ctx := c.Request().Context()
-	resp := partsResponse{Parts: make([]partURL, 0, len(req.PartNumbers))}
-	for _, n := range req.PartNumbers {
-		sr, err := s.objects.PresignPart(ctx, rec.Key, rec.UploadID, n, rec.PartLength(n), ttl, now)
+	resp := partsResponse{Parts: make([]partURL, 0, len(req.Parts))}
+	for _, p := range req.Parts {
+		sr, err := s.objects.PresignPart(ctx, rec.Key, rec.UploadID, p.PartNumber, rec.PartLength(p.PartNumber), p.SHA256, ttl, now)
 		if err != nil {
 			return err
 		}
-		resp.Parts = append(resp.Parts, partURL{PartNumber: n, URL: sr.URL, Headers: sr.Headers, ExpiresAt: sr.ExpiresAt})
+		resp.Parts = append(resp.Parts, partURL{PartNumber: p.PartNumber, URL: sr.URL, Headers: sr.Headers, ExpiresAt: sr.ExpiresAt})
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return writeJSON(c, http.StatusOK, resp)
@@ -153,6 +172,7 @@ type completeRequest struct {
 type completePart struct {
 	PartNumber int    `json:"part_number"`
 	ETag       string `json:"etag"`
+	SHA256     string `json:"sha256"`
 }
 
 func (r *completeRequest) validate() error {
@@ -162,6 +182,9 @@ func (r *completeRequest) validate() error {
 	for _, p := range r.Parts {
 		if p.ETag == "" || len(p.ETag) > 128 {
 			return recording.Errorf(recording.CodeValidation, "every part needs the etag storage answered for it")
+		}
+		if !recording.ValidSHA256(p.SHA256) {
+			return recording.Errorf(recording.CodeValidation, "every part needs the sha256 (base64) its URL was signed with")
 		}
 	}
 	return nil
@@ -192,7 +215,7 @@ func (s *server) completeUpload(c echo.Context) error {
 		if p.PartNumber != i+1 {
 			return recording.Errorf(recording.CodeValidation, "this upload has %d parts; list each once, in order", rec.PartCount())
 		}
-		parts[i] = s3.Part{Number: p.PartNumber, ETag: p.ETag}
+		parts[i] = s3.Part{Number: p.PartNumber, ETag: p.ETag, SHA256: p.SHA256}
 	}
 	ctx := c.Request().Context()
 	err = s.objects.CompleteMultipart(ctx, rec.Key, rec.UploadID, parts)
@@ -204,7 +227,7 @@ func (s *server) completeUpload(c echo.Context) error {
 			return herr
 		}
 	case errors.Is(err, s3.ErrBadParts):
-		return recording.Errorf(recording.CodeValidation, "storage refused the part list: a part is missing, too small, or its etag is not the one storage answered")
+		return recording.Errorf(recording.CodeValidation, "storage refused the part list: a part is missing, too small, or its etag or sha256 is not the one storage holds")
 	case err != nil:
 		return err
 	}

@@ -12,20 +12,21 @@ import (
 // must fit one complete.
 func TestMultipartRequestBounds(t *testing.T) {
 	t.Parallel()
+	const digest = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 	parts := func(n int) *completeRequest {
 		r := &completeRequest{Parts: make([]completePart, n)}
 		for i := range r.Parts {
-			r.Parts[i] = completePart{PartNumber: i + 1, ETag: `"etag"`}
+			r.Parts[i] = completePart{PartNumber: i + 1, ETag: `"etag"`, SHA256: digest}
 		}
 		return r
 	}
 	etag := func(e string) *completeRequest {
-		return &completeRequest{Parts: []completePart{{PartNumber: 1, ETag: e}}}
+		return &completeRequest{Parts: []completePart{{PartNumber: 1, ETag: e, SHA256: digest}}}
 	}
 	numbers := func(n int) *partsRequest {
-		r := &partsRequest{PartNumbers: make([]int, n)}
-		for i := range r.PartNumbers {
-			r.PartNumbers[i] = i + 1
+		r := &partsRequest{Parts: make([]partDigest, n)}
+		for i := range r.Parts {
+			r.Parts[i] = partDigest{PartNumber: i + 1, SHA256: digest}
 		}
 		return r
 	}
@@ -45,6 +46,9 @@ func TestMultipartRequestBounds(t *testing.T) {
 		{"one part number", numbers(1), true},
 		{"the most part numbers at once", numbers(maxPartsPerRequest), true},
 		{"one part number more", numbers(maxPartsPerRequest + 1), false},
+		{"a part without its digest", &partsRequest{Parts: []partDigest{{PartNumber: 1}}}, false},
+		{"the older form without digests", &partsRequest{PartNumbers: []int{1}}, false},
+		{"a complete without a part's digest", &completeRequest{Parts: []completePart{{PartNumber: 1, ETag: "e"}}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.req.validate(); (err == nil) != tc.ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"io"
 	"maps"
@@ -18,6 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/stack"
@@ -50,6 +55,7 @@ type storedPartJSON struct {
 	PartNumber int    `json:"part_number"`
 	ETag       string `json:"etag"`
 	SizeBytes  int64  `json:"size_bytes"`
+	SHA256     string `json:"sha256"`
 }
 
 func withEnv(extra map[string]string) map[string]string {
@@ -75,9 +81,19 @@ func (c *client) createMultipart(name string, size int, headers ...string) multi
 	return out
 }
 
-func (c *client) signParts(id string, numbers ...int) []partURLJSON {
+// signParts asks for the URLs of parts of body cut at partSize, each signing
+// its part's digest (a nil body: the digest of nothing, for URLs never used).
+func (c *client) signParts(id string, body []byte, partSize int64, numbers ...int) []partURLJSON {
 	c.t.Helper()
-	r := c.do("POST", "/v1/recordings/"+id+"/parts", map[string]any{"part_numbers": numbers})
+	parts := []map[string]any{}
+	for _, n := range numbers {
+		var part []byte
+		if body != nil {
+			part = partOf(body, partSize, n)
+		}
+		parts = append(parts, map[string]any{"part_number": n, "sha256": sha256B64(part)})
+	}
+	r := c.do("POST", "/v1/recordings/"+id+"/parts", map[string]any{"parts": parts})
 	wantStatus(c.t, r, 200)
 	var out struct {
 		Parts []partURLJSON `json:"parts"`
@@ -127,9 +143,19 @@ func partOf(body []byte, partSize int64, n int) []byte {
 func completeBody(parts []storedPartJSON) map[string]any {
 	list := []map[string]any{}
 	for _, p := range parts {
-		list = append(list, map[string]any{"part_number": p.PartNumber, "etag": p.ETag})
+		list = append(list, map[string]any{"part_number": p.PartNumber, "etag": p.ETag, "sha256": p.SHA256})
 	}
 	return map[string]any{"parts": list}
+}
+
+func sha256B64(b []byte) string {
+	sum := sha256.Sum256(b)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// signOne is a well-formed request for part 1's URL.
+func signOne() map[string]any {
+	return map[string]any{"parts": []map[string]any{{"part_number": 1, "sha256": sha256B64(nil)}}}
 }
 
 // The whole flow against MinIO: a multipart create, part URLs of exact
@@ -158,7 +184,7 @@ func TestMultipartUploadHappyPath(t *testing.T) {
 	if got := c.storedParts(id); len(got) != 0 {
 		t.Fatalf("parts before any upload: %+v", got)
 	}
-	urls := c.signParts(id, 3, 1, 2)
+	urls := c.signParts(id, body, up.Upload.PartSize, 3, 1, 2)
 	for i, want := range []struct{ n, size int }{{3, 12345}, {1, 5 * mib}, {2, 5 * mib}} {
 		p := urls[i]
 		if p.PartNumber != want.n || p.Headers["Content-Length"] != strconv.Itoa(want.size) {
@@ -213,7 +239,7 @@ func TestMultipartUploadHappyPath(t *testing.T) {
 	}
 	// Parts routes of a finished upload are a conflict, not a crash.
 	wantProblem(t, c.do("GET", "/v1/recordings/"+id+"/parts", nil), 409, "conflict")
-	wantProblem(t, c.do("POST", "/v1/recordings/"+id+"/parts", map[string]any{"part_numbers": []int{1}}), 409, "conflict")
+	wantProblem(t, c.do("POST", "/v1/recordings/"+id+"/parts", signOne()), 409, "conflict")
 
 	rec := c.waitAvailable(id)
 	resp, err := http.Get(rec.Download.URL)
@@ -251,12 +277,17 @@ func TestMultipartRequestValidation(t *testing.T) {
 		status     int
 		code       string
 	}{
-		{"no part numbers", "/parts", map[string]any{"part_numbers": []int{}}, 400, "validation_failed"},
-		{"part 0", "/parts", map[string]any{"part_numbers": []int{0}}, 400, "validation_failed"},
-		{"beyond part_count", "/parts", map[string]any{"part_numbers": []int{4}}, 400, "validation_failed"},
-		{"a part twice", "/parts", map[string]any{"part_numbers": []int{1, 1}}, 400, "validation_failed"},
-		{"over 100 parts", "/parts", map[string]any{"part_numbers": make([]int, 101)}, 400, "validation_failed"},
-		{"unknown field", "/parts", map[string]any{"part_numbers": []int{1}, "upload_id": "x"}, 400, "invalid_request"},
+		{"no parts", "/parts", map[string]any{"parts": []any{}}, 400, "validation_failed"},
+		{"part 0", "/parts", partsOf(0), 400, "validation_failed"},
+		{"beyond part_count", "/parts", partsOf(4), 400, "validation_failed"},
+		{"a part twice", "/parts", partsOf(1, 1), 400, "validation_failed"},
+		{"over 100 parts", "/parts", partsOf(make([]int, 101)...), 400, "validation_failed"},
+		{"unknown field", "/parts", map[string]any{"parts": partsOf(1)["parts"], "upload_id": "x"}, 400, "invalid_request"},
+		{"part numbers without digests (the old form)", "/parts", map[string]any{"part_numbers": []int{1}}, 400, "validation_failed"},
+		{"a part without its digest", "/parts", map[string]any{"parts": []map[string]any{{"part_number": 1}}}, 400, "validation_failed"},
+		{"a digest that is hex, not base64", "/parts", map[string]any{"parts": []map[string]any{{"part_number": 1, "sha256": strings.Repeat("ab", 32)}}}, 400, "validation_failed"},
+		{"complete without a part's digest", "/complete", map[string]any{"parts": []map[string]any{
+			{"part_number": 1, "etag": "a"}, {"part_number": 2, "etag": "b"}, {"part_number": 3, "etag": "c"}}}, 400, "validation_failed"},
 		{"complete without parts", "/complete", map[string]any{"parts": []int{}}, 400, "validation_failed"},
 		{"complete without etag", "/complete", map[string]any{"parts": []map[string]any{{"part_number": 1}}}, 400, "validation_failed"},
 	} {
@@ -272,23 +303,28 @@ func TestMultipartRequestValidation(t *testing.T) {
 	for i := range all {
 		all[i] = i + 1
 	}
-	c.signParts(hundred, all...)
+	c.signParts(hundred, nil, 0, all...)
 	// A single-PUT recording has no parts.
-	wantProblem(t, c.do("POST", "/v1/recordings/"+single+"/parts", map[string]any{"part_numbers": []int{1}}), 409, "conflict")
+	wantProblem(t, c.do("POST", "/v1/recordings/"+single+"/parts", signOne()), 409, "conflict")
 	wantProblem(t, c.do("GET", "/v1/recordings/"+single+"/parts", nil), 409, "conflict")
 	wantProblem(t, c.do("POST", "/v1/recordings/"+single+"/complete", map[string]any{"parts": []map[string]any{{"part_number": 1, "etag": "x"}}}), 409, "conflict")
 	// An etag storage never answered is refused by storage.
-	p := c.signParts(id, 1, 2, 3)
 	body := audioBytes("audio/mp4", 11*mib)
+	p := c.signParts(id, body, 5*mib, 1, 2, 3)
 	var stored []storedPartJSON
 	for _, u := range p {
 		st, etag := putPart(t, u, partOf(body, 5*mib, u.PartNumber))
 		if st != 200 {
 			t.Fatalf("part %d: %d", u.PartNumber, st)
 		}
-		stored = append(stored, storedPartJSON{PartNumber: u.PartNumber, ETag: etag})
+		stored = append(stored, storedPartJSON{PartNumber: u.PartNumber, ETag: etag, SHA256: sha256B64(partOf(body, 5*mib, u.PartNumber))})
 	}
+	good := stored[1]
 	stored[1].ETag = "0123456789abcdef0123456789abcdef"
+	wantProblem(t, c.do("POST", "/v1/recordings/"+id+"/complete", completeBody(stored)), 400, "validation_failed")
+	// So is a digest other than the one storage verified for that part.
+	stored[1] = good
+	stored[1].SHA256 = sha256B64([]byte("another body"))
 	wantProblem(t, c.do("POST", "/v1/recordings/"+id+"/complete", completeBody(stored)), 400, "validation_failed")
 }
 
@@ -304,13 +340,13 @@ func TestMultipartExpiredPartURLIsResigned(t *testing.T) {
 	body := audioBytes("audio/mp4", 6*mib)
 	up := c.createMultipart("slow.m4a", len(body))
 	id := up.Recording.ID
-	old := c.signParts(id, 1)[0]
+	old := c.signParts(id, body, up.Upload.PartSize, 1)[0]
 	time.Sleep(time.Until(old.ExpiresAt) + 100*time.Millisecond)
 	if st, _ := putPart(t, old, partOf(body, up.Upload.PartSize, 1)); st != 403 {
 		t.Fatalf("expired part URL: %d, want 403", st)
 	}
 	for n := 1; n <= 2; n++ {
-		p := c.signParts(id, n)[0] // just before its PUT
+		p := c.signParts(id, body, up.Upload.PartSize, n)[0] // just before its PUT
 		if st, _ := putPart(t, p, partOf(body, up.Upload.PartSize, n)); st != 200 {
 			t.Fatalf("re-signed part %d: %d", n, st)
 		}
@@ -340,8 +376,9 @@ func TestMultipartIdempotentReplay(t *testing.T) {
 	if err != nil || rec.UploadID == "" || rec.PartSize != 5*mib {
 		t.Fatalf("stored record: %+v %v", rec, err)
 	}
-	p := c.signParts(first.Recording.ID, 1)[0]
-	if st, _ := putPart(t, p, partOf(audioBytes("audio/mp4", 6*mib), 5*mib, 1)); st != 200 {
+	part := partOf(audioBytes("audio/mp4", 6*mib), 5*mib, 1)
+	p := c.signParts(first.Recording.ID, part, 5*mib, 1)[0]
+	if st, _ := putPart(t, p, part); st != 200 {
 		t.Fatalf("part: %d", st)
 	}
 	again := c.createMultipart("r.m4a", 6*mib, "Idempotency-Key", "mp-1")
@@ -424,8 +461,9 @@ func TestMultipartDeleteAbortsTheUpload(t *testing.T) {
 	up := c.createMultipart("gone.m4a", 6*mib)
 	id := up.Recording.ID
 	rec, _ := s.Store.GetRecording(context.Background(), uid, id)
-	p := c.signParts(id, 1)[0]
-	if st, _ := putPart(t, p, partOf(audioBytes("audio/mp4", 6*mib), 5*mib, 1)); st != 200 {
+	part := partOf(audioBytes("audio/mp4", 6*mib), 5*mib, 1)
+	p := c.signParts(id, part, 5*mib, 1)[0]
+	if st, _ := putPart(t, p, part); st != 200 {
 		t.Fatalf("part: %d", st)
 	}
 	if q := c.quota(); q.BytesReserved != 6*mib {
@@ -443,7 +481,7 @@ func TestMultipartDeleteAbortsTheUpload(t *testing.T) {
 		t.Fatal("the record of an aborted upload stays")
 	}
 	wantProblem(t, c.do("GET", "/v1/recordings/"+id+"/parts", nil), 404, "not_found")
-	if st, _ := putPart(t, p, partOf(audioBytes("audio/mp4", 6*mib), 5*mib, 1)); st == 200 {
+	if st, _ := putPart(t, p, part); st == 200 {
 		t.Fatal("a part URL still works after the delete")
 	}
 }
@@ -458,8 +496,9 @@ func TestMultipartReconcilerAbortsAfterTheWindow(t *testing.T) {
 	up := c.createMultipart("abandoned.m4a", 6*mib)
 	id := up.Recording.ID
 	rec, _ := s.Store.GetRecording(context.Background(), uid, id)
-	p := c.signParts(id, 1)[0]
-	if st, _ := putPart(t, p, partOf(audioBytes("audio/mp4", 6*mib), 5*mib, 1)); st != 200 {
+	part := partOf(audioBytes("audio/mp4", 6*mib), 5*mib, 1)
+	p := c.signParts(id, part, 5*mib, 1)[0]
+	if st, _ := putPart(t, p, part); st != 200 {
 		t.Fatalf("part: %d", st)
 	}
 	clock.Advance(s.Config.MultipartUploadTTL)
@@ -504,7 +543,7 @@ func TestMultipartRoutesOwnership(t *testing.T) {
 		method, path string
 		body         any
 	}{
-		{"POST", "/parts", map[string]any{"part_numbers": []int{1}}},
+		{"POST", "/parts", signOne()},
 		{"GET", "/parts", nil},
 		{"POST", "/complete", map[string]any{"parts": []map[string]any{{"part_number": 1, "etag": "x"}, {"part_number": 2, "etag": "y"}}}},
 	} {
@@ -526,7 +565,7 @@ func (c *client) uploadAllParts(up multipartCreateJSON, body []byte) []storedPar
 	for n := 1; n <= up.Upload.PartCount; n++ {
 		numbers = append(numbers, n)
 	}
-	for _, p := range c.signParts(up.Recording.ID, numbers...) {
+	for _, p := range c.signParts(up.Recording.ID, body, up.Upload.PartSize, numbers...) {
 		if st, _ := putPart(c.t, p, partOf(body, up.Upload.PartSize, p.PartNumber)); st != 200 {
 			c.t.Fatalf("part %d: %d", p.PartNumber, st)
 		}
@@ -546,7 +585,7 @@ func TestMultipartCompletedEventConfirms(t *testing.T) {
 	rec, _ := s.Store.GetRecording(context.Background(), uid, up.Recording.ID)
 	var parts []s3.Part
 	for _, p := range stored {
-		parts = append(parts, s3.Part{Number: p.PartNumber, ETag: p.ETag})
+		parts = append(parts, s3.Part{Number: p.PartNumber, ETag: p.ETag, SHA256: p.SHA256})
 	}
 	if err := s.Objects.CompleteMultipart(context.Background(), rec.Key, rec.UploadID, parts); err != nil {
 		t.Fatal(err)
@@ -590,8 +629,9 @@ func TestMultipartAccountDeletionAborts(t *testing.T) {
 	c, uid := login(t, s, "mp-leaver")
 	up := c.createMultipart("left.m4a", 6*mib)
 	rec, _ := s.Store.GetRecording(context.Background(), uid, up.Recording.ID)
-	p := c.signParts(up.Recording.ID, 1)[0]
-	if st, _ := putPart(t, p, partOf(audioBytes("audio/mp4", 6*mib), 5*mib, 1)); st != 200 {
+	part := partOf(audioBytes("audio/mp4", 6*mib), 5*mib, 1)
+	p := c.signParts(up.Recording.ID, part, 5*mib, 1)[0]
+	if st, _ := putPart(t, p, part); st != 200 {
 		t.Fatalf("part: %d", st)
 	}
 	wantStatus(t, c.do("DELETE", "/v1/me", nil), 204)
@@ -612,12 +652,98 @@ func TestMultipartPartURLsNeverOutliveTheWindow(t *testing.T) {
 	c, _ := login(t, s, "mp-window")
 	up := c.createMultipart("late.m4a", 6*mib)
 	clock.Advance(s.Config.MultipartUploadTTL - 90*time.Second)
-	p := c.signParts(up.Recording.ID, 2)[0]
+	p := c.signParts(up.Recording.ID, nil, 0, 2)[0]
 	if p.ExpiresAt.After(up.Upload.ExpiresAt) || up.Upload.ExpiresAt.Sub(p.ExpiresAt) > 2*time.Second {
 		t.Fatalf("part URL expires %s, window ends %s", p.ExpiresAt, up.Upload.ExpiresAt)
 	}
 	clock.Advance(2 * time.Minute)
-	wantProblem(t, c.do("POST", "/v1/recordings/"+up.Recording.ID+"/parts", map[string]any{"part_numbers": []int{1}}), 409, "conflict")
+	wantProblem(t, c.do("POST", "/v1/recordings/"+up.Recording.ID+"/parts", signOne()), 409, "conflict")
 	// What storage holds is still readable until the reconciler closes it.
 	wantStatus(t, c.do("GET", "/v1/recordings/"+up.Recording.ID+"/parts", nil), 200)
+}
+
+// partsOf is a request for the URLs of the numbered parts, each with a
+// well-formed digest.
+func partsOf(numbers ...int) map[string]any {
+	parts := []map[string]any{}
+	for _, n := range numbers {
+		parts = append(parts, map[string]any{"part_number": n, "sha256": sha256B64(nil)})
+	}
+	return map[string]any{"parts": parts}
+}
+
+// A multipart recording publishes only the digest storage verified: the
+// composite of its parts' SHA-256s, each signed into its part URL, never a
+// whole-file sha256 the client declared (storage cannot check that one; a
+// client's hashing bug would otherwise become a backup that lies). An
+// object that reached the key by another path, with no verified part
+// digests, is rejected as checksum_mismatch.
+func TestMultipartPublishesOnlyTheDigestStorageVerified(t *testing.T) {
+	t.Parallel()
+	s := stack.Start(t, testenv.Get(t), stack.Options{Env: multipartEnv})
+	c, uid := login(t, s, "mp-digest")
+	body := audioBytes("audio/mp4", 11*mib)
+	other := sha256B64([]byte("another file entirely"))
+	r := c.do("POST", "/v1/recordings", map[string]any{"file_name": "lecture.m4a", "content_type": "audio/mp4", "size_bytes": len(body), "sha256": other})
+	wantStatus(t, r, 201)
+	var up multipartCreateJSON
+	r.decode(t, &up)
+	if up.Upload.Method != "MULTIPART" {
+		t.Fatalf("create: %s", r.body)
+	}
+	if strings.Contains(string(r.body), other) {
+		t.Fatalf("the pending recording shows the declared whole-file digest storage cannot verify: %s", r.body)
+	}
+
+	// A part whose body is not the one its URL signed is refused by storage.
+	tampered := bytes.Clone(partOf(body, up.Upload.PartSize, 1))
+	tampered[len(tampered)-1] ^= 0xff
+	if st, _ := putPart(t, c.signParts(up.Recording.ID, body, up.Upload.PartSize, 1)[0], tampered); st != 400 {
+		t.Fatalf("a part unlike its signed digest: %d, want 400", st)
+	}
+	stored := c.uploadAllParts(up, body)
+	var digests []string
+	for n := 1; n <= up.Upload.PartCount; n++ {
+		digests = append(digests, sha256B64(partOf(body, up.Upload.PartSize, n)))
+		if stored[n-1].SHA256 != digests[n-1] {
+			t.Fatalf("GET parts: part %d digest %q, want %q", n, stored[n-1].SHA256, digests[n-1])
+		}
+	}
+	want, err := recording.CompositeSHA256(digests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = c.do("POST", "/v1/recordings/"+up.Recording.ID+"/complete", completeBody(stored))
+	wantStatus(t, r, 200)
+	for _, got := range []result{r, c.do("GET", "/v1/recordings/"+up.Recording.ID, nil)} {
+		var rec struct {
+			Status      string `json:"status"`
+			SHA256      string `json:"sha256"`
+			PartsSHA256 string `json:"parts_sha256"`
+			PartSize    int64  `json:"part_size"`
+		}
+		got.decode(t, &rec)
+		if rec.Status != "available" || rec.SHA256 != "" || rec.PartsSHA256 != want || rec.PartSize != up.Upload.PartSize {
+			t.Fatalf("published %s; want no sha256 and parts_sha256 %s of parts of %d bytes", got.body, want, up.Upload.PartSize)
+		}
+	}
+
+	// Valid audio of the declared size, put at a multipart recording's key
+	// behind the API's back (no part digests), is not that upload.
+	up2 := c.createMultipart("other-path.m4a", len(body))
+	rec, err := s.Store.GetRecording(context.Background(), uid, up2.Recording.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Clients.S3.PutObject(context.Background(), &awss3.PutObjectInput{
+		Bucket: &s.Config.Bucket, Key: &rec.Key, Body: bytes.NewReader(body), ContentType: aws.String("audio/mp4"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Keeper.Recording(context.Background(), uid, rec.ID, rec.Key); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.get(up2.Recording.ID, "rejected"); got.RejectReason != "checksum_mismatch" {
+		t.Fatalf("an object without verified part digests: %+v, want rejected checksum_mismatch", got)
+	}
 }

@@ -148,6 +148,11 @@ func (s *server) createRecording(c echo.Context) error {
 		// replay, the quota), the upload is aborted at once, and the
 		// bucket's lifecycle rule is the backstop.
 		rec.PartSize = recording.PartSizeFor(rec.SizeBytes, s.cfg.MultipartPartSize, config.MaxParts)
+		// Storage verifies each part's digest, never a whole file's: a
+		// declared sha256 could only be published unchecked, so it is not
+		// kept (it still counts in the idempotency fingerprint). The
+		// recording carries the composite of the verified parts instead.
+		rec.SHA256 = ""
 		// Storage is called before any DynamoDB request could check the
 		// session: check it first (no-op when already checked).
 		if err := s.store.CheckSession(ctx); err != nil {
