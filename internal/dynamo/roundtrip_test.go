@@ -136,11 +136,12 @@ func TestGuardedOperationsTakeOneRoundTrip(t *testing.T) {
 	}
 	c.take()
 	// Not available (now in the trash): nothing moves, and the refused
-	// write says what it found.
-	again, err := s.TrashIfAvailable(guarded("h-one", u.ID, now), u.ID, avail.ID, now.Add(2*time.Hour))
+	// write says what it found, having checked the session with it.
+	g := &dynamo.SessionGuard{TokenHash: "h-one", UserID: u.ID, Now: now}
+	again, err := s.TrashIfAvailable(dynamo.WithSession(ctx, g), u.ID, avail.ID, now.Add(2*time.Hour))
 	if err != nil || again.Moved || !again.Seen || again.Recording.Status != recording.StatusDeleted ||
-		again.Recording.PurgeAt == nil || !again.Recording.PurgeAt.Equal(purgeAt) {
-		t.Fatalf("trash of a trashed recording: %+v %v", again, err)
+		again.Recording.PurgeAt == nil || !again.Recording.PurgeAt.Equal(purgeAt) || !g.Checked() {
+		t.Fatalf("trash of a trashed recording: %+v %v (session checked: %v)", again, err, g.Checked())
 	}
 	wantOps(t, c, "trash of a trashed recording", "GetItem", "TransactWriteItems")
 	// Without a guard: one UpdateItem, whichever way it goes.

@@ -139,6 +139,11 @@ func TestDeleteSaysWhatItDid(t *testing.T) {
 	if _, err := s.Objects.Head(context.Background(), recording.ObjectKey(uid, rec.ID, ".m4a")); err != nil {
 		t.Fatalf("repeated deletes removed the object: %v", err)
 	}
+	// The refused trash write carried the session's check: the answer went
+	// out on a checked session, with no read of its own.
+	if l := s.Logged("guarded route answered without checking the session"); len(l) > 0 {
+		t.Errorf("already_in_trash answered on an unchecked session: %v", l)
+	}
 
 	// Only purge deletes a recording in the trash; then it is gone.
 	if d := c.deleteRecording(rec.ID, "?purge=true"); d.Outcome != "deleted" || d.Recording != nil {
