@@ -194,7 +194,7 @@ func flow(p *apiProcess, c *http.Client, sub string, size int64, lat map[string]
 		return "download", err
 	}
 	if err := timed("delete", func() error {
-		return expect(http.StatusNoContent)(p.call(c, token, http.MethodDelete, "/v1/recordings/"+up.Recording.ID+"?purge=true", nil, nil))
+		return expect(http.StatusOK)(p.call(c, token, http.MethodDelete, "/v1/recordings/"+up.Recording.ID+"?purge=true", nil, nil))
 	}); err != nil {
 		return "delete", err
 	}

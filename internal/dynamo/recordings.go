@@ -862,32 +862,135 @@ func (s *Store) Trash(ctx context.Context, rec recording.Recording, purgeAt time
 		map[string]types.AttributeValue{":purge": str(ts(purgeAt)), ":shard": str(dueShard(rec.ID)), ":due": num(purgeAt.Unix())})
 }
 
+// TrashAttempt is what TrashIfAvailable did, and what it saw.
+type TrashAttempt struct {
+	// Moved: this call moved the recording to the trash; Recording is
+	// the recording as that write left it.
+	Moved bool
+	// Seen: the recording was not available, and Recording is it as the
+	// refused write found it. Neither Moved nor Seen: it is not there, or
+	// the write lost a race with another transaction; read it to know.
+	Seen      bool
+	Recording recording.Recording
+}
+
 // TrashIfAvailable moves a recording to the trash if it is available, in
-// one request and without reading it first: the common delete. moved is
-// false when it is not available (or not there, or another write won the
-// race); the caller then reads it and decides as usual. With a session
-// guard in ctx, the session's ConditionCheck is in the same transaction.
-func (s *Store) TrashIfAvailable(ctx context.Context, userID, recordingID string, purgeAt time.Time) (moved bool, err error) {
-	err = s.transactGuarded(ctx, []types.TransactWriteItem{{Update: &types.Update{
+// one request and without reading it first: the common delete. The write
+// answers with the recording either way (as it left it, or as it found it
+// when the condition refused), so the caller needs no read to say what
+// happened. With a session guard in ctx, the session's ConditionCheck is in
+// the same transaction; a transaction returns no item when it succeeds, so
+// a strongly consistent read runs concurrently with it (one round trip of
+// latency, as for Rename) and the moved fields are laid over what it read.
+func (s *Store) TrashIfAvailable(ctx context.Context, userID, recordingID string, purgeAt time.Time) (TrashAttempt, error) {
+	// The stored form of purge_at, so the answer is exactly what a later
+	// read of the record returns.
+	purge := parseTS(ts(purgeAt))
+	update := types.Update{
 		TableName: &s.recordings, Key: recKey(userID, recordingID),
 		UpdateExpression:         aws.String("SET #st = :to, user_status = :us, purge_at = :purge, due_shard = :shard, due_at = :due"),
 		ConditionExpression:      aws.String("#st = :from"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":from": str(string(recording.StatusAvailable)), ":to": str(string(recording.StatusDeleted)),
-			":us": str(userStatus(userID, recording.StatusDeleted)), ":purge": str(ts(purgeAt)),
-			":shard": str(dueShard(recordingID)), ":due": num(purgeAt.Unix()),
+			":us": str(userStatus(userID, recording.StatusDeleted)), ":purge": str(ts(purge)),
+			":shard": str(dueShard(recordingID)), ":due": num(purge.Unix()),
 		},
-	}}})
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	if guardOf(ctx) != nil {
+		return s.trashGuarded(ctx, update, purge)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: update.TableName, Key: update.Key, UpdateExpression: update.UpdateExpression,
+		ConditionExpression: update.ConditionExpression, ExpressionAttributeNames: update.ExpressionAttributeNames,
+		ExpressionAttributeValues: update.ExpressionAttributeValues, ReturnValues: types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: update.ReturnValuesOnConditionCheckFailure,
+	})
+	var refused *types.ConditionalCheckFailedException
+	var conflict *types.TransactionConflictException
 	switch {
 	case err == nil:
-		return true, nil
-	case errors.Is(err, ErrSessionInvalid):
-		return false, err
-	case conditionFailed(err) || transactionConflict(err):
-		return false, nil
+		rec, err := decodeRecording(out.Attributes)
+		if err != nil {
+			return TrashAttempt{}, err
+		}
+		return TrashAttempt{Moved: true, Recording: rec.domain()}, nil
+	case errors.As(err, &refused):
+		return seenBy(refused.Item)
+	case errors.As(err, &conflict):
+		return TrashAttempt{}, nil
 	}
-	return false, fmt.Errorf("trash recording: %w", err)
+	return TrashAttempt{}, fmt.Errorf("trash recording: %w", err)
+}
+
+func (s *Store) trashGuarded(ctx context.Context, update types.Update, purge time.Time) (TrashAttempt, error) {
+	type read struct {
+		item map[string]types.AttributeValue
+		err  error
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan read, 1)
+	go func() {
+		// Its result is used only once the transaction has judged the
+		// session.
+		out, err := s.db.GetItem(carrying(rctx), &dynamodb.GetItemInput{TableName: &s.recordings, Key: update.Key, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			got <- read{err: err}
+			return
+		}
+		got <- read{item: out.Item}
+	}()
+	err := s.transactGuarded(ctx, []types.TransactWriteItem{{Update: &update}})
+	var tc *types.TransactionCanceledException
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrSessionInvalid):
+		return TrashAttempt{}, err
+	case errors.As(err, &tc) && failedItems(ctx, err)[0]:
+		// DynamoDB judged every condition: with the session's reported
+		// as no failure, the session held, and an answer built from the
+		// returned item needs no read to check it.
+		if len(tc.CancellationReasons) == 2 && aws.ToString(tc.CancellationReasons[0].Code) == "None" {
+			s.markChecked(ctx)
+		}
+		return seenBy(tc.CancellationReasons[1].Item)
+	case transactionConflict(err):
+		return TrashAttempt{}, nil
+	default:
+		return TrashAttempt{}, fmt.Errorf("trash recording: %w", err)
+	}
+	r := <-got
+	if r.err != nil {
+		return TrashAttempt{}, fmt.Errorf("read trashed recording: %w", r.err)
+	}
+	if r.item == nil {
+		// Purged between the move and the read: nothing to show.
+		return TrashAttempt{Moved: true}, nil
+	}
+	it, err := decodeRecording(r.item)
+	if err != nil {
+		return TrashAttempt{}, err
+	}
+	// The read may have been served before the move: show what the move
+	// wrote.
+	rec := it.domain()
+	rec.Status, rec.PurgeAt, rec.DueAt = recording.StatusDeleted, &purge, time.Unix(purge.Unix(), 0).UTC()
+	return TrashAttempt{Moved: true, Recording: rec}, nil
+}
+
+// seenBy reports a trash refused by its condition, with the item DynamoDB
+// returned (none: there is no such recording).
+func seenBy(item map[string]types.AttributeValue) (TrashAttempt, error) {
+	if len(item) == 0 {
+		return TrashAttempt{}, nil
+	}
+	it, err := decodeRecording(item)
+	if err != nil {
+		return TrashAttempt{}, err
+	}
+	return TrashAttempt{Seen: true, Recording: it.domain()}, nil
 }
 
 // Restore brings a recording back from the trash as it was.

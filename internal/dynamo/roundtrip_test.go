@@ -66,8 +66,8 @@ func wantOps(t *testing.T, c *calls, what string, want ...string) {
 }
 
 // Each recording operation with a session guard costs one DynamoDB call,
-// or two made at once (list, rename): one round trip of latency, session
-// check included (issue 21).
+// or two made at once (list, rename, trash): one round trip of latency,
+// session check included (issue 21).
 func TestGuardedOperationsTakeOneRoundTrip(t *testing.T) {
 	s, c, _ := countingStore(t)
 	u := newUser(t, s, "one-trip")
@@ -113,7 +113,9 @@ func TestGuardedOperationsTakeOneRoundTrip(t *testing.T) {
 	}
 	wantOps(t, c, "begin delete", "TransactWriteItems")
 
-	// The common delete: an available recording to the trash, no read.
+	// The common delete: an available recording to the trash. A guarded
+	// transaction returns no item, so the recording it answers with is read
+	// at the same time; a refused one returns the item it found.
 	avail, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "", "fp", lim, now)
 	if err != nil {
 		t.Fatal(err)
@@ -122,16 +124,42 @@ func TestGuardedOperationsTakeOneRoundTrip(t *testing.T) {
 		t.Fatalf("confirm: %v %v", ok, err)
 	}
 	c.take()
-	if moved, err := s.TrashIfAvailable(guarded("h-one", u.ID, now), u.ID, avail.ID, now.Add(time.Hour)); err != nil || !moved {
-		t.Fatalf("trash: %v %v", moved, err)
+	purgeAt := now.Add(time.Hour)
+	a, err := s.TrashIfAvailable(guarded("h-one", u.ID, now), u.ID, avail.ID, purgeAt)
+	if err != nil || !a.Moved || a.Recording.ID != avail.ID || a.Recording.Status != recording.StatusDeleted ||
+		a.Recording.PurgeAt == nil || !a.Recording.PurgeAt.Equal(purgeAt) || a.Recording.SizeBytes != 10 {
+		t.Fatalf("trash: %+v %v", a, err)
 	}
-	wantOps(t, c, "trash", "TransactWriteItems")
+	wantOps(t, c, "trash", "GetItem", "TransactWriteItems")
 	if got, err := s.GetRecording(ctx, u.ID, avail.ID); err != nil || got.Status != recording.StatusDeleted || got.PurgeAt == nil {
 		t.Fatalf("after trash: %+v %v", got, err)
 	}
-	// Not available (now in the trash): nothing moves, the caller reads.
-	if moved, err := s.TrashIfAvailable(guarded("h-one", u.ID, now), u.ID, avail.ID, now.Add(time.Hour)); err != nil || moved {
-		t.Fatalf("trash of a trashed recording: %v %v", moved, err)
+	c.take()
+	// Not available (now in the trash): nothing moves, and the refused
+	// write says what it found, having checked the session with it.
+	g := &dynamo.SessionGuard{TokenHash: "h-one", UserID: u.ID, Now: now}
+	again, err := s.TrashIfAvailable(dynamo.WithSession(ctx, g), u.ID, avail.ID, now.Add(2*time.Hour))
+	if err != nil || again.Moved || !again.Seen || again.Recording.Status != recording.StatusDeleted ||
+		again.Recording.PurgeAt == nil || !again.Recording.PurgeAt.Equal(purgeAt) || !g.Checked() {
+		t.Fatalf("trash of a trashed recording: %+v %v (session checked: %v)", again, err, g.Checked())
+	}
+	wantOps(t, c, "trash of a trashed recording", "GetItem", "TransactWriteItems")
+	// Without a guard: one UpdateItem, whichever way it goes.
+	if _, err := s.Restore(ctx, again.Recording); err != nil {
+		t.Fatal(err)
+	}
+	c.take()
+	if a, err := s.TrashIfAvailable(ctx, u.ID, avail.ID, purgeAt); err != nil || !a.Moved || a.Recording.Status != recording.StatusDeleted ||
+		a.Recording.FileName != avail.FileName || !a.Recording.PurgeAt.Equal(purgeAt) {
+		t.Fatalf("unguarded trash: %+v %v", a, err)
+	}
+	wantOps(t, c, "unguarded trash", "UpdateItem")
+	if a, err := s.TrashIfAvailable(ctx, u.ID, avail.ID, now.Add(2*time.Hour)); err != nil || a.Moved || !a.Seen || !a.Recording.PurgeAt.Equal(purgeAt) {
+		t.Fatalf("unguarded trash of a trashed recording: %+v %v", a, err)
+	}
+	wantOps(t, c, "unguarded trash of a trashed recording", "UpdateItem")
+	if a, err := s.TrashIfAvailable(ctx, u.ID, recording.NewID(now), purgeAt); err != nil || a.Moved || a.Seen {
+		t.Fatalf("trash of no recording: %+v %v", a, err)
 	}
 }
 

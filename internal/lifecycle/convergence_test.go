@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -57,6 +58,7 @@ func TestEverythingConverges(t *testing.T) {
 	for step := range 60 {
 		w.step(t, step)
 	}
+	w.checkTrash(t)
 	w.finish(t)
 	w.check(t)
 }
@@ -78,6 +80,8 @@ type world struct {
 
 type user struct {
 	sub, token, id string
+	// phone is a second session of the same account: another device.
+	phone string
 	// deleted: DELETE /v1/me answered 204. gone: it was tried at all (a
 	// failed attempt may or may not have marked the account).
 	deleted, gone bool
@@ -89,9 +93,24 @@ type rec struct {
 	size     int64
 	up       stack.Signed
 	put, lie bool // storage accepted a PUT; the body lied (size, or not audio at all)
-	// deleted: a DELETE answered 204. unsure: one failed (5xx) and may or
+	// deleted: a DELETE answered 200. unsure: one failed (5xx) and may or
 	// may not have taken effect.
 	deleted, unsure bool
+	// inTrash: a plain DELETE answered that the recording is in the trash,
+	// and no purge was tried since; purgeAt is the purge_at every such
+	// answer must agree on, trashed that one of them moved it there. No
+	// step restores, so a recording is moved to the trash at most once.
+	inTrash, trashed bool
+	purgeAt          *time.Time
+}
+
+// deletion is the answer to DELETE /v1/recordings/{id}.
+type deletion struct {
+	Outcome   string `json:"outcome"`
+	Recording *struct {
+		Status  string     `json:"status"`
+		PurgeAt *time.Time `json:"purge_at"`
+	} `json:"recording"`
 }
 
 // body is the recording's audio: real WAV, the same bytes every time.
@@ -129,6 +148,7 @@ func newWorld(t *testing.T, seed uint64) *world {
 	for i := range 4 {
 		u := &user{sub: fmt.Sprintf("converge-%d", i)}
 		u.token, u.id = w.s.Login(t, u.sub)
+		u.phone, _ = w.s.Login(t, u.sub)
 		w.users = append(w.users, u)
 	}
 	return w
@@ -190,14 +210,18 @@ func (w *world) act(t *testing.T, u *user) {
 			return
 		}
 		r := u.recs[w.rng.IntN(len(u.recs))]
-		path := "/v1/recordings/" + r.id
-		if w.chance(0.5) {
-			path += "?purge=true" // else to the trash, purged by the reconciler later
+		if w.chance(0.3) {
+			w.plainDeletes(t, u, r)
+			return
 		}
-		st := w.s.Call(t, u.token, http.MethodDelete, path, nil, nil)
-		r.deleted = r.deleted || st == http.StatusNoContent
-		r.unsure = r.unsure || st >= 500
-		w.counts[fmt.Sprintf("delete %d", st)]++
+		purge := w.chance(0.5) // else to the trash, purged by the reconciler later
+		path := "/v1/recordings/" + r.id
+		if purge {
+			path += "?purge=true"
+		}
+		var d deletion
+		st := w.s.Call(t, u.token, http.MethodDelete, path, nil, &d)
+		w.answered(t, r, purge, st, d)
 	case n < 88: // upload late: a PUT through a URL of a deleted or abandoned recording
 		if len(u.recs) == 0 {
 			return
@@ -216,6 +240,127 @@ func (w *world) act(t *testing.T, u *user) {
 		st := w.s.Call(t, u.token, http.MethodDelete, "/v1/me", nil, nil)
 		u.gone, u.deleted = true, st == http.StatusNoContent
 		w.counts[fmt.Sprintf("account delete %d", st)]++
+	}
+}
+
+// plainDeletes deletes one recording without purge from two devices at
+// once, each once or twice: a retry after a lost answer, a second tap, the
+// other device deleting too. However the requests interleave, none of them
+// may purge it.
+func (w *world) plainDeletes(t *testing.T, u *user, r *rec) {
+	var wg sync.WaitGroup
+	for _, token := range []string{u.token, u.phone} {
+		times := 1 + w.rng.IntN(2)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range times {
+				st, d, err := w.deleteOnce(token, r.id)
+				if err != nil {
+					t.Errorf("plain delete of %s: %v", r.id, err)
+					return
+				}
+				w.answered(t, r, false, st, d)
+			}
+		}()
+	}
+	wg.Wait()
+	w.counts["plain deletes from two devices"]++
+}
+
+// deleteOnce is one plain DELETE, safe to send from any goroutine.
+func (w *world) deleteOnce(token, id string) (int, deletion, error) {
+	var d deletion
+	req, err := http.NewRequest(http.MethodDelete, w.s.APIURL+"/v1/recordings/"+id, nil)
+	if err != nil {
+		return 0, d, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, d, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+			return resp.StatusCode, d, fmt.Errorf("decode the answer: %w", err)
+		}
+	}
+	return resp.StatusCode, d, nil
+}
+
+// answered updates the model with one DELETE's answer and checks it against
+// the model: a plain delete never purges a recording in the trash, and
+// every answer about the trash gives the purge_at of the one that put the
+// recording there.
+func (w *world) answered(t *testing.T, r *rec, purge bool, st int, d deletion) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.counts[fmt.Sprintf("delete %d %s", st, d.Outcome)]++
+	r.unsure = r.unsure || st >= 500
+	if purge {
+		r.inTrash = false // gone for good, or perhaps (5xx, 404) gone
+	}
+	if st != http.StatusOK {
+		return
+	}
+	r.deleted = true
+	switch d.Outcome {
+	case "deleted":
+		if r.inTrash {
+			t.Errorf("a delete (purge %v) of %s, in the trash, deleted it for good", purge, r.id)
+		}
+		if d.Recording != nil {
+			t.Errorf("deleted %s for good, answered with a recording", r.id)
+		}
+		r.inTrash = false
+		return
+	case "trashed", "already_in_trash":
+	default:
+		t.Errorf("delete of %s: outcome %q", r.id, d.Outcome)
+		return
+	}
+	if purge || d.Recording == nil || d.Recording.Status != string(recording.StatusDeleted) || d.Recording.PurgeAt == nil {
+		t.Errorf("delete (purge %v) of %s answered %s with %+v", purge, r.id, d.Outcome, d.Recording)
+		return
+	}
+	if d.Outcome == "trashed" {
+		if r.trashed {
+			t.Errorf("%s was moved to the trash twice, with no restore between", r.id)
+		}
+		r.trashed = true
+	}
+	if r.purgeAt != nil && !r.purgeAt.Equal(*d.Recording.PurgeAt) {
+		t.Errorf("delete of %s answered %s with purge_at %v; an earlier answer said %v", r.id, d.Outcome, *d.Recording.PurgeAt, *r.purgeAt)
+	}
+	if r.purgeAt == nil {
+		r.purgeAt = d.Recording.PurgeAt
+	}
+	r.inTrash = true
+}
+
+// checkTrash, before time passes any purge_at: every recording a plain
+// delete left in the trash is there, restorable: its record in the trash
+// with the purge_at its answers gave, its object still stored.
+func (w *world) checkTrash(t *testing.T) {
+	ctx := context.Background()
+	for _, u := range w.users {
+		if u.gone {
+			continue
+		}
+		for _, r := range u.recs {
+			if !r.inTrash {
+				continue
+			}
+			got, err := w.s.Store.GetRecording(ctx, u.id, r.id)
+			if err != nil || got.Status != recording.StatusDeleted || got.PurgeAt == nil || !got.PurgeAt.Equal(*r.purgeAt) {
+				t.Errorf("%s should be in the trash until %v: %+v %v", r.id, r.purgeAt, got, err)
+				continue
+			}
+			if _, err := w.s.Objects.Head(ctx, got.Key); err != nil {
+				t.Errorf("%s is in the trash without its object: %v", r.id, err)
+			}
+		}
 	}
 }
 
@@ -529,8 +674,9 @@ func (w *world) multipart(t *testing.T, u *user) {
 	case 1:
 		w.counts["multipart abandoned"]++
 	case 2:
-		st := w.s.Call(t, u.token, http.MethodDelete, "/v1/recordings/"+r.id, nil, nil)
-		r.deleted, r.unsure = st == http.StatusNoContent, st >= 500
+		var d deletion
+		st := w.s.Call(t, u.token, http.MethodDelete, "/v1/recordings/"+r.id, nil, &d)
+		w.answered(t, r, false, st, d)
 		w.counts[fmt.Sprintf("multipart delete %d", st)]++
 	}
 }

@@ -373,66 +373,104 @@ func (k *Keeper) deleting(ctx context.Context, rec recording.Recording) (string,
 }
 
 // DeleteRecording starts and, where it can, finishes the user's delete of a
-// recording: out of view and quota first, then the object, then the record.
-// A pending record stays (invisible, "deleting") until every URL issued for
-// it has expired, so an upload still in flight finds it and is removed. A
-// failure at any step leaves a due record that the reconciler finishes.
+// recording, and says what it did. A plain delete (purge false, with a
+// TrashRetention) moves an available recording to the trash and leaves one
+// already there as it is: a delete retried after a lost answer, or sent
+// from two devices, must never cost the user the recording. Only purge, or
+// the reconciler at purge_at, deletes a recording in the trash.
 //
-// An available recording goes to the trash instead, when the Keeper has a
-// TrashRetention and purge is false; deleting a recording already in the
-// trash purges it.
-func (k *Keeper) DeleteRecording(ctx context.Context, userID, recordingID string, purge bool) error {
-	if !purge && k.TrashRetention > 0 {
+// Deleting for good takes the recording out of view and quota first, then
+// the object, then the record. A pending record stays (invisible,
+// "deleting") until every URL issued for it has expired, so an upload
+// still in flight finds it and is removed. A failure at any step leaves a
+// due record that the reconciler finishes.
+func (k *Keeper) DeleteRecording(ctx context.Context, userID, recordingID string, purge bool) (recording.Deletion, error) {
+	toTrash := !purge && k.TrashRetention > 0
+	var seen *recording.Recording
+	if toTrash {
 		// Most deletes trash an available recording: try that first, in
-		// one request; anything else is read and decided below.
-		moved, err := k.Store.TrashIfAvailable(ctx, userID, recordingID, k.now().Add(k.TrashRetention))
-		if err != nil || moved {
-			return err
+		// one request that answers with the recording whatever it found.
+		a, err := k.Store.TrashIfAvailable(ctx, userID, recordingID, k.now().Add(k.TrashRetention))
+		if err != nil {
+			return recording.Deletion{}, err
+		}
+		if a.Moved {
+			return trashedAs(recording.DeleteTrashed, a.Recording), nil
+		}
+		if a.Seen {
+			seen = &a.Recording
 		}
 	}
 	for range maxRaces {
-		rec, err := k.Store.GetRecording(ctx, userID, recordingID)
+		var rec recording.Recording
+		if seen != nil {
+			rec, seen = *seen, nil
+		} else {
+			var err error
+			if rec, err = k.Store.GetRecording(ctx, userID, recordingID); err != nil {
+				return recording.Deletion{}, err
+			}
+		}
+		if rec.Status == recording.StatusDeleted && !purge {
+			// Even without a TrashRetention now: a plain delete never
+			// purges; the reconciler does at purge_at.
+			return trashedAs(recording.DeleteAlreadyInTrash, rec), nil
+		}
+		if rec.Status == recording.StatusAvailable && toTrash {
+			a, err := k.Store.TrashIfAvailable(ctx, userID, recordingID, k.now().Add(k.TrashRetention))
+			if err != nil {
+				return recording.Deletion{}, err
+			}
+			if a.Moved {
+				return trashedAs(recording.DeleteTrashed, a.Recording), nil
+			}
+			if a.Seen {
+				seen = &a.Recording
+			}
+			continue
+		}
+		err := k.deleteForGood(ctx, rec)
+		if errors.Is(err, dynamo.ErrStateChanged) {
+			continue // confirmed, trashed or restored meanwhile: decide again
+		}
 		if err != nil {
-			return err
+			return recording.Deletion{}, err
 		}
-		if rec.Status == recording.StatusAvailable && !purge && k.TrashRetention > 0 {
-			_, err := k.Store.Trash(ctx, rec, k.now().Add(k.TrashRetention))
-			if errors.Is(err, dynamo.ErrStateChanged) {
-				continue
-			}
-			return err
-		}
-		if rec.Status == recording.StatusDeleted {
-			err := k.purge(ctx, rec)
-			if errors.Is(err, dynamo.ErrStateChanged) {
-				continue
-			}
-			return err
-		}
-		if rec.Status == recording.StatusDeleting {
-			// A delete that failed halfway, or a pending one waiting for
-			// its URLs to expire: deleting it again finishes what can be.
-			_, err := k.deleting(ctx, rec)
-			return err
-		}
-		now := k.now()
-		due := now
-		if rec.Status == recording.StatusPending && rec.DueAt.After(now) && !rec.Multipart() {
-			// A single PUT's URL may still land until due. A multipart
-			// upload is aborted below, after which no part URL or complete
-			// can create the object, so it finishes at once.
-			due = rec.DueAt
-		}
-		if err := k.Store.BeginDelete(ctx, rec, due); errors.Is(err, dynamo.ErrStateChanged) {
-			continue // confirmed or deleted meanwhile: decide again
-		} else if err != nil {
-			return err
-		}
-		rec.Status, rec.DueAt = recording.StatusDeleting, due
-		_, err = k.deleting(ctx, rec)
+		return recording.Deletion{Outcome: recording.DeleteDeleted}, nil
+	}
+	return recording.Deletion{}, &recording.Error{Code: recording.CodeUnavailable, Message: "recording is changing; try again"}
+}
+
+func trashedAs(o recording.DeleteOutcome, rec recording.Recording) recording.Deletion {
+	return recording.Deletion{Outcome: o, Recording: &rec}
+}
+
+// deleteForGood deletes a recording in any status, or returns
+// ErrStateChanged when it changed since rec was read.
+func (k *Keeper) deleteForGood(ctx context.Context, rec recording.Recording) error {
+	switch rec.Status {
+	case recording.StatusAvailable, recording.StatusDeleted:
+		return k.purge(ctx, rec)
+	case recording.StatusDeleting:
+		// A delete that failed halfway, or a pending one waiting for its
+		// URLs to expire: deleting it again finishes what can be.
+		_, err := k.deleting(ctx, rec)
 		return err
 	}
-	return &recording.Error{Code: recording.CodeUnavailable, Message: "recording is changing; try again"}
+	now := k.now()
+	due := now
+	if rec.Status == recording.StatusPending && rec.DueAt.After(now) && !rec.Multipart() {
+		// A single PUT's URL may still land until due. A multipart
+		// upload is aborted below, after which no part URL or complete
+		// can create the object, so it finishes at once.
+		due = rec.DueAt
+	}
+	if err := k.Store.BeginDelete(ctx, rec, due); err != nil {
+		return err
+	}
+	rec.Status, rec.DueAt = recording.StatusDeleting, due
+	_, err := k.deleting(ctx, rec)
+	return err
 }
 
 // RestoreRecording brings a recording back from the trash; a recording not

@@ -417,7 +417,7 @@ func (s *server) renameRecording(c echo.Context) error {
 // deleteRecording moves an available recording to the trash, or with
 // ?purge=true deletes it for good: out of view and quota at once, the object
 // and record following (see lifecycle.Keeper.DeleteRecording), now or,
-// after a failure, through the reconciler.
+// after a failure, through the reconciler. The answer says which.
 func (s *server) deleteRecording(c echo.Context) error {
 	q, err := url.ParseQuery(c.Request().URL.RawQuery)
 	if err != nil {
@@ -444,10 +444,11 @@ func (s *server) deleteRecording(c echo.Context) error {
 	if !recording.ValidID(id) {
 		return recording.ErrNotFound
 	}
-	if err := s.keeper.DeleteRecording(c.Request().Context(), userID(c), id, purge); err != nil {
+	d, err := s.keeper.DeleteRecording(c.Request().Context(), userID(c), id, purge)
+	if err != nil {
 		return err
 	}
-	return c.NoContent(http.StatusNoContent)
+	return writeJSON(c, http.StatusOK, d)
 }
 
 // restoreRecording brings a recording back from the trash as it was.

@@ -84,3 +84,18 @@ export function uploadTarget(c: Created): string {
   if (c.upload.method === "PUT") return `${pending} ${c.upload.url}`;
   return `${pending} multipart of ${c.upload.part_count} parts`;
 }
+
+// A delete's outcome narrows: the two trash outcomes carry the recording in
+// the trash, with its purge_at; a delete for good carries none.
+type DeleteAnswer = paths["/v1/recordings/{id}"]["delete"]["responses"][200]["content"]["application/json"];
+export function afterDelete(d: DeleteAnswer): string {
+  switch (d.outcome) {
+    case "trashed":
+    case "already_in_trash":
+      return `${d.recording.file_name} is in the trash until ${d.recording.purge_at}`;
+    case "deleted":
+      // @ts-expect-error deleted for good: no recording
+      void d.recording;
+      return "deleted for good";
+  }
+}
