@@ -785,8 +785,12 @@ func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording, due ti
 		}
 	case recording.StatusPending:
 		items = []types.TransactWriteItem{mark(recording.StatusPending), s.releaseCounted(rec)}
+	case recording.StatusRejected:
+		// Only when its URL may still land (the caller decides): it then
+		// waits, invisible, until due. It holds no quota.
+		items = []types.TransactWriteItem{mark(recording.StatusRejected)}
 	default:
-		return nil // rejected and deleting records need only FinishDelete
+		return nil // deleting records need only FinishDelete
 	}
 	err := s.transactGuarded(ctx, items)
 	if errors.Is(err, ErrSessionInvalid) {

@@ -459,14 +459,23 @@ func (k *Keeper) deleteForGood(ctx context.Context, rec recording.Recording) err
 	}
 	now := k.now()
 	due := now
-	if rec.Status == recording.StatusPending && rec.DueAt.After(now) && !rec.Multipart() {
+	switch {
+	case rec.Status == recording.StatusPending && rec.DueAt.After(now) && !rec.Multipart():
 		// A single PUT's URL may still land until due. A multipart
 		// upload is aborted below, after which no part URL or complete
 		// can create the object, so it finishes at once.
 		due = rec.DueAt
+	case rec.Status == recording.StatusRejected && rec.LandBy.After(now):
+		// So may a rejected upload's: the record waits as deleting until
+		// then, so the reconciler deletes a late body whose event is lost.
+		due = rec.LandBy
 	}
-	if err := k.Store.BeginDelete(ctx, rec, due); err != nil {
-		return err
+	// A rejected record whose URL can no longer land holds nothing to
+	// release and nothing can come: it is removed at once, without a mark.
+	if rec.Status != recording.StatusRejected || due.After(now) {
+		if err := k.Store.BeginDelete(ctx, rec, due); err != nil {
+			return err
+		}
 	}
 	rec.Status, rec.DueAt = recording.StatusDeleting, due
 	_, err := k.deleting(ctx, rec)

@@ -92,3 +92,44 @@ func TestUploadAgainUnderRejectedRecordIsDeletedWithoutItsEvent(t *testing.T) {
 		t.Errorf("a further pass examined %d items (%v); want none due", rep.Examined, err)
 	}
 }
+
+// The user deletes a rejected recording while its URL can still land, and
+// a late PUT through that URL loses its event: the record, kept as deleting
+// until the URL's deadline, lets the reconciler delete that body.
+func TestDeletedRejectedRecordCatchesALateUploadWithoutItsEvent(t *testing.T) {
+	clock := &stack.Clock{}
+	s, held := startHeld(t, stack.Options{Clock: clock})
+	token, _ := s.Login(t, "deleter")
+	const size = 6000
+	up := s.CreateUpload(t, token, "memo.m4a", m4a, size)
+	key := objectKey(t, up.Upload.URL, s.Config.Bucket)
+	if st := stack.Put(t, up.Upload, make([]byte, size)); st != http.StatusOK {
+		t.Fatalf("PUT: %d", st)
+	}
+	if got := held.deliver(t, held.next(t, key, "ObjectCreated")); got != "rejected" {
+		t.Fatalf("silence as audio: outcome %q, want rejected", got)
+	}
+	if st := s.Call(t, token, http.MethodDelete, "/v1/recordings/"+up.Recording.ID, nil, nil); st != http.StatusOK {
+		t.Fatalf("DELETE: %d", st)
+	}
+	if _, st := s.Get(t, token, up.Recording.ID); st != http.StatusNotFound {
+		got, _ := s.Get(t, token, up.Recording.ID)
+		t.Fatalf("the deleted recording answers %d %+v, want 404", st, got)
+	}
+	if st := stack.Put(t, up.Upload, audio(size, 'd')); st != http.StatusOK {
+		t.Fatalf("PUT after the delete: %d", st)
+	}
+	// Its event is lost. Once no URL can land, the reconciler deletes it.
+	clock.Advance(s.Config.PendingUploadTTL + s.Config.UploadGrace + time.Minute)
+	for range 3 {
+		if _, err := s.Keeper.Reconcile(context.Background(), 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if stored(t, s, key) {
+		t.Error("the body put after the rejected recording was deleted is still stored: an orphan")
+	}
+	if rep, err := s.Keeper.Reconcile(context.Background(), 100); err != nil || rep.Examined != 0 {
+		t.Errorf("a further pass examined %d items (%v); want none due", rep.Examined, err)
+	}
+}
