@@ -148,6 +148,22 @@ func TestValidSessionKeepsWorkingWhileItsAddressIsLimited(t *testing.T) {
 	}
 }
 
+// A token this instance knows that turns out revoked, on a route that
+// checks the session inside its own operation, spends the budget like any
+// other failure.
+func TestRevokedKnownTokensSpendTheBudget(t *testing.T) {
+	t.Parallel()
+	s, _ := countedStack(t, stack.Options{})
+	for i := 0; i < failureBurst; i++ {
+		tok, _ := s.Login(t, "revoked")
+		if err := s.Store.DeleteSession(context.Background(), auth.HashToken(tok)); err != nil {
+			t.Fatal(err)
+		}
+		wantProblem(t, newClient(t, s.APIURL, tok).do("GET", "/v1/recordings", nil), http.StatusUnauthorized, "unauthorized")
+	}
+	wantRateLimited(t, newClient(t, s.APIURL, madeUpToken(t)).do("GET", "/v1/recordings", nil))
+}
+
 // Only failures spend the budget: valid sessions this instance has not
 // seen yet (signed in on another instance) pass through it without
 // spending it, however many there are.
