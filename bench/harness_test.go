@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -188,65 +187,13 @@ func waitServing(url string) (time.Duration, error) {
 // relay forwards a loopback port to the API and counts every byte sent to
 // it: what the API process receives, measured outside it.
 func (p *apiProcess) relay(tb testing.TB, target string) string {
-	return forward(tb, target, func(up io.Writer) io.Writer { return counter{up, &p.bytesIn} })
+	return testenv.Forward(tb, target, func(up io.Writer) io.Writer { return counter{up, &p.bytesIn} })
 }
 
 // countCalls relays a loopback port to DynamoDB and counts the requests
-// the API sends through it: each DynamoDB call is one HTTP request with
-// one X-Amz-Target header. Counted outside the API, like its bytes.
+// the API sends through it. Counted outside the API, like its bytes.
 func (p *apiProcess) countCalls(tb testing.TB, target string) string {
-	return forward(tb, target, func(up io.Writer) io.Writer { return &targetCounter{w: up, n: &p.ddbCalls} })
-}
-
-// forward listens on a loopback port and pipes each connection to target,
-// the client's bytes through the writer wrap makes of the upstream
-// connection (where they are counted).
-func forward(tb testing.TB, target string, wrap func(up io.Writer) io.Writer) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				up, err := net.Dial("tcp", target)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				go func() {
-					_, _ = io.Copy(c, up)
-					c.Close()
-				}()
-				_, _ = io.Copy(wrap(up), c)
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String()
-}
-
-// targetCounter counts X-Amz-Target headers in a request stream, also
-// when one is split between two reads.
-type targetCounter struct {
-	w    io.Writer
-	n    *atomic.Int64
-	tail []byte
-}
-
-var amzTarget = []byte("\r\nX-Amz-Target:")
-
-func (t *targetCounter) Write(b []byte) (int, error) {
-	buf := append(t.tail, b...)
-	t.n.Add(int64(bytes.Count(buf, amzTarget)))
-	keep := min(len(buf), len(amzTarget)-1)
-	t.tail = append(t.tail[:0], buf[len(buf)-keep:]...)
-	return t.w.Write(b)
+	return testenv.CountDynamoCalls(tb, target, &p.ddbCalls)
 }
 
 // DynamoCalls is how many DynamoDB requests the API process has made.

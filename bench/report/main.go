@@ -27,6 +27,7 @@ var about = map[string]string{
 	"Probe":               "Bytes and ranged reads one audio check takes, per format, for a 1 MiB and a 1 GiB recording (virtual files built from real encoders' heads and tails): bounded whatever the size.",
 	"CLIUpload":           "A 1 GiB recording uploaded by the built CLI to the local stack, as one presigned PUT and as a multipart upload (16 MiB parts, 4 at a time): wall time to confirmed, the CLI's peak RSS, and the bytes the API saw.",
 	"SignDownloadPage":    "What `include=download_url` adds to a page of `GET /v1/recordings`: one presigned GET per available item, signed as the handler signs it. Local CPU only, no request leaves the process.",
+	"AnonymousFlood":      "What one anonymous address makes the API ask of DynamoDB: 32 concurrent closed-loop clients from one address, each request with a made-up, well-formed session token (GET /v1/me) or to GET /readyz, for the load duration; DynamoDB calls counted at a relay in front of it. tokens/before has the failure budget configured out of reach (AUTH_FAILURE_RATE_LIMIT and _BURST at 1048576), tokens/after has its defaults (60 a minute, 30 at once); /readyz answers from a check at most 5 s old.",
 	"Load":                "32 simulated apps for a fixed time, each repeating login, create, PUT, wait for confirmation, list, get, download, delete. Memory and goroutines of the API before, at peak and after.",
 }
 

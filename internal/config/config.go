@@ -74,6 +74,13 @@ type Config struct {
 	// (provider and subject), counted once the ID token is verified.
 	LoginIdentityRateLimit float64
 	LoginIdentityBurst     int
+	// AuthFailureRateLimit is failed session checks (a missing, malformed,
+	// unknown, expired or revoked bearer token) per minute per client
+	// address; AuthFailureBurst how many at once. Once an address has spent
+	// them, its requests without a token this instance knows to be valid
+	// are refused 429 before any DynamoDB read.
+	AuthFailureRateLimit float64
+	AuthFailureBurst     int
 
 	RequestTimeout time.Duration
 
@@ -181,6 +188,11 @@ func Load(getenv func(string) string) (Config, error) {
 
 		LoginIdentityRateLimit: float64(r.int64("LOGIN_IDENTITY_RATE_LIMIT", 20, 1, 1<<20)),
 		LoginIdentityBurst:     int(r.int64("LOGIN_IDENTITY_RATE_BURST", 5, 1, 1<<20)),
+
+		// A phone whose token expired gets a handful of 401s and signs in
+		// again; a flood of made-up tokens is cut to one read a second.
+		AuthFailureRateLimit: float64(r.int64("AUTH_FAILURE_RATE_LIMIT", 60, 1, 1<<20)),
+		AuthFailureBurst:     int(r.int64("AUTH_FAILURE_RATE_BURST", 30, 1, 1<<20)),
 
 		RequestTimeout: r.duration("REQUEST_TIMEOUT", 10*time.Second, 100*time.Millisecond, 60*time.Second),
 

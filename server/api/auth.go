@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -120,6 +122,9 @@ func (s *server) login(c echo.Context) error {
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return err
 	}
+	// Known valid from its first request on, so the app is never held up
+	// by the failure budget of an address it shares.
+	s.sessionUsers.put(hash, user.ID)
 	c.Set(ctxUserID, user.ID)
 	status := http.StatusOK
 	if created {
@@ -182,9 +187,11 @@ func (s *server) listProviders(c echo.Context) error {
 }
 
 func (s *server) logout(c echo.Context) error {
-	if err := s.store.DeleteSession(c.Request().Context(), c.Get(ctxTokenHash).(string)); err != nil {
+	hash := c.Get(ctxTokenHash).(string)
+	if err := s.store.DeleteSession(c.Request().Context(), hash); err != nil {
 		return err
 	}
+	s.sessionUsers.forget(hash)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -205,26 +212,70 @@ func bearerToken(header string) (string, bool) {
 
 // requireSession authenticates the request: one GetItem by token hash, and
 // an expiry check against the clock rather than DynamoDB's late TTL. Every
-// failure is the same 401, so a caller cannot tell them apart.
+// failure is the same 401, so a caller cannot tell them apart, and each
+// one spends the client address's failure budget: once that is gone, a
+// token this instance has not seen valid is refused 429 before the read,
+// so made-up tokens cannot turn into DynamoDB traffic. A token seen valid
+// skips the budget, so a session behind the same NAT as a flood keeps
+// working.
 func (s *server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
-		if !ok {
-			return errUnauthorized
+		token, wellFormed := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+		hash := ""
+		if wellFormed {
+			hash = auth.HashToken(token)
 		}
-		hash := auth.HashToken(token)
-		sess, found, err := s.store.GetSession(c.Request().Context(), hash)
+		settle, err := s.admitSessionCheck(c, hash)
 		if err != nil {
 			return err
 		}
-		if !found || !s.now().Before(sess.ExpiresAt) {
-			return errUnauthorized
+		uid, err := s.checkSession(c.Request().Context(), hash)
+		settle(errors.Is(err, errUnauthorized))
+		if err != nil {
+			return err
 		}
-		s.sessionUsers.put(hash, sess.UserID)
-		c.Set(ctxUserID, sess.UserID)
+		c.Set(ctxUserID, uid)
 		c.Set(ctxTokenHash, hash)
 		return next(c)
 	}
+}
+
+// admitSessionCheck lets a session check go ahead: at once for a token
+// hash known valid here, against the address's failure budget otherwise.
+// settle records the check's outcome.
+func (s *server) admitSessionCheck(c echo.Context, hash string) (settle func(failed bool), err error) {
+	key := addressKey(c.RealIP())
+	if _, known := s.sessionUsers.get(hash); known {
+		return func(failed bool) {
+			if failed {
+				s.authFailures.spend(key)
+			}
+		}, nil
+	}
+	settle, wait := s.authFailures.admit(key)
+	if settle == nil {
+		return nil, rateLimited(msgAuthFailuresLimited, wait)
+	}
+	return settle, nil
+}
+
+// checkSession returns the user of a live session, errUnauthorized for a
+// missing, unknown or expired one. A hash that fails is forgotten, so a
+// revoked token stops counting as known valid.
+func (s *server) checkSession(ctx context.Context, hash string) (string, error) {
+	if hash == "" {
+		return "", errUnauthorized
+	}
+	sess, found, err := s.store.GetSession(ctx, hash)
+	if err != nil {
+		return "", err
+	}
+	if !found || !s.now().Before(sess.ExpiresAt) {
+		s.sessionUsers.forget(hash)
+		return "", errUnauthorized
+	}
+	s.sessionUsers.put(hash, sess.UserID)
+	return sess.UserID, nil
 }
 
 func userID(c echo.Context) string { return c.Get(ctxUserID).(string) }

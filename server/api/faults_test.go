@@ -17,6 +17,7 @@ import (
 	"github.com/voicerec/backend/internal/testenv/faulty"
 	"github.com/voicerec/backend/internal/testenv/stack"
 	"github.com/voicerec/backend/internal/testenv/testaudio"
+	"github.com/voicerec/backend/server/api"
 )
 
 // requestBudget is REQUEST_TIMEOUT in these tests; every answer must come
@@ -31,6 +32,9 @@ type faultFixture struct {
 	ddb, s3 *faulty.Proxy
 	token   string
 	userID  string
+	// clock steps past readiness's cached check before each /readyz, so
+	// each one sees the dependencies as they are now.
+	clock *stack.Clock
 	// events captured from MinIO instead of handled, so a test delivers
 	// them while a dependency is broken.
 	mu     sync.Mutex
@@ -40,10 +44,11 @@ type faultFixture struct {
 func newFaultFixture(t *testing.T) *faultFixture {
 	env := testenv.Get(t)
 	f := &faultFixture{
-		ddb: faulty.New(t, "dynamodb", env.Dynamo.Endpoint()),
-		s3:  faulty.New(t, "minio", env.MinIO.Endpoint()),
+		ddb:   faulty.New(t, "dynamodb", env.Dynamo.Endpoint()),
+		s3:    faulty.New(t, "minio", env.MinIO.Endpoint()),
+		clock: &stack.Clock{},
 	}
-	f.s = stack.Start(t, env, stack.Options{Env: map[string]string{
+	f.s = stack.Start(t, env, stack.Options{Clock: f.clock, Env: map[string]string{
 		"AWS_ENDPOINT_URL_DYNAMODB": f.ddb.Endpoint(),
 		"AWS_ENDPOINT_URL_S3":       f.s3.Endpoint(),
 		// Apps reach storage directly; only the server's own calls cross
@@ -118,6 +123,9 @@ func (f *faultFixture) do(t *testing.T, c call) answer {
 	body := c.body
 	if c.name == "login" {
 		body = map[string]string{"provider": "dev", "id_token": f.s.IDToken(t, "fault-user")}
+	}
+	if c.path == "/readyz" {
+		f.clock.Advance(api.ReadinessMaxAge)
 	}
 	var rd io.Reader
 	if body != nil {

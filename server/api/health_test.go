@@ -4,19 +4,24 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/voicerec/backend/internal/testenv"
+	"github.com/voicerec/backend/internal/testenv/stack"
 	"github.com/voicerec/backend/server/api"
 )
 
 func TestReadyzFollowsDependencies(t *testing.T) {
 	t.Parallel()
 	env := testenv.StartPrivate(t) // this test stops emulators
-	srv, _ := newAPI(t, env, nil)
+	clock := &stack.Clock{}
+	s := stack.Start(t, env, stack.Options{Clock: clock})
 
 	get := func() (*http.Response, api.Problem) {
-		resp, err := http.Get(srv.URL + "/readyz")
+		// Past the last check's age, so this one is fresh.
+		clock.Advance(api.ReadinessMaxAge)
+		resp, err := http.Get(s.APIURL + "/readyz")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,6 +49,53 @@ func TestReadyzFollowsDependencies(t *testing.T) {
 	env.StopDynamoDB()
 	if _, p := get(); p.Checks["dynamodb"] != "unavailable" || p.Detail != "not ready: dynamodb, s3 unreachable" {
 		t.Errorf("problem does not name dynamodb: %+v", p)
+	}
+}
+
+// /readyz is anonymous and each check costs a round of AWS calls: any
+// number of callers within the interval cost one round, and callers that
+// arrive together once it is over share the next one.
+func TestReadyzHammeredWithinItsIntervalChecksOnce(t *testing.T) {
+	t.Parallel()
+	clock := &stack.Clock{}
+	s, calls := countedStack(t, stack.Options{Clock: clock})
+	hammer := func() int64 {
+		before := calls.Load()
+		var wg sync.WaitGroup
+		for i := 0; i < 40; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := http.Get(s.APIURL + "/readyz")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("readyz: %d", resp.StatusCode)
+				}
+			}()
+		}
+		wg.Wait()
+		return calls.Load() - before
+	}
+	before := calls.Load()
+	resp, err := http.Get(s.APIURL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	round := calls.Load() - before
+	if round == 0 {
+		t.Fatal("a readiness check made no DynamoDB call")
+	}
+	if n := hammer(); n != 0 {
+		t.Errorf("40 readyz within the interval of a check made %d DynamoDB calls, want 0", n)
+	}
+	clock.Advance(api.ReadinessMaxAge)
+	if n := hammer(); n != round {
+		t.Errorf("40 readyz together after the interval made %d DynamoDB calls, want one round of %d", n, round)
 	}
 }
 

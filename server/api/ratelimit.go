@@ -39,6 +39,9 @@ type bucket struct {
 	key  string
 	lim  *rate.Limiter
 	seen time.Time
+	// pending is how many attempts admit let through whose outcome is not
+	// known yet: each holds a claim on one of the bucket's tokens.
+	pending int
 }
 
 // newLimiter allows burst events at once and perMinute on average per key.
@@ -56,6 +59,18 @@ func (l *limiter) allow(key string) (ok bool, wait time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	b := l.touch(key, now)
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// touch returns key's bucket, made if new, as the most recently seen one.
+// The caller holds l.mu.
+func (l *limiter) touch(key string, now time.Time) *bucket {
 	var b *bucket
 	if el, found := l.keys[key]; found {
 		b = el.Value.(*bucket)
@@ -66,12 +81,41 @@ func (l *limiter) allow(key string) (ok bool, wait time.Duration) {
 		l.keys[key] = l.lru.PushFront(b)
 	}
 	b.seen = now
-	r := b.lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return false, d
+	return b
+}
+
+// admit lets through an attempt that only costs a token if it fails, when
+// key's bucket has a token not already claimed by an attempt still under
+// way; settle then says how it went. Counting claims, not just spent
+// tokens, keeps a burst of concurrent attempts within the budget too.
+// When refused, wait is how long until a token is free.
+func (l *limiter) admit(key string) (settle func(failed bool), wait time.Duration) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.touch(key, now)
+	if short := float64(b.pending+1) - b.lim.TokensAt(now); short > 0 {
+		return nil, time.Duration(short / float64(l.rate) * float64(time.Second))
 	}
-	return true, 0
+	b.pending++
+	return func(failed bool) {
+		now := l.now()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		b.pending--
+		if failed {
+			b.lim.AllowN(now, 1)
+		}
+	}, 0
+}
+
+// spend takes a token from key's bucket, if one is left, for a failure
+// that was not admitted first.
+func (l *limiter) spend(key string) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.touch(key, now).lim.AllowN(now, 1)
 }
 
 // evict drops idle buckets from the tail and, when still full, the least

@@ -89,3 +89,34 @@ func TestLimiterForgetsOnlyFullBuckets(t *testing.T) {
 		t.Error("a bucket idle long enough to be full is still held")
 	}
 }
+
+// Attempts admitted and not yet settled hold a token each, so concurrent
+// session checks from one address cannot run past its budget; a success
+// gives its token back, a failure spends it.
+func TestAdmitHoldsATokenPerAttemptUnderWay(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	l := newLimiter(60, 2, func() time.Time { return now }) // one a second
+	first, _ := l.admit("k")
+	second, _ := l.admit("k")
+	if first == nil || second == nil {
+		t.Fatal("an attempt within the budget was refused")
+	}
+	if settle, wait := l.admit("k"); settle != nil || wait <= 0 || wait > time.Second {
+		t.Fatalf("a third attempt while two are under way: admitted=%v wait=%s", settle != nil, wait)
+	}
+	first(false)
+	third, _ := l.admit("k")
+	if third == nil {
+		t.Fatal("a success did not give its token back")
+	}
+	second(true)
+	third(true)
+	if settle, _ := l.admit("k"); settle != nil {
+		t.Fatal("admitted after two failures spent the budget")
+	}
+	now = now.Add(time.Second)
+	if settle, _ := l.admit("k"); settle == nil {
+		t.Fatal("refused after a token came back")
+	}
+}

@@ -59,6 +59,10 @@ const (
 	msgLoginRateLimited = "too many sign-in attempts; wait a moment"
 	msgIdentityLimited  = "too many sign-ins to this account; wait a while"
 	msgNonceRateLimited = "too many nonce requests; wait a moment"
+	// Failed session checks are bounded per client address too
+	// (AUTH_FAILURE_RATE_LIMIT per minute, AUTH_FAILURE_RATE_BURST at once):
+	// see requireSession.
+	msgAuthFailuresLimited = "too many requests with a missing, invalid or expired session token; wait a moment, or sign in again"
 )
 
 // cors lets web apps on CORS_ALLOWED_ORIGINS call the API: exact origins

@@ -60,13 +60,14 @@ func (c *sessionUsers) forget(hash string) {
 // work. A request the handler refuses before any operation checked the
 // session (a bad body, an unknown id, a quota refusal) checks it afterwards,
 // so an invalid session is answered 401 on every path, never 400 or 404.
-// An unknown token takes requireSession's read, then its hash is cached.
+// An unknown or malformed token takes requireSession's way, failure
+// budget included; a known one that fails here spends the budget too.
 func (s *server) sessionInOperation(next echo.HandlerFunc) echo.HandlerFunc {
 	checked := s.requireSession(next)
 	return func(c echo.Context) error {
 		token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
 		if !ok {
-			return errUnauthorized
+			return checked(c)
 		}
 		hash := auth.HashToken(token)
 		uid, ok := s.sessionUsers.get(hash)
@@ -87,6 +88,7 @@ func (s *server) sessionInOperation(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if errors.Is(err, dynamo.ErrSessionInvalid) {
 			s.sessionUsers.forget(hash)
+			s.authFailures.spend(addressKey(c.RealIP()))
 			return errUnauthorized
 		}
 		if err == nil && !g.Checked() {

@@ -91,6 +91,10 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 		"LOGIN_RATE_BURST":          "1000",
 		"LOGIN_IDENTITY_RATE_LIMIT": "60000",
 		"LOGIN_IDENTITY_RATE_BURST": "1000",
+		// Tests and fuzzers send many bad tokens from one address; the
+		// tests of the failure budget set their own.
+		"AUTH_FAILURE_RATE_LIMIT": "1048576",
+		"AUTH_FAILURE_RATE_BURST": "1048576",
 	}
 	for _, name := range o.StandIn {
 		n := strings.ToUpper(name)
