@@ -25,7 +25,7 @@ func TestUploadEventAgainKeepsRecordingInTheTrash(t *testing.T) {
 	token, _ := s.Login(t, "trash-keeper")
 	body := audio(6000, 't')
 	id, key, created := held.uploadConfirmed(t, token, "kept.m4a", body)
-	if st := s.Call(t, token, http.MethodDelete, "/v1/recordings/"+id, nil, nil); st != http.StatusNoContent {
+	if st := s.Call(t, token, http.MethodDelete, "/v1/recordings/"+id, nil, nil); st != http.StatusOK {
 		t.Fatalf("delete to the trash: %d", st)
 	}
 	clock.Advance(23 * time.Hour) // still an hour before purge_at
@@ -72,7 +72,7 @@ func TestPurgeFromTheTrashRemovesRecordAndQuota(t *testing.T) {
 	byUser, userKey, _ := held.uploadConfirmed(t, token, "by-user.m4a", audio(6000, 'u'))
 	byReconciler, reconcilerKey, _ := held.uploadConfirmed(t, token, "by-reconciler.m4a", audio(7000, 'c'))
 	for _, id := range []string{byUser, byReconciler} {
-		if st := s.Call(t, token, http.MethodDelete, "/v1/recordings/"+id, nil, nil); st != http.StatusNoContent {
+		if st := s.Call(t, token, http.MethodDelete, "/v1/recordings/"+id, nil, nil); st != http.StatusOK {
 			t.Fatalf("delete to the trash: %d", st)
 		}
 	}
@@ -92,7 +92,7 @@ func TestPurgeFromTheTrashRemovesRecordAndQuota(t *testing.T) {
 		}
 	}
 
-	if st := s.Call(t, token, http.MethodDelete, "/v1/recordings/"+byUser+"?purge=true", nil, nil); st != http.StatusNoContent {
+	if st := s.Call(t, token, http.MethodDelete, "/v1/recordings/"+byUser+"?purge=true", nil, nil); st != http.StatusOK {
 		t.Fatalf("purge: %d", st)
 	}
 	purged(byUser, userKey, 7000, 1)
