@@ -177,8 +177,8 @@ func domainCodes(t *testing.T) map[string]string {
 }
 
 // groupedCodes reads a list such as "`a`, `b` (400); `c` (404)" into code
-// to status. Both the document's ProblemCode description and the README's
-// Errors paragraph are written so.
+// to status. Both the document's ProblemCode description and the Errors
+// paragraph of docs/api.md are written so.
 var groupRE = regexp.MustCompile("((?:`[a-z_]+`(?:,|\\s|and)*)+)\\((\\d{3})\\)")
 var codeRE = regexp.MustCompile("`([a-z_]+)`")
 
@@ -193,16 +193,16 @@ func groupedCodes(text string) map[string]int {
 	return out
 }
 
-func readmeErrors(t *testing.T) string {
+func documentedErrors(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
+	b, err := os.ReadFile(filepath.Join(moduleRoot, "docs", "api.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(b)
 	start := strings.Index(s, "**Errors**")
 	if start < 0 {
-		t.Fatal("README has no **Errors** paragraph")
+		t.Fatal("docs/api.md has no **Errors** paragraph")
 	}
 	end := strings.Index(s[start:], "\n\n")
 	if end < 0 {
@@ -222,9 +222,9 @@ func keys[V any](m map[string]V) []string {
 
 // Every problem code the code can raise is documented, with one status, the
 // same in the code (statusOf), the OpenAPI document (ProblemCode, its
-// description and every response that names it) and the README; and every
-// documented code is raised somewhere. Issue 17 found `conflict` documented
-// as never raised and `not_uploaded` to go; this keeps the lists from
+// description and every response that names it) and docs/api.md; and every
+// documented code is raised somewhere. `conflict` was once documented as
+// never raised and `not_uploaded` as still to go; this keeps the lists from
 // drifting again.
 func TestProblemCodesAgreeEverywhere(t *testing.T) {
 	t.Parallel()
@@ -253,7 +253,7 @@ func TestProblemCodesAgreeEverywhere(t *testing.T) {
 	}
 	for name, got := range map[string]map[string]int{
 		"ProblemCode's description": groupedCodes(desc),
-		"README's Errors paragraph": groupedCodes(readmeErrors(t)),
+		"docs/api.md's Errors paragraph": groupedCodes(documentedErrors(t)),
 	} {
 		if !slices.Equal(keys(got), keys(want)) {
 			t.Errorf("%s lists %v, want %v", name, keys(got), keys(want))
