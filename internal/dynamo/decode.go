@@ -9,7 +9,7 @@ import (
 
 // decodeRecording is attributevalue.UnmarshalMap for a recording item,
 // without reflection: a list page decodes up to 101 of them per request,
-// and the reflective decoder was about a tenth of list's CPU (issue 21).
+// and the reflective decoder was about a tenth of list's CPU.
 // TestDecodeRecordingMatchesUnmarshalMap holds it to the struct's tags.
 func decodeRecording(m map[string]types.AttributeValue) (recordingItem, error) {
 	var err error

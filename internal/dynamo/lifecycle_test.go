@@ -10,7 +10,7 @@ import (
 	"github.com/voicerec/backend/internal/testenv"
 )
 
-// Issue 13, case 6: when the filter drops items from a full page, the page
+// When the filter drops items from a full page, the page
 // still says where to continue; before, the rest of the list was
 // unreachable.
 func TestPageWithFilteredItemsKeepsItsCursor(t *testing.T) {

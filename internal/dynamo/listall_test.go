@@ -10,7 +10,7 @@ import (
 	"github.com/voicerec/backend/internal/recording"
 )
 
-// Issue 17: one listing of every status the user works with. Trash,
+// One listing of every status the user works with. Trash,
 // deleting records and rejected ones past their retention stay out, and
 // the cursor carries the listing across pages however many of the items
 // between were filtered away.

@@ -16,7 +16,7 @@ import (
 )
 
 // Tests for the survivors of the mutation run on the merged code (session
-// guard, quota bounds, direct decoder, ListAllRecordings; issue 23).
+// guard, quota bounds, direct decoder, ListAllRecordings).
 
 // A pending record is due in exactly one of the DueShards partitions, and
 // the reconciler, which walks them by number, finds it there: a record in
@@ -76,8 +76,8 @@ func TestConfirmKeepsTheObjectChecksum(t *testing.T) {
 // the bounds can admit it: an upload of exactly the whole byte quota, and
 // any upload when the in-flight cap is off (MaxPending 0). One that can
 // never fit (larger than the quota) is refused from one read, without a
-// transaction bound to fail. Round trips are the point of the bounds
-// (issue 21), so the paths are pinned by the calls made.
+// transaction bound to fail. Round trips are the point of the bounds,
+// so the paths are pinned by the calls made.
 func TestCreatePathByQuotaEdges(t *testing.T) {
 	s, c, _ := countingStore(t)
 	for _, tc := range []struct {

@@ -67,7 +67,7 @@ func wantOps(t *testing.T, c *calls, what string, want ...string) {
 
 // Each recording operation with a session guard costs one DynamoDB call,
 // or two made at once (list, rename, trash): one round trip of latency,
-// session check included (issue 21).
+// session check included.
 func TestGuardedOperationsTakeOneRoundTrip(t *testing.T) {
 	s, c, _ := countingStore(t)
 	u := newUser(t, s, "one-trip")

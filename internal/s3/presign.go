@@ -17,7 +17,7 @@ import (
 // signer presigns GET and PUT object URLs with v4.Signer.PresignHTTP
 // directly. The SDK's presign client runs a whole operation pipeline
 // (serialisers, endpoint rules, a dozen middlewares) for each URL: about
-// three times the CPU and five times the allocations (issue 21). The URL it
+// three times the CPU and five times the allocations. The URL it
 // builds is the same one: TestDirectPresignMatchesTheSDK compares
 // signatures and signed headers for every endpoint style we use.
 type signer struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/voicerec/backend/internal/testenv/stack"
 )
 
-// Issue 13, case 1 (local half): the events handler failing once must not
+// The events handler failing once must not
 // lose the upload. MinIO's webhook target has a queue directory, so a
 // delivery answered with 500 is delivered again, as Lambda retries a failed
 // invocation; before the queue, MinIO dropped it and the recording stayed

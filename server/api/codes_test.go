@@ -252,7 +252,7 @@ func TestProblemCodesAgreeEverywhere(t *testing.T) {
 		t.Errorf("ProblemCode enum %v, want the raised codes %v", got, keys(want))
 	}
 	for name, got := range map[string]map[string]int{
-		"ProblemCode's description": groupedCodes(desc),
+		"ProblemCode's description":      groupedCodes(desc),
 		"docs/api.md's Errors paragraph": groupedCodes(documentedErrors(t)),
 	} {
 		if !slices.Equal(keys(got), keys(want)) {

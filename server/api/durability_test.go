@@ -20,7 +20,7 @@ import (
 	"github.com/voicerec/backend/internal/testenv/stack"
 )
 
-// Regression tests for issue 13 ("Nothing lost"), one per reported case.
+// Regression tests for "nothing lost", one per reported case.
 
 // captured is a bucket's notifications held back from the events handler:
 // the test decides when (and whether) each is delivered.
@@ -354,7 +354,7 @@ func TestDeclaredChecksumIsEnforcedByStorage(t *testing.T) {
 	wantProblem(t, c.do("POST", "/v1/recordings", map[string]any{"file_name": "x.m4a", "content_type": "audio/mp4", "size_bytes": 1, "sha256": "abc"}), 400, "validation_failed")
 }
 
-// Issue 16, case 8: a phone backing up a folder creates many uploads at
+// A phone backing up a folder creates many uploads at
 // once; every one of 32 parallel creates for one user succeeds.
 func TestParallelCreatesForOneUserAllSucceed(t *testing.T) {
 	t.Parallel()
@@ -381,7 +381,7 @@ func TestParallelCreatesForOneUserAllSucceed(t *testing.T) {
 	}
 }
 
-// Issue 16, case 6: a timestamp that cannot be listed back is refused.
+// A timestamp that cannot be listed back is refused.
 func TestRecordedAtOutOfRangeIsRefused(t *testing.T) {
 	t.Parallel()
 	s := stack.Start(t, testenv.Get(t), stack.Options{})

@@ -16,7 +16,7 @@ import (
 	"github.com/voicerec/backend/internal/testenv/stack"
 )
 
-// Tests that pin the guards a reshaping could drop silently (issue 23):
+// Tests that pin the guards a reshaping could drop silently:
 // each was shown failing against a hand-planted bug in the guard it pins.
 
 // Logging out ends the session at once: the very next request with the

@@ -12,7 +12,7 @@ import (
 )
 
 // The recording routes check the session inside their own DynamoDB
-// operation once the token is known to the instance (issue 21). A session
+// operation once the token is known to the instance. A session
 // that ends between two requests, by logout or by expiry, must still be
 // refused on every one of them, on every path: a request that would
 // succeed, one the handler refuses before any DynamoDB call, one whose

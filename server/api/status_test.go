@@ -40,7 +40,7 @@ func (c *client) rejected(name string) recordingJSON {
 	return rec
 }
 
-// Issue 17: GET /v1/recordings/{id} answers 200 for every status the owner
+// GET /v1/recordings/{id} answers 200 for every status the owner
 // can see, and the status says the rest. A pending recording used to be a
 // 409 not_uploaded.
 func TestGetAnswersEveryVisibleStatus(t *testing.T) {
@@ -93,7 +93,7 @@ type pageJSON struct {
 	NextCursor string          `json:"next_cursor"`
 }
 
-// Issue 17: status=all lists pending, available and rejected recordings in
+// status=all lists pending, available and rejected recordings in
 // one listing, newest first, across pages; the trash keeps its own listing.
 // include=download_url signs a GET for every available item of the page.
 func TestListAllStatusesWithDownloadURLs(t *testing.T) {

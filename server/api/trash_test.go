@@ -41,7 +41,7 @@ func download(t *testing.T, c *client, id string) []byte {
 	return b
 }
 
-// Issue 22: a deleted recording waits in the trash, restorable as it was,
+// A deleted recording waits in the trash, restorable as it was,
 // until it is purged by the user or, after TRASH_RETENTION, the reconciler.
 func TestTrash(t *testing.T) {
 	t.Parallel()
