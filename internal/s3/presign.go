@@ -29,6 +29,10 @@ type signer struct {
 	base *url.URL
 }
 
+// directSigning is false only in a build with the presign_sdk tag
+// (presign_sdk.go), which the bench compares with the default build.
+var directSigning = true
+
 // payload is what a presigned S3 URL signs in place of the body's hash.
 const unsignedPayload = "UNSIGNED-PAYLOAD"
 

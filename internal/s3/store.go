@@ -25,7 +25,10 @@ type Store struct {
 // New returns a Store over bucket. public is a client for the endpoint the
 // app reaches, which URLs are signed for.
 func New(client, public *awss3.Client, bucket string) *Store {
-	s := &Store{client: client, bucket: bucket, direct: newSigner(public, bucket)}
+	s := &Store{client: client, bucket: bucket}
+	if directSigning {
+		s.direct = newSigner(public, bucket)
+	}
 	if public != nil {
 		s.presign = awss3.NewPresignClient(public)
 	}
