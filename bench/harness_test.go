@@ -41,12 +41,11 @@ const clientID = "recorder-bench"
 
 // buildServer compiles the API as it runs in server mode (stripped) into
 // a directory removed after the benchmark; the build cache makes repeats
-// cheap. tags are extra build tags, for a variant measured beside the
-// default build.
-func buildServer(tb testing.TB, tags ...string) string {
+// cheap.
+func buildServer(tb testing.TB) string {
 	tb.Helper()
 	bin := filepath.Join(tb.TempDir(), "server")
-	out, err := exec.Command("go", "build", "-tags="+strings.Join(tags, ","), "-trimpath", "-ldflags=-s -w", "-o", bin, "../server").CombinedOutput()
+	out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "../server").CombinedOutput()
 	if err != nil {
 		tb.Fatalf("build server: %v\n%s", err, out)
 	}
@@ -71,12 +70,6 @@ type apiProcess struct {
 }
 
 func startAPI(tb testing.TB, extra map[string]string) *apiProcess {
-	tb.Helper()
-	return startAPIBuilt(tb, extra, "")
-}
-
-// startAPIBuilt is startAPI with the server built with extra build tags.
-func startAPIBuilt(tb testing.TB, extra map[string]string, tags string) *apiProcess {
 	tb.Helper()
 	env := testenv.Get(tb)
 	iss := httptest.NewUnstartedServer(nil)
@@ -155,7 +148,7 @@ func startAPIBuilt(tb testing.TB, extra map[string]string, tags string) *apiProc
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p.cmd = exec.Command(buildServer(tb, tags))
+	p.cmd = exec.Command(buildServer(tb))
 	p.cmd.Env = environ
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
