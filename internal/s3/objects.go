@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,18 +42,6 @@ func (s *Store) PresignPut(ctx context.Context, key, contentType string, size in
 		in.ChecksumSHA256, in.ChecksumAlgorithm = &sha256, types.ChecksumAlgorithmSha256
 		headers[ChecksumHeader] = sha256
 	}
-	if s.direct != nil {
-		h := http.Header{"Content-Type": {contentType}}
-		if sha256 != "" {
-			h.Set(ChecksumHeader, sha256)
-			h.Set(sdkChecksumAlgorithmHeader, string(types.ChecksumAlgorithmSha256))
-		}
-		u, err := s.direct.presign(ctx, http.MethodPut, key, "PutObject", nil, h, size, ttl)
-		if err != nil {
-			return SignedRequest{}, fmt.Errorf("presign upload: %w", err)
-		}
-		return SignedRequest{Method: http.MethodPut, URL: u, ExpiresAt: now.Add(ttl).UTC(), Headers: headers}, nil
-	}
 	req, err := s.presign.PresignPutObject(ctx, in, awss3.WithPresignExpires(ttl))
 	if err != nil {
 		return SignedRequest{}, fmt.Errorf("presign upload: %w", err)
@@ -62,21 +49,9 @@ func (s *Store) PresignPut(ctx context.Context, key, contentType string, size in
 	return SignedRequest{Method: http.MethodPut, URL: req.URL, ExpiresAt: now.Add(ttl).UTC(), Headers: headers}, nil
 }
 
-// sdkChecksumAlgorithmHeader is what the SDK sends beside a declared
-// checksum; the direct signer hoists it into the query as the SDK does.
-const sdkChecksumAlgorithmHeader = "X-Amz-Sdk-Checksum-Algorithm"
-
 // PresignGet signs a GET of key whose response carries the given
 // Content-Disposition and Content-Type.
 func (s *Store) PresignGet(ctx context.Context, key, disposition, contentType string, ttl time.Duration, now time.Time) (SignedRequest, error) {
-	if s.direct != nil {
-		q := url.Values{"response-content-disposition": {disposition}, "response-content-type": {contentType}}
-		u, err := s.direct.presign(ctx, http.MethodGet, key, "GetObject", q, nil, 0, ttl)
-		if err != nil {
-			return SignedRequest{}, fmt.Errorf("presign download: %w", err)
-		}
-		return SignedRequest{Method: http.MethodGet, URL: u, ExpiresAt: now.Add(ttl).UTC()}, nil
-	}
 	req, err := s.presign.PresignGetObject(ctx, &awss3.GetObjectInput{
 		Bucket: &s.bucket, Key: &key, ResponseContentDisposition: &disposition, ResponseContentType: &contentType,
 	}, awss3.WithPresignExpires(ttl))

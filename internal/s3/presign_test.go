@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"mime"
 	"net/http"
@@ -114,6 +115,34 @@ func TestPresignedPutIsExact(t *testing.T) {
 	info, err := store.Head(ctx, key)
 	if err != nil || info.Size != size || info.ContentType != "audio/mp4" {
 		t.Fatalf("stored object %+v %v", info, err)
+	}
+}
+
+// With a declared SHA-256 the SDK signs the digest header too, so storage
+// refuses a body of the right length whose digest differs (400), and the
+// client is told to send exactly the three signed headers.
+func TestPresignedPutWithDigestIsExact(t *testing.T) {
+	store := newStore(t)
+	body := randomBytes(2048)
+	sum := sha256.Sum256(body)
+	digest := base64.StdEncoding.EncodeToString(sum[:])
+	key := recording.ObjectKey("01JUSER0000000000000000000", "01JREC00000000000000000003", ".m4a")
+	up, err := store.PresignPut(ctx, key, "audio/mp4", int64(len(body)), digest, 15*time.Minute, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(up.URL)
+	if got := u.Query().Get("X-Amz-SignedHeaders"); got != "content-length;content-type;host;x-amz-checksum-sha256" {
+		t.Fatalf("signed headers %q", got)
+	}
+	if up.Headers[s3.ChecksumHeader] != digest || len(up.Headers) != 3 {
+		t.Fatalf("headers to send: %v", up.Headers)
+	}
+	if code := put(t, up, randomBytes(len(body)), nil); code != http.StatusBadRequest {
+		t.Fatalf("a body with another digest: storage answered %d, want 400", code)
+	}
+	if code := put(t, up, body, nil); code != http.StatusOK {
+		t.Fatalf("exact upload answered %d", code)
 	}
 }
 

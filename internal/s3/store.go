@@ -16,16 +16,13 @@ import (
 type Store struct {
 	client  *awss3.Client
 	presign *awss3.PresignClient
-	// direct signs object GETs and PUTs without the SDK's pipeline; nil
-	// when the public client's configuration needs the SDK (see newSigner).
-	direct *signer
-	bucket string
+	bucket  string
 }
 
 // New returns a Store over bucket. public is a client for the endpoint the
 // app reaches, which URLs are signed for.
 func New(client, public *awss3.Client, bucket string) *Store {
-	s := &Store{client: client, bucket: bucket, direct: newSigner(public, bucket)}
+	s := &Store{client: client, bucket: bucket}
 	if public != nil {
 		s.presign = awss3.NewPresignClient(public)
 	}
