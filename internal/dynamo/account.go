@@ -250,23 +250,3 @@ func (s *Store) UserIDByIdentity(ctx context.Context, identity string) (string, 
 	}
 	return ident.UserID, true, nil
 }
-
-// DeleteUserSessions revokes every session of the user.
-func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
-	var keys []map[string]types.AttributeValue
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: &s.sessions, IndexName: aws.String(SessionsByUserIndex),
-		KeyConditionExpression:    aws.String("user_id = :u"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list sessions: %w", err)
-		}
-		for _, it := range out.Items {
-			keys = append(keys, map[string]types.AttributeValue{"token_hash": it["token_hash"]})
-		}
-	}
-	return s.batchDelete(ctx, s.sessions, keys)
-}

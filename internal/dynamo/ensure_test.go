@@ -42,3 +42,27 @@ func TestEnsureTablesRefusesAnOutdatedTable(t *testing.T) {
 		}
 	}
 }
+
+// Tables that expire items have TTL enabled on their attribute.
+func TestTTLIsEnabled(t *testing.T) {
+	s := newRawStore(t)
+	n := 0
+	for _, tbl := range dynamo.Schema {
+		if tbl.TTLAttribute == "" {
+			continue
+		}
+		n++
+		out, err := s.Client().DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(dynamo.TableName(s.prefix, tbl.Name))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := out.TimeToLiveDescription
+		if d == nil || aws.ToString(d.AttributeName) != tbl.TTLAttribute ||
+			(d.TimeToLiveStatus != types.TimeToLiveStatusEnabled && d.TimeToLiveStatus != types.TimeToLiveStatusEnabling) {
+			t.Errorf("table %s: TTL %+v, want enabled on %q", tbl.Name, d, tbl.TTLAttribute)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no table has a TTL attribute")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
@@ -187,4 +188,134 @@ func (r *sessionRead) wait() error {
 		return nil
 	}
 	return <-r.done
+}
+
+// getWithSession reads the guard's session and one recording in one
+// BatchGetItem, both strongly consistent, so a logout that returned is
+// seen. Keys DynamoDB hands back unprocessed are asked for again.
+func (s *Store) getWithSession(ctx context.Context, g *SessionGuard, key map[string]types.AttributeValue) (sess, rec map[string]types.AttributeValue, err error) {
+	req := map[string]types.KeysAndAttributes{
+		s.sessions: {
+			Keys:           []map[string]types.AttributeValue{{"token_hash": str(g.TokenHash)}},
+			ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("token_hash, user_id, expires_at"),
+		},
+		s.recordings: {Keys: []map[string]types.AttributeValue{key}, ConsistentRead: aws.Bool(true)},
+	}
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 0 {
+			if attempt > 8 {
+				return nil, nil, fmt.Errorf("get recording: keys left unprocessed")
+			}
+			select {
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+			}
+		}
+		out, err := s.db.BatchGetItem(carrying(ctx), &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, nil, fmt.Errorf("get recording: %w", err)
+		}
+		for _, it := range out.Responses[s.sessions] {
+			sess = it
+		}
+		for _, it := range out.Responses[s.recordings] {
+			rec = it
+		}
+		req = out.UnprocessedKeys
+	}
+	return sess, rec, nil
+}
+
+type sessionItem struct {
+	TokenHash string `dynamodbav:"token_hash"`
+	UserID    string `dynamodbav:"user_id"`
+	CreatedAt string `dynamodbav:"created_at"`
+	ExpiresAt string `dynamodbav:"expires_at"`
+	TTL       int64  `dynamodbav:"ttl"`
+}
+
+// CreateSession stores a session under its token hash.
+func (s *Store) CreateSession(ctx context.Context, sess recording.Session) error {
+	av, err := attributevalue.MarshalMap(sessionItem{
+		TokenHash: sess.TokenHash, UserID: sess.UserID, CreatedAt: ts(sess.CreatedAt), ExpiresAt: ts(sess.ExpiresAt),
+		TTL: sess.ExpiresAt.Unix(),
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.sessions, Item: av, ConditionExpression: aws.String("attribute_not_exists(token_hash)"),
+	})
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// GetSession looks a session up by token hash: one GetItem. Expiry is the
+// caller's to check, since TTL deletes late.
+func (s *Store) GetSession(ctx context.Context, tokenHash string) (recording.Session, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.sessions, Key: map[string]types.AttributeValue{"token_hash": str(tokenHash)},
+	})
+	if err != nil {
+		return recording.Session{}, false, fmt.Errorf("get session: %w", err)
+	}
+	if out.Item == nil {
+		return recording.Session{}, false, nil
+	}
+	var it sessionItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return recording.Session{}, false, fmt.Errorf("decode session: %w", err)
+	}
+	return recording.Session{TokenHash: it.TokenHash, UserID: it.UserID, CreatedAt: parseTS(it.CreatedAt), ExpiresAt: parseTS(it.ExpiresAt)}, true, nil
+}
+
+// DeleteSession revokes one session. The session item is in the
+// transactions of the user's requests (their ConditionCheck), and DynamoDB
+// refuses a plain write to an item a transaction holds with
+// TransactionConflictException, which the SDK does not retry: retry it
+// here, since a logout must not fail because a request was in flight.
+// (DynamoDB Local does not reproduce this refusal.)
+func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
+	for attempt := 0; ; attempt++ {
+		if err := quotaBackoff(ctx, attempt); err != nil {
+			return err
+		}
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: &s.sessions, Key: map[string]types.AttributeValue{"token_hash": str(tokenHash)},
+		})
+		var conflict *types.TransactionConflictException
+		if errors.As(err, &conflict) && attempt < maxSessionDeleteAttempts-1 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("delete session: %w", err)
+		}
+		return nil
+	}
+}
+
+// maxSessionDeleteAttempts bounds a logout's retries after conflicts.
+const maxSessionDeleteAttempts = 6
+
+// DeleteUserSessions revokes every session of the user.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
+	var keys []map[string]types.AttributeValue
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: &s.sessions, IndexName: aws.String(SessionsByUserIndex),
+		KeyConditionExpression:    aws.String("user_id = :u"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list sessions: %w", err)
+		}
+		for _, it := range out.Items {
+			keys = append(keys, map[string]types.AttributeValue{"token_hash": it["token_hash"]})
+		}
+	}
+	return s.batchDelete(ctx, s.sessions, keys)
 }

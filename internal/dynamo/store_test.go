@@ -2,11 +2,17 @@ package dynamo_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/recording"
@@ -24,90 +30,6 @@ func newStore(t *testing.T) *dynamo.Store {
 }
 
 var ctx = context.Background()
-
-// Concurrent first sign-ins with one identity make exactly one user.
-func TestConcurrentSignUpMakesOneUser(t *testing.T) {
-	s := newStore(t)
-	now := time.Now()
-	id := recording.Identity{Provider: "google", Subject: "sub-1", Email: "a@example.com"}
-	const n = 16
-	var wg sync.WaitGroup
-	users := make([]string, n)
-	created := make([]bool, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			u, c, err := s.SignIn(ctx, id, now)
-			users[i], created[i], errs[i] = u.ID, c, err
-		}()
-	}
-	close(start)
-	wg.Wait()
-	nCreated := 0
-	for i := 0; i < n; i++ {
-		if errs[i] != nil {
-			t.Fatalf("sign-in %d: %v", i, errs[i])
-		}
-		if users[i] != users[0] {
-			t.Fatalf("sign-in %d got user %s, sign-in 0 got %s", i, users[i], users[0])
-		}
-		if created[i] {
-			nCreated++
-		}
-	}
-	if nCreated != 1 {
-		t.Fatalf("%d sign-ins reported creating the user, want exactly 1", nCreated)
-	}
-	u, err := s.GetUser(ctx, users[0])
-	if err != nil || u.Email != "a@example.com" || len(u.Providers) != 1 || u.Providers[0] != "google" {
-		t.Fatalf("user %+v, err %v", u, err)
-	}
-	// A later sign-in refreshes the profile.
-	id.Name = "Alice"
-	u2, c, err := s.SignIn(ctx, id, now)
-	if err != nil || c || u2.ID != u.ID || u2.Name != "Alice" {
-		t.Fatalf("second sign-in: %+v created=%v err=%v", u2, c, err)
-	}
-}
-
-func TestSessions(t *testing.T) {
-	s := newStore(t)
-	now := time.Now().UTC().Truncate(time.Second)
-	sess := recording.Session{TokenHash: "h1", UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	if err := s.CreateSession(ctx, sess); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateSession(ctx, sess); err == nil {
-		t.Fatal("a second session under the same hash was accepted")
-	}
-	got, ok, err := s.GetSession(ctx, "h1")
-	if err != nil || !ok || got.UserID != "u1" || !got.ExpiresAt.Equal(sess.ExpiresAt) {
-		t.Fatalf("get session: %+v %v %v", got, ok, err)
-	}
-	for _, h := range []string{"h2", "h3"} {
-		if err := s.CreateSession(ctx, recording.Session{TokenHash: h, UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.DeleteSession(ctx, "h1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, _ := s.GetSession(ctx, "h1"); ok {
-		t.Fatal("deleted session still found")
-	}
-	if err := s.DeleteUserSessions(ctx, "u1"); err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range []string{"h2", "h3"} {
-		if _, ok, _ := s.GetSession(ctx, h); ok {
-			t.Fatalf("session %s survived DeleteUserSessions", h)
-		}
-	}
-}
 
 func newUser(t *testing.T, s *dynamo.Store, sub string) recording.User {
 	t.Helper()
@@ -140,199 +62,95 @@ func availableRec(t *testing.T, s *dynamo.Store, uid string, size int64, at time
 	return r
 }
 
-func TestQuotaCountsPendingAndConfirmed(t *testing.T) {
-	s := newStore(t)
-	u := newUser(t, s, "q")
-	lim := recording.Limits{MaxUploadBytes: 100, MaxBytes: 250, MaxRecordings: 3, MaxPending: 10}
-	now := time.Now()
-	r1, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 100, now), "", "fp", lim, now)
+var wide = recording.Limits{MaxUploadBytes: 1 << 20, MaxBytes: 1 << 30, MaxRecordings: 1000, MaxPending: 100}
+
+// rawStore is a Store with what tests need to read its items as stored.
+type rawStore struct {
+	*dynamo.Store
+	prefix string
+}
+
+func newRawStore(t *testing.T) rawStore {
+	t.Helper()
+	env := testenv.Get(t)
+	cfg := env.Config(t, nil)
+	c := env.Provision(t, cfg)
+	return rawStore{Store: dynamo.New(c.DynamoDB, cfg.TablePrefix), prefix: cfg.TablePrefix}
+}
+
+// item returns one item exactly as stored, decoded to plain values.
+func (s rawStore) item(t *testing.T, table string, key map[string]string) map[string]any {
+	t.Helper()
+	k := map[string]types.AttributeValue{}
+	for n, v := range key {
+		k[n] = &types.AttributeValueMemberS{Value: v}
+	}
+	out, err := s.Client().GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(dynamo.TableName(s.prefix, table)), Key: k, ConsistentRead: aws.Bool(true),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 100, now), "", "fp", lim, now); err != nil {
+	var m map[string]any
+	if err := attributevalue.UnmarshalMap(out.Item, &m); err != nil {
 		t.Fatal(err)
 	}
-	// 200 reserved: 100 more would exceed 250.
-	if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 100, now), "", "fp", lim, now); recording.ErrorCode(err) != recording.CodeQuotaExceeded {
-		t.Fatalf("third upload over the byte quota: %v", err)
-	}
-	// Confirming moves bytes from reserved to stored: still no room.
-	applied, err := s.ConfirmUpload(ctx, r1, dynamo.Object{Size: 100, ContentType: "audio/mp4", ETag: "e"}, now)
-	if err != nil || !applied {
-		t.Fatalf("confirm: %v %v", applied, err)
-	}
-	applied, err = s.ConfirmUpload(ctx, r1, dynamo.Object{Size: 100, ContentType: "audio/mp4", ETag: "e"}, now)
-	if err != nil || applied {
-		t.Fatalf("second confirm applied=%v err=%v; want a no-op", applied, err)
-	}
-	got, _ := s.GetUser(ctx, u.ID)
-	if got.BytesStored != 100 || got.RecordingCount != 1 {
-		t.Fatalf("counters after confirm: %+v", got)
-	}
-	if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 60, now), "", "fp", lim, now); recording.ErrorCode(err) != recording.CodeQuotaExceeded {
-		t.Fatalf("upload over quota after confirm: %v", err)
-	}
-	// An expired reservation no longer counts.
-	later := now.Add(2 * time.Hour)
-	if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 100, later), "", "fp", lim, later); err != nil {
-		t.Fatalf("upload once the pending one expired: %v", err)
-	}
-	// Count quota: 1 stored + 1 live pending; a third fits, a fourth not.
-	if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 1, later), "", "fp", lim, later); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 1, later), "", "fp", lim, later); recording.ErrorCode(err) != recording.CodeQuotaExceeded {
-		t.Fatalf("upload over the count quota: %v", err)
+	return m
+}
+
+// snapshot is the user's item (counters, reservations, quota version) and
+// one recording's item.
+func (s rawStore) snapshot(t *testing.T, uid, rid string) [2]map[string]any {
+	t.Helper()
+	return [2]map[string]any{
+		s.item(t, dynamo.UsersTable, map[string]string{"user_id": uid}),
+		s.item(t, dynamo.RecordingsTable, map[string]string{"user_id": uid, "recording_id": rid}),
 	}
 }
 
-// Concurrent creates never overshoot the quota.
-func TestQuotaHoldsUnderConcurrency(t *testing.T) {
-	s := newStore(t)
-	u := newUser(t, s, "c")
-	lim := recording.Limits{MaxUploadBytes: 10, MaxBytes: 50, MaxRecordings: 1000, MaxPending: 100}
-	now := time.Now()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	ok, over := 0, 0
-	for i := 0; i < 12; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "", "fp", lim, now)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				ok++
-			case recording.ErrorCode(err) == recording.CodeQuotaExceeded:
-				over++
-			default:
-				t.Errorf("create: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if ok != 5 || over != 7 {
-		t.Fatalf("%d created and %d refused; want 5 and 7", ok, over)
-	}
-	// What was admitted is what is reserved: 5 pending uploads of 10 bytes.
-	items, _, err := s.ListRecordings(ctx, u.ID, recording.StatusPending, 100, "", now)
-	if err != nil || len(items) != 5 {
-		t.Fatalf("%d pending recordings (%v), want 5", len(items), err)
-	}
+// calls records the DynamoDB operations a store makes, on the real
+// emulator: a middleware on the SDK client, not a stand-in for it.
+type calls struct {
+	mu  sync.Mutex
+	ops []string
 }
 
-func TestIdempotentCreate(t *testing.T) {
-	s := newStore(t)
-	u := newUser(t, s, "i")
-	lim := recording.Limits{MaxUploadBytes: 100, MaxBytes: 1000, MaxRecordings: 10, MaxPending: 10}
-	now := time.Now()
-	first, replayed, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "key-1", "fp-a", lim, now)
-	if err != nil || replayed {
-		t.Fatal(err, replayed)
-	}
-	again, replayed, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "key-1", "fp-a", lim, now)
-	if err != nil || !replayed || again.ID != first.ID {
-		t.Fatalf("replay: %v %v %s vs %s", err, replayed, again.ID, first.ID)
-	}
-	if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "key-1", "fp-b", lim, now); recording.ErrorCode(err) != recording.CodeIdempotencyReuse {
-		t.Fatalf("same key, other request: %v", err)
-	}
-	// Another user's identical key is independent.
-	v := newUser(t, s, "j")
-	other, replayed, err := s.CreateUpload(ctx, pendingRec(v.ID, 10, now), "key-1", "fp-a", lim, now)
-	if err != nil || replayed || other.ID == first.ID {
-		t.Fatalf("other user's key: %v %v", err, replayed)
-	}
-	page, _, _ := s.ListRecordings(ctx, u.ID, recording.StatusPending, 10, "", now)
-	if len(page) != 1 {
-		t.Fatalf("%d pending recordings after a replay, want 1", len(page))
-	}
-	// Once the recording is deleted the key starts afresh.
-	if err := s.BeginDelete(ctx, first, now); err != nil {
-		t.Fatal(err)
-	}
-	fresh, replayed, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "key-1", "fp-a", lim, now)
-	if err != nil || replayed || fresh.ID == first.ID {
-		t.Fatalf("after delete: %v replayed=%v", err, replayed)
-	}
+func (c *calls) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ops := c.ops
+	c.ops = nil
+	slices.Sort(ops)
+	return ops
 }
 
-// Paging newest first sees every recording once, even as new ones arrive.
-func TestPaginationWhileInserting(t *testing.T) {
-	s := newStore(t)
-	u := newUser(t, s, "p")
-	lim := recording.Limits{MaxUploadBytes: 100, MaxBytes: 1 << 30, MaxRecordings: 1000, MaxPending: 1000}
-	base := time.Now()
-	var want []string
-	add := func(i int) string {
-		at := base.Add(time.Duration(i) * time.Millisecond)
-		r, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 1, at), "", "fp", lim, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 1, ContentType: "audio/mp4"}, at); err != nil {
-			t.Fatal(err)
-		}
-		return r.ID
-	}
-	for i := 0; i < 25; i++ {
-		want = append([]string{add(i)}, want...) // newest first
-	}
-	var got []string
-	after := ""
-	pages := 0
-	for {
-		items, next, err := s.ListRecordings(ctx, u.ID, recording.StatusAvailable, 10, after, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range items {
-			got = append(got, it.ID)
-		}
-		pages++
-		add(100 + pages) // a newer recording lands between pages
-		if next == "" {
-			break
-		}
-		after = next
-	}
-	if pages != 3 {
-		t.Errorf("%d pages, want 3", pages)
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("pages saw\n%v\nwant\n%v", got, want)
-	}
+func countingStore(t *testing.T) (*dynamo.Store, *calls, string) {
+	t.Helper()
+	env := testenv.Get(t)
+	cfg := env.Config(t, nil)
+	c := env.Provision(t, cfg)
+	rec := &calls{}
+	db := dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("count", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				rec.mu.Lock()
+				rec.ops = append(rec.ops, awsmiddleware.GetOperationName(ctx))
+				rec.mu.Unlock()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+		})
+	})
+	return dynamo.New(db, cfg.TablePrefix), rec, cfg.TablePrefix
 }
 
-func TestDeleteReleasesQuotaAndHidesRecord(t *testing.T) {
-	s := newStore(t)
-	u := newUser(t, s, "d")
-	lim := recording.Limits{MaxUploadBytes: 100, MaxBytes: 1000, MaxRecordings: 10, MaxPending: 10}
-	now := time.Now()
-	r, _, _ := s.CreateUpload(ctx, pendingRec(u.ID, 40, now), "", "fp", lim, now)
-	if _, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 40, ContentType: "audio/mp4"}, now); err != nil {
-		t.Fatal(err)
-	}
-	r.Status = recording.StatusAvailable
-	if err := s.BeginDelete(ctx, r, now); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.BeginDelete(ctx, r, now); !errors.Is(err, dynamo.ErrStateChanged) {
-		t.Fatalf("second BeginDelete on a stale read: %v", err)
-	}
-	if items, _, _ := s.ListRecordings(ctx, u.ID, recording.StatusAvailable, 10, "", now); len(items) != 0 {
-		t.Fatalf("deleting recording still listed: %+v", items)
-	}
-	got, _ := s.GetUser(ctx, u.ID)
-	if got.BytesStored != 0 || got.RecordingCount != 0 {
-		t.Fatalf("counters after delete: %+v", got)
-	}
-	if err := s.FinishDelete(ctx, u.ID, r.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.GetRecording(ctx, u.ID, r.ID); !errors.Is(err, recording.ErrNotFound) {
-		t.Fatalf("record after FinishDelete: %v", err)
+func guarded(hash, uid string, now time.Time) context.Context {
+	return dynamo.WithSession(ctx, &dynamo.SessionGuard{TokenHash: hash, UserID: uid, Now: now})
+}
+
+func wantOps(t *testing.T, c *calls, what string, want ...string) {
+	t.Helper()
+	slices.Sort(want)
+	if got := c.take(); !slices.Equal(got, want) {
+		t.Fatalf("%s made %v, want %v", what, got, want)
 	}
 }

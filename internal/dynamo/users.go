@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -197,75 +196,155 @@ func (s *Store) refreshProfile(ctx context.Context, u userItem, id recording.Ide
 	return u.domain(), false, nil
 }
 
-type sessionItem struct {
-	TokenHash string `dynamodbav:"token_hash"`
-	UserID    string `dynamodbav:"user_id"`
-	CreatedAt string `dynamodbav:"created_at"`
-	ExpiresAt string `dynamodbav:"expires_at"`
-	TTL       int64  `dynamodbav:"ttl"`
+func userKey(userID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"user_id": str(userID)}
 }
 
-// CreateSession stores a session under its token hash.
-func (s *Store) CreateSession(ctx context.Context, sess recording.Session) error {
-	av, err := attributevalue.MarshalMap(sessionItem{
-		TokenHash: sess.TokenHash, UserID: sess.UserID, CreatedAt: ts(sess.CreatedAt), ExpiresAt: ts(sess.ExpiresAt),
-		TTL: sess.ExpiresAt.Unix(),
-	})
-	if err != nil {
-		return err
+// quotaBounds: the user item carries quota bounds beside the exact state:
+// pending_bound counts reservations, count_bound recordings plus
+// reservations and bytes_bound their bytes. A create adds to them;
+// confirming, rejecting, closing and deleting an available recording leave
+// them alone (a confirm moves a reservation into the counters, the rest
+// only free); cancelling a pending upload takes its entry's share out with
+// the entry (releaseCounted); the exact path (reserveExact) sets them to
+// the exact figures, under the quota version. So they are
+// never below the usage they bound, and a create they admit is within the
+// quota; when they drift too high, the exact path resets them.
+const (
+	pendingBoundAttr = "pending_bound"
+	countBoundAttr   = "count_bound"
+	bytesBoundAttr   = "bytes_bound"
+)
+
+// reserveFast adds the reservation and only the new one to the map, under
+// conditions on the bounds; no read needed. Items without bounds (made
+// before they existed) fail the condition and take the exact path once.
+func (s *Store) reserveFast(rec recording.Recording, resAV types.AttributeValue, lim recording.Limits) types.TransactWriteItem {
+	cond := "attribute_not_exists(account_state) AND attribute_exists(pending_uploads) AND " +
+		"#cb < :maxc AND #bb <= :maxb"
+	vals := map[string]types.AttributeValue{
+		":res": resAV, ":one": num(1), ":size": num(rec.SizeBytes),
+		":maxc": num(lim.MaxRecordings), ":maxb": num(lim.MaxBytes - rec.SizeBytes),
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.sessions, Item: av, ConditionExpression: aws.String("attribute_not_exists(token_hash)"),
-	})
-	if err != nil {
-		return fmt.Errorf("create session: %w", err)
+	if lim.MaxPending > 0 {
+		cond += " AND #pb < :maxp"
+		vals[":maxp"] = num(int64(lim.MaxPending))
 	}
-	return nil
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.users, Key: userKey(rec.UserID),
+		UpdateExpression:          aws.String("SET pending_uploads.#rid = :res ADD quota_version :one, #pb :one, #cb :one, #bb :size"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#rid": rec.ID, "#pb": pendingBoundAttr, "#cb": countBoundAttr, "#bb": bytesBoundAttr},
+		ExpressionAttributeValues: vals,
+	}}
 }
 
-// GetSession looks a session up by token hash: one GetItem. Expiry is the
-// caller's to check, since TTL deletes late.
-func (s *Store) GetSession(ctx context.Context, tokenHash string) (recording.Session, bool, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.sessions, Key: map[string]types.AttributeValue{"token_hash": str(tokenHash)},
-	})
+// reserveExact is the quota check from the user as read: expired
+// reservations are dropped, the limits checked against what is live, and
+// the bounds set to the exact figures with the new reservation, all
+// conditional on the quota version read.
+func (s *Store) reserveExact(u userItem, rec recording.Recording, resAV types.AttributeValue, lim recording.Limits, now time.Time) (types.TransactWriteItem, error) {
+	live, err := reserve(u, rec, lim, now)
 	if err != nil {
-		return recording.Session{}, false, fmt.Errorf("get session: %w", err)
+		return types.TransactWriteItem{}, err
 	}
-	if out.Item == nil {
-		return recording.Session{}, false, nil
+	var liveBytes int64
+	for _, p := range live {
+		liveBytes += p.Bytes
 	}
-	var it sessionItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return recording.Session{}, false, fmt.Errorf("decode session: %w", err)
+	names := map[string]string{"#pb": pendingBoundAttr, "#cb": countBoundAttr, "#bb": bytesBoundAttr}
+	vals := map[string]types.AttributeValue{
+		":v": num(u.QuotaVersion), ":next": num(u.QuotaVersion + 1),
+		":pb": num(int64(len(live))), ":cb": num(u.RecordingCount + int64(len(live))), ":bb": num(u.BytesStored + liveBytes),
 	}
-	return recording.Session{TokenHash: it.TokenHash, UserID: it.UserID, CreatedAt: parseTS(it.CreatedAt), ExpiresAt: parseTS(it.ExpiresAt)}, true, nil
-}
-
-// DeleteSession revokes one session. The session item is in the
-// transactions of the user's requests (their ConditionCheck), and DynamoDB
-// refuses a plain write to an item a transaction holds with
-// TransactionConflictException, which the SDK does not retry: retry it
-// here, since a logout must not fail because a request was in flight.
-// (DynamoDB Local does not reproduce this refusal.)
-func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
-	for attempt := 0; ; attempt++ {
-		if err := quotaBackoff(ctx, attempt); err != nil {
-			return err
-		}
-		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName: &s.sessions, Key: map[string]types.AttributeValue{"token_hash": str(tokenHash)},
-		})
-		var conflict *types.TransactionConflictException
-		if errors.As(err, &conflict) && attempt < maxSessionDeleteAttempts-1 {
-			continue
-		}
+	set := "SET quota_version = :next, #pb = :pb, #cb = :cb, #bb = :bb"
+	remove := ""
+	if u.PendingUploads == nil {
+		mapAV, err := attributevalue.Marshal(live)
 		if err != nil {
-			return fmt.Errorf("delete session: %w", err)
+			return types.TransactWriteItem{}, err
 		}
-		return nil
+		set += ", pending_uploads = :p"
+		vals[":p"] = mapAV
+	} else {
+		set += ", pending_uploads.#rid = :res"
+		names["#rid"], vals[":res"] = rec.ID, resAV
+		i := 0
+		for id := range u.PendingUploads {
+			if _, ok := live[id]; ok {
+				continue
+			}
+			name := fmt.Sprintf("#x%d", i)
+			names[name] = id
+			if remove == "" {
+				remove = " REMOVE "
+			} else {
+				remove += ", "
+			}
+			remove += "pending_uploads." + name
+			i++
+		}
 	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.users, Key: userKey(rec.UserID),
+		UpdateExpression:          aws.String(set + remove),
+		ConditionExpression:       aws.String("quota_version = :v AND attribute_not_exists(account_state)"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
+	}}, nil
 }
 
-// maxSessionDeleteAttempts bounds a logout's retries after conflicts.
-const maxSessionDeleteAttempts = 6
+// reserve checks the quota, counting live pending uploads, and returns the
+// user's reservations with the new upload added and expired ones dropped.
+func reserve(u userItem, rec recording.Recording, lim recording.Limits, now time.Time) (map[string]pendingUpload, error) {
+	live := map[string]pendingUpload{}
+	var pendingBytes int64
+	for id, p := range u.PendingUploads {
+		if p.ExpiresAt > now.Unix() {
+			live[id] = p
+			pendingBytes += p.Bytes
+		}
+	}
+	switch {
+	case lim.MaxPending > 0 && len(live) >= lim.MaxPending:
+		return nil, recording.Errorf(recording.CodeQuotaExceeded, "too many uploads in progress (at most %d); finish or delete some first", lim.MaxPending)
+	case u.RecordingCount+int64(len(live))+1 > lim.MaxRecordings:
+		return nil, recording.Errorf(recording.CodeQuotaExceeded, "recording limit reached (%d recordings, pending uploads included)", lim.MaxRecordings)
+	case u.BytesStored+pendingBytes+rec.SizeBytes > lim.MaxBytes:
+		return nil, recording.Errorf(recording.CodeQuotaExceeded, "storage quota exceeded: %d of %d bytes used, pending uploads included",
+			u.BytesStored+pendingBytes, lim.MaxBytes)
+	}
+	// The reservation holds until the record can be closed, not just until
+	// its window ends: an upload may still land in between.
+	live[rec.ID] = pendingUpload{Bytes: rec.SizeBytes, ExpiresAt: rec.DueAt.Unix()}
+	return live, nil
+}
+
+// releaseCounted releases a reservation and lowers the quota bounds by
+// what it added to them, only while the entry is there as reserved and the
+// bounds exist: every entry in the map is counted in the bounds (see
+// quotaBounds), so taking one out with its share keeps them upper bounds.
+// A user who cancels uploads then stays on the create's fast path.
+func (s *Store) releaseCounted(rec recording.Recording) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.users, Key: userKey(rec.UserID),
+		UpdateExpression: aws.String("REMOVE pending_uploads.#rid ADD quota_version :one, #pb :neg1, #cb :neg1, #bb :negsize"),
+		ConditionExpression: aws.String("attribute_exists(user_id) AND pending_uploads.#rid.#bytes = :size AND " +
+			"attribute_exists(#pb) AND attribute_exists(#cb) AND attribute_exists(#bb)"),
+		ExpressionAttributeNames: map[string]string{"#rid": rec.ID, "#bytes": "bytes",
+			"#pb": pendingBoundAttr, "#cb": countBoundAttr, "#bb": bytesBoundAttr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one": num(1), ":neg1": num(-1), ":size": num(rec.SizeBytes), ":negsize": num(-rec.SizeBytes),
+		},
+	}}
+}
+
+func (s *Store) releaseReservation(rec recording.Recording) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.users, Key: userKey(rec.UserID),
+		UpdateExpression:          aws.String("REMOVE pending_uploads.#rid ADD quota_version :one"),
+		ConditionExpression:       aws.String("attribute_exists(user_id)"),
+		ExpressionAttributeNames:  map[string]string{"#rid": rec.ID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+	}}
+}

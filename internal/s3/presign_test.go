@@ -206,27 +206,6 @@ func TestDownloadKeepsBytesAndName(t *testing.T) {
 	}
 }
 
-func TestDeletePrefix(t *testing.T) {
-	store := newStore(t)
-	now := time.Now()
-	for i, k := range []string{"recordings/u1/a", "recordings/u1/b", "recordings/u2/c"} {
-		up, _ := store.PresignPut(ctx, k, "audio/wav", 1, "", time.Minute, now)
-		if code := put(t, up, []byte{byte(i)}, nil); code != 200 {
-			t.Fatal(code)
-		}
-	}
-	n, err := store.DeletePrefix(ctx, "recordings/u1/")
-	if err != nil || n != 2 {
-		t.Fatalf("deleted %d, %v", n, err)
-	}
-	if _, err := store.Head(ctx, "recordings/u2/c"); err != nil {
-		t.Fatalf("another user's object went too: %v", err)
-	}
-	if err := store.Delete(ctx, "recordings/u1/a"); err != nil {
-		t.Fatalf("deleting a missing object must succeed: %v", err)
-	}
-}
-
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {

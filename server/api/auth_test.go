@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/voicerec/backend/internal/devissuer"
 	"github.com/voicerec/backend/internal/dynamo"
@@ -184,4 +185,72 @@ func TestLoginWithKeySetDownIsUnavailable(t *testing.T) {
 			t.Fatalf("attempt %d: 503 without Retry-After", i)
 		}
 	}
+}
+
+// Logging out ends the session at once: the very next request with the
+// token is refused, on the same clock, with no expiry involved.
+func TestLogoutRefusesTheTokenAtOnce(t *testing.T) {
+	t.Parallel()
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	tok, _ := s.Login(t, "logout-now")
+	c := newClient(t, s.APIURL, tok)
+	wantStatus(t, c.do("GET", "/v1/me", nil), 200)
+	wantStatus(t, c.do("POST", "/v1/auth/logout", nil), 204)
+	wantProblem(t, c.do("GET", "/v1/me", nil), 401, "unauthorized")
+	wantProblem(t, c.do("GET", "/v1/recordings", nil), 401, "unauthorized")
+	wantProblem(t, c.do("POST", "/v1/auth/logout", nil), 401, "unauthorized")
+}
+
+// Logging out one device leaves the user's other sessions working.
+func TestLogoutLeavesOtherSessionsWorking(t *testing.T) {
+	t.Parallel()
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	phone, uid := s.Login(t, "two-devices")
+	tablet, uid2 := s.Login(t, "two-devices")
+	if uid != uid2 {
+		t.Fatalf("one identity, two users: %s and %s", uid, uid2)
+	}
+	wantStatus(t, newClient(t, s.APIURL, phone).do("POST", "/v1/auth/logout", nil), 204)
+	wantProblem(t, newClient(t, s.APIURL, phone).do("GET", "/v1/me", nil), 401, "unauthorized")
+	r := newClient(t, s.APIURL, tablet).do("GET", "/v1/me", nil)
+	wantStatus(t, r, 200)
+	var me struct {
+		ID string `json:"id"`
+	}
+	r.decode(t, &me)
+	if me.ID != uid {
+		t.Fatalf("the other session is now %q, want %q", me.ID, uid)
+	}
+}
+
+// swapCase changes the case of every letter.
+func swapCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsUpper(r) {
+			return unicode.ToLower(r)
+		}
+		return unicode.ToUpper(r)
+	}, s)
+}
+
+// A token that differs from a real one only in letter case is another,
+// unknown token.
+func TestSessionTokenDifferingInCaseIsRefused(t *testing.T) {
+	t.Parallel()
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	tok, _ := s.Login(t, "case")
+	swapped := swapCase(tok)
+	if swapped == tok {
+		t.Fatalf("token %q has no letters", tok)
+	}
+	wantProblem(t, newClient(t, s.APIURL, swapped).do("GET", "/v1/me", nil), 401, "unauthorized")
+	// One letter is enough.
+	for i, r := range tok {
+		if unicode.IsLetter(r) {
+			one := tok[:i] + swapCase(tok[i:i+1]) + tok[i+1:]
+			wantProblem(t, newClient(t, s.APIURL, one).do("GET", "/v1/me", nil), 401, "unauthorized")
+			break
+		}
+	}
+	wantStatus(t, newClient(t, s.APIURL, tok).do("GET", "/v1/me", nil), 200)
 }

@@ -1,9 +1,9 @@
-// Command mutationreport turns gremlins' JSON results into the results page
+// Command report turns gremlins' JSON results into the results page
 // docs/mutation.md: a score per package and every surviving mutant with its
 // source line and, when it was judged equivalent, the reason. It rewrites
 // only the part of the page between the generated-section markers.
 //
-//	go run ./internal/cmd/mutationreport -dir .local/mutation -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
+//	go run ./tools/mutation/report -dir .local/mutation -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
 //
 // For each package P (internal/auth is internal_auth) the directory may hold
 // P.json (a run), P.json.seconds (its wall time) and P.dry.json (a dry run,
@@ -262,7 +262,7 @@ func mutants(pkg string, r *result) []mutant {
 	return ms
 }
 
-// seconds reads a wall time written by mutate.mk; 0 when there is none.
+// seconds reads a wall time written by tools/mutation/mutation.mk; 0 when there is none.
 func seconds(path string) time.Duration {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -2,66 +2,45 @@ package dynamo_test
 
 import (
 	"context"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go/middleware"
-
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/recording"
-	"github.com/voicerec/backend/internal/testenv"
 )
 
-// calls records the DynamoDB operations a store makes, on the real
-// emulator: a middleware on the SDK client, not a stand-in for it.
-type calls struct {
-	mu  sync.Mutex
-	ops []string
-}
-
-func (c *calls) take() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ops := c.ops
-	c.ops = nil
-	slices.Sort(ops)
-	return ops
-}
-
-func countingStore(t *testing.T) (*dynamo.Store, *calls, string) {
-	t.Helper()
-	env := testenv.Get(t)
-	cfg := env.Config(t, nil)
-	c := env.Provision(t, cfg)
-	rec := &calls{}
-	db := dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("count", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				rec.mu.Lock()
-				rec.ops = append(rec.ops, awsmiddleware.GetOperationName(ctx))
-				rec.mu.Unlock()
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-		})
-	})
-	return dynamo.New(db, cfg.TablePrefix), rec, cfg.TablePrefix
-}
-
-func guarded(hash, uid string, now time.Time) context.Context {
-	return dynamo.WithSession(ctx, &dynamo.SessionGuard{TokenHash: hash, UserID: uid, Now: now})
-}
-
-func wantOps(t *testing.T, c *calls, what string, want ...string) {
-	t.Helper()
-	slices.Sort(want)
-	if got := c.take(); !slices.Equal(got, want) {
-		t.Fatalf("%s made %v, want %v", what, got, want)
+func TestSessions(t *testing.T) {
+	s := newStore(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	sess := recording.Session{TokenHash: "h1", UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, sess); err == nil {
+		t.Fatal("a second session under the same hash was accepted")
+	}
+	got, ok, err := s.GetSession(ctx, "h1")
+	if err != nil || !ok || got.UserID != "u1" || !got.ExpiresAt.Equal(sess.ExpiresAt) {
+		t.Fatalf("get session: %+v %v %v", got, ok, err)
+	}
+	for _, h := range []string{"h2", "h3"} {
+		if err := s.CreateSession(ctx, recording.Session{TokenHash: h, UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteSession(ctx, "h1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.GetSession(ctx, "h1"); ok {
+		t.Fatal("deleted session still found")
+	}
+	if err := s.DeleteUserSessions(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"h2", "h3"} {
+		if _, ok, _ := s.GetSession(ctx, h); ok {
+			t.Fatalf("session %s survived DeleteUserSessions", h)
+		}
 	}
 }
 
@@ -238,108 +217,6 @@ func TestGuardRefusesInvalidSessions(t *testing.T) {
 	}
 }
 
-// A create writes its own reservation and nothing else of the pending
-// map, on the fast path and on the exact one: another upload's entry, as
-// stored, survives it. The exact path also resets the bounds to the
-// figures it counted.
-func TestCreateWritesOnlyItsOwnReservation(t *testing.T) {
-	s, c, prefix := countingStore(t)
-	u := newUser(t, s, "own-entry")
-	now := time.Now()
-	lim := recording.Limits{MaxUploadBytes: 100, MaxBytes: 1000, MaxRecordings: 5, MaxPending: 5}
-	first, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "", "fp", lim, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users := aws.String(dynamo.TableName(prefix, dynamo.UsersTable))
-	key := map[string]types.AttributeValue{"user_id": &types.AttributeValueMemberS{Value: u.ID}}
-	// Mark the first entry as stored; a whole-map rewrite would drop it.
-	if _, err := s.Client().UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: users, Key: key, UpdateExpression: aws.String("SET pending_uploads.#r.marker = :m"),
-		ExpressionAttributeNames:  map[string]string{"#r": first.ID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":m": &types.AttributeValueMemberS{Value: "kept"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	marker := func() any {
-		out, err := s.Client().GetItem(ctx, &dynamodb.GetItemInput{TableName: users, Key: key, ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := out.Item["pending_uploads"].(*types.AttributeValueMemberM).Value[first.ID].(*types.AttributeValueMemberM).Value
-		return p["marker"]
-	}
-	c.take()
-	if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "", "fp", lim, now); err != nil {
-		t.Fatal(err)
-	}
-	wantOps(t, c, "create on the bounds", "TransactWriteItems")
-	if marker() == nil {
-		t.Fatal("the fast path rewrote another upload's reservation")
-	}
-	// Bounds at the limit (as after deletes they never lowered): the fast
-	// path refuses, the exact one admits and writes only its entry too.
-	if _, err := s.Client().UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: users, Key: key, UpdateExpression: aws.String("SET count_bound = :five"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":five": &types.AttributeValueMemberN{Value: "5"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	c.take()
-	if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "", "fp", lim, now); err != nil {
-		t.Fatalf("create with stale bounds but room in the quota: %v", err)
-	}
-	wantOps(t, c, "create on the exact path", "GetItem", "TransactWriteItems", "TransactWriteItems")
-	if marker() == nil {
-		t.Fatal("the exact path rewrote another upload's reservation")
-	}
-	out, err := s.Client().GetItem(ctx, &dynamodb.GetItemInput{TableName: users, Key: key, ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for attr, want := range map[string]string{"count_bound": "3", "pending_bound": "3", "bytes_bound": "30"} {
-		if got := out.Item[attr].(*types.AttributeValueMemberN).Value; got != want {
-			t.Errorf("%s = %s after the exact path, want %s", attr, got, want)
-		}
-	}
-}
-
-// Bounds only ever over-count, and cancelling a pending upload takes its
-// share out of them: after cancelling, creates fit again on the fast path,
-// up to the quota and no further.
-func TestCancelledUploadsFreeTheBounds(t *testing.T) {
-	s, c, _ := countingStore(t)
-	u := newUser(t, s, "stale-bounds")
-	now := time.Now()
-	lim := recording.Limits{MaxUploadBytes: 100, MaxBytes: 100, MaxRecordings: 2, MaxPending: 2}
-	var recs []recording.Recording
-	for range 2 {
-		r, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 50, now), "", "fp", lim, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, r)
-	}
-	if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 50, now), "", "fp", lim, now); recording.ErrorCode(err) != recording.CodeQuotaExceeded {
-		t.Fatalf("third create at the quota: %v", err)
-	}
-	for _, r := range recs {
-		if err := s.BeginDelete(ctx, r, now); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.take()
-	for i := range 2 {
-		if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 50, now), "", "fp", lim, now); err != nil {
-			t.Fatalf("create %d after freeing the quota: %v", i, err)
-		}
-		wantOps(t, c, "create after a cancel", "TransactWriteItems")
-	}
-	if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 50, now), "", "fp", lim, now); recording.ErrorCode(err) != recording.CodeQuotaExceeded {
-		t.Fatalf("create over the quota again: %v", err)
-	}
-}
-
 // The guard is fail-safe: a store call that does not check the session in
 // its own request (here GetUser) reads it first when the context carries a
 // guard not yet checked, so an operation added without the in-request
@@ -370,4 +247,23 @@ func TestUncheckedCallsUnderAGuardReadTheSessionFirst(t *testing.T) {
 		t.Fatalf("get user under a revoked session: %v", err)
 	}
 	wantOps(t, c, "get user, revoked", "GetItem")
+}
+
+// A guarded transaction that succeeded has checked the session, and the
+// guard says so: otherwise the API, which answers a route without a check
+// only after reading the session itself, pays a round trip more.
+func TestSuccessfulGuardedWriteMarksTheGuardChecked(t *testing.T) {
+	s := newStore(t)
+	u := newUser(t, s, "checked")
+	now := time.Now()
+	if err := s.CreateSession(ctx, recording.Session{TokenHash: "h-checked", UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	g := &dynamo.SessionGuard{TokenHash: "h-checked", UserID: u.ID, Now: now}
+	if _, _, err := s.CreateUpload(dynamo.WithSession(context.Background(), g), pendingRec(u.ID, 1, now), "", "fp", wide, now); err != nil {
+		t.Fatal(err)
+	}
+	if !g.Checked() {
+		t.Fatal("a guarded create went through but the guard is not marked checked")
+	}
 }

@@ -1,4 +1,4 @@
-# Mutation testing (issue 23): gremlins plants small bugs in the critical
+# Mutation testing: gremlins plants small bugs in the critical
 # packages, one at a time, and checks that some test fails for each. The
 # results page is docs/mutation.md. Installed pinned under .local/, like
 # MinIO; not in go.mod.
@@ -23,7 +23,7 @@ MUTATE_OUT := $(LOCAL)/mutation
 # -failfast: a killed mutant's run stops at its first failing test instead
 # of running the rest of the package. -parallel=8: server/api's tests run
 # in parallel (15 s instead of 52 s), most of them waiting on emulators.
-# scripts/mutate-go stands in for go on gremlins' PATH and keeps each
+# tools/mutation/mutate-go stands in for go on gremlins' PATH and keeps each
 # failing test run (each kill) with its mutation under $(MUTATE_OUT)/P.json.failures.
 MUTATE_REAL_GO := $(shell command -v go)
 # Each mutant leaves a test build in Go's cache (about 17 GB an hour of
@@ -32,13 +32,13 @@ MUTATE_REAL_GO := $(shell command -v go)
 # cache of their own, removed after each package.
 MUTATE_MIN_FREE_GB ?= 40
 MUTATE_GOCACHE := $(LOCAL)/mutation/gocache
-# Before a run: enough disk, and scripts/mutate-go on gremlins' PATH as go.
+# Before a run: enough disk, and tools/mutation/mutate-go on gremlins' PATH as go.
 define mutate_prepare
 	@free=$$(df -BG --output=avail "$(LOCAL)" | tail -1 | tr -dc 0-9); \
 	  if [ "$$free" -lt $(MUTATE_MIN_FREE_GB) ]; then echo "only $${free} GB free; mutation runs need $(MUTATE_MIN_FREE_GB) GB (MUTATE_MIN_FREE_GB)"; exit 1; fi
-	@mkdir -p "$(MUTATE_OUT)" "$(LOCAL)/mutate-bin" && ln -sf "$(CURDIR)/scripts/mutate-go" "$(LOCAL)/mutate-bin/go"
+	@mkdir -p "$(MUTATE_OUT)" "$(LOCAL)/mutate-bin" && ln -sf "$(CURDIR)/tools/mutation/mutate-go" "$(LOCAL)/mutate-bin/go"
 endef
-MUTATE_REPORT := go run ./internal/cmd/mutationreport -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
+MUTATE_REPORT := go run ./tools/mutation/report -dir "$(MUTATE_OUT)" -equivalent docs/mutation-equivalent.txt -o docs/mutation.md
 MUTATE_ENV := GOFLAGS="-buildvcs=false -count=1 -failfast -parallel=8" \
   PATH="$(LOCAL)/mutate-bin:$$PATH" MUTATE_REAL_GO="$(MUTATE_REAL_GO)" MUTATE_SRC="$(CURDIR)" GOCACHE="$(MUTATE_GOCACHE)"
 

@@ -1,0 +1,137 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/voicerec/backend/internal/recording"
+)
+
+// ListRecordings returns one page of a user's recordings in one status,
+// newest first, starting after the recording id `after` (empty: from the
+// newest). next is the id to continue after, empty on the last page. One
+// Query on the by-status index, scoped to the caller's partition key.
+func (s *Store) ListRecordings(ctx context.Context, userID string, status recording.Status, limit int, after string, now time.Time) (items []recording.Recording, next string, err error) {
+	in := &dynamodb.QueryInput{
+		TableName: &s.recordings, IndexName: aws.String(RecordingsByStateIndex),
+		KeyConditionExpression:    aws.String("user_status = :us"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":us": str(userStatus(userID, status))},
+		ScanIndexForward:          aws.Bool(false),
+		// One more than asked tells whether another page exists, so the
+		// last page carries no cursor.
+		Limit: aws.Int32(int32(limit + 1)),
+	}
+	if status == recording.StatusRejected { // kept for a week, deleted late by TTL
+		in.FilterExpression = aws.String("#ttl > :now")
+		in.ExpressionAttributeNames = map[string]string{"#ttl": TTLAttribute}
+		in.ExpressionAttributeValues[":now"] = num(now.Unix())
+	}
+	if after != "" {
+		in.ExclusiveStartKey = map[string]types.AttributeValue{
+			"user_status": str(userStatus(userID, status)), "recording_id": str(after), "user_id": str(userID),
+		}
+	}
+	// The session (if ctx carries a guard) is read at the same time as the
+	// page, and judged before anything from the page is returned.
+	sess := s.readSessionAsync(ctx)
+	out, err := s.db.Query(carrying(ctx), in)
+	if serr := sess.wait(); serr != nil {
+		return nil, "", serr
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("list recordings: %w", err)
+	}
+	for _, av := range out.Items {
+		it, err := decodeRecording(av)
+		if err != nil {
+			return nil, "", err
+		}
+		items = append(items, it.domain())
+	}
+	if len(items) > limit {
+		items = items[:limit]
+		next = items[limit-1].ID
+	} else if out.LastEvaluatedKey != nil {
+		// The query stopped early (the filter dropped expired items, or a
+		// page filled up): more may follow, even when the page looks full.
+		var last recordingItem
+		if err := attributevalue.UnmarshalMap(out.LastEvaluatedKey, &last); err == nil {
+			next = last.RecordingID
+		}
+	}
+	return items, next, nil
+}
+
+// maxListAllQueries bounds the Queries behind one page of ListAllRecordings.
+// Trashed and deleting items share the partition and are filtered away
+// after they are read, so a page may need more than one Query to fill; past
+// the bound the page is returned short, with a cursor.
+const maxListAllQueries = 4
+
+// ListAllRecordings returns one page of a user's pending, available and
+// rejected recordings together, newest first, starting after the recording
+// id `after`; next is where to continue, empty on the last page. Trash
+// (deleted) and deleting records are left out, and rejected ones past their
+// retention too, as ListRecordings leaves them out of its own listings. It
+// Queries the table itself, whose sort key orders a partition by id (time),
+// so one cursor spans every status.
+func (s *Store) ListAllRecordings(ctx context.Context, userID string, limit int, after string, now time.Time) (items []recording.Recording, next string, err error) {
+	in := &dynamodb.QueryInput{
+		TableName:                &s.recordings,
+		KeyConditionExpression:   aws.String("user_id = :u"),
+		FilterExpression:         aws.String("#st IN (:pend, :avail, :rej) AND (#st <> :rej OR #ttl > :now)"),
+		ExpressionAttributeNames: map[string]string{"#st": "status", "#ttl": TTLAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":u": str(userID), ":now": num(now.Unix()),
+			":pend": str(string(recording.StatusPending)), ":avail": str(string(recording.StatusAvailable)),
+			":rej": str(string(recording.StatusRejected)),
+		},
+		ScanIndexForward: aws.Bool(false),
+	}
+	if after != "" {
+		in.ExclusiveStartKey = recKey(userID, after)
+	}
+	// The session (if ctx carries a guard) is read at the same time as the
+	// first Query and judged before anything from the page is returned.
+	sess := s.readSessionAsync(ctx)
+	for i := range maxListAllQueries {
+		// One more than still needed tells whether another page exists.
+		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
+		out, err := s.db.Query(carrying(ctx), in)
+		if i == 0 {
+			if serr := sess.wait(); serr != nil {
+				return nil, "", serr
+			}
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("list all recordings: %w", err)
+		}
+		for _, av := range out.Items {
+			it, err := decodeRecording(av)
+			if err != nil {
+				return nil, "", err
+			}
+			items = append(items, it.domain())
+		}
+		if len(items) > limit {
+			items = items[:limit]
+			return items, items[limit-1].ID, nil
+		}
+		if out.LastEvaluatedKey == nil {
+			return items, "", nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	// Out of Queries with more to read: continue where the last one stopped.
+	var last recordingItem
+	if err := attributevalue.UnmarshalMap(in.ExclusiveStartKey, &last); err != nil {
+		return nil, "", fmt.Errorf("decode list position: %w", err)
+	}
+	return items, last.RecordingID, nil
+}

@@ -1,0 +1,317 @@
+package dynamo_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/recording"
+)
+
+// listAll pages through a user's recordings in one status, two at a time,
+// following every cursor, and returns their ids in order.
+func listAll(t *testing.T, s *dynamo.Store, userID string, status recording.Status, now time.Time) []string {
+	t.Helper()
+	var got []string
+	after := ""
+	for page := 0; page < 10; page++ {
+		items, next, err := s.ListRecordings(context.Background(), userID, status, 2, after, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			got = append(got, it.ID)
+		}
+		if next == "" {
+			return got
+		}
+		after = next
+	}
+	t.Fatalf("still paging after 10 pages: %v", got)
+	return nil
+}
+
+// Paging newest first sees every recording once, even as new ones arrive.
+func TestPaginationWhileInserting(t *testing.T) {
+	s := newStore(t)
+	u := newUser(t, s, "p")
+	lim := recording.Limits{MaxUploadBytes: 100, MaxBytes: 1 << 30, MaxRecordings: 1000, MaxPending: 1000}
+	base := time.Now()
+	var want []string
+	add := func(i int) string {
+		at := base.Add(time.Duration(i) * time.Millisecond)
+		r, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 1, at), "", "fp", lim, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 1, ContentType: "audio/mp4"}, at); err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	for i := 0; i < 25; i++ {
+		want = append([]string{add(i)}, want...) // newest first
+	}
+	var got []string
+	after := ""
+	pages := 0
+	for {
+		items, next, err := s.ListRecordings(ctx, u.ID, recording.StatusAvailable, 10, after, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			got = append(got, it.ID)
+		}
+		pages++
+		add(100 + pages) // a newer recording lands between pages
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if pages != 3 {
+		t.Errorf("%d pages, want 3", pages)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("pages saw\n%v\nwant\n%v", got, want)
+	}
+}
+
+// When the filter drops items from a full page, the page
+// still says where to continue; before, the rest of the list was
+// unreachable.
+func TestPageWithFilteredItemsKeepsItsCursor(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	u := newUser(t, s, "pager")
+	lim := recording.Limits{MaxBytes: 1 << 30, MaxRecordings: 100, MaxPending: 100}
+	// Newest first: r4, r3 rejected now; r2 rejected eight days ago (its
+	// retention is over); r1, the oldest, rejected now.
+	var recs []recording.Recording
+	for i := range 4 {
+		r := pendingRec(u.ID, 10, now.Add(time.Duration(i)*time.Millisecond))
+		if _, _, err := s.CreateUpload(ctx, r, "", "fp", lim, now); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	for i, r := range recs {
+		at := now
+		if i == 1 {
+			at = now.Add(-8 * 24 * time.Hour)
+		}
+		if applied, err := s.RejectUpload(ctx, r, "size_mismatch", "wrong size", at); err != nil || !applied {
+			t.Fatalf("reject %d: %v %v", i, applied, err)
+		}
+	}
+	got := listAll(t, s, u.ID, recording.StatusRejected, now)
+	want := []string{recs[3].ID, recs[2].ID, recs[0].ID}
+	if len(got) != len(want) {
+		t.Fatalf("listed %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("listed %v, want %v", got, want)
+		}
+	}
+}
+
+// Paging stops exactly at the end: a page as long as what is left carries
+// no cursor.
+func TestLastFullPageHasNoCursor(t *testing.T) {
+	s := newStore(t)
+	u := newUser(t, s, "full-page")
+	base := time.Now()
+	for i := 0; i < 3; i++ {
+		at := base.Add(time.Duration(i) * time.Millisecond)
+		r, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 1, at), "", "fp", wide, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 1, ContentType: "audio/mp4"}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, next, err := s.ListRecordings(ctx, u.ID, recording.StatusAvailable, 3, "", base)
+	if err != nil || len(items) != 3 || next != "" {
+		t.Fatalf("%d items, next %q (%v); want 3 and no cursor", len(items), next, err)
+	}
+}
+
+// Pending uploads past their window stay listed until the reconciler closes
+// them (they may still land), and paging reaches every one.
+func TestPendingUploadsPastTheirWindowStayListed(t *testing.T) {
+	s := newStore(t)
+	u := newUser(t, s, "expired-first")
+	t0 := time.Now()
+	var live []string
+	for i := 0; i < 2; i++ { // older, long-lived
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		r := pendingRec(u.ID, 1, at)
+		long := t0.Add(10 * time.Hour)
+		r.ExpiresAt = &long
+		if _, _, err := s.CreateUpload(ctx, r, "", "fp", wide, at); err != nil {
+			t.Fatal(err)
+		}
+		live = append(live, r.ID)
+	}
+	for i := 0; i < 3; i++ { // newer, expire in an hour
+		at := t0.Add(time.Duration(10+i) * time.Millisecond)
+		if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 1, at), "", "fp", wide, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := t0.Add(2 * time.Hour)
+	got := listAll(t, s, u.ID, recording.StatusPending, now)
+	if len(got) != 5 || got[3] != live[1] || got[4] != live[0] {
+		t.Fatalf("pages saw %v, want all five, the long-lived %v last", got, live)
+	}
+}
+
+// One listing of every status the user works with. Trash,
+// deleting records and rejected ones past their retention stay out, and
+// the cursor carries the listing across pages however many of the items
+// between were filtered away.
+func TestListAllRecordingsSpansStatusesAndSkipsTrash(t *testing.T) {
+	s := newStore(t)
+	now := time.Now().UTC()
+	u := newUser(t, s, "listall")
+	lim := recording.Limits{MaxBytes: 1 << 30, MaxRecordings: 100, MaxPending: 100}
+	// Oldest first: what each record becomes.
+	plan := []string{"available", "trash", "rejected", "deleting", "pending", "expired-reject", "trash", "trash", "trash", "trash", "trash", "trash", "trash", "trash", "available", "rejected"}
+	var want []string
+	for i, what := range plan {
+		r := pendingRec(u.ID, 10, now.Add(time.Duration(i)*time.Millisecond))
+		if _, _, err := s.CreateUpload(ctx, r, "", "fp", lim, now); err != nil {
+			t.Fatal(err)
+		}
+		confirm := func() {
+			t.Helper()
+			if applied, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 10, ContentType: "audio/mp4"}, now); err != nil || !applied {
+				t.Fatalf("confirm %d: %v %v", i, applied, err)
+			}
+			r.Status = recording.StatusAvailable
+		}
+		switch what {
+		case "available":
+			confirm()
+		case "trash":
+			confirm()
+			if _, err := s.Trash(ctx, r, now.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		case "deleting":
+			confirm()
+			if err := s.BeginDelete(ctx, r, now); err != nil {
+				t.Fatal(err)
+			}
+		case "rejected", "expired-reject":
+			at := now
+			if what == "expired-reject" {
+				at = now.Add(-8 * 24 * time.Hour)
+			}
+			if applied, err := s.RejectUpload(ctx, r, "size_mismatch", "wrong size", at); err != nil || !applied {
+				t.Fatalf("reject %d: %v %v", i, applied, err)
+			}
+		}
+		switch what {
+		case "available", "rejected", "pending":
+			want = append(want, r.ID)
+		}
+	}
+	slices.Reverse(want)
+	for _, limit := range []int{1, 2, 3, 100} {
+		var got []string
+		after := ""
+		for page := 0; ; page++ {
+			if page > 20 {
+				t.Fatalf("limit %d: still paging after 20 pages: %v", limit, got)
+			}
+			items, next, err := s.ListAllRecordings(context.Background(), u.ID, limit, after, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(items) > limit {
+				t.Fatalf("limit %d: page of %d", limit, len(items))
+			}
+			for _, it := range items {
+				got = append(got, it.ID)
+			}
+			if next == "" {
+				break
+			}
+			after = next
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("limit %d: listed %v, want %v", limit, got, want)
+		}
+	}
+}
+
+// The listing of every status bounds the Queries behind one page: when
+// trash fills them, the page is returned short with a cursor, and each
+// Query asks only for what the page still needs, so the page ends where
+// its fourth Query stopped. The cursor then leads on to the rest.
+func TestListAllPageEndsAfterItsQueryBound(t *testing.T) {
+	s := newStore(t)
+	u := newUser(t, s, "listall-bound")
+	now := time.Now().UTC()
+	// Oldest first: two live, eight in the trash, one live.
+	plan := []bool{true, true, false, false, false, false, false, false, false, false, true}
+	var live []string
+	for i, keep := range plan {
+		r := availableRec(t, s, u.ID, 1, now.Add(time.Duration(i)*time.Millisecond))
+		if keep {
+			live = append([]string{r.ID}, live...)
+			continue
+		}
+		if _, err := s.Trash(ctx, r, now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Limit 2: Queries of 3, 2, 2 and 2 items read the newest live one
+	// and the eight in the trash, then stop.
+	var pages [][]string
+	after := ""
+	for range 5 {
+		items, next, err := s.ListAllRecordings(ctx, u.ID, 2, after, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, it := range items {
+			ids = append(ids, it.ID)
+		}
+		pages = append(pages, ids)
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if len(pages) != 2 || !slices.Equal(pages[0], live[:1]) || !slices.Equal(pages[1], live[1:]) {
+		t.Fatalf("pages %v, want [%v %v]", pages, live[:1], live[1:])
+	}
+}
+
+// A page of the listing of every status that holds exactly what is left
+// carries no cursor: the app would otherwise ask for an empty page.
+func TestListAllLastFullPageHasNoCursor(t *testing.T) {
+	s := newStore(t)
+	u := newUser(t, s, "listall-full")
+	now := time.Now()
+	for i := range 2 {
+		at := now.Add(time.Duration(i) * time.Millisecond)
+		if _, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 1, at), "", "fp", wide, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, next, err := s.ListAllRecordings(ctx, u.ID, 2, "", now)
+	if err != nil || len(items) != 2 || next != "" {
+		t.Fatalf("%d items, next %q (%v); want 2 and no cursor", len(items), next, err)
+	}
+}
