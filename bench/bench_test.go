@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/voicerec/backend/client"
 	"github.com/voicerec/backend/internal/devstack"
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/lifecycle"
@@ -50,7 +51,7 @@ func BenchmarkBytesThroughServer(b *testing.B) {
 			before := p.BytesIn()
 			const uploads = 3
 			for range uploads {
-				var up upload
+				var up client.Created
 				if st, err := p.call(c, token, http.MethodPost, "/v1/recordings",
 					map[string]any{"file_name": "big.m4a", "content_type": "audio/mp4", "size_bytes": size}, &up); err != nil || st != http.StatusCreated {
 					b.Fatalf("create: %d %v", st, err)
@@ -102,7 +103,7 @@ func routes(b *testing.B, p *apiProcess, token, userID string) []route {
 		{
 			name: "create",
 			api: func(c *http.Client) (int, error) {
-				var up upload
+				var up client.Created
 				st, err := p.call(c, token, http.MethodPost, "/v1/recordings",
 					map[string]any{"file_name": "memo.m4a", "content_type": "audio/mp4", "size_bytes": 1000}, &up)
 				if st == http.StatusCreated {
@@ -597,9 +598,7 @@ func writeItems(b *testing.B, p *apiProcess, items []seedItem) {
 }
 
 func userIDOf(b *testing.B, p *apiProcess, token string) string {
-	var me struct {
-		ID string `json:"id"`
-	}
+	var me client.Me
 	if st, err := p.call(http.DefaultClient, token, http.MethodGet, "/v1/me", nil, &me); err != nil || st != http.StatusOK {
 		b.Fatalf("me: %d %v", st, err)
 	}

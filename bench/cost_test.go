@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/voicerec/backend/client"
 	"github.com/voicerec/backend/internal/auth"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devissuer"
@@ -225,12 +226,7 @@ func BenchmarkLifecycleCost(b *testing.B) {
 		b.Fatal(err)
 	}
 	c := &http.Client{}
-	var login struct {
-		AccessToken string `json:"access_token"`
-		User        struct {
-			ID string `json:"id"`
-		} `json:"user"`
-	}
+	var login client.Session
 	if st, err := p.call(c, "", http.MethodPost, "/v1/auth/login", map[string]string{"provider": "dev", "id_token": tok}, &login); err != nil || st >= 300 {
 		b.Fatalf("login: %d %v", st, err)
 	}
@@ -250,7 +246,7 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	clientS3 := 0
 	body := testaudio.Body("audio/mp4", size, 'c')
 	for i := 0; i < n; i++ {
-		var up upload
+		var up client.Created
 		if st, err := p.call(c, login.AccessToken, http.MethodPost, "/v1/recordings",
 			map[string]any{"file_name": "memo.m4a", "content_type": "audio/mp4", "size_bytes": size}, &up); err != nil || st != http.StatusCreated {
 			b.Fatalf("create: %d %v", st, err)
@@ -263,11 +259,7 @@ func BenchmarkLifecycleCost(b *testing.B) {
 		}
 		resp.Body.Close()
 		clientS3++
-		var rec struct {
-			Download struct {
-				URL string `json:"url"`
-			} `json:"download"`
-		}
+		var rec client.Recording
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 			r, err := watch.GetRecording(context.Background(), uid, up.Recording.ID)
 			if err == nil && r.Status == "available" {

@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voicerec/backend/client"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devissuer"
 	"github.com/voicerec/backend/internal/devstack"
@@ -276,9 +277,7 @@ func (p *apiProcess) Login(tb testing.TB, sub string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var out struct {
-		AccessToken string `json:"access_token"`
-	}
+	var out client.Session
 	st, err := p.call(http.DefaultClient, "", http.MethodPost, "/v1/auth/login", map[string]string{"provider": "dev", "id_token": idt}, &out)
 	if err != nil || st >= 300 {
 		tb.Fatalf("login %s: %d %v", sub, st, err)
@@ -320,19 +319,8 @@ func (p *apiProcess) call(c *http.Client, token, method, path string, body, out 
 	return resp.StatusCode, nil
 }
 
-// upload is the answer to POST /v1/recordings.
-type upload struct {
-	Recording struct {
-		ID string `json:"id"`
-	} `json:"recording"`
-	Upload struct {
-		URL     string            `json:"url"`
-		Headers map[string]string `json:"headers"`
-	} `json:"upload"`
-}
-
 // put streams size bytes to a presigned upload without holding them.
-func put(c *http.Client, up upload, size int64) error {
+func put(c *http.Client, up client.Created, size int64) error {
 	// Real audio (an M4A padded with a free box): the server checks it.
 	req, err := http.NewRequest(http.MethodPut, up.Upload.URL, testaudio.Reader("audio/mp4", size))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voicerec/backend/client"
 	"github.com/voicerec/backend/internal/devstack"
 )
 
@@ -120,9 +121,7 @@ func flow(p *apiProcess, c *http.Client, sub string, size int64, lat map[string]
 		if err != nil {
 			return err
 		}
-		var out struct {
-			AccessToken string `json:"access_token"`
-		}
+		var out client.Session
 		st, err := p.call(c, "", http.MethodPost, "/v1/auth/login", map[string]string{"provider": "dev", "id_token": idt}, &out)
 		if err == nil && st != http.StatusOK && st != http.StatusCreated {
 			err = fmt.Errorf("status %d", st)
@@ -132,7 +131,7 @@ func flow(p *apiProcess, c *http.Client, sub string, size int64, lat map[string]
 	}); err != nil {
 		return "login", err
 	}
-	var up upload
+	var up client.Created
 	if err := timed("create", func() error {
 		return expect(http.StatusCreated)(p.call(c, token, http.MethodPost, "/v1/recordings",
 			map[string]any{"file_name": "load test.m4a", "content_type": "audio/mp4", "size_bytes": size}, &up))
@@ -142,12 +141,7 @@ func flow(p *apiProcess, c *http.Client, sub string, size int64, lat map[string]
 	if err := timed("put", func() error { return put(c, up, size) }); err != nil {
 		return "put", err
 	}
-	var rec struct {
-		Status   string `json:"status"`
-		Download struct {
-			URL string `json:"url"`
-		} `json:"download"`
-	}
+	var rec client.Recording
 	if err := timed("confirm", func() error {
 		for t0 := time.Now(); time.Since(t0) < 20*time.Second; time.Sleep(10 * time.Millisecond) {
 			st, err := p.call(c, token, http.MethodGet, "/v1/recordings/"+up.Recording.ID, nil, &rec)

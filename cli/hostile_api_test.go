@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/voicerec/backend/client"
 )
 
 // fakeAPI speaks the API's JSON shapes and serves whatever recordings a
@@ -25,7 +27,7 @@ type fakeAPI struct {
 	t     *testing.T
 	srv   *httptest.Server
 	mu    sync.Mutex
-	items []recordingDoc
+	items []client.Recording
 	body  map[string][]byte // by download path
 	// deleted answers DELETE /v1/recordings/{id}: the status, and the body
 	// when it is not empty.
@@ -48,10 +50,10 @@ func (f *fakeAPI) add(id, name string, data []byte) {
 	sum := sha256.Sum256(data)
 	path := fmt.Sprintf("/blob/%d", len(f.body))
 	f.body[path] = data
-	f.items = append(f.items, recordingDoc{
+	f.items = append(f.items, client.Recording{
 		ID: id, FileName: name, ContentType: "audio/wav", SizeBytes: int64(len(data)), Status: "available",
 		CreatedAt: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC), SHA256: base64.StdEncoding.EncodeToString(sum[:]),
-		Download: &signed{Method: "GET", URL: f.srv.URL + path, ExpiresAt: time.Now().Add(time.Hour)},
+		Download: &client.Download{URL: f.srv.URL + path, ExpiresAt: time.Now().Add(time.Hour)},
 	})
 }
 
@@ -78,7 +80,7 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(http.StatusOK, f.items[n])
 	case r.Method == http.MethodPost && p == "/v1/recordings":
-		reply(http.StatusCreated, map[string]any{"recording": f.items[0], "upload": signed{Method: "PUT", URL: f.srv.URL + "/blob/put", ExpiresAt: time.Now().Add(time.Hour)}})
+		reply(http.StatusCreated, map[string]any{"recording": f.items[0], "upload": client.Signed{Method: "PUT", URL: f.srv.URL + "/blob/put", ExpiresAt: time.Now().Add(time.Hour)}})
 	case r.Method == http.MethodDelete && strings.HasPrefix(p, "/v1/recordings/"):
 		f.lastDelete = r.URL.RawQuery
 		if f.deleteBody == nil {

@@ -22,24 +22,6 @@ const maxNameBytes = 255
 // happens to hold a dot.
 const maxExtBytes = 16
 
-// crockford is the ULID alphabet: digits and letters without I, L, O, U.
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-// validID is internal/recording's ValidID, which the CLI cannot import: 26
-// characters of Crockford base32 (either case, as the ULID parser takes
-// them), the first at most 7 so the 128 bits do not overflow.
-func validID(s string) bool {
-	if len(s) != 26 || s[0] > '7' {
-		return false
-	}
-	for i := range len(s) {
-		if !strings.ContainsRune(crockford, unicode.ToUpper(rune(s[i]))) {
-			return false
-		}
-	}
-	return true
-}
-
 // safeName reduces a name from the server to one plain file name that
 // stays where it is put: separators and control characters become "_",
 // leading dots (which would hide the file, or make it "." or "..") go, and

@@ -8,6 +8,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"github.com/voicerec/backend/client"
 )
 
 // isTerminal reports whether w is an interactive terminal; progress bars
@@ -60,22 +62,26 @@ func (e *env) newOverall(total int64, what string) *progressbar.ProgressBar {
 	)
 }
 
+// bar is the client's Progress of an upload, and the io.Writer a
+// download is teed into.
+var _ client.Progress = (*bar)(nil)
+
 func (b *bar) Write(p []byte) (int, error) {
-	b.add(int64(len(p)))
+	b.Add(int64(len(p)))
 	return len(p), nil
 }
 
-// add counts n bytes done: a part sent, or parts a resumed upload
+// Add counts n bytes done: a part sent, or parts a resumed upload
 // finds already stored.
-func (b *bar) add(n int64) {
+func (b *bar) Add(n int64) {
 	if b.pb != nil {
 		b.sent.Add(n)
 		_ = b.pb.Add64(n)
 	}
 }
 
-// reset starts over for a retried transfer.
-func (b *bar) reset() {
+// Reset starts over for a retried transfer.
+func (b *bar) Reset() {
 	switch {
 	case b.pb == nil:
 	case b.shared:
@@ -86,14 +92,14 @@ func (b *bar) reset() {
 	}
 }
 
-func (b *bar) done() {
-	if b.pb != nil && !b.shared {
+// Finish completes the bar, or leaves it where it stopped; a shared bar
+// is finished by its owner.
+func (b *bar) Finish(ok bool) {
+	switch {
+	case b.pb == nil || b.shared:
+	case ok:
 		_ = b.pb.Finish()
-	}
-}
-
-func (b *bar) abort() {
-	if b.pb != nil && !b.shared {
+	default:
 		_ = b.pb.Exit()
 	}
 }

@@ -8,11 +8,12 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+
+	"github.com/voicerec/backend/client"
 )
 
 // DefaultAPI is the local stack that `make run` starts.
@@ -33,14 +34,13 @@ var version, commit string
 
 // env is one invocation's surroundings.
 type env struct {
-	ctx        context.Context
 	stdin      io.Reader
 	stdout     io.Writer
 	stderr     io.Writer
 	getenv     func(string) string
 	configPath string
 	config     Config
-	api        *client
+	api        *client.Client
 	progress   bool // stderr is a terminal
 	overall    *progressbar.ProgressBar
 
@@ -52,7 +52,7 @@ type env struct {
 
 // Main runs one command line and returns the process's exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, progress: isTerminal(stderr)}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, progress: isTerminal(stderr)}
 	root := e.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -73,26 +73,19 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 func exitCode(err error) int {
 	var (
 		ue  usageError
-		ae  *APIError
-		unr *unreachableError
-		te  *timeoutError
+		unr *client.UnreachableError
+		te  *client.TimeoutError
 	)
 	switch {
 	case errors.As(err, &ue):
 		return ExitUsage
-	case errors.Is(err, errNotSignedIn), errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+	case errors.Is(err, errNotSignedIn), client.IsStatus(err, http.StatusUnauthorized):
 		return ExitSignIn
 	case errors.As(err, &unr), errors.As(err, &te):
 		return ExitUnreachable
 	}
 	return ExitFailed
 }
-
-type usageError string
-
-func (u usageError) Error() string { return string(u) }
-
-var errNotSignedIn = errors.New("not signed in")
 
 func (e *env) rootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -121,11 +114,11 @@ Exit codes: 0 done, 1 failed, 2 wrong usage, 3 not signed in or session expired,
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.apiFlag, "api", "", "API base URL")
 	pf.BoolVarP(&e.verbose, "verbose", "v", false, "log each request and retry to stderr")
-	pf.DurationVar(&e.timeout, "timeout", DefaultTimeout, "give up when the network is silent this long (connect, answer, any pause in a transfer)")
+	pf.DurationVar(&e.timeout, "timeout", client.DefaultTimeout, "give up when the network is silent this long (connect, answer, any pause in a transfer)")
 	root.AddCommand(
-		e.loginCmd(), e.logoutCmd(), e.whoamiCmd(), e.uploadCmd(), e.lsCmd(), e.getCmd(),
-		e.renameCmd(), e.rmCmd(), e.trashCmd(), e.deleteAccountCmd(),
-		e.backupCmd(), e.restoreDirCmd(),
+		newLoginCommand(e), newLogoutCommand(e), newWhoamiCommand(e), newUploadCommand(e), newLsCommand(e), newGetCommand(e),
+		newRenameCommand(e), newRmCommand(e), newTrashCommand(e), newDeleteAccountCommand(e),
+		newBackupCommand(e), newRestoreCommand(e),
 	)
 	return root
 }
@@ -185,21 +178,21 @@ func (e *env) setup() error {
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return usageError(fmt.Sprintf("--api %q is not an http(s) URL", base))
 	}
-	e.api = &client{base: strings.TrimRight(base, "/"), http: newHTTPClient(e.timeout), timeout: e.timeout}
-	// A session belongs to the API that issued it.
-	if e.config.API == e.api.base {
-		e.api.token = e.config.Token
-	}
+	o := client.Options{Timeout: e.timeout}
 	if e.verbose {
-		e.api.verbose = e.stderr
-		e.ctx = context.WithValue(e.ctx, retryLogKey{}, e.api.logf)
+		o.Log = e.stderr
+	}
+	e.api = client.New(base, o)
+	// A session belongs to the API that issued it.
+	if e.config.API == e.api.Base() {
+		e.api.SetToken(e.config.Token)
 	}
 	return nil
 }
 
 func (e *env) needSession() error {
-	if e.api.token == "" {
-		return fmt.Errorf("%w to %s: run `recorder login` first", errNotSignedIn, e.api.base)
+	if e.api.Token() == "" {
+		return fmt.Errorf("%w to %s: run `recorder login` first", errNotSignedIn, e.api.Base())
 	}
 	return nil
 }

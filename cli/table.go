@@ -3,12 +3,12 @@ package cli
 import (
 	"bufio"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/rivo/uniseg"
+
+	"github.com/voicerec/backend/client"
 )
 
 // printTable writes rows in columns two spaces apart, padded by display
@@ -53,28 +53,6 @@ func (e *env) printTable(header []string, rows [][]string) error {
 	return w.Flush()
 }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-var byteCount = regexp.MustCompile(`\b(\d{4,}) bytes\b`)
-
-// humanizeBytes rewrites "N bytes" in a server message into KiB, MiB...
-func humanizeBytes(s string) string {
-	return byteCount.ReplaceAllStringFunc(s, func(m string) string {
-		n, err := strconv.ParseInt(strings.Fields(m)[0], 10, 64)
-		if err != nil {
-			return m
-		}
-		return humanBytes(n)
-	})
-}
+// humanBytes writes a byte count in B, KiB, MiB...; the client writes
+// the server's messages with the same units.
+var humanBytes = client.HumanBytes

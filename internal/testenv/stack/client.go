@@ -3,12 +3,13 @@ package stack
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/voicerec/backend/client"
 )
 
 // Call sends one API request as the holder of token (empty: anonymous) and
@@ -50,36 +51,15 @@ func (s *Stack) Call(t testing.TB, token, method, path string, body, out any) in
 	return resp.StatusCode
 }
 
-// Recording is the API's view of a recording, as far as tests look at it.
-type Recording struct {
-	ID           string     `json:"id"`
-	FileName     string     `json:"file_name"`
-	ContentType  string     `json:"content_type"`
-	SizeBytes    int64      `json:"size_bytes"`
-	Status       string     `json:"status"`
-	RejectReason string     `json:"reject_reason"`
-	RejectDetail string     `json:"reject_detail"`
-	DurationMS   *int64     `json:"duration_ms"`
-	Codec        string     `json:"codec"`
-	UploadedAt   *time.Time `json:"uploaded_at"`
-	ExpiresAt    *time.Time `json:"expires_at"`
-	SHA256       string     `json:"sha256"`
-	Download     *Signed    `json:"download"`
-}
-
-// Signed is a presigned request as the API hands it out.
-type Signed struct {
-	Method    string            `json:"method"`
-	URL       string            `json:"url"`
-	Headers   map[string]string `json:"headers"`
-	ExpiresAt time.Time         `json:"expires_at"`
-}
-
-// Upload is the answer to POST /v1/recordings.
-type Upload struct {
-	Recording Recording `json:"recording"`
-	Upload    Signed    `json:"upload"`
-}
+// The API's shapes are the typed client's: a test sees what an app sees.
+type (
+	// Recording is the API's view of a recording.
+	Recording = client.Recording
+	// Signed is a presigned request as the API hands it out.
+	Signed = client.Signed
+	// Upload is the answer to POST /v1/recordings.
+	Upload = client.Created
+)
 
 // CreateUpload declares a recording and returns its upload URL.
 func (s *Stack) CreateUpload(t testing.TB, token, fileName, contentType string, size int64) Upload {
@@ -147,9 +127,7 @@ func (s *Stack) WaitStatus(t testing.TB, token, id, status string) Recording {
 // List returns the first page of the caller's recordings in one status.
 func (s *Stack) List(t testing.TB, token, status string) []Recording {
 	t.Helper()
-	var page struct {
-		Items []Recording `json:"items"`
-	}
+	var page client.Page
 	if st := s.Call(t, token, http.MethodGet, "/v1/recordings?limit=100&status="+status, nil, &page); st != http.StatusOK {
 		t.Fatalf("list %s: status %d", status, st)
 	}
@@ -159,17 +137,9 @@ func (s *Stack) List(t testing.TB, token, status string) []Recording {
 // Usage is the caller's stored bytes and recording count.
 func (s *Stack) Usage(t testing.TB, token string) (bytes, count int64) {
 	t.Helper()
-	var me struct {
-		BytesStored    int64 `json:"bytes_stored"`
-		RecordingCount int64 `json:"recording_count"`
-	}
+	var me client.Me
 	if st := s.Call(t, token, http.MethodGet, "/v1/me", nil, &me); st != http.StatusOK {
 		t.Fatalf("me: status %d", st)
 	}
 	return me.BytesStored, me.RecordingCount
-}
-
-// String makes a Recording readable in failure messages.
-func (r Recording) String() string {
-	return fmt.Sprintf("%s(%s, %d bytes)", r.ID, r.Status, r.SizeBytes)
 }

@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/rivo/uniseg"
 )
 
 // invocation runs Main against buffers with its own config file, signed in
@@ -170,86 +166,5 @@ func TestCompletionScriptsLoad(t *testing.T) {
 		if err != nil || !strings.Contains(string(got), "recorder") {
 			t.Errorf("bash did not load the completion: %v\n%s", err, got)
 		}
-	}
-}
-
-// Columns line up by display width: a Hangul syllable takes two cells.
-func TestTableAlignsWideCharacters(t *testing.T) {
-	var out bytes.Buffer
-	e := &env{stdout: &out}
-	if err := e.printTable([]string{"NAME", "ID", "STATUS"}, [][]string{
-		{"회의 녹음 1.m4a", "01A", "available"},
-		{"interview.wav", "01B", "available"},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	col := func(line, field string) int { return uniseg.StringWidth(line[:strings.Index(line, field)]) }
-	if a, b, c := col(lines[0], "ID"), col(lines[1], "01A"), col(lines[2], "01B"); a != b || b != c {
-		t.Errorf("ID column at cells %d, %d, %d:\n%s", a, b, c, out.String())
-	}
-}
-
-func TestHumanizeBytes(t *testing.T) {
-	for in, want := range map[string]string{
-		"size_bytes is above the maximum of 1024 bytes":   "size_bytes is above the maximum of 1.0 KiB",
-		"storage quota exceeded: 3000 of 4096 bytes used": "storage quota exceeded: 3000 of 4.0 KiB used",
-		"at most 10 bytes": "at most 10 bytes",
-		"5368709120 bytes": "5.0 GiB",
-	} {
-		if got := humanizeBytes(in); got != want {
-			t.Errorf("%q: %q, want %q", in, got, want)
-		}
-	}
-}
-
-// Retried: what may go through on a second try. Not retried: what would
-// only answer later the same way.
-func TestWhatIsRetried(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"refused", unreachable("the API", "http://127.0.0.1:1", time.Second, &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), false},
-		{"reset", unreachable("storage", "http://s3", time.Second, &net.OpError{Op: "read", Err: syscall.ECONNRESET}), true},
-		{"unknown host", unreachable("the API", "http://nowhere", time.Second, &net.DNSError{Err: "no such host", Name: "nowhere"}), false},
-		{"timed out", unreachable("the API", "http://x", time.Second, &timeoutError{after: time.Second}), false},
-		{"dropped", unreachable("storage", "http://s3", time.Second, io.ErrUnexpectedEOF), true},
-		{"503", &APIError{Status: 503}, true},
-		{"429", &APIError{Status: 429}, true},
-		{"400", &APIError{Status: 400}, false},
-		{"401", &APIError{Status: 401}, false},
-	} {
-		if got := transient(tc.err); got != tc.want {
-			t.Errorf("%s: transient %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
-
-func TestRestoreTellsIDsFromAFolder(t *testing.T) {
-	dir := t.TempDir()
-	idDir := filepath.Join(dir, "01ARZ3NDEKTSV4RRFFQ69G5FAV")
-	if err := os.Mkdir(idDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		args []string
-		ids  bool
-	}{
-		{[]string{"01ARZ3NDEKTSV4RRFFQ69G5FAV"}, true},
-		{[]string{"01ARZ3NDEKTSV4RRFFQ69G5FAV", "01ARZ3NDEKTSV4RRFFQ69G5FAW"}, true},
-		{[]string{"restored"}, false},
-		{[]string{"/tmp/x"}, false},
-		{[]string{"01arz3ndektsv4rrffq69g5fav"}, false},
-	} {
-		if got := allIDs(tc.args); got != tc.ids {
-			t.Errorf("%v: ids %v, want %v", tc.args, got, tc.ids)
-		}
-	}
-	// A folder that happens to be named like an id is a folder.
-	t.Chdir(dir)
-	if allIDs([]string{filepath.Base(idDir)}) {
-		t.Error("a folder named like an id was taken for an id")
 	}
 }
