@@ -58,21 +58,8 @@ func (s *Store) Rename(ctx context.Context, userID, recordingID, name string) (r
 const maxRenameAttempts = 5
 
 func (s *Store) renameGuarded(ctx context.Context, update types.Update, name string) (recording.Recording, error) {
-	type read struct {
-		item map[string]types.AttributeValue
-		err  error
-	}
-	rctx, cancel := context.WithCancel(ctx)
+	got, cancel := s.readBeside(ctx, update.Key)
 	defer cancel()
-	got := make(chan read, 1)
-	go func() {
-		out, err := s.db.GetItem(carrying(rctx), &dynamodb.GetItemInput{TableName: &s.recordings, Key: update.Key, ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			got <- read{err: err}
-			return
-		}
-		got <- read{item: out.Item}
-	}()
 	var err error
 	for attempt := 0; attempt < maxRenameAttempts; attempt++ {
 		// A transaction, unlike a plain update, is cancelled by another
@@ -118,4 +105,29 @@ func (s *Store) renameGuarded(ctx context.Context, update types.Update, name str
 	}
 	it.FileName = name
 	return it.domain(), nil
+}
+
+// besideRead is the answer of a read made beside a write (readBeside).
+type besideRead struct {
+	item map[string]types.AttributeValue
+	err  error
+}
+
+// readBeside starts a strongly consistent read of the recording at key
+// alongside a guarded transaction that cannot return the item it writes, so
+// the route still costs one round trip. Its result may predate the write,
+// and is used only once the transaction has judged the session (it carries
+// no check of its own). cancel ends the read if the answer is not needed.
+func (s *Store) readBeside(ctx context.Context, key map[string]types.AttributeValue) (<-chan besideRead, context.CancelFunc) {
+	rctx, cancel := context.WithCancel(ctx)
+	got := make(chan besideRead, 1)
+	go func() {
+		out, err := s.db.GetItem(carrying(rctx), &dynamodb.GetItemInput{TableName: &s.recordings, Key: key, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			got <- besideRead{err: err}
+			return
+		}
+		got <- besideRead{item: out.Item}
+	}()
+	return got, cancel
 }

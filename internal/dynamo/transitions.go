@@ -341,23 +341,8 @@ func (s *Store) TrashIfAvailable(ctx context.Context, userID, recordingID string
 }
 
 func (s *Store) trashGuarded(ctx context.Context, update types.Update, purge time.Time) (TrashAttempt, error) {
-	type read struct {
-		item map[string]types.AttributeValue
-		err  error
-	}
-	rctx, cancel := context.WithCancel(ctx)
+	got, cancel := s.readBeside(ctx, update.Key)
 	defer cancel()
-	got := make(chan read, 1)
-	go func() {
-		// Its result is used only once the transaction has judged the
-		// session.
-		out, err := s.db.GetItem(carrying(rctx), &dynamodb.GetItemInput{TableName: &s.recordings, Key: update.Key, ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			got <- read{err: err}
-			return
-		}
-		got <- read{item: out.Item}
-	}()
 	err := s.transactGuarded(ctx, []types.TransactWriteItem{{Update: &update}})
 	var tc *types.TransactionCanceledException
 	switch {
