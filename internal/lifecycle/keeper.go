@@ -64,7 +64,7 @@ var Fixes = map[string]bool{
 	OutcomeClosed: true, OutcomeDeleteFinished: true, OutcomeLateDeleted: true, OutcomePurged: true,
 }
 
-// maxRaces bounds how often Recording rereads after losing a conditional
+// maxRaces bounds how often Converge rereads after losing a conditional
 // write to a concurrent change.
 const maxRaces = 3
 
@@ -75,10 +75,10 @@ func (k *Keeper) now() time.Time {
 	return k.Now()
 }
 
-// Recording makes one recording right. key is the object key an event
+// Converge makes one recording right. key is the object key an event
 // named (it may differ from the record's if the extension does), or empty
 // when the record itself is the reason to look.
-func (k *Keeper) Recording(ctx context.Context, userID, recordingID, key string) (string, error) {
+func (k *Keeper) Converge(ctx context.Context, userID, recordingID, key string) (string, error) {
 	for range maxRaces {
 		rec, err := k.Store.GetRecording(ctx, userID, recordingID)
 		if errors.Is(err, recording.ErrNotFound) {

@@ -154,7 +154,7 @@ func (h *Handler) handleRecord(ctx context.Context, r events.S3EventRecord, key 
 	}
 	for _, kind := range []string{"ObjectCreated:", "ObjectRemoved:", "LifecycleExpiration:"} {
 		if strings.HasPrefix(name, kind) {
-			return h.Keeper.Recording(ctx, userID, recID, key)
+			return h.Keeper.Converge(ctx, userID, recID, key)
 		}
 	}
 	return lifecycle.OutcomeIgnored, nil

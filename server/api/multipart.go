@@ -234,7 +234,7 @@ func (s *server) completeUpload(c echo.Context) error {
 	uid := userID(c)
 	// The storage event confirms it too; whoever comes first wins, and the
 	// other finds nothing to do. A failure here leaves it to them.
-	if _, err := s.keeper.Recording(context.WithoutCancel(ctx), uid, rec.ID, ""); err != nil {
+	if _, err := s.keeper.Converge(context.WithoutCancel(ctx), uid, rec.ID, ""); err != nil {
 		s.log.WarnContext(ctx, "confirm after complete", "recording_id", rec.ID, "error", err)
 	}
 	rec, err = s.store.GetRecording(ctx, uid, rec.ID)
