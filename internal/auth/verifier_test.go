@@ -336,56 +336,6 @@ func TestProviderClaimShapes(t *testing.T) {
 	}
 }
 
-func TestProvidersFromEnv(t *testing.T) {
-	cases := []struct {
-		name    string
-		env     map[string]string
-		want    []string // enabled provider names
-		errVars []string // variables the error must name
-	}{
-		{"nothing configured", nil, nil, nil},
-		{"built-ins by client ids", map[string]string{"GOOGLE_CLIENT_IDS": "a.apps, b.apps", "APPLE_CLIENT_IDS": "com.example.app"}, []string{"apple", "google"}, nil},
-		{"extra provider", map[string]string{"OIDC_PROVIDERS": "dev", "OIDC_DEV_ISSUER": "http://127.0.0.1:8082",
-			"OIDC_DEV_JWKS_URL": "http://127.0.0.1:8082/jwks", "OIDC_DEV_CLIENT_IDS": "local"}, []string{"dev"}, nil},
-		{"override a built-in", map[string]string{"KAKAO_CLIENT_IDS": "k", "OIDC_KAKAO_JWKS_URL": "https://keys.example/jwks"}, []string{"kakao"}, nil},
-		{"extra without issuer", map[string]string{"OIDC_PROVIDERS": "acme", "OIDC_ACME_CLIENT_IDS": "x", "OIDC_ACME_JWKS_URL": "https://acme.example/jwks"}, nil, []string{"OIDC_ACME_ISSUER"}},
-		{"extra without client ids", map[string]string{"OIDC_PROVIDERS": "acme", "OIDC_ACME_ISSUER": "https://acme.example", "OIDC_ACME_JWKS_URL": "https://acme.example/jwks"}, nil, []string{"OIDC_ACME_CLIENT_IDS"}},
-		{"plain http off loopback", map[string]string{"OIDC_PROVIDERS": "acme", "OIDC_ACME_ISSUER": "http://acme.example", "OIDC_ACME_JWKS_URL": "https://acme.example/jwks", "OIDC_ACME_CLIENT_IDS": "x"}, nil, []string{"OIDC_ACME_ISSUER"}},
-		{"symmetric algorithm", map[string]string{"GOOGLE_CLIENT_IDS": "x", "OIDC_GOOGLE_ALGS": "HS256"}, nil, []string{"OIDC_GOOGLE_ALGS"}},
-		{"alg none", map[string]string{"GOOGLE_CLIENT_IDS": "x", "OIDC_GOOGLE_ALGS": "none"}, nil, []string{"OIDC_GOOGLE_ALGS"}},
-		{"bad name", map[string]string{"OIDC_PROVIDERS": "Bad Name"}, nil, []string{"OIDC_PROVIDERS"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ps, err := ProvidersFromEnv(func(k string) string { return tc.env[k] })
-			if len(tc.errVars) > 0 {
-				if err == nil {
-					t.Fatalf("no error, providers %+v", ps)
-				}
-				for _, v := range tc.errVars {
-					if !strings.Contains(err.Error(), v) {
-						t.Errorf("error %q does not name %s", err, v)
-					}
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var names []string
-			for _, p := range ps {
-				names = append(names, p.Name)
-				if len(p.ClientIDs) == 0 || p.Issuer == "" || p.JWKSURL == "" || len(p.Algorithms) == 0 {
-					t.Errorf("incomplete provider %+v", p)
-				}
-			}
-			if strings.Join(names, ",") != strings.Join(tc.want, ",") {
-				t.Fatalf("enabled %v, want %v", names, tc.want)
-			}
-		})
-	}
-}
-
 func TestSessionTokens(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 100; i++ {
@@ -521,30 +471,9 @@ func TestKeySetFetchIsSingleFlightWithTimeout(t *testing.T) {
 	}
 }
 
-// Built-in providers require a nonce unless told otherwise; extra ones do
-// not unless told to. A provider requiring one refuses tokens without it.
+// A provider requiring a nonce refuses tokens without it (which providers
+// require one is config's TestRequireNonceDefaults).
 func TestRequireNonce(t *testing.T) {
-	env := map[string]string{
-		"GOOGLE_CLIENT_IDS": "g", "APPLE_CLIENT_IDS": "a", "KAKAO_CLIENT_IDS": "k", "KAKAO_REQUIRE_NONCE": "false",
-		"OIDC_PROVIDERS": "acme,corp", "OIDC_ACME_ISSUER": "https://acme.example", "OIDC_ACME_JWKS_URL": "https://acme.example/jwks",
-		"OIDC_ACME_CLIENT_IDS": "x", "OIDC_CORP_ISSUER": "https://corp.example", "OIDC_CORP_JWKS_URL": "https://corp.example/jwks",
-		"OIDC_CORP_CLIENT_IDS": "y", "OIDC_CORP_REQUIRE_NONCE": "true",
-	}
-	ps, err := ProvidersFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]bool{"acme": false, "apple": true, "corp": true, "google": true, "kakao": false}
-	for _, p := range ps {
-		if p.RequireNonce != want[p.Name] {
-			t.Errorf("%s: RequireNonce %v, want %v", p.Name, p.RequireNonce, want[p.Name])
-		}
-	}
-	env["GOOGLE_REQUIRE_NONCE"] = "maybe"
-	if _, err := ProvidersFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "GOOGLE_REQUIRE_NONCE") {
-		t.Errorf("bad GOOGLE_REQUIRE_NONCE: %v", err)
-	}
-
 	ti := newTestIssuer(t)
 	p := ti.provider("test", testIss)
 	p.RequireNonce = true

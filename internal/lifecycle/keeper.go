@@ -1,7 +1,8 @@
 // Package lifecycle makes every recording and account converge to what its
 // record says, whoever notices first: the events handler (an S3 event is a
 // hint that a key changed), the reconciler (a record whose due time came),
-// the API (a delete, a login during an unfinished account deletion). All of
+// the recorder service (a delete, a login during an unfinished account
+// deletion), which is the only one of them the API calls. All of
 // them call the same level-triggered functions, which read the record and the
 // object as they are now and act; a lost, duplicated, late or reordered event
 // can only delay the result, never change it.
