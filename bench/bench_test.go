@@ -23,12 +23,12 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/voicerec/backend/client"
+	"github.com/voicerec/backend/internal/awsclients"
 	"github.com/voicerec/backend/internal/devstack"
 	"github.com/voicerec/backend/internal/dynamo"
-	"github.com/voicerec/backend/internal/lifecycle"
 	"github.com/voicerec/backend/internal/recording"
-	"github.com/voicerec/backend/internal/s3"
 	"github.com/voicerec/backend/internal/testenv"
+	"github.com/voicerec/backend/internal/wire"
 )
 
 // loadDuration is how long each closed-loop run lasts (BENCH_LOAD_SECONDS).
@@ -400,9 +400,13 @@ func BenchmarkListCost(b *testing.B) {
 		})
 	})
 	store := dynamo.New(db, p.Config.TablePrefix)
-	clients := p.Config.ClientsFrom(testenv.AWSConfig(p.Config.Region))
-	keeper := &lifecycle.Keeper{Store: store, Objects: s3.New(clients.S3, clients.Presign, p.Config.Bucket),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	clients := awsclients.From(p.Config, testenv.AWSConfig(p.Config.Region))
+	clients.DynamoDB = db
+	parts, err := wire.Build(context.Background(), p.Config, slog.New(slog.NewTextHandler(io.Discard, nil)), wire.WithClients(clients))
+	if err != nil {
+		b.Fatal(err)
+	}
+	keeper := parts.Keeper
 	token := p.Login(b, "lister")
 	uid := userIDOf(b, p, token)
 	seedRecordings(b, p, uid, 50)

@@ -19,14 +19,14 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/voicerec/backend/client"
-	"github.com/voicerec/backend/internal/auth"
+	"github.com/voicerec/backend/internal/awsclients"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devissuer"
 	"github.com/voicerec/backend/internal/dynamo"
-	"github.com/voicerec/backend/internal/s3"
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/testaudio"
+	"github.com/voicerec/backend/internal/wire"
 	"github.com/voicerec/backend/server/api"
 )
 
@@ -180,19 +180,14 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	u := &usage{}
 	awsCfg := testenv.AWSConfig(cfg.Region)
 	awsCfg.APIOptions = append(awsCfg.APIOptions, u.middleware)
-	clients := cfg.ClientsFrom(awsCfg)
-	providers, err := auth.ProvidersFromEnv(getenv)
-	if err != nil {
-		b.Fatal(err)
-	}
-	verifier, err := auth.NewVerifier(providers, auth.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	clients := awsclients.From(cfg, awsCfg)
 	logs := &countingWriter{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	app := api.New(api.Deps{Config: cfg, Log: log, DynamoDB: clients.DynamoDB, Store: dynamo.New(clients.DynamoDB, cfg.TablePrefix),
-		Objects: s3.New(clients.S3, clients.Presign, cfg.Bucket), Verifier: verifier})
+	parts, err := wire.Build(context.Background(), cfg, log, wire.WithClients(clients))
+	if err != nil {
+		b.Fatal(err)
+	}
+	app := api.New(api.Deps{Config: cfg, Log: log, Service: parts.Service})
 	var apiTime time.Duration
 	var apiCalls int
 	var mu sync.Mutex
@@ -205,7 +200,7 @@ func BenchmarkLifecycleCost(b *testing.B) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	handler := s3event.FromClients(cfg, log, clients, nil)
+	handler := s3event.New(log, parts.Keeper, parts.Objects, cfg.ReconcileMaxItems)
 	var eventsTime time.Duration
 	var eventsCalls int
 	env.OnEvent(b, cfg.Bucket, func(ctx context.Context, ev events.S3Event) error {

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/voicerec/backend/client"
+	"github.com/voicerec/backend/internal/awsclients"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devissuer"
 	"github.com/voicerec/backend/internal/devstack"
@@ -34,6 +35,7 @@ import (
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/testaudio"
+	"github.com/voicerec/backend/internal/wire"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -58,7 +60,7 @@ func buildServer(tb testing.TB) string {
 type apiProcess struct {
 	URL     string // through the relay
 	Config  config.Config
-	Clients config.Clients
+	Clients awsclients.Clients
 	Store   *dynamo.Store
 	cmd     *exec.Cmd
 	issuer  *devissuer.Issuer
@@ -117,7 +119,12 @@ func startAPI(tb testing.TB, extra map[string]string) *apiProcess {
 	}
 	clients := env.Provision(tb, cfg)
 	p := &apiProcess{Config: cfg, Clients: clients, Store: dynamo.New(clients.DynamoDB, cfg.TablePrefix), issuer: issuer, DebugAddr: debugAddr}
-	env.OnEvent(tb, cfg.Bucket, s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), clients, nil).Handle)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	parts, err := wire.Build(context.Background(), cfg, log, wire.WithClients(clients))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	env.OnEvent(tb, cfg.Bucket, s3event.New(log, parts.Keeper, parts.Objects, cfg.ReconcileMaxItems).Handle)
 
 	names := []string{"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "DYNAMODB_TABLE_PREFIX", "S3_BUCKET"}
 	for k := range vars {

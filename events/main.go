@@ -6,25 +6,34 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/s3event"
+	"github.com/voicerec/backend/internal/wire"
 )
 
 func main() {
-	ctx := context.Background()
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
+	if err := run(context.Background(), os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "events:", err)
 		os.Exit(1)
 	}
-	h, err := s3event.Build(ctx, cfg, cfg.Logger(os.Stdout))
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(getenv)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "events:", err)
-		os.Exit(1)
+		return err
 	}
-	lambda.Start(h.Invoke)
+	log := cfg.Logger(stdout)
+	parts, err := wire.Build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	h := s3event.New(log, parts.Keeper, parts.Objects, cfg.ReconcileMaxItems)
+	lambda.StartWithOptions(h.Invoke, lambda.WithContext(ctx))
+	return nil
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/labstack/echo/v4"
 
-	"github.com/voicerec/backend/internal/auth"
 	"github.com/voicerec/backend/internal/config"
+	"github.com/voicerec/backend/internal/wire"
 	"github.com/voicerec/backend/server/api"
 )
 
@@ -37,15 +37,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	providers, err := auth.ProvidersFromEnv(getenv)
-	if err != nil {
-		return err
-	}
 	log := cfg.Logger(stdout)
-	app, err := api.Build(ctx, cfg, providers, log)
+	parts, err := wire.Build(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	app := api.New(api.Deps{Config: cfg, Log: log, Service: parts.Service, Now: parts.Now})
 	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
 		lambda.StartWithOptions(lambdaHandler(app), lambda.WithContext(ctx))
 		return nil

@@ -13,8 +13,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/labstack/echo/v4"
 
+	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/stack"
+	"github.com/voicerec/backend/internal/wire"
 	"github.com/voicerec/backend/server/api"
 )
 
@@ -24,7 +26,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func TestLambdaAdapterServesRoutes(t *testing.T) {
 	env := testenv.Get(t)
 	cfg := env.Config(t, nil)
-	app := api.FromClients(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), env.Provision(t, cfg), nil)
+	app := newApp(t, env, cfg)
 	handle := lambdaHandler(app)
 	req := func(method, path string) events.APIGatewayV2HTTPResponse {
 		resp, err := handle(context.Background(), events.APIGatewayV2HTTPRequest{
@@ -78,7 +80,7 @@ func gatewayEvent(method, path, sourceIP, body string, headers map[string]string
 func TestLambdaLoginLimiterKeysOnSourceIP(t *testing.T) {
 	env := testenv.Get(t)
 	cfg := env.Config(t, map[string]string{"LOGIN_RATE_LIMIT": "1", "LOGIN_RATE_BURST": "2"})
-	app := api.FromClients(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), env.Provision(t, cfg), nil)
+	app := newApp(t, env, cfg)
 	handle := lambdaHandler(app)
 	login := func(sourceIP, forwardedFor string) events.APIGatewayV2HTTPResponse {
 		t.Helper()
@@ -149,4 +151,15 @@ func TestLambdaHeadersAreNotSplitOnCommas(t *testing.T) {
 	if err != nil || r.StatusCode != http.StatusOK {
 		t.Fatalf("GET /v1/me through Lambda: %v %d %s", err, r.StatusCode, r.Body)
 	}
+}
+
+// newApp is the API over env's emulators, built the way run builds it.
+func newApp(t *testing.T, env *testenv.Env, cfg config.Config) *echo.Echo {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	parts, err := wire.Build(context.Background(), cfg, log, wire.WithClients(env.Provision(t, cfg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api.New(api.Deps{Config: cfg, Log: log, Service: parts.Service})
 }

@@ -2,17 +2,9 @@
 // session tokens the API hands out.
 package auth
 
-import (
-	"fmt"
-	"net"
-	"net/url"
-	"regexp"
-	"sort"
-	"strconv"
-	"strings"
-)
-
-// Provider is an OIDC identity provider the API accepts ID tokens from.
+// Provider is an OIDC identity provider the API accepts ID tokens from. Its
+// fields are config.OIDCProvider's, which the configuration reads
+// (OIDC_<NAME>_* and the built-ins' variables), so one converts to the other.
 type Provider struct {
 	Name       string
 	Issuer     string
@@ -22,167 +14,17 @@ type Provider struct {
 	// RequireNonce refuses ID tokens without a nonce claim, so every
 	// sign-in consumes a server-issued nonce and no token signs in twice.
 	RequireNonce bool
-	// TokenURL is a development issuer's token endpoint (OIDC_<NAME>_TOKEN_URL,
-	// loopback only). GET /v1/auth/providers lists it, so a local client
-	// finds the issuer through the API it talks to, whatever the ports.
+	// TokenURL is a development issuer's token endpoint (loopback only).
+	// GET /v1/auth/providers lists it, so a local client finds the issuer
+	// through the API it talks to, whatever the ports.
 	TokenURL string
 }
 
-// requireNonceByDefault is each built-in's default for <NAME>_REQUIRE_NONCE:
-// all three pass an app's nonce into the ID token on every platform (Apple
-// as its SHA-256 on iOS, Google through Credential Manager, GoogleSignIn
-// 7.1+ and Identity Services, Kakao through its SDKs' OIDC login), so a
-// token without one is a replay or an outdated app. Extra providers default
-// to false: the server cannot know whether they echo a nonce.
-var requireNonceByDefault = map[string]bool{"google": true, "apple": true, "kakao": true}
-
-// builtins are the providers the app ships with, as their documentation
-// gives them. Each is enabled by configuring its client IDs.
-var builtins = map[string]Provider{
-	"google": {Name: "google", Issuer: "https://accounts.google.com", JWKSURL: "https://www.googleapis.com/oauth2/v3/certs"},
-	"apple":  {Name: "apple", Issuer: "https://appleid.apple.com", JWKSURL: "https://appleid.apple.com/auth/keys"},
-	"kakao":  {Name: "kakao", Issuer: "https://kauth.kakao.com", JWKSURL: "https://kauth.kakao.com/.well-known/jwks.json"},
-}
-
-// asymmetric lists the algorithms a provider may be configured with. No
-// "none" and no HMAC: a public key must never double as a shared secret.
+// asymmetric lists the algorithms a verifier accepts. No "none" and no
+// HMAC: a public key must never double as a shared secret. The
+// configuration refuses others by name earlier (config.Load), but the
+// verifier holds the line whoever built its provider list.
 var asymmetric = map[string]bool{
 	"RS256": true, "RS384": true, "RS512": true, "PS256": true, "PS384": true, "PS512": true,
 	"ES256": true, "ES384": true, "ES512": true, "EdDSA": true,
-}
-
-var providerName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
-
-// ProvidersFromEnv reads the provider configuration: GOOGLE_CLIENT_IDS,
-// APPLE_CLIENT_IDS, KAKAO_CLIENT_IDS (and GOOGLE_REQUIRE_NONCE, ...) for the
-// built-ins, OIDC_PROVIDERS for extra names, and OIDC_<NAME>_ISSUER,
-// _JWKS_URL, _CLIENT_IDS, _ALGS, _REQUIRE_NONCE for each.
-// It returns the enabled providers, sorted by name.
-func ProvidersFromEnv(getenv func(string) string) ([]Provider, error) {
-	var out []Provider
-	var errs []string
-	fail := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
-
-	names := map[string]bool{}
-	for name := range builtins {
-		names[name] = true
-	}
-	for _, n := range splitList(getenv("OIDC_PROVIDERS")) {
-		n = strings.ToLower(n)
-		if !providerName.MatchString(n) {
-			fail("OIDC_PROVIDERS: %q is not a valid provider name (lowercase letters, digits, - and _)", n)
-			continue
-		}
-		names[n] = true
-	}
-	for name := range names {
-		env := "OIDC_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_"
-		p, builtin := builtins[name]
-		p.Name = name
-		idsVar, nonceVar := env+"CLIENT_IDS", env+"REQUIRE_NONCE"
-		if builtin {
-			idsVar, nonceVar = strings.ToUpper(name)+"_CLIENT_IDS", strings.ToUpper(name)+"_REQUIRE_NONCE"
-		}
-		p.RequireNonce = requireNonceByDefault[name]
-		if v := strings.TrimSpace(getenv(nonceVar)); v != "" {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				fail("%s: want true or false, got %q", nonceVar, v)
-			}
-			p.RequireNonce = b
-		}
-		p.ClientIDs = splitList(getenv(idsVar))
-		if len(p.ClientIDs) == 0 {
-			if !builtin {
-				fail("%s: provider %q is listed in OIDC_PROVIDERS but has no client IDs", idsVar, name)
-			}
-			continue // a built-in without client IDs is simply disabled
-		}
-		if v := strings.TrimSpace(getenv(env + "ISSUER")); v != "" {
-			p.Issuer = v
-		}
-		if v := strings.TrimSpace(getenv(env + "JWKS_URL")); v != "" {
-			p.JWKSURL = v
-		}
-		if p.Issuer == "" {
-			fail("%sISSUER: required for provider %q", env, name)
-		} else if err := checkURL(p.Issuer); err != nil && !(name == "google" && p.Issuer == "accounts.google.com") {
-			fail("%sISSUER: %v", env, err)
-		}
-		if p.JWKSURL == "" {
-			fail("%sJWKS_URL: required for provider %q", env, name)
-		} else if err := checkURL(p.JWKSURL); err != nil {
-			fail("%sJWKS_URL: %v", env, err)
-		}
-		if v := strings.TrimSpace(getenv(env + "TOKEN_URL")); v != "" {
-			if builtin {
-				fail("%sTOKEN_URL: only a development provider has a token endpoint, not %q", env, name)
-			} else if err := checkLoopback(v); err != nil {
-				fail("%sTOKEN_URL: %v", env, err)
-			}
-			p.TokenURL = v
-		}
-		p.Algorithms = []string{"RS256"}
-		if !builtin {
-			p.Algorithms = []string{"RS256", "ES256"}
-		}
-		if v := splitList(getenv(env + "ALGS")); len(v) > 0 {
-			p.Algorithms = v
-		}
-		for _, a := range p.Algorithms {
-			if !asymmetric[a] {
-				fail("%sALGS: %q is not an accepted signing algorithm (asymmetric only, e.g. RS256, ES256)", env, a)
-			}
-		}
-		out = append(out, p)
-	}
-	if len(errs) > 0 {
-		sort.Strings(errs)
-		return nil, fmt.Errorf("identity providers: %s", strings.Join(errs, "; "))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
-}
-
-// checkURL wants https, except on loopback, where the development issuer
-// and tests run over plain http.
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", raw)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		host := u.Hostname()
-		if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
-			return nil
-		}
-	}
-	return fmt.Errorf("%q must use https (plain http only on loopback)", raw)
-}
-
-// checkLoopback wants an http(s) URL on this machine: a token endpoint that
-// mints ID tokens for anyone must never be reachable from elsewhere.
-func checkLoopback(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return fmt.Errorf("%q is not an absolute http URL", raw)
-	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
-		return nil
-	}
-	return fmt.Errorf("%q must be on loopback (a development issuer mints tokens for anyone)", raw)
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
 }

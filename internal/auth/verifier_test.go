@@ -278,30 +278,9 @@ func TestProviderClaimShapes(t *testing.T) {
 	}
 }
 
-// Built-in providers require a nonce unless told otherwise; extra ones do
-// not unless told to. A provider requiring one refuses tokens without it.
+// A provider requiring a nonce refuses tokens without it (which providers
+// require one is config's TestRequireNonceDefaults).
 func TestRequireNonce(t *testing.T) {
-	env := map[string]string{
-		"GOOGLE_CLIENT_IDS": "g", "APPLE_CLIENT_IDS": "a", "KAKAO_CLIENT_IDS": "k", "KAKAO_REQUIRE_NONCE": "false",
-		"OIDC_PROVIDERS": "acme,corp", "OIDC_ACME_ISSUER": "https://acme.example", "OIDC_ACME_JWKS_URL": "https://acme.example/jwks",
-		"OIDC_ACME_CLIENT_IDS": "x", "OIDC_CORP_ISSUER": "https://corp.example", "OIDC_CORP_JWKS_URL": "https://corp.example/jwks",
-		"OIDC_CORP_CLIENT_IDS": "y", "OIDC_CORP_REQUIRE_NONCE": "true",
-	}
-	ps, err := ProvidersFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]bool{"acme": false, "apple": true, "corp": true, "google": true, "kakao": false}
-	for _, p := range ps {
-		if p.RequireNonce != want[p.Name] {
-			t.Errorf("%s: RequireNonce %v, want %v", p.Name, p.RequireNonce, want[p.Name])
-		}
-	}
-	env["GOOGLE_REQUIRE_NONCE"] = "maybe"
-	if _, err := ProvidersFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "GOOGLE_REQUIRE_NONCE") {
-		t.Errorf("bad GOOGLE_REQUIRE_NONCE: %v", err)
-	}
-
 	ti := newTestIssuer(t)
 	p := ti.provider("test", testIss)
 	p.RequireNonce = true

@@ -96,6 +96,9 @@ type Config struct {
 	LogFormat string // json or text
 
 	Providers ProviderSettings
+	// OIDC are the identity providers whose ID tokens sign users in,
+	// sorted by name.
+	OIDC []OIDCProvider
 }
 
 // ProviderSettings are what the server needs to act on a user's behalf at
@@ -235,6 +238,11 @@ func Load(getenv func(string) string) (Config, error) {
 		r.fail("MAX_UPLOAD_BYTES", "must not exceed QUOTA_MAX_BYTES (%d)", c.QuotaMaxBytes)
 	}
 	c.Providers = r.providers()
+	if ps, err := oidcProviders(r.getenv); err != nil {
+		r.errs = append(r.errs, err)
+	} else {
+		c.OIDC = ps
+	}
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/voicerec/backend/internal/auth"
+	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devissuer"
+	"github.com/voicerec/backend/internal/wire"
 )
 
 // The dev issuer is an ordinary OIDC provider to the verifier: its tokens
@@ -28,11 +29,11 @@ func TestTokensVerifyAsAnOrdinaryProvider(t *testing.T) {
 	defer srv.Close()
 
 	env := map[string]string{"OIDC_PROVIDERS": "dev", "OIDC_DEV_ISSUER": issuerURL, "OIDC_DEV_JWKS_URL": issuerURL + "/jwks", "OIDC_DEV_CLIENT_IDS": "local"}
-	ps, err := auth.ProvidersFromEnv(func(k string) string { return env[k] })
+	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := auth.NewVerifier(ps, auth.Options{})
+	v, err := wire.Verifier(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

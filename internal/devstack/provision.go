@@ -3,6 +3,7 @@ package devstack
 import (
 	"context"
 
+	"github.com/voicerec/backend/internal/awsclients"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/recording"
@@ -12,7 +13,7 @@ import (
 // Provision makes the emulators look like the deployed stack: the tables
 // from the shared schema, the bucket, and the bucket's notifications for
 // recording objects going to the events handler's webhook. It is idempotent.
-func Provision(ctx context.Context, c config.Clients, cfg config.Config, webhookARN string) error {
+func Provision(ctx context.Context, c awsclients.Clients, cfg config.Config, webhookARN string) error {
 	if err := dynamo.EnsureTables(ctx, c.DynamoDB, cfg.TablePrefix); err != nil {
 		return err
 	}

@@ -1,7 +1,8 @@
 // Package lifecycle makes every recording and account converge to what its
 // record says, whoever notices first: the events handler (an S3 event is a
 // hint that a key changed), the reconciler (a record whose due time came),
-// the API (a delete, a login during an unfinished account deletion). All of
+// the recorder service (a delete, a login during an unfinished account
+// deletion), which is the only one of them the API calls. All of
 // them call the same level-triggered functions, which read the record and the
 // object as they are now and act; a lost, duplicated, late or reordered event
 // can only delay the result, never change it.
@@ -64,7 +65,7 @@ var Fixes = map[string]bool{
 	OutcomeClosed: true, OutcomeDeleteFinished: true, OutcomeLateDeleted: true, OutcomePurged: true,
 }
 
-// maxRaces bounds how often Recording rereads after losing a conditional
+// maxRaces bounds how often Converge rereads after losing a conditional
 // write to a concurrent change.
 const maxRaces = 3
 
@@ -75,10 +76,10 @@ func (k *Keeper) now() time.Time {
 	return k.Now()
 }
 
-// Recording makes one recording right. key is the object key an event
+// Converge makes one recording right. key is the object key an event
 // named (it may differ from the record's if the extension does), or empty
 // when the record itself is the reason to look.
-func (k *Keeper) Recording(ctx context.Context, userID, recordingID, key string) (string, error) {
+func (k *Keeper) Converge(ctx context.Context, userID, recordingID, key string) (string, error) {
 	for range maxRaces {
 		rec, err := k.Store.GetRecording(ctx, userID, recordingID)
 		if errors.Is(err, recording.ErrNotFound) {

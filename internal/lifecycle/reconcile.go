@@ -82,7 +82,7 @@ func (k *Keeper) Reconcile(ctx context.Context, maxItems int) (Report, error) {
 		return nil
 	}
 	err := visit(k.Store.DueRecordings, func(ref dynamo.DueRef) {
-		outcome, err := k.Recording(ctx, ref.UserID, ref.RecordingID, "")
+		outcome, err := k.Converge(ctx, ref.UserID, ref.RecordingID, "")
 		k.logItem(ctx, "recording", ref, outcome, err)
 		if err != nil {
 			rep.Failed++

@@ -33,7 +33,7 @@ const ChecksumHeader = "x-amz-checksum-sha256"
 // when sha256 (base64) is given, of exactly that digest: every one of these
 // headers is signed, so storage itself refuses any other body (a wrong
 // digest is 400 XAmzContentChecksumMismatch). The SDK is configured
-// (config.AWSClients) to add no checksum of its own, so a plain HTTP client
+// (awsclients.Load) to add no checksum of its own, so a plain HTTP client
 // can send it.
 func (s *Store) PresignPut(ctx context.Context, key, contentType string, size int64, sha256 string, ttl time.Duration, now time.Time) (SignedRequest, error) {
 	in := &awss3.PutObjectInput{Bucket: &s.bucket, Key: &key, ContentType: &contentType, ContentLength: &size}

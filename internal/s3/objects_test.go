@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/voicerec/backend/internal/awsclients"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 	"github.com/voicerec/backend/internal/testenv"
@@ -25,7 +26,7 @@ func TestHeadRefusedIsNotNoObject(t *testing.T) {
 		t.Fatalf("missing object: %v, want ErrNoObject", err)
 	}
 	wrong := aws.Config{Region: cfg.Region, Credentials: credentials.NewStaticCredentialsProvider("nobody", "wrong-secret", "")}
-	bad := testenv.NewStore(cfg.ClientsFrom(wrong), cfg)
+	bad := testenv.NewStore(awsclients.From(cfg, wrong), cfg)
 	if _, err := bad.Head(ctx, key); err == nil || errors.Is(err, s3.ErrNoObject) {
 		t.Fatalf("HEAD with wrong credentials: %v, want an error other than ErrNoObject", err)
 	}

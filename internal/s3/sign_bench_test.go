@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/voicerec/backend/internal/awsclients"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
@@ -24,7 +25,7 @@ func BenchmarkSignDownloadPage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	clients := cfg.ClientsFrom(aws.Config{
+	clients := awsclients.From(cfg, aws.Config{
 		Region:      cfg.Region,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
 	})

@@ -31,7 +31,7 @@ func fuzzHandler(f *testing.F) (*s3event.Handler, *stack.SyncBuffer, string) {
 	cfg := env.Config(f, nil)
 	clients := env.Provision(f, cfg)
 	logs := &stack.SyncBuffer{}
-	return s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(logs, nil)), clients, nil), logs, cfg.Bucket
+	return handlerFor(f, cfg, slog.New(slog.NewJSONHandler(logs, nil)), clients), logs, cfg.Bucket
 }
 
 // FuzzS3Event: whatever a notification holds, the handler does not panic,

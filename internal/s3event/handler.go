@@ -15,11 +15,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/smithy-go"
 
-	"github.com/voicerec/backend/internal/config"
-	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/lifecycle"
 	"github.com/voicerec/backend/internal/metrics"
-	"github.com/voicerec/backend/internal/providers"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 )
@@ -45,34 +42,10 @@ type S3Event = events.S3Event
 // DefaultRecordTimeout leaves room for the SDK's three attempts per call.
 const DefaultRecordTimeout = 15 * time.Second
 
-// Build wires a Handler from configuration.
-func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*Handler, error) {
-	clients, err := cfg.AWSClients(ctx, log)
-	if err != nil {
-		return nil, err
-	}
-	set, err := providers.Build(ctx, cfg.Providers, clients.AWS)
-	if err != nil {
-		return nil, err
-	}
-	h := FromClients(cfg, log, clients, nil)
-	// The reconciler finishes account deletions, provider calls included.
-	h.Keeper.Providers = set
-	return h, nil
-}
-
-// FromClients wires a Handler from ready-made clients; now is the clock
-// (nil: time.Now).
-func FromClients(cfg config.Config, log *slog.Logger, c config.Clients, now func() time.Time) *Handler {
-	objects := s3.New(c.S3, c.Presign, cfg.Bucket)
-	return &Handler{
-		Log:               log,
-		Objects:           objects,
-		ReconcileMaxItems: cfg.ReconcileMaxItems,
-		Keeper: &lifecycle.Keeper{
-			Store: dynamo.New(c.DynamoDB, cfg.TablePrefix), Objects: objects, Log: log, Now: now,
-		},
-	}
+// New is the handler of the Keeper's events (built once, by internal/wire);
+// objects tells which bucket is ours.
+func New(log *slog.Logger, keeper *lifecycle.Keeper, objects *s3.Store, reconcileMaxItems int) *Handler {
+	return &Handler{Log: log, Keeper: keeper, Objects: objects, ReconcileMaxItems: reconcileMaxItems}
 }
 
 // stale outcomes are events that changed nothing: duplicates, and late or
@@ -154,7 +127,7 @@ func (h *Handler) handleRecord(ctx context.Context, r events.S3EventRecord, key 
 	}
 	for _, kind := range []string{"ObjectCreated:", "ObjectRemoved:", "LifecycleExpiration:"} {
 		if strings.HasPrefix(name, kind) {
-			return h.Keeper.Recording(ctx, userID, recID, key)
+			return h.Keeper.Converge(ctx, userID, recID, key)
 		}
 	}
 	return lifecycle.OutcomeIgnored, nil

@@ -21,12 +21,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/voicerec/backend/internal/awsclients"
+	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devstack"
 	"github.com/voicerec/backend/internal/s3"
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/stack"
 	"github.com/voicerec/backend/internal/testenv/testaudio"
+	"github.com/voicerec/backend/internal/wire"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -274,7 +277,7 @@ func newReplay(t *testing.T) *replay {
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
 	r := &replay{s: s, rec: &recorder{}, logs: &stack.SyncBuffer{}}
 	s.Env.OnEvent(t, s.Config.Bucket, r.rec.capture)
-	r.h = s3event.FromClients(s.Config, slog.New(slog.NewJSONHandler(r.logs, nil)), s.Clients, nil)
+	r.h = handlerFor(t, s.Config, slog.New(slog.NewJSONHandler(r.logs, nil)), s.Clients)
 	r.token, r.userID = s.Login(t, "replayer")
 	return r
 }
@@ -441,9 +444,9 @@ func TestTransientFailureFailsTheInvocationAndRedeliveryCompletes(t *testing.T) 
 	}
 	cfg := r.s.Config
 	cfg.DynamoEndpoint = "http://" + deadAddr
-	clients := cfg.ClientsFrom(testenv.AWSConfig(cfg.Region))
+	clients := awsclients.From(cfg, testenv.AWSConfig(cfg.Region))
 	logs := &stack.SyncBuffer{}
-	broken := s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(logs, nil)), clients, nil)
+	broken := handlerFor(t, cfg, slog.New(slog.NewJSONHandler(logs, nil)), clients)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -493,7 +496,7 @@ func TestParsesAWSLambdaGoSamples(t *testing.T) {
 			// the bucket check and is judged by its key.
 			cfg := env.Config(t, map[string]string{"S3_BUCKET": ev.Records[0].S3.Bucket.Name})
 			logs := &stack.SyncBuffer{}
-			h := s3event.FromClients(cfg, slog.New(slog.NewJSONHandler(logs, nil)), env.Clients(cfg), nil)
+			h := handlerFor(t, cfg, slog.New(slog.NewJSONHandler(logs, nil)), env.Clients(cfg))
 			if err := h.Handle(context.Background(), ev); err != nil {
 				t.Fatal(err)
 			}
@@ -699,4 +702,15 @@ func TestRecordKeyDecoding(t *testing.T) {
 			t.Errorf("%+v: logged %+v, want key %q, ignored", tc.obj, lines, tc.want)
 		}
 	}
+}
+
+// handlerFor is the events handler over clients, built as the events
+// Lambda builds it.
+func handlerFor(t testing.TB, cfg config.Config, log *slog.Logger, clients awsclients.Clients) *s3event.Handler {
+	t.Helper()
+	parts, err := wire.Build(context.Background(), cfg, log, wire.WithClients(clients))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s3event.New(log, parts.Keeper, parts.Objects, cfg.ReconcileMaxItems)
 }

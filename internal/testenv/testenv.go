@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/voicerec/backend/internal/awsclients"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devstack"
 	"github.com/voicerec/backend/internal/s3"
@@ -336,13 +337,13 @@ func AWSConfig(region string) aws.Config {
 }
 
 // Clients builds SDK clients for cfg against the emulators.
-func (e *Env) Clients(cfg config.Config) config.Clients {
-	return cfg.ClientsFrom(AWSConfig(cfg.Region))
+func (e *Env) Clients(cfg config.Config) awsclients.Clients {
+	return awsclients.From(cfg, AWSConfig(cfg.Region))
 }
 
 // Provision creates cfg's tables and bucket and points the bucket's
 // notifications at the harness's webhook, as the local stack does.
-func (e *Env) Provision(t testing.TB, cfg config.Config) config.Clients {
+func (e *Env) Provision(t testing.TB, cfg config.Config) awsclients.Clients {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -354,7 +355,7 @@ func (e *Env) Provision(t testing.TB, cfg config.Config) config.Clients {
 }
 
 // NewStore is a convenience for tests of the s3 package's users.
-func NewStore(c config.Clients, cfg config.Config) *s3.Store {
+func NewStore(c awsclients.Clients, cfg config.Config) *s3.Store {
 	return s3.New(c.S3, c.Presign, cfg.Bucket)
 }
 

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/testenv"
+	"github.com/voicerec/backend/internal/wire"
 	"github.com/voicerec/backend/server/api"
 )
 
@@ -18,9 +20,12 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func newAPI(t *testing.T, env *testenv.Env, extra map[string]string) (*httptest.Server, config.Config) {
 	t.Helper()
 	cfg := env.Config(t, extra)
-	clients := env.Provision(t, cfg)
-	app := api.FromClients(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), clients, nil)
-	srv := httptest.NewServer(app)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	parts, err := wire.Build(context.Background(), cfg, log, wire.WithClients(env.Provision(t, cfg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(api.Deps{Config: cfg, Log: log, Service: parts.Service}))
 	t.Cleanup(srv.Close)
 	return srv, cfg
 }

@@ -78,7 +78,7 @@ func validAppFile(name string) bool {
 }
 
 func (s *server) googleAccepts(clientID string) bool {
-	for _, p := range s.verifier.Providers() {
+	for _, p := range s.svc.Providers() {
 		if p.Name == "google" && slices.Contains(p.ClientIDs, clientID) {
 			return true
 		}

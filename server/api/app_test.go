@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/voicerec/backend/internal/auth"
 	"github.com/voicerec/backend/internal/config"
+	"github.com/voicerec/backend/internal/recorder"
+	"github.com/voicerec/backend/internal/wire"
 	"github.com/voicerec/backend/server/api"
 )
 
@@ -23,15 +24,13 @@ func appServer(t *testing.T, env map[string]string) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	providers, err := auth.ProvidersFromEnv(getenv)
+	v, err := wire.Verifier(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := auth.NewVerifier(providers, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.New(api.Deps{Config: cfg, Log: slog.New(slog.DiscardHandler), Verifier: v}))
+	log := slog.New(slog.DiscardHandler)
+	srv := httptest.NewServer(api.New(api.Deps{Config: cfg, Log: log,
+		Service: recorder.New(recorder.Deps{Config: cfg, Log: log, Verifier: v})}))
 	t.Cleanup(srv.Close)
 	return srv
 }

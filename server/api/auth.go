@@ -6,49 +6,13 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/voicerec/backend/internal/auth"
+	"github.com/voicerec/backend/internal/recorder"
 	"github.com/voicerec/backend/internal/recording"
 )
-
-type loginRequest struct {
-	Provider string  `json:"provider"`
-	IDToken  string  `json:"id_token"`
-	Nonce    *string `json:"nonce"`
-	// AuthorizationCode is Sign in with Apple's one-time code: exchanged
-	// for a refresh token, kept sealed, revoked at account deletion.
-	AuthorizationCode *string `json:"authorization_code"`
-}
-
-// Bounds that reject junk before any verification work.
-const (
-	maxIDTokenLength = 16 << 10
-	maxNonceLength   = 1024
-	maxCodeLength    = 1024
-)
-
-func (r *loginRequest) validate() error {
-	switch {
-	case r.Provider == "":
-		return recording.Errorf(recording.CodeValidation, "provider is required")
-	case len(r.Provider) > 64 || !utf8.ValidString(r.Provider):
-		return recording.Errorf(recording.CodeUnknownProvider, "unknown provider")
-	case r.IDToken == "":
-		return recording.Errorf(recording.CodeValidation, "id_token is required")
-	case len(r.IDToken) > maxIDTokenLength:
-		return recording.Errorf(recording.CodeInvalidToken, "ID token rejected: too long")
-	case r.Nonce != nil && (*r.Nonce == "" || len(*r.Nonce) > maxNonceLength):
-		return recording.Errorf(recording.CodeValidation, "nonce must be 1 to %d bytes when sent", maxNonceLength)
-	case r.AuthorizationCode != nil && (*r.AuthorizationCode == "" || len(*r.AuthorizationCode) > maxCodeLength):
-		return recording.Errorf(recording.CodeValidation, "authorization_code must be 1 to %d bytes when sent", maxCodeLength)
-	case r.AuthorizationCode != nil && !strings.EqualFold(r.Provider, "apple"):
-		return recording.Errorf(recording.CodeValidation, "authorization_code is only taken with provider apple")
-	}
-	return nil
-}
 
 type loginResponse struct {
 	AccessToken string         `json:"access_token"`
@@ -58,106 +22,49 @@ type loginResponse struct {
 	User        recording.User `json:"user"`
 }
 
-// login verifies a social ID token, signs the user up on first sight, and
-// issues a session token. The token is returned once; only its hash is kept.
+// login signs a user in with a provider's ID token. Between verifying the
+// token and signing in, the provider account's own rate limit applies.
 func (s *server) login(c echo.Context) error {
-	var req loginRequest
+	var req recorder.SignInRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	// Only configured providers become a metric dimension: a request can
-	// name anything.
-	provider := strings.ToLower(req.Provider)
-	if !s.verifier.Enabled(provider) {
-		provider = "unknown"
+	v, err := s.svc.VerifySignIn(ctx, req)
+	if v.Provider != "" {
+		c.Set(ctxLoginProvider, v.Provider)
 	}
-	c.Set(ctxLoginProvider, provider)
-	nonce := ""
-	if req.Nonce != nil {
-		nonce = *req.Nonce
-	}
-	id, err := s.verifier.Verify(ctx, strings.ToLower(req.Provider), req.IDToken, nonce)
 	if err != nil {
 		return err
 	}
-	if ok, wait := s.identityLimit.allow(identityKey(id.Provider, id.Subject)); !ok {
+	if ok, wait := s.identityLimit.allow(identityKey(v.Identity.Provider, v.Identity.Subject)); !ok {
 		return rateLimited(msgIdentityLimited, wait)
 	}
-	if req.Nonce != nil {
-		// Verify matched the token's nonce claim to this one; spending it
-		// here is what makes the token single-use.
-		ok, err := s.nonces.Consume(ctx, auth.NonceHash(*req.Nonce), s.now())
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return errNonceSpent
-		}
-	}
-	now := s.now().UTC()
-	identity := recording.Identity{Provider: id.Provider, Subject: id.Subject, Email: id.Email, Name: id.Name}
-	user, created, err := s.store.SignIn(ctx, identity, now)
-	if recording.ErrorCode(err) == recording.CodeAccountDeleting && user.ID != "" {
-		// The account's deletion was interrupted: finish it, then sign the
-		// user up afresh. If it cannot finish now, the answer says when to
-		// try again (and the reconciler keeps at it meanwhile).
-		if derr := s.keeper.DeleteAccount(ctx, user.ID); derr != nil {
-			s.log.WarnContext(ctx, "finishing an interrupted account deletion failed", "user_id", user.ID, "error", derr)
-			return err
-		}
-		user, created, err = s.store.SignIn(ctx, identity, now)
-	}
+	sess, err := s.svc.SignIn(ctx, v)
 	if err != nil {
-		return err
-	}
-	if req.AuthorizationCode != nil {
-		s.keepAppleToken(ctx, user.ID, id, *req.AuthorizationCode)
-	}
-	token, hash, err := auth.NewSessionToken()
-	if err != nil {
-		return err
-	}
-	sess := recording.Session{TokenHash: hash, UserID: user.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return err
 	}
 	// Known valid from its first request on, so the app is never held up
 	// by the failure budget of an address it shares.
-	s.sessionUsers.put(hash, user.ID)
-	c.Set(ctxUserID, user.ID)
+	s.sessionUsers.put(sess.TokenHash, sess.User.ID)
+	c.Set(ctxUserID, sess.User.ID)
 	status := http.StatusOK
-	if created {
+	if sess.Created {
 		status = http.StatusCreated
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return writeJSON(c, status, loginResponse{
-		AccessToken: token, TokenType: "Bearer", ExpiresAt: sess.ExpiresAt, Created: created, User: user,
+		AccessToken: sess.Token, TokenType: "Bearer", ExpiresAt: sess.ExpiresAt, Created: sess.Created, User: sess.User,
 	})
 }
 
-var errNonceSpent = recording.Errorf(recording.CodeInvalidToken,
-	"ID token rejected: its nonce was not issued by this server, has expired or was already used; request a new one")
-
-type nonceResponse struct {
-	Nonce     string    `json:"nonce"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-// issueNonce hands out a single-use login nonce, valid for auth.NonceTTL.
-// The app passes it (or its SHA-256) to the provider's sign-in, then sends
-// it with the ID token to login. Only its hash is stored.
 func (s *server) issueNonce(c echo.Context) error {
-	nonce, hash, err := auth.NewNonce()
+	n, err := s.svc.IssueNonce(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	expires := s.now().UTC().Add(auth.NonceTTL).Truncate(time.Second)
-	if err := s.nonces.Put(c.Request().Context(), hash, expires); err != nil {
-		return err
-	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return writeJSON(c, http.StatusOK, nonceResponse{Nonce: nonce, ExpiresAt: expires})
+	return writeJSON(c, http.StatusOK, n)
 }
 
 type providerList struct {
@@ -178,7 +85,7 @@ type providerInfo struct {
 // issuer through the API it talks to.
 func (s *server) listProviders(c echo.Context) error {
 	out := providerList{Providers: []providerInfo{}}
-	for _, p := range s.verifier.Providers() {
+	for _, p := range s.svc.Providers() {
 		out.Providers = append(out.Providers, providerInfo{Name: p.Name, NonceRequired: p.RequireNonce,
 			Development: p.TokenURL != "", TokenURL: p.TokenURL})
 	}
@@ -188,15 +95,14 @@ func (s *server) listProviders(c echo.Context) error {
 
 func (s *server) logout(c echo.Context) error {
 	hash := c.Get(ctxTokenHash).(string)
-	if err := s.store.DeleteSession(c.Request().Context(), hash); err != nil {
+	if err := s.svc.SignOut(c.Request().Context(), hash); err != nil {
 		return err
 	}
 	s.sessionUsers.forget(hash)
 	return c.NoContent(http.StatusNoContent)
 }
 
-var errUnauthorized = recording.Errorf(recording.CodeUnauthorized,
-	"missing, invalid or expired session token; sign in again")
+var errUnauthorized = recorder.ErrUnauthorized
 
 // bearerToken extracts the token of an "Authorization: Bearer <token>"
 // header. The scheme is case-insensitive (RFC 9110); the token must have the
@@ -263,19 +169,15 @@ func (s *server) admitSessionCheck(c echo.Context, hash string) (settle func(fai
 // missing, unknown or expired one. A hash that fails is forgotten, so a
 // revoked token stops counting as known valid.
 func (s *server) checkSession(ctx context.Context, hash string) (string, error) {
-	if hash == "" {
-		return "", errUnauthorized
+	uid, err := s.svc.SessionUser(ctx, hash)
+	if errors.Is(err, errUnauthorized) {
+		s.sessionUsers.forget(hash)
 	}
-	sess, found, err := s.store.GetSession(ctx, hash)
 	if err != nil {
 		return "", err
 	}
-	if !found || !s.now().Before(sess.ExpiresAt) {
-		s.sessionUsers.forget(hash)
-		return "", errUnauthorized
-	}
-	s.sessionUsers.put(hash, sess.UserID)
-	return sess.UserID, nil
+	s.sessionUsers.put(hash, uid)
+	return uid, nil
 }
 
 func userID(c echo.Context) string { return c.Get(ctxUserID).(string) }

@@ -1,248 +1,45 @@
 package api
 
 import (
-	"context"
-	"errors"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/voicerec/backend/internal/config"
-	"github.com/voicerec/backend/internal/recording"
-	"github.com/voicerec/backend/internal/s3"
+	"github.com/voicerec/backend/internal/recorder"
 )
 
-// A recording declared at or above MULTIPART_THRESHOLD_BYTES is uploaded in
-// parts straight to storage: the create answers the part size and count,
-// POST .../parts signs part URLs (each of its exact length), GET .../parts
-// says what storage holds (so a client that lost its state resumes), and
-// POST .../complete assembles the object, which is then confirmed through
-// the same Keeper as a single PUT. The upload id and part size live on the
-// record; the client never names them.
+// The multipart routes; their rules are recorder.Service's (see
+// internal/recorder/multipart.go).
 
-// multipartUpload is the create's answer for a multipart recording.
-type multipartUpload struct {
-	Method    string    `json:"method"`
-	PartSize  int64     `json:"part_size"`
-	PartCount int       `json:"part_count"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-func multipartOf(rec recording.Recording) *multipartUpload {
-	return &multipartUpload{Method: "MULTIPART", PartSize: rec.PartSize, PartCount: rec.PartCount(), ExpiresAt: rec.ExpiresAt.UTC()}
-}
-
-// maxPartsPerRequest bounds one POST .../parts.
-const maxPartsPerRequest = 100
-
-var (
-	errNotMultipart = recording.Errorf(recording.CodeConflict, "this recording is not a multipart upload")
-	errNotPending   = recording.Errorf(recording.CodeConflict, "this recording is no longer pending")
-	errUploadClosed = recording.Errorf(recording.CodeConflict, "this multipart upload is no longer open (its window is over, or it was aborted)")
-)
-
-// ownMultipart loads the caller's visible multipart recording.
-func (s *server) ownMultipart(c echo.Context) (recording.Recording, error) {
-	rec, err := s.ownRecording(c)
-	if err != nil {
-		return rec, err
-	}
-	if !rec.Multipart() {
-		return rec, errNotMultipart
-	}
-	return rec, nil
-}
-
-type partsRequest struct {
-	Parts []partDigest `json:"parts"`
-	// PartNumbers is the form from before parts carried digests; it is
-	// named only to refuse it with a sentence that says what changed.
-	PartNumbers []int `json:"part_numbers"`
-}
-
-// partDigest names a part and the SHA-256 (base64) of its body: the URL
-// signs it, so storage refuses any other body.
-type partDigest struct {
-	PartNumber int    `json:"part_number"`
-	SHA256     string `json:"sha256"`
-}
-
-func (r *partsRequest) validate() error {
-	if r.PartNumbers != nil {
-		return recording.Errorf(recording.CodeValidation, "part_numbers is no longer accepted: send parts, each with its part_number and the sha256 (base64) of its body")
-	}
-	if len(r.Parts) < 1 || len(r.Parts) > maxPartsPerRequest {
-		return recording.Errorf(recording.CodeValidation, "parts must list 1 to %d parts", maxPartsPerRequest)
-	}
-	for _, p := range r.Parts {
-		if !recording.ValidSHA256(p.SHA256) {
-			return recording.Errorf(recording.CodeValidation, "part %d: sha256 must be the base64 of the 32-byte SHA-256 of the part's body", p.PartNumber)
-		}
-	}
-	return nil
-}
-
-type partURL struct {
-	PartNumber int               `json:"part_number"`
-	URL        string            `json:"url"`
-	Headers    map[string]string `json:"headers"`
-	ExpiresAt  time.Time         `json:"expires_at"`
-}
-
-type partsResponse struct {
-	Parts []partURL `json:"parts"`
-}
-
-// signParts answers presigned UploadPart requests, each signing the exact
-// Content-Length of its part. Like a single PUT's URL, none outlives the
-// record's window; a client re-signs whenever one expires.
 func (s *server) signParts(c echo.Context) error {
-	rec, err := s.ownMultipart(c)
-	if err != nil {
-		return err
-	}
-	var req partsRequest
+	var req recorder.PartsRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if rec.Status != recording.StatusPending {
-		return errNotPending
-	}
-	count := rec.PartCount()
-	seen := map[int]bool{}
-	for _, p := range req.Parts {
-		n := p.PartNumber
-		if n < 1 || n > count {
-			return recording.Errorf(recording.CodeValidation, "part numbers of this upload are 1 to %d", count)
-		}
-		if seen[n] {
-			return recording.Errorf(recording.CodeValidation, "part %d is listed twice", n)
-		}
-		seen[n] = true
-	}
-	now := s.now().UTC()
-	ttl := s.cfg.UploadURLTTL
-	if rec.ExpiresAt != nil {
-		ttl = min(ttl, rec.ExpiresAt.Sub(now).Truncate(time.Second))
-	}
-	if ttl < minUploadURLTTL {
-		return errUploadClosed
-	}
-	ctx := c.Request().Context()
-	resp := partsResponse{Parts: make([]partURL, 0, len(req.Parts))}
-	for _, p := range req.Parts {
-		sr, err := s.objects.PresignPart(ctx, rec.Key, rec.UploadID, p.PartNumber, rec.PartLength(p.PartNumber), p.SHA256, ttl, now)
-		if err != nil {
-			return err
-		}
-		resp.Parts = append(resp.Parts, partURL{PartNumber: p.PartNumber, URL: sr.URL, Headers: sr.Headers, ExpiresAt: sr.ExpiresAt})
+	out, err := s.svc.SignParts(c.Request().Context(), userID(c), c.Param("id"), req)
+	if err != nil {
+		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return writeJSON(c, http.StatusOK, resp)
+	return writeJSON(c, http.StatusOK, out)
 }
 
-type storedPartsResponse struct {
-	Parts []s3.Part `json:"parts"`
-}
-
-// listParts answers the parts storage already holds, every page of them.
 func (s *server) listParts(c echo.Context) error {
-	rec, err := s.ownMultipart(c)
+	out, err := s.svc.ListParts(c.Request().Context(), userID(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if rec.Status != recording.StatusPending {
-		return errNotPending
-	}
-	parts, err := s.objects.ListParts(c.Request().Context(), rec.Key, rec.UploadID)
-	if errors.Is(err, s3.ErrNoUpload) {
-		return errUploadClosed
-	}
-	if err != nil {
-		return err
-	}
-	return writeJSON(c, http.StatusOK, storedPartsResponse{Parts: parts})
+	return writeJSON(c, http.StatusOK, out)
 }
 
-type completeRequest struct {
-	Parts []completePart `json:"parts"`
-}
-
-type completePart struct {
-	PartNumber int    `json:"part_number"`
-	ETag       string `json:"etag"`
-	SHA256     string `json:"sha256"`
-}
-
-func (r *completeRequest) validate() error {
-	if len(r.Parts) < 1 || len(r.Parts) > config.MaxParts {
-		return recording.Errorf(recording.CodeValidation, "parts must list 1 to %d parts", config.MaxParts)
-	}
-	for _, p := range r.Parts {
-		if p.ETag == "" || len(p.ETag) > 128 {
-			return recording.Errorf(recording.CodeValidation, "every part needs the etag storage answered for it")
-		}
-		if !recording.ValidSHA256(p.SHA256) {
-			return recording.Errorf(recording.CodeValidation, "every part needs the sha256 (base64) its URL was signed with")
-		}
-	}
-	return nil
-}
-
-// completeUpload assembles the object from its parts, then runs the
-// Keeper, so the answer already says available or rejected. A repeat is
-// harmless: a recording no longer pending is answered as it is, and an
-// upload storage already completed (MinIO answers NoSuchUpload to a repeat,
-// S3 success) is fine once the object is there.
 func (s *server) completeUpload(c echo.Context) error {
-	rec, err := s.ownMultipart(c)
-	if err != nil {
-		return err
-	}
-	var req completeRequest
+	var req recorder.CompleteRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if rec.Status != recording.StatusPending {
-		return writeJSON(c, http.StatusOK, rec)
-	}
-	if len(req.Parts) != rec.PartCount() {
-		return recording.Errorf(recording.CodeValidation, "this upload has %d parts; list each once, in order", rec.PartCount())
-	}
-	parts := make([]s3.Part, len(req.Parts))
-	for i, p := range req.Parts {
-		if p.PartNumber != i+1 {
-			return recording.Errorf(recording.CodeValidation, "this upload has %d parts; list each once, in order", rec.PartCount())
-		}
-		parts[i] = s3.Part{Number: p.PartNumber, ETag: p.ETag, SHA256: p.SHA256}
-	}
-	ctx := c.Request().Context()
-	err = s.objects.CompleteMultipart(ctx, rec.Key, rec.UploadID, parts)
-	switch {
-	case errors.Is(err, s3.ErrNoUpload):
-		if _, herr := s.objects.Head(ctx, rec.Key); errors.Is(herr, s3.ErrNoObject) {
-			return errUploadClosed
-		} else if herr != nil {
-			return herr
-		}
-	case errors.Is(err, s3.ErrBadParts):
-		return recording.Errorf(recording.CodeValidation, "storage refused the part list: a part is missing, too small, or its etag or sha256 is not the one storage holds")
-	case err != nil:
-		return err
-	}
-	uid := userID(c)
-	// The storage event confirms it too; whoever comes first wins, and the
-	// other finds nothing to do. A failure here leaves it to them.
-	if _, err := s.keeper.Recording(context.WithoutCancel(ctx), uid, rec.ID, ""); err != nil {
-		s.log.WarnContext(ctx, "confirm after complete", "recording_id", rec.ID, "error", err)
-	}
-	rec, err = s.store.GetRecording(ctx, uid, rec.ID)
+	rec, err := s.svc.Complete(c.Request().Context(), userID(c), c.Param("id"), req)
 	if err != nil {
 		return err
-	}
-	if !rec.Visible() {
-		return recording.ErrNotFound
 	}
 	return writeJSON(c, http.StatusOK, rec)
 }

@@ -740,7 +740,7 @@ func TestMultipartPublishesOnlyTheDigestStorageVerified(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Keeper.Recording(context.Background(), uid, rec.ID, rec.Key); err != nil {
+	if _, err := s.Keeper.Converge(context.Background(), uid, rec.ID, rec.Key); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.get(up2.Recording.ID, "rejected"); got.RejectReason != "checksum_mismatch" {

@@ -11,47 +11,30 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/voicerec/backend/internal/auth"
 	"github.com/voicerec/backend/internal/config"
-	"github.com/voicerec/backend/internal/dynamo"
-	"github.com/voicerec/backend/internal/lifecycle"
-	"github.com/voicerec/backend/internal/providers"
-	"github.com/voicerec/backend/internal/recording"
-	"github.com/voicerec/backend/internal/s3"
+	"github.com/voicerec/backend/internal/recorder"
 )
 
-// Deps is everything the API needs. Tests build it against the emulators.
+// Deps is everything the API needs: the service that owns every
+// operation, and what the HTTP layer itself reads (limits, CORS, timeouts).
 type Deps struct {
-	Config   config.Config
-	Log      *slog.Logger
-	DynamoDB *dynamodb.Client
-	Store    *dynamo.Store
-	Objects  *s3.Store
-	Verifier *auth.Verifier
-	// Providers are the identity providers the API calls on a user's
-	// behalf (nil: none).
-	Providers *providers.Set
-	Now       func() time.Time
+	Config config.Config
+	Log    *slog.Logger
+	// Service is nil only in tests that never reach an operation.
+	Service *recorder.Service
+	// Now is the clock of the rate limits and the session cache; the
+	// service has its own (the composition root passes both the same).
+	Now func() time.Time
 }
 
 type server struct {
-	cfg      config.Config
-	log      *slog.Logger
-	ddb      *dynamodb.Client
-	store    *dynamo.Store
-	objects  *s3.Store
-	verifier *auth.Verifier
-	keeper   *lifecycle.Keeper
-	// providers may be nil.
-	providers *providers.Set
-	limits    recording.Limits
-	now       func() time.Time
-
-	nonces *dynamo.Nonces
+	cfg config.Config
+	log *slog.Logger
+	svc *recorder.Service
+	now func() time.Time
 
 	sessionUsers sessionUsers
 
@@ -71,20 +54,10 @@ func New(d Deps) *echo.Echo {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.Verifier == nil {
-		d.Verifier, _ = auth.NewVerifier(nil, auth.Options{}) // every provider unknown
+	if d.Service == nil {
+		d.Service = recorder.New(recorder.Deps{Config: d.Config, Log: d.Log, Now: d.Now})
 	}
-	s := &server{cfg: d.Config, log: d.Log, ddb: d.DynamoDB, store: d.Store, objects: d.Objects, verifier: d.Verifier, now: d.Now,
-		keeper: &lifecycle.Keeper{Store: d.Store, Objects: d.Objects, Log: d.Log, Now: d.Now, TrashRetention: d.Config.TrashRetention,
-			Providers: d.Providers},
-		providers: d.Providers,
-		limits: recording.Limits{
-			MaxUploadBytes: d.Config.MaxUploadBytes, MaxBytes: d.Config.QuotaMaxBytes,
-			MaxRecordings: d.Config.QuotaMaxRecordings, MaxPending: d.Config.QuotaMaxPendingUploads,
-		}}
-	if d.DynamoDB != nil {
-		s.nonces = dynamo.NewNonces(d.DynamoDB, d.Config.TablePrefix)
-	}
+	s := &server{cfg: d.Config, log: d.Log, svc: d.Service, now: d.Now}
 	s.nonceLimit = newLimiter(d.Config.LoginRateLimit, d.Config.LoginBurst, d.Now)
 	s.loginLimit = newLimiter(d.Config.LoginRateLimit, d.Config.LoginBurst, d.Now)
 	s.identityLimit = newLimiter(d.Config.LoginIdentityRateLimit/60, d.Config.LoginIdentityBurst, d.Now)
@@ -168,10 +141,7 @@ func (s *server) freshReadiness() (readiness, bool) {
 // readinessTimeout.
 func (s *server) checkDependencies(ctx context.Context) readiness {
 	at := s.now()
-	checks := map[string]func(context.Context) error{
-		"dynamodb": func(ctx context.Context) error { return pingTables(ctx, s.ddb, s.cfg.TablePrefix) },
-		"s3":       s.objects.Ping,
-	}
+	checks := s.svc.Dependencies()
 	type result struct {
 		name string
 		err  error

@@ -82,7 +82,7 @@ func (s *server) sessionInOperation(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxTokenHash, hash)
 		err := next(c)
 		if err != nil && !g.Checked() {
-			if cerr := s.store.CheckSession(ctx); cerr != nil {
+			if cerr := s.svc.CheckSession(ctx); cerr != nil {
 				err = cerr
 			}
 		}

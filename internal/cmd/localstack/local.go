@@ -16,11 +16,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/voicerec/backend/internal/auth"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devstack"
 	"github.com/voicerec/backend/internal/metrics"
 	"github.com/voicerec/backend/internal/s3event"
+	"github.com/voicerec/backend/internal/wire"
 	"github.com/voicerec/backend/server/api"
 )
 
@@ -106,10 +106,6 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 		}
 	}
 	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
-	}
-	providers, err := auth.ProvidersFromEnv(getenv)
 	if err != nil {
 		return err
 	}
@@ -205,12 +201,12 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 		return fmt.Errorf("%w (emulator logs in %s)", err, logDir)
 	}
 
-	clients, err := cfg.AWSClients(ctx, log)
+	parts, err := wire.Build(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	pctx, cancel := context.WithTimeout(ctx, time.Minute)
-	err = devstack.Provision(pctx, clients, cfg, devstack.WebhookARN(LocalWebhookID))
+	err = devstack.Provision(pctx, parts.Clients, cfg, devstack.WebhookARN(LocalWebhookID))
 	cancel()
 	if err != nil && strings.Contains(err.Error(), "older version") {
 		return fmt.Errorf("%w\nThe local data under %s predates this schema; remove it (make clean-data) and start again", err, filepath.Join(ls.dir, "data"))
@@ -218,20 +214,14 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 	if err != nil {
 		return err
 	}
-	events, err := s3event.Build(ctx, cfg, log.With("component", "events"))
-	if err != nil {
-		return err
-	}
+	events := s3event.New(log.With("component", "events"), parts.Keeper, parts.Objects, cfg.ReconcileMaxItems)
 	hookMu.Lock()
 	hook = s3event.Webhook(events.Handle, hookToken, log.With("component", "events"))
 	hookMu.Unlock()
 	go events.Keeper.Loop(ctx, cfg.ReconcileInterval, cfg.ReconcileMaxItems)
 	go summarizeMetrics(ctx, log.With("component", "metrics"), time.Minute)
 
-	app, err := api.Build(ctx, cfg, providers, log.With("component", "api"))
-	if err != nil {
-		return err
-	}
+	app := api.New(api.Deps{Config: cfg, Log: log.With("component", "api"), Service: parts.Service, Now: parts.Now})
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return fmt.Errorf("API_ADDR %s: %w", cfg.APIAddr, err)

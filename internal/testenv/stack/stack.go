@@ -16,16 +16,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voicerec/backend/internal/auth"
+	"github.com/voicerec/backend/internal/awsclients"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devissuer"
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/lifecycle"
 	"github.com/voicerec/backend/internal/metrics"
-	provider "github.com/voicerec/backend/internal/providers"
 	"github.com/voicerec/backend/internal/s3"
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/testenv"
+	"github.com/voicerec/backend/internal/wire"
 	"github.com/voicerec/backend/server/api"
 )
 
@@ -36,7 +36,7 @@ const ClientID = "recorder-test"
 type Stack struct {
 	Env     *testenv.Env
 	Config  config.Config
-	Clients config.Clients
+	Clients awsclients.Clients
 	Store   *dynamo.Store
 	Objects *s3.Store
 	Issuer  *devissuer.Issuer
@@ -44,8 +44,8 @@ type Stack struct {
 	Handler http.Handler
 	// Events is the handler MinIO's notifications reach.
 	Events *s3event.Handler
-	// Keeper is the events handler's lifecycle keeper: tests run
-	// reconcile passes through it.
+	// Keeper is the one lifecycle keeper the API and the events handler
+	// share: tests run reconcile passes through it.
 	Keeper *lifecycle.Keeper
 	// IssuerURL and APIURL are the base URLs of the dev issuer and the API.
 	IssuerURL, APIURL string
@@ -111,45 +111,26 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	providers, err := auth.ProvidersFromEnv(getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := auth.NewVerifier(providers, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clients := env.Provision(t, cfg)
-	set, err := provider.Build(context.Background(), cfg.Providers, clients.AWS)
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s := &Stack{
-		Env: env, Config: cfg, Clients: clients, Issuer: iss, IssuerURL: issuerURL, Logs: logs, clock: o.Clock,
-		Store:   dynamo.New(clients.DynamoDB, cfg.TablePrefix),
-		Objects: s3.New(clients.S3, clients.Presign, cfg.Bucket),
-	}
-	deps := api.Deps{
-		Config: cfg, Log: log, DynamoDB: clients.DynamoDB, Store: s.Store, Objects: s.Objects, Verifier: verifier,
-		Providers: set,
-	}
+	opts := []wire.Option{wire.WithClients(env.Provision(t, cfg))}
 	if o.Clock != nil {
-		deps.Now = o.Clock.Now
+		opts = append(opts, wire.WithClock(o.Clock.Now))
 	}
-	s.Handler = api.New(deps)
+	parts, err := wire.Build(context.Background(), cfg, log, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stack{
+		Env: env, Config: cfg, Clients: parts.Clients, Issuer: iss, IssuerURL: issuerURL, Logs: logs, clock: o.Clock,
+		Store: parts.Store, Objects: parts.Objects, Keeper: parts.Keeper,
+	}
+	s.Handler = api.New(api.Deps{Config: cfg, Log: log, Service: parts.Service, Now: parts.Now})
 	apiSrv := httptest.NewServer(s.Handler)
 	t.Cleanup(apiSrv.Close)
 	s.APIURL = apiSrv.URL
 
-	var now func() time.Time
-	if o.Clock != nil {
-		now = o.Clock.Now
-	}
-	s.Events = s3event.FromClients(cfg, log, clients, now)
-	s.Events.Keeper.Providers = set
-	s.Keeper = s.Events.Keeper
+	s.Events = s3event.New(log, parts.Keeper, parts.Objects, cfg.ReconcileMaxItems)
 	env.OnEvent(t, cfg.Bucket, s.Events.Handle)
 	return s
 }

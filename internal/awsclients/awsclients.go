@@ -1,4 +1,8 @@
-package config
+// Package awsclients builds the AWS SDK clients the backend talks to, from
+// the configuration's endpoints and region: the composition root
+// (internal/wire) calls it once per process; tests pass emulator
+// credentials to From.
+package awsclients
 
 import (
 	"context"
@@ -15,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/logging"
+
+	"github.com/voicerec/backend/internal/config"
 )
 
 // Clients are the AWS clients the backend uses.
@@ -29,10 +35,9 @@ type Clients struct {
 	AWS aws.Config
 }
 
-// AWSClients loads credentials the SDK's usual way (environment, shared
-// files, the Lambda role) and builds clients pointed at the configured
-// endpoints.
-func (c Config) AWSClients(ctx context.Context, log *slog.Logger) (Clients, error) {
+// Load loads credentials the SDK's usual way (environment, shared files,
+// the Lambda role) and builds clients pointed at the configured endpoints.
+func Load(ctx context.Context, c config.Config, log *slog.Logger) (Clients, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx,
 		// The SDK's own chatter (retries, connection reuse after an error
 		// answer) goes to our log at debug level instead of raw stderr.
@@ -53,12 +58,12 @@ func (c Config) AWSClients(ctx context.Context, log *slog.Logger) (Clients, erro
 	if err != nil {
 		return Clients{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return c.ClientsFrom(awsCfg), nil
+	return From(c, awsCfg), nil
 }
 
-// ClientsFrom builds the clients from an already loaded aws.Config; tests use
-// it with static emulator credentials.
-func (c Config) ClientsFrom(awsCfg aws.Config) Clients {
+// From builds the clients from an already loaded aws.Config; tests use it
+// with static emulator credentials.
+func From(c config.Config, awsCfg aws.Config) Clients {
 	awsCfg.Retryer = Retryer
 	if awsCfg.HTTPClient == nil {
 		awsCfg.HTTPClient = httpClient()

@@ -1,11 +1,13 @@
-package auth
+package config
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestProvidersFromEnv(t *testing.T) {
+// Which providers the environment enables, and every variable a bad one
+// names.
+func TestOIDCProviders(t *testing.T) {
 	cases := []struct {
 		name    string
 		env     map[string]string
@@ -26,7 +28,7 @@ func TestProvidersFromEnv(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ps, err := ProvidersFromEnv(func(k string) string { return tc.env[k] })
+			ps, err := oidcProviders(func(k string) string { return tc.env[k] })
 			if len(tc.errVars) > 0 {
 				if err == nil {
 					t.Fatalf("no error, providers %+v", ps)
@@ -55,6 +57,31 @@ func TestProvidersFromEnv(t *testing.T) {
 	}
 }
 
+// Built-in providers require a nonce unless told otherwise; extra ones do
+// not unless told to.
+func TestRequireNonceDefaults(t *testing.T) {
+	env := map[string]string{
+		"GOOGLE_CLIENT_IDS": "g", "APPLE_CLIENT_IDS": "a", "KAKAO_CLIENT_IDS": "k", "KAKAO_REQUIRE_NONCE": "false",
+		"OIDC_PROVIDERS": "acme,corp", "OIDC_ACME_ISSUER": "https://acme.example", "OIDC_ACME_JWKS_URL": "https://acme.example/jwks",
+		"OIDC_ACME_CLIENT_IDS": "x", "OIDC_CORP_ISSUER": "https://corp.example", "OIDC_CORP_JWKS_URL": "https://corp.example/jwks",
+		"OIDC_CORP_CLIENT_IDS": "y", "OIDC_CORP_REQUIRE_NONCE": "true",
+	}
+	ps, err := oidcProviders(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"acme": false, "apple": true, "corp": true, "google": true, "kakao": false}
+	for _, p := range ps {
+		if p.RequireNonce != want[p.Name] {
+			t.Errorf("%s: RequireNonce %v, want %v", p.Name, p.RequireNonce, want[p.Name])
+		}
+	}
+	env["GOOGLE_REQUIRE_NONCE"] = "maybe"
+	if _, err := oidcProviders(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "GOOGLE_REQUIRE_NONCE") {
+		t.Errorf("bad GOOGLE_REQUIRE_NONCE: %v", err)
+	}
+}
+
 // The scheme-less issuer spelling is allowed for Google alone, and only
 // that exact spelling.
 func TestSchemeLessIssuerOnlyForGoogle(t *testing.T) {
@@ -69,7 +96,7 @@ func TestSchemeLessIssuerOnlyForGoogle(t *testing.T) {
 			"OIDC_ACME_JWKS_URL": "https://acme.example/jwks", "OIDC_ACME_CLIENT_IDS": "x"}, "OIDC_ACME_ISSUER"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ProvidersFromEnv(func(k string) string { return tc.env[k] })
+			_, err := oidcProviders(func(k string) string { return tc.env[k] })
 			if tc.bad == "" && err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +128,7 @@ func TestTokenURLOnlyOnLoopbackForExtraProviders(t *testing.T) {
 		{"built-in", map[string]string{"GOOGLE_CLIENT_IDS": "x", "OIDC_GOOGLE_TOKEN_URL": "http://127.0.0.1:1/token"}, "OIDC_GOOGLE_TOKEN_URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ps, err := ProvidersFromEnv(func(k string) string { return tc.env[k] })
+			ps, err := oidcProviders(func(k string) string { return tc.env[k] })
 			if tc.bad == "" {
 				if err != nil || len(ps) != 1 || ps[0].TokenURL != tc.env["OIDC_DEV_TOKEN_URL"] {
 					t.Fatalf("%v %+v", err, ps)
@@ -112,5 +139,22 @@ func TestTokenURLOnlyOnLoopbackForExtraProviders(t *testing.T) {
 				t.Fatalf("error %v, want one naming %s", err, tc.bad)
 			}
 		})
+	}
+}
+
+// Load reads the identity providers with every other variable: a bad one
+// fails start-up, a good one reaches the configuration.
+func TestLoadReadsIdentityProviders(t *testing.T) {
+	env := map[string]string{"GOOGLE_CLIENT_IDS": "g.apps", "OIDC_GOOGLE_ALGS": "HS256"}
+	if _, err := Load(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "OIDC_GOOGLE_ALGS") {
+		t.Fatalf("Load with a symmetric algorithm: %v", err)
+	}
+	delete(env, "OIDC_GOOGLE_ALGS")
+	c, err := Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.OIDC) != 1 || c.OIDC[0].Name != "google" || c.OIDC[0].ClientIDs[0] != "g.apps" {
+		t.Fatalf("OIDC %+v, want google with g.apps", c.OIDC)
 	}
 }

@@ -1,4 +1,4 @@
-package api
+package recorder
 
 import (
 	"strings"
@@ -13,26 +13,26 @@ import (
 func TestMultipartRequestBounds(t *testing.T) {
 	t.Parallel()
 	const digest = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
-	parts := func(n int) *completeRequest {
-		r := &completeRequest{Parts: make([]completePart, n)}
+	parts := func(n int) *CompleteRequest {
+		r := &CompleteRequest{Parts: make([]CompletePart, n)}
 		for i := range r.Parts {
-			r.Parts[i] = completePart{PartNumber: i + 1, ETag: `"etag"`, SHA256: digest}
+			r.Parts[i] = CompletePart{PartNumber: i + 1, ETag: `"etag"`, SHA256: digest}
 		}
 		return r
 	}
-	etag := func(e string) *completeRequest {
-		return &completeRequest{Parts: []completePart{{PartNumber: 1, ETag: e, SHA256: digest}}}
+	etag := func(e string) *CompleteRequest {
+		return &CompleteRequest{Parts: []CompletePart{{PartNumber: 1, ETag: e, SHA256: digest}}}
 	}
-	numbers := func(n int) *partsRequest {
-		r := &partsRequest{Parts: make([]partDigest, n)}
+	numbers := func(n int) *PartsRequest {
+		r := &PartsRequest{Parts: make([]PartDigest, n)}
 		for i := range r.Parts {
-			r.Parts[i] = partDigest{PartNumber: i + 1, SHA256: digest}
+			r.Parts[i] = PartDigest{PartNumber: i + 1, SHA256: digest}
 		}
 		return r
 	}
 	for _, tc := range []struct {
 		name string
-		req  validator
+		req  interface{ Validate() error }
 		ok   bool
 	}{
 		{"complete of no part", parts(0), false},
@@ -44,15 +44,15 @@ func TestMultipartRequestBounds(t *testing.T) {
 		{"an etag longer than any storage answers", etag(strings.Repeat("e", 129)), false},
 		{"no part numbers", numbers(0), false},
 		{"one part number", numbers(1), true},
-		{"the most part numbers at once", numbers(maxPartsPerRequest), true},
-		{"one part number more", numbers(maxPartsPerRequest + 1), false},
-		{"a part without its digest", &partsRequest{Parts: []partDigest{{PartNumber: 1}}}, false},
-		{"the older form without digests", &partsRequest{PartNumbers: []int{1}}, false},
-		{"a complete without a part's digest", &completeRequest{Parts: []completePart{{PartNumber: 1, ETag: "e"}}}, false},
+		{"the most part numbers at once", numbers(MaxPartsPerRequest), true},
+		{"one part number more", numbers(MaxPartsPerRequest + 1), false},
+		{"a part without its digest", &PartsRequest{Parts: []PartDigest{{PartNumber: 1}}}, false},
+		{"the older form without digests", &PartsRequest{PartNumbers: []int{1}}, false},
+		{"a complete without a part's digest", &CompleteRequest{Parts: []CompletePart{{PartNumber: 1, ETag: "e"}}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.req.validate(); (err == nil) != tc.ok {
-				t.Errorf("validate() = %v, want ok=%v", err, tc.ok)
+			if err := tc.req.Validate(); (err == nil) != tc.ok {
+				t.Errorf("Validate() = %v, want ok=%v", err, tc.ok)
 			}
 		})
 	}

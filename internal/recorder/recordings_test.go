@@ -1,4 +1,4 @@
-package api
+package recorder
 
 import (
 	"strings"
@@ -24,8 +24,8 @@ func TestIdempotencyKeyBounds(t *testing.T) {
 		{"DEL", "a\x7f", false},
 		{"a non-ASCII letter", "caf\u00e9", false},
 	} {
-		if got := validIdempotencyKey(tc.key); got != tc.ok {
-			t.Errorf("%s: validIdempotencyKey(%q) = %v, want %v", tc.name, tc.key, got, tc.ok)
+		if got := ValidIdempotencyKey(tc.key); got != tc.ok {
+			t.Errorf("%s: ValidIdempotencyKey(%q) = %v, want %v", tc.name, tc.key, got, tc.ok)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package api
+package recorder
 
 import (
 	"encoding/base64"
