@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/wire"
 )
@@ -24,16 +23,11 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := config.Load(getenv)
+	parts, err := wire.FromEnv(ctx, getenv, stdout)
 	if err != nil {
 		return err
 	}
-	log := cfg.Logger(stdout)
-	parts, err := wire.Build(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	h := s3event.New(log, parts.Keeper, parts.Objects, cfg.ReconcileMaxItems)
+	h := s3event.New(parts.Log, parts.Keeper, parts.Objects, parts.Config.ReconcileMaxItems)
 	lambda.StartWithOptions(h.Invoke, lambda.WithContext(ctx))
 	return nil
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/labstack/echo/v4"
 
-	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/wire"
 	"github.com/voicerec/backend/server/api"
 )
@@ -33,15 +32,11 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := config.Load(getenv)
+	parts, err := wire.FromEnv(ctx, getenv, stdout)
 	if err != nil {
 		return err
 	}
-	log := cfg.Logger(stdout)
-	parts, err := wire.Build(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
+	cfg, log := parts.Config, parts.Log
 	app := api.New(api.Deps{Config: cfg, Log: log, Service: parts.Service, Now: parts.Now})
 	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
 		lambda.StartWithOptions(lambdaHandler(app), lambda.WithContext(ctx))

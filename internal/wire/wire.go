@@ -8,6 +8,7 @@ package wire
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"time"
 
@@ -108,4 +109,15 @@ func Verifier(cfg config.Config) (*auth.Verifier, error) {
 		ps[i] = auth.Provider(p)
 	}
 	return auth.NewVerifier(ps, auth.Options{})
+}
+
+// FromEnv is what every deployed entry point starts with: the configuration
+// from the environment (every bad variable named at once), the logger it
+// asks for writing to stdout, and every part built from them.
+func FromEnv(ctx context.Context, getenv func(string) string, stdout io.Writer) (*App, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return Build(ctx, cfg, cfg.Logger(stdout))
 }
