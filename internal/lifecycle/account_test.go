@@ -63,7 +63,7 @@ func TestAccountDeletionCatchesAnUploadAgainUnderARejectedRecord(t *testing.T) {
 	token, uid := s.Login(t, "rejected-leaver")
 	const size = 6000
 	up := s.CreateUpload(t, token, "memo.m4a", m4a, size)
-	key := objectKey(t, up.Upload.URL, s.Config.Bucket)
+	key := s.ObjectKey(t, up.Upload.URL)
 	if st := stack.Put(t, up.Upload, make([]byte, size)); st != http.StatusOK {
 		t.Fatalf("PUT: %d", st)
 	}

@@ -26,7 +26,7 @@ func TestOtherBodyThanDeclaredChecksumIsRejected(t *testing.T) {
 	if st := s.Call(t, token, http.MethodPost, "/v1/recordings", req, &up); st != http.StatusCreated {
 		t.Fatalf("create: %d", st)
 	}
-	key := objectKey(t, up.Upload.URL, s.Config.Bucket)
+	key := s.ObjectKey(t, up.Upload.URL)
 	adminPut(t, s, key, other, base64.StdEncoding.EncodeToString(otherSum[:]))
 
 	outcome := held.deliver(t, held.next(t, key, "ObjectCreated"))

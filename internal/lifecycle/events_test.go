@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -94,7 +93,7 @@ func (h *heldEvents) deliver(t *testing.T, ev events.S3Event) string {
 func (h *heldEvents) uploadConfirmed(t *testing.T, token, name string, body []byte) (id, key string, created events.S3Event) {
 	t.Helper()
 	up := h.s.CreateUpload(t, token, name, m4a, int64(len(body)))
-	key = objectKey(t, up.Upload.URL, h.s.Config.Bucket)
+	key = h.s.ObjectKey(t, up.Upload.URL)
 	if st := stack.Put(t, up.Upload, body); st != http.StatusOK {
 		t.Fatalf("PUT: %d", st)
 	}
@@ -129,20 +128,6 @@ func stored(t *testing.T, s *stack.Stack, key string) bool {
 		t.Fatal(err)
 	}
 	return true
-}
-
-// objectKey is the key a presigned URL writes to.
-func objectKey(t *testing.T, rawURL, bucket string) string {
-	t.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, ok := strings.CutPrefix(u.Path, "/"+bucket+"/")
-	if !ok {
-		t.Fatalf("URL path %q is not in bucket %s", u.Path, bucket)
-	}
-	return key
 }
 
 // audio is a real M4A of n bytes; bodies of different seeds differ.

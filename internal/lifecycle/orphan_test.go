@@ -17,7 +17,7 @@ func TestObjectUnderAnotherExtensionIsDeleted(t *testing.T) {
 	token, _ := s.Login(t, "extender")
 	avail, availKey, _ := held.uploadConfirmed(t, token, "kept.m4a", audio(6000, 'a'))
 	up := s.CreateUpload(t, token, "waiting.m4a", m4a, 6000)
-	pendingKey := objectKey(t, up.Upload.URL, s.Config.Bucket)
+	pendingKey := s.ObjectKey(t, up.Upload.URL)
 
 	for _, r := range []struct{ id, key, status string }{{avail, availKey, "available"}, {up.Recording.ID, pendingKey, "pending"}} {
 		other, ok := strings.CutSuffix(r.key, ".m4a")

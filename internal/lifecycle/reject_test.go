@@ -18,7 +18,7 @@ func TestUploadAgainUnderRejectedRecordIsDeleted(t *testing.T) {
 	token, _ := s.Login(t, "retrier")
 	const size = 6000
 	up := s.CreateUpload(t, token, "memo.m4a", m4a, size)
-	key := objectKey(t, up.Upload.URL, s.Config.Bucket)
+	key := s.ObjectKey(t, up.Upload.URL)
 	if st := stack.Put(t, up.Upload, make([]byte, size)); st != http.StatusOK {
 		t.Fatalf("PUT: %d", st)
 	}
@@ -54,7 +54,7 @@ func TestUploadAgainUnderRejectedRecordIsDeletedWithoutItsEvent(t *testing.T) {
 	token, _ := s.Login(t, "retrier")
 	const size = 6000
 	up := s.CreateUpload(t, token, "memo.m4a", m4a, size)
-	key := objectKey(t, up.Upload.URL, s.Config.Bucket)
+	key := s.ObjectKey(t, up.Upload.URL)
 	if st := stack.Put(t, up.Upload, make([]byte, size)); st != http.StatusOK {
 		t.Fatalf("PUT: %d", st)
 	}
@@ -102,7 +102,7 @@ func TestDeletedRejectedRecordCatchesALateUploadWithoutItsEvent(t *testing.T) {
 	token, _ := s.Login(t, "deleter")
 	const size = 6000
 	up := s.CreateUpload(t, token, "memo.m4a", m4a, size)
-	key := objectKey(t, up.Upload.URL, s.Config.Bucket)
+	key := s.ObjectKey(t, up.Upload.URL)
 	if st := stack.Put(t, up.Upload, make([]byte, size)); st != http.StatusOK {
 		t.Fatalf("PUT: %d", st)
 	}

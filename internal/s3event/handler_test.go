@@ -74,7 +74,7 @@ func TestPresignedUploadBecomesAvailableAndListed(t *testing.T) {
 	s.AssertLogsFree(t, token, up.Upload.URL)
 
 	// The S3 console shows whose recording an object is.
-	tags, err := s.Objects.Tags(context.Background(), objectKey(t, up.Upload.URL, s.Config.Bucket))
+	tags, err := s.Objects.Tags(context.Background(), s.ObjectKey(t, up.Upload.URL))
 	if err != nil || tags["user"] == "" || tags["recording"] != up.Recording.ID || tags["status"] != "available" || tags["duration_ms"] == "" {
 		t.Errorf("object tags %v, %v", tags, err)
 	}
@@ -110,7 +110,7 @@ func TestUndeclaredBodiesAreRejectedAndRemoved(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up := s.CreateUpload(t, token, "memo.m4a", m4a, 1000)
-			key := objectKey(t, up.Upload.URL, s.Config.Bucket)
+			key := s.ObjectKey(t, up.Upload.URL)
 			// The presigned URL would refuse these bodies; admin credentials
 			// are how an undeclared object can appear at all.
 			_, err := admin.PutObject(context.Background(), &awss3.PutObjectInput{
@@ -164,7 +164,7 @@ func TestObjectDeletedBehindTheAPIsBack(t *testing.T) {
 	stack.Put(t, up.Upload, body(8192, 'b'))
 	s.WaitStatus(t, token, up.Recording.ID, "available")
 
-	key := objectKey(t, up.Upload.URL, s.Config.Bucket)
+	key := s.ObjectKey(t, up.Upload.URL)
 	if _, err := s.Clients.S3.DeleteObject(context.Background(), &awss3.DeleteObjectInput{Bucket: &s.Config.Bucket, Key: &key}); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestUploadAfterCancelLeavesNoOrphan(t *testing.T) {
 	if st := stack.Put(t, up.Upload, body(6000, 'c')); st != http.StatusOK {
 		t.Fatalf("late PUT: %d", st)
 	}
-	waitGone(t, s.Clients.S3, s.Config.Bucket, objectKey(t, up.Upload.URL, s.Config.Bucket))
+	waitGone(t, s.Clients.S3, s.Config.Bucket, s.ObjectKey(t, up.Upload.URL))
 }
 
 func TestOddKeysAreDecodedAndIgnored(t *testing.T) {
@@ -300,7 +300,7 @@ func TestDuplicateDeliveryChangesNothing(t *testing.T) {
 	r := newReplay(t)
 	up := r.s.CreateUpload(t, r.token, "twice.m4a", m4a, 6000)
 	stack.Put(t, up.Upload, body(6000, 'd'))
-	key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
+	key := r.s.ObjectKey(t, up.Upload.URL)
 	ev := r.rec.next(t, key, "ObjectCreated")
 
 	want := []string{"confirmed", "in_sync", "in_sync"}
@@ -322,7 +322,7 @@ func TestEventsInAnyOrder(t *testing.T) {
 	orders := [][3]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
 	for _, order := range orders {
 		up := r.s.CreateUpload(t, r.token, "ordered.m4a", m4a, 6000)
-		key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
+		key := r.s.ObjectKey(t, up.Upload.URL)
 		stack.Put(t, up.Upload, body(6000, '1'))
 		put1 := r.rec.next(t, key, "ObjectCreated")
 		if _, err := r.s.Clients.S3.DeleteObject(context.Background(), &awss3.DeleteObjectInput{Bucket: &r.s.Config.Bucket, Key: &key}); err != nil {
@@ -364,7 +364,7 @@ func seq(ev events.S3Event) string {
 func TestEventsForADeletedRecording(t *testing.T) {
 	r := newReplay(t)
 	up := r.s.CreateUpload(t, r.token, "gone.m4a", m4a, 6000)
-	key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
+	key := r.s.ObjectKey(t, up.Upload.URL)
 	stack.Put(t, up.Upload, body(6000, 'g'))
 	created := r.rec.next(t, key, "ObjectCreated")
 	if got := r.handle(t, created); got != "confirmed" {
@@ -399,7 +399,7 @@ func TestEventsForADeletedRecording(t *testing.T) {
 func TestOneBadRecordDoesNotStopTheOthers(t *testing.T) {
 	r := newReplay(t)
 	up := r.s.CreateUpload(t, r.token, "good.m4a", m4a, 6000)
-	key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
+	key := r.s.ObjectKey(t, up.Upload.URL)
 	stack.Put(t, up.Upload, body(6000, 'o'))
 	good := r.rec.next(t, key, "ObjectCreated").Records[0]
 
@@ -434,7 +434,7 @@ func TestOneBadRecordDoesNotStopTheOthers(t *testing.T) {
 func TestTransientFailureFailsTheInvocationAndRedeliveryCompletes(t *testing.T) {
 	r := newReplay(t)
 	up := r.s.CreateUpload(t, r.token, "retry.m4a", m4a, 6000)
-	key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
+	key := r.s.ObjectKey(t, up.Upload.URL)
 	stack.Put(t, up.Upload, body(6000, 'r'))
 	ev := r.rec.next(t, key, "ObjectCreated")
 
@@ -519,7 +519,7 @@ func TestParsesAWSLambdaGoSamples(t *testing.T) {
 func TestAWSShapedEventConfirms(t *testing.T) {
 	r := newReplay(t)
 	up := r.s.CreateUpload(t, r.token, "aws.m4a", m4a, 6000)
-	key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
+	key := r.s.ObjectKey(t, up.Upload.URL)
 	stack.Put(t, up.Upload, body(6000, 'w'))
 	r.rec.next(t, key, "ObjectCreated") // MinIO's own copy, not used
 
@@ -544,20 +544,6 @@ func TestAWSShapedEventConfirms(t *testing.T) {
 }
 
 // --- helpers
-
-// objectKey is the key a presigned URL writes to.
-func objectKey(t *testing.T, rawURL, bucket string) string {
-	t.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, ok := strings.CutPrefix(u.Path, "/"+bucket+"/")
-	if !ok {
-		t.Fatalf("URL path %q is not in bucket %s", u.Path, bucket)
-	}
-	return key
-}
 
 func exists(t *testing.T, c *awss3.Client, bucket, key string) bool {
 	t.Helper()
@@ -646,7 +632,7 @@ func truncatedM4A(n int) []byte {
 func TestObjectRemovedOutcomeAndLatency(t *testing.T) {
 	r := newReplay(t)
 	up := r.s.CreateUpload(t, r.token, "behind.m4a", m4a, 6000)
-	key := objectKey(t, up.Upload.URL, r.s.Config.Bucket)
+	key := r.s.ObjectKey(t, up.Upload.URL)
 	stack.Put(t, up.Upload, body(6000, 'b'))
 	if got := r.handle(t, r.rec.next(t, key, "ObjectCreated")); got != "confirmed" {
 		t.Fatalf("confirm: %s", got)
