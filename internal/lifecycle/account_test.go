@@ -62,14 +62,7 @@ func TestAccountDeletionCatchesAnUploadAgainUnderARejectedRecord(t *testing.T) {
 	s, held := startHeld(t, stack.Options{Clock: clock})
 	token, uid := s.Login(t, "rejected-leaver")
 	const size = 6000
-	up := s.CreateUpload(t, token, "memo.m4a", m4a, size)
-	key := s.ObjectKey(t, up.Upload.URL)
-	if st := stack.Put(t, up.Upload, make([]byte, size)); st != http.StatusOK {
-		t.Fatalf("PUT: %d", st)
-	}
-	if got := held.deliver(t, held.next(t, key, "ObjectCreated")); got != "rejected" {
-		t.Fatalf("silence as audio: outcome %q, want rejected", got)
-	}
+	up, key := rejectedUpload(t, s, held, token, size)
 	if st := s.Call(t, token, http.MethodDelete, "/v1/me", nil, nil); st != http.StatusNoContent {
 		t.Fatalf("delete account: %d", st)
 	}

@@ -132,3 +132,19 @@ func stored(t *testing.T, s *stack.Stack, key string) bool {
 
 // audio is a real M4A of n bytes; bodies of different seeds differ.
 func audio(n int, seed byte) []byte { return testaudio.Body(m4a, n, seed) }
+
+// rejectedUpload creates an upload of size bytes, stores silence under it
+// and delivers its event: the recording ends rejected (not_audio), and its
+// URL can still store a body until the upload window is over.
+func rejectedUpload(t *testing.T, s *stack.Stack, held *heldEvents, token string, size int64) (stack.Upload, string) {
+	t.Helper()
+	up := s.CreateUpload(t, token, "memo.m4a", m4a, size)
+	key := s.ObjectKey(t, up.Upload.URL)
+	if st := stack.Put(t, up.Upload, make([]byte, size)); st != http.StatusOK {
+		t.Fatalf("PUT: %d", st)
+	}
+	if got := held.deliver(t, held.next(t, key, "ObjectCreated")); got != "rejected" {
+		t.Fatalf("silence as audio: outcome %q, want rejected", got)
+	}
+	return up, key
+}

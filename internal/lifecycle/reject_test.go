@@ -17,14 +17,7 @@ func TestUploadAgainUnderRejectedRecordIsDeleted(t *testing.T) {
 	s, held := startHeld(t, stack.Options{})
 	token, _ := s.Login(t, "retrier")
 	const size = 6000
-	up := s.CreateUpload(t, token, "memo.m4a", m4a, size)
-	key := s.ObjectKey(t, up.Upload.URL)
-	if st := stack.Put(t, up.Upload, make([]byte, size)); st != http.StatusOK {
-		t.Fatalf("PUT: %d", st)
-	}
-	if got := held.deliver(t, held.next(t, key, "ObjectCreated")); got != "rejected" {
-		t.Fatalf("silence as audio: outcome %q, want rejected", got)
-	}
+	up, key := rejectedUpload(t, s, held, token, size)
 	if stored(t, s, key) {
 		t.Fatal("the rejected body is still stored")
 	}
@@ -53,14 +46,7 @@ func TestUploadAgainUnderRejectedRecordIsDeletedWithoutItsEvent(t *testing.T) {
 	s, held := startHeld(t, stack.Options{Clock: clock})
 	token, _ := s.Login(t, "retrier")
 	const size = 6000
-	up := s.CreateUpload(t, token, "memo.m4a", m4a, size)
-	key := s.ObjectKey(t, up.Upload.URL)
-	if st := stack.Put(t, up.Upload, make([]byte, size)); st != http.StatusOK {
-		t.Fatalf("PUT: %d", st)
-	}
-	if got := held.deliver(t, held.next(t, key, "ObjectCreated")); got != "rejected" {
-		t.Fatalf("silence as audio: outcome %q, want rejected", got)
-	}
+	up, key := rejectedUpload(t, s, held, token, size)
 	if st := stack.Put(t, up.Upload, audio(size, 'r')); st != http.StatusOK {
 		t.Fatalf("PUT again: %d", st)
 	}
@@ -101,14 +87,7 @@ func TestDeletedRejectedRecordCatchesALateUploadWithoutItsEvent(t *testing.T) {
 	s, held := startHeld(t, stack.Options{Clock: clock})
 	token, _ := s.Login(t, "deleter")
 	const size = 6000
-	up := s.CreateUpload(t, token, "memo.m4a", m4a, size)
-	key := s.ObjectKey(t, up.Upload.URL)
-	if st := stack.Put(t, up.Upload, make([]byte, size)); st != http.StatusOK {
-		t.Fatalf("PUT: %d", st)
-	}
-	if got := held.deliver(t, held.next(t, key, "ObjectCreated")); got != "rejected" {
-		t.Fatalf("silence as audio: outcome %q, want rejected", got)
-	}
+	up, key := rejectedUpload(t, s, held, token, size)
 	if st := s.Call(t, token, http.MethodDelete, "/v1/recordings/"+up.Recording.ID, nil, nil); st != http.StatusOK {
 		t.Fatalf("DELETE: %d", st)
 	}
