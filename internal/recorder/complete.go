@@ -3,6 +3,7 @@ package recorder
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/recording"
@@ -50,6 +51,10 @@ func (r *CompleteRequest) Validate() error {
 
 // errPartsOfSinglePut keeps the conflict a single PUT's complete with parts
 // always answered: that app's idea of the upload is not the server's.
+// answerMargin is kept from a complete's deadline to answer pending when
+// the convergence takes too long.
+const answerMargin = time.Second
+
 var errPartsOfSinglePut = recording.Errorf(recording.CodeConflict, "this recording is not a multipart upload: complete it with an empty body, without parts")
 
 // Complete tells the server an upload is done, so the recording converges
@@ -81,10 +86,16 @@ func (s *Service) Complete(ctx context.Context, userID, id string, req CompleteR
 	}
 	// The storage event converges it too; whoever comes first wins, and
 	// the other finds nothing to do. A failure here leaves it to them, so
-	// the app hears pending, not an error. Without cancel: a client that
-	// hangs up must not cut a confirmation in half (each step is
-	// conditional anyway).
-	if _, err := s.converger.Converge(context.WithoutCancel(ctx), userID, rec.ID, ""); err != nil {
+	// the app hears pending, not an error. A client that hangs up does not
+	// cut the confirmation short; the request's deadline still bounds it.
+	// Its deadline leaves the request time to read and answer the record.
+	cctx := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithDeadline(cctx, dl.Add(-min(answerMargin, time.Until(dl)/4)))
+		defer cancel()
+	}
+	if _, err := s.converger.Converge(cctx, userID, rec.ID, ""); err != nil {
 		s.log.WarnContext(ctx, "converge at complete", "recording_id", rec.ID, "error", err)
 	}
 	rec, err = s.store.GetRecording(ctx, userID, rec.ID)
