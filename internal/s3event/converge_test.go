@@ -103,3 +103,59 @@ func TestInvokeRoutesAConvergeRequest(t *testing.T) {
 		t.Errorf("an empty notification answered %+v, %v", ans, err)
 	}
 }
+
+// A complete and the storage event of the same upload race: whichever
+// comes first confirms it, exactly once (one transition, the bytes counted
+// once, one "recording confirmed" line with its metric), and the other finds
+// it done. Each round delivers both at once.
+func TestCompleteAndEventRaceConfirmOnce(t *testing.T) {
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	held := make(chan events.S3Event, 64)
+	s.Env.OnEvent(t, s.Config.Bucket, func(_ context.Context, ev events.S3Event) error {
+		held <- ev
+		return nil
+	})
+	token, _ := s.Login(t, "racer")
+	const rounds, size = 24, 6000
+	for i := range rounds {
+		up := s.CreateUpload(t, token, "race.m4a", m4a, size)
+		stack.Put(t, up.Upload, body(size, byte(i)))
+		var ev events.S3Event
+		for ev.Records == nil || !strings.Contains(ev.Records[0].S3.Object.Key, up.Recording.ID) {
+			select {
+			case ev = <-held:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("round %d: no notification", i)
+			}
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Events.Handle(context.Background(), ev) }()
+		var rec stack.Recording
+		st := s.Call(t, token, http.MethodPost, "/v1/recordings/"+up.Recording.ID+"/complete", map[string]any{}, &rec)
+		if err := <-done; err != nil {
+			t.Fatalf("round %d: event: %v", i, err)
+		}
+		if st != http.StatusOK || rec.Status != "available" {
+			t.Fatalf("round %d: complete answered %d %+v", i, st, rec)
+		}
+	}
+	if n, count := s.Usage(t, token); n != rounds*size || count != rounds {
+		t.Errorf("usage %d bytes, %d recordings; want %d, %d (each counted once)", n, count, rounds*size, rounds)
+	}
+	eventWon := 0
+	for _, line := range s.Logged("s3 record") {
+		if line["outcome"] == lifecycle.OutcomeConfirmed {
+			eventWon++
+		}
+	}
+	t.Logf("the event confirmed %d of %d, the complete the rest", eventWon, rounds)
+	confirmed := s.Logged("recording confirmed")
+	if len(confirmed) != rounds {
+		t.Errorf("%d recordings confirmed in %d lines, want one each", rounds, len(confirmed))
+	}
+	for _, line := range confirmed {
+		if _, ok := line["_aws"]; !ok {
+			t.Errorf("a confirmation without its metric: %v", line)
+		}
+	}
+}
