@@ -13,7 +13,7 @@ bench: tools ## Run the benchmarks and print the figures; WRITE=1 also writes be
 	@mkdir -p "$(dir $(BENCH_RAW))"
 	@set -euo pipefail; \
 	  go test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 60m ./bench/ | tee "$(BENCH_RAW)"; \
-	  go test -run '^$$' -bench ConfirmationLatency -benchtime=200x -count=1 -timeout 20m ./internal/s3event/ | tee -a "$(BENCH_RAW)"; \
+	  go test -run '^$$' -bench 'ConfirmationLatency|CompleteLatency' -benchtime=200x -count=1 -timeout 20m ./internal/s3event/ | tee -a "$(BENCH_RAW)"; \
 	  go test -run '^$$' -bench Probe -benchtime=20x -count=1 -timeout 10m ./internal/audio/ | tee -a "$(BENCH_RAW)"; \
 	  go test -run '^$$' -bench SignDownloadPage -benchtime=200x -count=1 -timeout 10m ./internal/s3/ | tee -a "$(BENCH_RAW)"
 ifeq ($(WRITE),1)

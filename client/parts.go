@@ -55,10 +55,16 @@ func (c *Client) StoredParts(ctx context.Context, id string) ([]StoredPart, erro
 	return out.Parts, err
 }
 
-// Complete assembles a multipart upload from its parts and returns the
-// recording as it is then.
+// Complete says an upload is done: a multipart one is assembled from its
+// parts, a single PUT's (parts nil) is sent as {}. The server checks it at
+// once and answers the recording as it is then: available, rejected, or
+// still pending when storage does not show the object yet.
 func (c *Client) Complete(ctx context.Context, id string, parts []CompletedPart) (Recording, error) {
 	var out Recording
-	err := c.do(ctx, http.MethodPost, recordingPath(id)+"/complete", nil, map[string]any{"parts": parts}, &out)
+	body := map[string]any{}
+	if parts != nil {
+		body["parts"] = parts
+	}
+	err := c.do(ctx, http.MethodPost, recordingPath(id)+"/complete", nil, body, &out)
 	return out, err
 }

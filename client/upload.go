@@ -93,10 +93,7 @@ func (c *Client) Upload(ctx context.Context, u FileUpload) (rec Recording, err e
 		if err != nil {
 			return rec, err
 		}
-		if done.Status == "rejected" {
-			return done, &RejectedError{done}
-		}
-		return c.waitConfirmed(ctx, rec, u.Wait)
+		return c.settle(ctx, rec, done, u.Wait)
 	}
 	if created.Upload.URL == "" {
 		// A replay of a recording already uploaded, or whose window is over.
@@ -136,7 +133,26 @@ func (c *Client) Upload(ctx context.Context, u FileUpload) (rec Recording, err e
 		}
 	}
 	bar.Finish(true)
-	return c.waitConfirmed(ctx, rec, u.Wait)
+	// Complete has the server check the upload now instead of when the
+	// storage event comes. Any failure (an older server refuses a single
+	// PUT's complete with a conflict) leaves the event to confirm it.
+	done, err := c.Complete(ctx, rec.ID, nil)
+	if err != nil {
+		return c.waitConfirmed(ctx, rec, u.Wait)
+	}
+	return c.settle(ctx, rec, done, u.Wait)
+}
+
+// settle returns the recording complete answered once it is final, and
+// polls only while it is still pending.
+func (c *Client) settle(ctx context.Context, rec, done Recording, wait time.Duration) (Recording, error) {
+	switch done.Status {
+	case "available":
+		return done, nil
+	case "rejected":
+		return done, &RejectedError{done}
+	}
+	return c.waitConfirmed(ctx, rec, wait)
 }
 
 // RejectedError is an upload the server refused after reading it.

@@ -300,15 +300,33 @@ async function upload(blob, name, type, durationMs, madeAt) {
     if (blob.size <= HASH_LIMIT) req.sha256 = await sha256Base64(blob);
     const { recording: rec, upload: up } = await api('POST', '/v1/recordings', req);
     const progress = (sent) => { row.bar.value = sent / blob.size; };
-    if (up.method === 'MULTIPART') await uploadParts(rec.id, blob, up, progress);
-    else await retry(() => put(up.url, up.headers, blob, progress));
+    let done;
+    if (up.method === 'MULTIPART') done = await uploadParts(rec.id, blob, up, progress);
+    else {
+      await retry(() => put(up.url, up.headers, blob, progress));
+      done = await confirmUpload(rec.id);
+    }
     row.bar.value = 1;
-    say(`Uploaded ${name}; waiting for the server to confirm it.`);
+    if (done?.status === 'available') say(`Uploaded ${name}.`);
+    else if (done?.status === 'rejected') say(`The server refused ${name}: ${done.reject_detail || done.reject_reason}.`);
+    else say(`Uploaded ${name}; waiting for the server to confirm it.`);
+    // The list polls on its own while anything is still pending.
     await refresh();
   } catch (err) {
     showError(err);
   } finally {
     row.li.remove();
+  }
+}
+
+// confirmUpload asks the server to check a single PUT now rather than when the
+// storage event comes, and answers the recording as it is then. A failed
+// call is no failed upload: the event confirms it, and the list polls.
+async function confirmUpload(id) {
+  try {
+    return await api('POST', `/v1/recordings/${id}/complete`, {});
+  } catch {
+    return null;
   }
 }
 
@@ -337,7 +355,7 @@ async function uploadParts(id, blob, up, progress) {
     }
   };
   await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, up.part_count) }, worker));
-  await api('POST', `/v1/recordings/${id}/complete`, { parts: etags });
+  return api('POST', `/v1/recordings/${id}/complete`, { parts: etags });
 }
 
 function uploadFiles(files) {

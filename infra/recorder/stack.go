@@ -155,6 +155,12 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	eventsFn := newFunction(stack, EventsFunctionID, p.EventsZip, "S3 events: upload confirmation", map[string]*string{
 		"DYNAMODB_TABLE_PREFIX": jsii.String(prefix), "S3_BUCKET": bucketName, "LOG_FORMAT": jsii.String("json"),
 	}, 256, 60)
+	// A complete converges through the events function, invoked
+	// synchronously, so the probe's ranged reads of audio stay in it. The
+	// API's REQUEST_TIMEOUT (10 s by default, under this function's 29 s)
+	// bounds the invoke; the events handler bounds one convergence at 15 s.
+	apiFn.allow("ConvergeThroughEvents", []string{"lambda:InvokeFunction"}, eventsFn.Function.FunctionArn())
+	apiFn.Function.AddEnvironment(jsii.String("EVENTS_FUNCTION_NAME"), eventsFn.Function.FunctionName(), nil)
 
 	// The reconciler is the events binary invoked by a schedule (it tells
 	// a scheduled event from an S3 one), with a role of its own: finishing

@@ -385,6 +385,7 @@ func TestLeastPrivilege(t *testing.T) {
 			"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
 			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
 			"kms:Decrypt", "kms:GenerateDataKey",
+			"lambda:InvokeFunction",
 			"logs:CreateLogStream", "logs:PutLogEvents",
 			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject",
 			"secretsmanager:GetSecretValue",
@@ -422,6 +423,36 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 	if len(actions) != len(want) {
 		t.Errorf("policies for %d roles, want %d: %v", len(actions), len(want), actions)
+	}
+}
+
+// The API converges a completed upload through the events function: it may
+// invoke that function and no other, and is told its name.
+func TestAPIInvokesOnlyTheEventsFunction(t *testing.T) {
+	s := synth(t, true)
+	events := logicalID(t, s, "AWS::Lambda::Function", recorder.EventsFunctionID)
+	apiRole := logicalID(t, s, "AWS::IAM::Role", recorder.APIFunctionID+"Role")
+	invokes := 0
+	for id, pol := range s.ofType("AWS::IAM::Policy") {
+		for _, st := range get(pol.Properties, "PolicyDocument", "Statement").([]any) {
+			if !slices.Contains(list(get(st, "Action")), any("lambda:InvokeFunction")) {
+				continue
+			}
+			invokes++
+			if role := get(pol.Properties, "Roles", 0, "Ref"); role != apiRole {
+				t.Errorf("%s: role %v may invoke a function", id, role)
+			}
+			if got, want := js(get(st, "Resource")), js(map[string]any{"Fn::GetAtt": []any{events, "Arn"}}); got != want {
+				t.Errorf("%s: lambda:InvokeFunction on %s, want only %s", id, got, want)
+			}
+		}
+	}
+	if invokes != 1 {
+		t.Errorf("%d statements grant lambda:InvokeFunction, want 1", invokes)
+	}
+	api := s.res[logicalID(t, s, "AWS::Lambda::Function", recorder.APIFunctionID)]
+	if got, want := js(get(api.Properties, "Environment", "Variables", "EVENTS_FUNCTION_NAME")), js(map[string]any{"Ref": events}); got != want {
+		t.Errorf("API's EVENTS_FUNCTION_NAME is %s, want %s", got, want)
 	}
 }
 

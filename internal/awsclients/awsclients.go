@@ -17,6 +17,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/logging"
 
@@ -30,6 +31,8 @@ type Clients struct {
 	// Presign is a client of the public S3 endpoint, which URLs are
 	// signed for; it may differ from the one the server itself talks to.
 	Presign *s3.Client
+	// Lambda invokes the events function (EVENTS_FUNCTION_NAME).
+	Lambda *lambda.Client
 	// AWS is the loaded configuration, for the clients built on demand
 	// (KMS, Secrets Manager).
 	AWS aws.Config
@@ -88,6 +91,7 @@ func From(c config.Config, awsCfg aws.Config) Clients {
 		DynamoDB: ddb,
 		S3:       s3.NewFromConfig(awsCfg, s3Opts(c.S3Endpoint)),
 		Presign:  public,
+		Lambda:   lambda.NewFromConfig(awsCfg),
 		AWS:      awsCfg,
 	}
 }

@@ -50,6 +50,10 @@ type Config struct {
 	ReconcileInterval time.Duration
 	ReconcileMaxItems int
 	SessionTTL        time.Duration
+	// EventsFunctionName is the events Lambda the API invokes to converge
+	// a recording at complete, so the API's own function never reads
+	// audio; empty converges in-process (the local stack, tests).
+	EventsFunctionName string
 
 	MaxUploadBytes int64
 	// MultipartThresholdBytes is the declared size from which an upload is
@@ -175,6 +179,8 @@ func Load(getenv func(string) string) (Config, error) {
 		ReconcileInterval: r.duration("RECONCILE_INTERVAL", time.Minute, time.Second, 24*time.Hour),
 		ReconcileMaxItems: int(r.int64("RECONCILE_MAX_ITEMS", 1000, 1, 1<<20)),
 		SessionTTL:        r.duration("SESSION_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+
+		EventsFunctionName: r.str("EVENTS_FUNCTION_NAME", ""),
 
 		MaxUploadBytes: r.int64("MAX_UPLOAD_BYTES", 512<<20, 1, 5<<40),
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/recording"
 	"github.com/voicerec/backend/internal/s3"
 )
@@ -162,87 +161,4 @@ func (s *Service) ListParts(ctx context.Context, userID, id string) (StoredParts
 		return StoredParts{}, err
 	}
 	return StoredParts{Parts: parts}, nil
-}
-
-// CompleteRequest lists every part as storage answered it.
-type CompleteRequest struct {
-	Parts []CompletePart `json:"parts"`
-}
-
-// CompletePart is one uploaded part.
-type CompletePart struct {
-	PartNumber int    `json:"part_number"`
-	ETag       string `json:"etag"`
-	SHA256     string `json:"sha256"`
-}
-
-// Validate bounds the list to S3's parts and wants each part's etag and
-// digest.
-func (r *CompleteRequest) Validate() error {
-	if len(r.Parts) < 1 || len(r.Parts) > config.MaxParts {
-		return recording.Errorf(recording.CodeValidation, "parts must list 1 to %d parts", config.MaxParts)
-	}
-	for _, p := range r.Parts {
-		if p.ETag == "" || len(p.ETag) > 128 {
-			return recording.Errorf(recording.CodeValidation, "every part needs the etag storage answered for it")
-		}
-		if !recording.ValidSHA256(p.SHA256) {
-			return recording.Errorf(recording.CodeValidation, "every part needs the sha256 (base64) its URL was signed with")
-		}
-	}
-	return nil
-}
-
-// Complete assembles the object from its parts, then converges the
-// recording, so the answer already says available or rejected. A repeat is
-// harmless: a recording no longer pending is answered as it is, and an
-// upload storage already completed (MinIO answers NoSuchUpload to a repeat,
-// S3 success) is fine once the object is there.
-func (s *Service) Complete(ctx context.Context, userID, id string, req CompleteRequest) (recording.Recording, error) {
-	rec, err := s.ownMultipart(ctx, userID, id)
-	if err != nil {
-		return rec, err
-	}
-	if err := req.Validate(); err != nil {
-		return recording.Recording{}, err
-	}
-	if rec.Status != recording.StatusPending {
-		return rec, nil
-	}
-	if len(req.Parts) != rec.PartCount() {
-		return recording.Recording{}, recording.Errorf(recording.CodeValidation, "this upload has %d parts; list each once, in order", rec.PartCount())
-	}
-	parts := make([]s3.Part, len(req.Parts))
-	for i, p := range req.Parts {
-		if p.PartNumber != i+1 {
-			return recording.Recording{}, recording.Errorf(recording.CodeValidation, "this upload has %d parts; list each once, in order", rec.PartCount())
-		}
-		parts[i] = s3.Part{Number: p.PartNumber, ETag: p.ETag, SHA256: p.SHA256}
-	}
-	err = s.objects.CompleteMultipart(ctx, rec.Key, rec.UploadID, parts)
-	switch {
-	case errors.Is(err, s3.ErrNoUpload):
-		if _, herr := s.objects.Head(ctx, rec.Key); errors.Is(herr, s3.ErrNoObject) {
-			return recording.Recording{}, errUploadClosed
-		} else if herr != nil {
-			return recording.Recording{}, herr
-		}
-	case errors.Is(err, s3.ErrBadParts):
-		return recording.Recording{}, recording.Errorf(recording.CodeValidation, "storage refused the part list: a part is missing, too small, or its etag or sha256 is not the one storage holds")
-	case err != nil:
-		return recording.Recording{}, err
-	}
-	// The storage event confirms it too; whoever comes first wins, and the
-	// other finds nothing to do. A failure here leaves it to them.
-	if _, err := s.keeper.Converge(context.WithoutCancel(ctx), userID, rec.ID, ""); err != nil {
-		s.log.WarnContext(ctx, "confirm after complete", "recording_id", rec.ID, "error", err)
-	}
-	rec, err = s.store.GetRecording(ctx, userID, rec.ID)
-	if err != nil {
-		return recording.Recording{}, err
-	}
-	if !rec.Visible() {
-		return recording.Recording{}, recording.ErrNotFound
-	}
-	return rec, nil
 }

@@ -37,7 +37,10 @@ type Deps struct {
 	Nonces   *dynamo.Nonces
 	Objects  *s3.Store
 	Keeper   *lifecycle.Keeper
-	Verifier *auth.Verifier
+	// Converger converges a recording at complete (nil: the Keeper, in
+	// this process).
+	Converger Converger
+	Verifier  *auth.Verifier
 	// Providers are the identity providers called on a user's behalf
 	// (nil: none).
 	Providers *providers.Set
@@ -53,6 +56,7 @@ type Service struct {
 	nonces    *dynamo.Nonces
 	objects   *s3.Store
 	keeper    *lifecycle.Keeper
+	converger Converger
 	verifier  *auth.Verifier
 	providers *providers.Set
 	limits    recording.Limits
@@ -68,12 +72,15 @@ func New(d Deps) *Service {
 	if d.Verifier == nil {
 		d.Verifier, _ = auth.NewVerifier(nil, auth.Options{}) // every provider unknown
 	}
+	if d.Converger == nil && d.Keeper != nil {
+		d.Converger = d.Keeper
+	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
 		cfg: d.Config, log: d.Log, ddb: d.DynamoDB, store: d.Store, nonces: d.Nonces, objects: d.Objects,
-		keeper: d.Keeper, verifier: d.Verifier, providers: d.Providers, now: d.Now,
+		keeper: d.Keeper, converger: d.Converger, verifier: d.Verifier, providers: d.Providers, now: d.Now,
 		limits: recording.Limits{
 			MaxUploadBytes: d.Config.MaxUploadBytes, MaxBytes: d.Config.QuotaMaxBytes,
 			MaxRecordings: d.Config.QuotaMaxRecordings, MaxPending: d.Config.QuotaMaxPendingUploads,

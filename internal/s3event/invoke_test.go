@@ -29,7 +29,7 @@ func TestScheduledEventRunsTheReconciler(t *testing.T) {
 		`"resources":["arn:aws:events:us-east-1:123456789012:rule/recorder-test-reconcile"],"detail":{}}`)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.Events.Invoke(ctx, scheduled); err != nil {
+	if _, err := s.Events.Invoke(ctx, scheduled); err != nil {
 		t.Fatal(err)
 	}
 	if _, st := s.Get(t, token, up.Recording.ID); st != http.StatusNotFound {
@@ -39,7 +39,7 @@ func TestScheduledEventRunsTheReconciler(t *testing.T) {
 		t.Errorf("the pass did not log its fix: %s", lines)
 	}
 	// An undecodable payload is logged and dropped, not retried forever.
-	if err := s.Events.Invoke(ctx, json.RawMessage(`[1,2]`)); err != nil {
+	if _, err := s.Events.Invoke(ctx, json.RawMessage(`[1,2]`)); err != nil {
 		t.Errorf("undecodable payload: %v", err)
 	}
 }
@@ -86,7 +86,7 @@ func TestInvokeHandlesS3Notifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Events.Invoke(context.Background(), raw); err != nil {
+	if _, err := s.Events.Invoke(context.Background(), raw); err != nil {
 		t.Fatal(err)
 	}
 	if rec, st := s.Get(t, token, up.Recording.ID); st != http.StatusOK || rec.Status != "available" {
@@ -108,7 +108,7 @@ func TestScheduledPassBounds(t *testing.T) {
 	// Four seconds left is inside the margin: the pass does nothing.
 	short, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
-	if err := s.Events.Invoke(short, scheduled); err != nil {
+	if _, err := s.Events.Invoke(short, scheduled); err != nil {
 		t.Fatal(err)
 	}
 	if r, st := s.Get(t, token, up.Recording.ID); st != http.StatusOK || r.Status != "pending" {
@@ -117,7 +117,7 @@ func TestScheduledPassBounds(t *testing.T) {
 	s.Events.ReconcileMaxItems = 0
 	long, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel2()
-	if err := s.Events.Invoke(long, scheduled); err != nil {
+	if _, err := s.Events.Invoke(long, scheduled); err != nil {
 		t.Fatal(err)
 	}
 	if _, st := s.Get(t, token, up.Recording.ID); st != http.StatusNotFound {

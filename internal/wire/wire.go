@@ -34,8 +34,12 @@ type App struct {
 	Providers *providers.Set
 	// Keeper converges recordings and accounts: the events handler and
 	// the reconciler call it, and so does the service.
-	Keeper  *lifecycle.Keeper
-	Service *recorder.Service
+	Keeper *lifecycle.Keeper
+	// Converger is what a complete converges through: the Keeper, or
+	// with EVENTS_FUNCTION_NAME the events function, so the API's process
+	// never reads audio.
+	Converger recorder.Converger
+	Service   *recorder.Service
 	// Now is the clock every part was given.
 	Now func() time.Time
 }
@@ -95,9 +99,13 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opt
 	a.Keeper = &lifecycle.Keeper{
 		Store: a.Store, Objects: a.Objects, Log: log, Now: now, TrashRetention: cfg.TrashRetention, Providers: set,
 	}
+	a.Converger = a.Keeper
+	if cfg.EventsFunctionName != "" {
+		a.Converger = lifecycle.Remote{Lambda: clients.Lambda, Function: cfg.EventsFunctionName}
+	}
 	a.Service = recorder.New(recorder.Deps{
 		Config: cfg, Log: log, DynamoDB: clients.DynamoDB, Store: a.Store, Nonces: a.Nonces, Objects: a.Objects,
-		Keeper: a.Keeper, Verifier: verifier, Providers: set, Now: now,
+		Keeper: a.Keeper, Converger: a.Converger, Verifier: verifier, Providers: set, Now: now,
 	})
 	return a, nil
 }

@@ -65,6 +65,22 @@ func decode(c echo.Context, dst any) error {
 	return nil
 }
 
+// decodeOptional is decode for a request whose body may be left out: no
+// body at all (with or without a Content-Type) leaves dst as it is.
+// Anything sent is held to decode's rules.
+func decodeOptional(c echo.Context, dst any) error {
+	r := c.Request()
+	body, err := io.ReadAll(r.Body) // bounded by limitBody
+	if err != nil {
+		return decodeError(err)
+	}
+	if len(body) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return decode(c, dst)
+}
+
 var errContentType = recording.Errorf(recording.CodeUnsupportedType,
 	"Content-Type must be application/json (optionally with charset=utf-8)")
 

@@ -32,9 +32,11 @@ func (s *server) listParts(c echo.Context) error {
 	return writeJSON(c, http.StatusOK, out)
 }
 
+// completeUpload takes an empty body too: a single PUT's complete has
+// nothing to say but "done".
 func (s *server) completeUpload(c echo.Context) error {
 	var req recorder.CompleteRequest
-	if err := decode(c, &req); err != nil {
+	if err := decodeOptional(c, &req); err != nil {
 		return err
 	}
 	rec, err := s.svc.Complete(c.Request().Context(), userID(c), c.Param("id"), req)
