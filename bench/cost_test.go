@@ -258,7 +258,11 @@ func BenchmarkLifecycleCost(b *testing.B) {
 			b.Fatalf("create: %d %v", st, err)
 		}
 		req, _ := http.NewRequest(http.MethodPut, up.Upload.URL, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "audio/mp4")
+		for k, v := range up.Upload.Headers {
+			if k != "Content-Length" {
+				req.Header.Set(k, v)
+			}
+		}
 		resp, err := c.Do(req)
 		if err != nil || resp.StatusCode != http.StatusOK {
 			b.Fatalf("PUT: %v %v", resp, err)

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/voicerec/backend/internal/audio"
@@ -189,13 +188,9 @@ func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, 
 		rec.Status, rec.DueAt = recording.StatusRejected, now
 		return OutcomeRejected, k.settleRejected(ctx, rec)
 	}
-	// Tags first: every available object then says, in the S3 console,
-	// whose recording it is. A failure here is retried with the event.
-	if err := k.Objects.Tag(ctx, rec.Key, map[string]string{
-		"user": rec.UserID, "recording": rec.ID, "duration_ms": strconv.FormatInt(obj.DurationMS, 10), "status": string(recording.StatusAvailable),
-	}); err != nil {
-		return "", err
-	}
+	// The object's tags were signed into its upload URL (s3.OwnerTags);
+	// what is learned here (duration, status) goes to the record only,
+	// where operators and the app read it, and costs no request to storage.
 	now := k.now()
 	applied, err := k.Store.ConfirmUpload(ctx, rec, obj, now)
 	if err != nil || !applied {
