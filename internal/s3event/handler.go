@@ -125,6 +125,13 @@ func (h *Handler) handleRecord(ctx context.Context, r events.S3EventRecord, key 
 		// subscribe to. The object itself did not change.
 		return lifecycle.OutcomeIgnored, nil
 	}
+	if name == "ObjectCreated:Put" && r.S3.Object.ETag != "" {
+		// A single PUT's event reports the object it stored: the Keeper
+		// need not ask storage again.
+		return h.Keeper.ConvergeSeen(ctx, userID, recID, lifecycle.Seen{
+			Key: key, Size: r.S3.Object.Size, ETag: r.S3.Object.ETag, At: r.EventTime,
+		})
+	}
 	for _, kind := range []string{"ObjectCreated:", "ObjectRemoved:", "LifecycleExpiration:"} {
 		if strings.HasPrefix(name, kind) {
 			return h.Keeper.Converge(ctx, userID, recID, key)
