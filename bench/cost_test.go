@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmw "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -60,6 +61,9 @@ type usage struct {
 	// s3Ops counts each S3 operation by name, so the log says which
 	// requests a lifecycle pays for.
 	s3Ops map[string]int
+	// units counts DynamoDB capacity by operation, so the log says where
+	// the dollars go.
+	units map[string]float64
 }
 
 func (u *usage) middleware(stack *middleware.Stack) error {
@@ -106,6 +110,10 @@ func (u *usage) middleware(stack *middleware.Stack) error {
 				if cc == nil {
 					return
 				}
+				if u.units == nil {
+					u.units = map[string]float64{}
+				}
+				u.units[awsmw.GetOperationName(ctx)+" "+aws.ToString(cc.TableName)] += aws.ToFloat64(cc.CapacityUnits)
 				// On-demand: a transactional write unit costs two WRUs, and
 				// ConsumedCapacity already reports it that way.
 				if cc.WriteCapacityUnits != nil {
@@ -244,7 +252,7 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	apiTime, apiCalls = 0, 0
 	mu.Unlock()
 	u.mu.Lock()
-	u.wru, u.rru, u.s3Write, u.s3Read, u.s3Ops = 0, 0, 0, 0, nil
+	u.wru, u.rru, u.s3Write, u.s3Read, u.s3Ops, u.units = 0, 0, 0, 0, nil, nil
 	u.mu.Unlock()
 	logs.mu.Lock()
 	logs.n = 0
@@ -317,6 +325,6 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	b.ReportMetric((u.rru)/n, "rru/lifecycle")
 	b.ReportMetric(float64(u.s3Write+u.s3Read)/n, "server-s3-requests/lifecycle")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("prices: %s; %d lifecycles of %d bytes; API %d calls %.1f ms each, events %d calls %.1f ms each, logs %d bytes; server S3 requests %v",
-		priceDate, n, size, apiCalls, ms(apiTime)/float64(max(apiCalls, 1)), eventsCalls, ms(eventsTime)/float64(max(eventsCalls, 1)), logs.n, u.s3Ops)
+	b.Logf("prices: %s; %d lifecycles of %d bytes; API %d calls %.1f ms each, events %d calls %.1f ms each, logs %d bytes; server S3 requests %v; DynamoDB capacity units by operation %v",
+		priceDate, n, size, apiCalls, ms(apiTime)/float64(max(apiCalls, 1)), eventsCalls, ms(eventsTime)/float64(max(eventsCalls, 1)), logs.n, u.s3Ops, u.units)
 }
