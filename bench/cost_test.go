@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +44,7 @@ const (
 	usdPerThousandS3Write = 0.005  // PUT, COPY, POST, LIST, and lifecycle-class requests
 	usdPerThousandS3Read  = 0.0004 // GET, HEAD and the rest
 	usdPerGBMonthS3       = 0.023
+	usdPer10kTagsMonth    = 0.01 // S3 object tags, billed per tag stored
 	usdPerMillionLambda   = 0.20
 	usdPerGBSecondArm     = 0.0000133334
 	usdPerMillionHTTPAPI  = 1.00
@@ -259,6 +261,7 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	logs.mu.Unlock()
 	clientS3 := 0
 	body := testaudio.Body("audio/mp4", size, 'c')
+	var lastUpload string
 	for i := 0; i < n; i++ {
 		var up client.Created
 		if st, err := p.call(c, login.AccessToken, http.MethodPost, "/v1/recordings",
@@ -277,6 +280,7 @@ func BenchmarkLifecycleCost(b *testing.B) {
 		}
 		resp.Body.Close()
 		clientS3++
+		lastUpload = up.Upload.URL
 		var rec client.Recording
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 			r, err := watch.GetRecording(context.Background(), uid, up.Recording.ID)
@@ -302,6 +306,12 @@ func BenchmarkLifecycleCost(b *testing.B) {
 		resp.Body.Close()
 		clientS3++
 	}
+	// Every stored recording's tags are billed monthly like its bytes; read
+	// through a client nobody counts.
+	tagged, err := testenv.NewStore(env.Clients(cfg), cfg).Tags(context.Background(), recordingKeyOf(b, lastUpload, cfg.Bucket))
+	if err != nil {
+		b.Fatal(err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	u.mu.Lock()
@@ -314,6 +324,7 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	gatewayUSD := float64(apiCalls) * usdPerMillionHTTPAPI / 1e6 * perMillion
 	logsUSD := float64(logs.n) / 1e9 * usdPerGBLogs * perMillion
 	storageUSD := float64(size) * 1e6 / 1e9 * usdPerGBMonthS3
+	tagsUSD := float64(len(tagged)) * 1e6 / 1e4 * usdPer10kTagsMonth
 	b.ReportMetric(dynamoUSD+s3USD+lambdaUSD+gatewayUSD+logsUSD, "usd-per-million-lifecycles")
 	b.ReportMetric(dynamoUSD, "dynamodb-usd")
 	b.ReportMetric(s3USD, "s3-requests-usd")
@@ -321,10 +332,24 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	b.ReportMetric(gatewayUSD, "http-api-usd")
 	b.ReportMetric(logsUSD, "logs-usd")
 	b.ReportMetric(storageUSD, "storage-usd-per-month")
+	b.ReportMetric(tagsUSD, "object-tags-usd-per-month")
 	b.ReportMetric((u.wru)/n, "wru/lifecycle")
 	b.ReportMetric((u.rru)/n, "rru/lifecycle")
 	b.ReportMetric(float64(u.s3Write+u.s3Read)/n, "server-s3-requests/lifecycle")
 	b.ReportMetric(0, "ns/op")
 	b.Logf("prices: %s; %d lifecycles of %d bytes; API %d calls %.1f ms each, events %d calls %.1f ms each, logs %d bytes; server S3 requests %v; DynamoDB capacity units by operation %v",
 		priceDate, n, size, apiCalls, ms(apiTime)/float64(max(apiCalls, 1)), eventsCalls, ms(eventsTime)/float64(max(eventsCalls, 1)), logs.n, u.s3Ops, u.units)
+}
+
+// recordingKeyOf is the object key a presigned URL writes to.
+func recordingKeyOf(b *testing.B, rawURL, bucket string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, ok := strings.CutPrefix(u.Path, "/"+bucket+"/")
+	if !ok {
+		b.Fatalf("URL path %q is not in bucket %s", u.Path, bucket)
+	}
+	return key
 }
