@@ -120,9 +120,10 @@ func (h *Handler) handleRecord(ctx context.Context, r events.S3EventRecord, key 
 	// lifecycle rule's expiry is announced as its own event type.
 	name := strings.TrimPrefix(r.EventName, "s3:")
 	if strings.HasSuffix(name, "Tagging") {
-		// MinIO announces tag changes (ours, at confirmation) as
-		// ObjectCreated:PutTagging; S3 as ObjectTagging:*, which we do not
-		// subscribe to. The object itself did not change.
+		// MinIO announces tag changes (an operator's; uploads carry their
+		// tags from the start) as ObjectCreated:PutTagging; S3 as
+		// ObjectTagging:*, which we do not subscribe to. The object itself
+		// did not change.
 		return lifecycle.OutcomeIgnored, nil
 	}
 	if name == "ObjectCreated:Put" && r.S3.Object.ETag != "" {
