@@ -7,13 +7,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmw "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
@@ -41,6 +44,7 @@ const (
 	usdPerThousandS3Write = 0.005  // PUT, COPY, POST, LIST, and lifecycle-class requests
 	usdPerThousandS3Read  = 0.0004 // GET, HEAD and the rest
 	usdPerGBMonthS3       = 0.023
+	usdPer10kTagsMonth    = 0.01 // S3 object tags, billed per tag stored
 	usdPerMillionLambda   = 0.20
 	usdPerGBSecondArm     = 0.0000133334
 	usdPerMillionHTTPAPI  = 1.00
@@ -56,6 +60,12 @@ type usage struct {
 	wru, rru float64
 	s3Write  int
 	s3Read   int
+	// s3Ops counts each S3 operation by name, so the log says which
+	// requests a lifecycle pays for.
+	s3Ops map[string]int
+	// units counts DynamoDB capacity by operation, so the log says where
+	// the dollars go.
+	units map[string]float64
 }
 
 func (u *usage) middleware(stack *middleware.Stack) error {
@@ -81,7 +91,14 @@ func (u *usage) middleware(stack *middleware.Stack) error {
 			out, md, err := next.HandleInitialize(ctx, in)
 			u.mu.Lock()
 			defer u.mu.Unlock()
-			if awsmw.GetServiceID(ctx) == "S3" {
+			// Presigning runs the same stack but sends nothing: it costs
+			// nothing until the app uses the URL, which is counted apart.
+			_, presigned := out.Result.(*v4.PresignedHTTPRequest)
+			if awsmw.GetServiceID(ctx) == "S3" && !presigned {
+				if u.s3Ops == nil {
+					u.s3Ops = map[string]int{}
+				}
+				u.s3Ops[awsmw.GetOperationName(ctx)]++
 				switch awsmw.GetOperationName(ctx) {
 				case "PutObject", "CopyObject", "ListObjectsV2", "PutObjectTagging", "CreateMultipartUpload", "CompleteMultipartUpload", "UploadPart":
 					u.s3Write++
@@ -95,6 +112,10 @@ func (u *usage) middleware(stack *middleware.Stack) error {
 				if cc == nil {
 					return
 				}
+				if u.units == nil {
+					u.units = map[string]float64{}
+				}
+				u.units[awsmw.GetOperationName(ctx)+" "+aws.ToString(cc.TableName)] += aws.ToFloat64(cc.CapacityUnits)
 				// On-demand: a transactional write unit costs two WRUs, and
 				// ConsumedCapacity already reports it that way.
 				if cc.WriteCapacityUnits != nil {
@@ -233,13 +254,14 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	apiTime, apiCalls = 0, 0
 	mu.Unlock()
 	u.mu.Lock()
-	u.wru, u.rru, u.s3Write, u.s3Read = 0, 0, 0, 0
+	u.wru, u.rru, u.s3Write, u.s3Read, u.s3Ops, u.units = 0, 0, 0, 0, nil, nil
 	u.mu.Unlock()
 	logs.mu.Lock()
 	logs.n = 0
 	logs.mu.Unlock()
 	clientS3 := 0
 	body := testaudio.Body("audio/mp4", size, 'c')
+	var lastUpload string
 	for i := 0; i < n; i++ {
 		var up client.Created
 		if st, err := p.call(c, login.AccessToken, http.MethodPost, "/v1/recordings",
@@ -247,13 +269,18 @@ func BenchmarkLifecycleCost(b *testing.B) {
 			b.Fatalf("create: %d %v", st, err)
 		}
 		req, _ := http.NewRequest(http.MethodPut, up.Upload.URL, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "audio/mp4")
+		for k, v := range up.Upload.Headers {
+			if k != "Content-Length" {
+				req.Header.Set(k, v)
+			}
+		}
 		resp, err := c.Do(req)
 		if err != nil || resp.StatusCode != http.StatusOK {
 			b.Fatalf("PUT: %v %v", resp, err)
 		}
 		resp.Body.Close()
 		clientS3++
+		lastUpload = up.Upload.URL
 		var rec client.Recording
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 			r, err := watch.GetRecording(context.Background(), uid, up.Recording.ID)
@@ -279,6 +306,12 @@ func BenchmarkLifecycleCost(b *testing.B) {
 		resp.Body.Close()
 		clientS3++
 	}
+	// Every stored recording's tags are billed monthly like its bytes; read
+	// through a client nobody counts.
+	tagged, err := testenv.NewStore(env.Clients(cfg), cfg).Tags(context.Background(), recordingKeyOf(b, lastUpload, cfg.Bucket))
+	if err != nil {
+		b.Fatal(err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	u.mu.Lock()
@@ -291,6 +324,7 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	gatewayUSD := float64(apiCalls) * usdPerMillionHTTPAPI / 1e6 * perMillion
 	logsUSD := float64(logs.n) / 1e9 * usdPerGBLogs * perMillion
 	storageUSD := float64(size) * 1e6 / 1e9 * usdPerGBMonthS3
+	tagsUSD := float64(len(tagged)) * 1e6 / 1e4 * usdPer10kTagsMonth
 	b.ReportMetric(dynamoUSD+s3USD+lambdaUSD+gatewayUSD+logsUSD, "usd-per-million-lifecycles")
 	b.ReportMetric(dynamoUSD, "dynamodb-usd")
 	b.ReportMetric(s3USD, "s3-requests-usd")
@@ -298,10 +332,24 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	b.ReportMetric(gatewayUSD, "http-api-usd")
 	b.ReportMetric(logsUSD, "logs-usd")
 	b.ReportMetric(storageUSD, "storage-usd-per-month")
+	b.ReportMetric(tagsUSD, "object-tags-usd-per-month")
 	b.ReportMetric((u.wru)/n, "wru/lifecycle")
 	b.ReportMetric((u.rru)/n, "rru/lifecycle")
 	b.ReportMetric(float64(u.s3Write+u.s3Read)/n, "server-s3-requests/lifecycle")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("prices: %s; %d lifecycles of %d bytes; API %d calls %.1f ms each, events %d calls %.1f ms each, logs %d bytes",
-		priceDate, n, size, apiCalls, ms(apiTime)/float64(max(apiCalls, 1)), eventsCalls, ms(eventsTime)/float64(max(eventsCalls, 1)), logs.n)
+	b.Logf("prices: %s; %d lifecycles of %d bytes; API %d calls %.1f ms each, events %d calls %.1f ms each, logs %d bytes; server S3 requests %v; DynamoDB capacity units by operation %v",
+		priceDate, n, size, apiCalls, ms(apiTime)/float64(max(apiCalls, 1)), eventsCalls, ms(eventsTime)/float64(max(eventsCalls, 1)), logs.n, u.s3Ops, u.units)
+}
+
+// recordingKeyOf is the object key a presigned URL writes to.
+func recordingKeyOf(b *testing.B, rawURL, bucket string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, ok := strings.CutPrefix(u.Path, "/"+bucket+"/")
+	if !ok {
+		b.Fatalf("URL path %q is not in bucket %s", u.Path, bucket)
+	}
+	return key
 }

@@ -334,7 +334,11 @@ func put(c *http.Client, up client.Created, size int64) error {
 		return err
 	}
 	req.ContentLength = size
-	req.Header.Set("Content-Type", up.Upload.Headers["Content-Type"])
+	for k, v := range up.Upload.Headers {
+		if k != "Content-Length" {
+			req.Header.Set(k, v)
+		}
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		return err

@@ -226,8 +226,10 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	// PutObject also covers CreateMultipartUpload, UploadPart (signed for
 	// clients) and CompleteMultipartUpload; a delete or an account deletion
 	// aborts a pending multipart upload, and GET .../parts reads ListParts.
+	// An upload URL signs the object's tags (x-amz-tagging), and S3 checks
+	// the signer may tag: without PutObjectTagging every upload is refused.
 	apiFn.allow("RecordingObjects", []string{
-		"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
+		"s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
 	}, objectsARN)
 	// Listing is needed to delete an account's objects by prefix, and is
 	// what HeadBucket (the readiness check) requires. HeadBucket carries no
@@ -238,8 +240,9 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	eventsFn.allow("DynamoDB", []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		tableARNs(dynamo.RecordingsTable, dynamo.UsersTable)...)
 	// The Keeper aborts the multipart upload of a recording being deleted
-	// or whose window is over, whoever runs it, and tags what it confirms.
-	eventsFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"}, objectsARN)
+	// or whose window is over, whoever runs it. It tags nothing: objects
+	// are tagged by their upload.
+	eventsFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}, objectsARN)
 	// Without ListBucket, S3 answers HeadObject on a missing key with 403
 	// instead of 404, and the handler could not tell "gone" from "denied".
 	eventsFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN, listRecordings)
@@ -248,7 +251,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
 	}, tableARNs(allTables...)...)
 	reconcilerFn.allow("DynamoDBIndexes", []string{"dynamodb:Query"}, indexARNs()...)
-	reconcilerFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"}, objectsARN)
+	reconcilerFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}, objectsARN)
 	reconcilerFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN, listRecordings)
 
 	// Provider secrets: each function reads exactly the secrets named, and
@@ -551,7 +554,7 @@ func corsRule(origins []*string) *awss3.CorsRule {
 	return &awss3.CorsRule{
 		AllowedMethods: &[]awss3.HttpMethods{awss3.HttpMethods_PUT, awss3.HttpMethods_GET, awss3.HttpMethods_HEAD},
 		AllowedOrigins: &origins,
-		AllowedHeaders: jsii.Strings("Content-Type", "Content-Length", "Range", "x-amz-checksum-sha256"),
+		AllowedHeaders: jsii.Strings("Content-Type", "Content-Length", "Range", "x-amz-checksum-sha256", "x-amz-tagging"),
 		ExposedHeaders: jsii.Strings("ETag", "Content-Length", "Content-Disposition"),
 		MaxAge:         jsii.Number(3600),
 	}

@@ -158,7 +158,7 @@ func TestBucket(t *testing.T) {
 		{"CORS origins", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedOrigins"), `["https://app.example.com",` + js(get(s.out, "ApiUrl", "Value")) + `]`},
 		{"CORS exposes ETag", get(p, "CorsConfiguration", "CorsRules", 0, "ExposedHeaders"), `["ETag","Content-Length","Content-Disposition"]`},
 		{"one CORS rule", len(get(p, "CorsConfiguration", "CorsRules").([]any)), `1`},
-		{"CORS headers", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedHeaders"), `["Content-Type","Content-Length","Range","x-amz-checksum-sha256"]`},
+		{"CORS headers", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedHeaders"), `["Content-Type","Content-Length","Range","x-amz-checksum-sha256","x-amz-tagging"]`},
 		{"retained", b.DeletionPolicy, `"Retain"`},
 	} {
 		if got := js(tc.got); got != tc.want {
@@ -387,20 +387,20 @@ func TestLeastPrivilege(t *testing.T) {
 			"kms:Decrypt", "kms:GenerateDataKey",
 			"lambda:InvokeFunction",
 			"logs:CreateLogStream", "logs:PutLogEvents",
-			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject", "s3:PutObjectTagging",
 			"secretsmanager:GetSecretValue",
 		},
 		recorder.EventsFunctionID: {
 			"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
 			"logs:CreateLogStream", "logs:PutLogEvents",
-			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObjectTagging",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket",
 			"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage",
 		},
 		recorder.ReconcilerFunctionID: {
 			"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
 			"kms:Decrypt",
 			"logs:CreateLogStream", "logs:PutLogEvents",
-			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObjectTagging",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket",
 			"secretsmanager:GetSecretValue",
 		},
 	}

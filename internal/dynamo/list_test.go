@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -313,5 +314,75 @@ func TestListAllLastFullPageHasNoCursor(t *testing.T) {
 	items, next, err := s.ListAllRecordings(ctx, u.ID, 2, "", now)
 	if err != nil || len(items) != 2 || next != "" {
 		t.Fatalf("%d items, next %q (%v); want 2 and no cursor", len(items), next, err)
+	}
+}
+
+// A listing reads only some attributes of each item, and must still show
+// everything the API shows of a recording (its JSON), and its object key
+// for download URLs, in every status and through both list queries.
+func TestListShowsWhatGetShows(t *testing.T) {
+	s := newStore(t)
+	u := newUser(t, s, "shown")
+	now := time.Now().Truncate(time.Second)
+	recorded, dur := now.Add(-time.Hour), int64(61_000)
+
+	full := pendingRec(u.ID, 1000, now)
+	full.RecordedAt, full.DurationMS, full.SHA256 = &recorded, &dur, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+	full, _, err := s.CreateUpload(ctx, full, "", "fp", wide, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.ConfirmUpload(ctx, full, dynamo.Object{Size: 1000, ContentType: "audio/mp4", ETag: "abc", SHA256: full.SHA256,
+		DurationMS: dur, Codec: "aac", SampleRateHz: 44100, Channels: 2}, now); err != nil || !ok {
+		t.Fatalf("confirm: %v %v", ok, err)
+	}
+	multipart := pendingRec(u.ID, 1000, now.Add(time.Millisecond))
+	multipart.UploadID, multipart.PartSize = "upload-1", 500
+	if _, _, err := s.CreateUpload(ctx, multipart, "", "fp", wide, now); err != nil {
+		t.Fatal(err)
+	}
+	rejected, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 1000, now.Add(2*time.Millisecond)), "", "fp", wide, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.RejectUpload(ctx, rejected, recording.RejectSizeMismatch, "uploaded 1 bytes", now); err != nil || !ok {
+		t.Fatalf("reject: %v %v", ok, err)
+	}
+
+	shown := func(r recording.Recording) string {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b) + " key=" + r.Key
+	}
+	want := map[string]string{}
+	for _, id := range []string{full.ID, multipart.ID, rejected.ID} {
+		r, err := s.GetRecording(ctx, u.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[id] = shown(r)
+	}
+	var listed []recording.Recording
+	for _, st := range []recording.Status{recording.StatusAvailable, recording.StatusPending, recording.StatusRejected} {
+		items, _, err := s.ListRecordings(ctx, u.ID, st, 10, "", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, items...)
+	}
+	all, _, err := s.ListAllRecordings(ctx, u.ID, 10, "", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed = append(listed, all...)
+	if len(listed) != 6 {
+		t.Fatalf("listed %d items, want each of 3 twice", len(listed))
+	}
+	for _, r := range listed {
+		if got := shown(r); got != want[r.ID] {
+			t.Errorf("listed as\n %s\nwant\n %s", got, want[r.ID])
+		}
 	}
 }

@@ -49,8 +49,8 @@ func startHeld(t *testing.T, o stack.Options) (*stack.Stack, *heldEvents) {
 
 // next waits for the first record not yet taken for key whose event name
 // contains kind ("ObjectCreated", "ObjectRemoved"), and takes it. MinIO
-// announces the tags a confirmation sets as ObjectCreated:PutTagging; those
-// never match: the object did not change.
+// announces a tag change as ObjectCreated:PutTagging; those never match:
+// the object did not change.
 func (h *heldEvents) next(t *testing.T, key, kind string) events.S3Event {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)

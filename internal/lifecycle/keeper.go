@@ -13,7 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/voicerec/backend/internal/audio"
@@ -76,10 +76,30 @@ func (k *Keeper) now() time.Time {
 	return k.Now()
 }
 
+// Seen is what an ObjectCreated:Put event reports of the object it
+// announces: its key, size and ETag, and when it was stored.
+type Seen struct {
+	Key  string
+	Size int64
+	ETag string
+	At   time.Time
+}
+
 // Converge makes one recording right. key is the object key an event
 // named (it may differ from the record's if the extension does), or empty
 // when the record itself is the reason to look.
 func (k *Keeper) Converge(ctx context.Context, userID, recordingID, key string) (string, error) {
+	return k.converge(ctx, userID, recordingID, key, nil)
+}
+
+// ConvergeSeen is Converge for an event that reported the object it
+// announces: confirming a single PUT without a declared digest then needs
+// no HEAD (see pending).
+func (k *Keeper) ConvergeSeen(ctx context.Context, userID, recordingID string, seen Seen) (string, error) {
+	return k.converge(ctx, userID, recordingID, seen.Key, &seen)
+}
+
+func (k *Keeper) converge(ctx context.Context, userID, recordingID, key string, seen *Seen) (string, error) {
 	for range maxRaces {
 		rec, err := k.Store.GetRecording(ctx, userID, recordingID)
 		if errors.Is(err, recording.ErrNotFound) {
@@ -96,7 +116,7 @@ func (k *Keeper) Converge(ctx context.Context, userID, recordingID, key string) 
 		var outcome string
 		switch rec.Status {
 		case recording.StatusPending:
-			outcome, err = k.pending(ctx, rec)
+			outcome, err = k.pending(ctx, rec, seen)
 		case recording.StatusAvailable:
 			outcome, err = k.available(ctx, rec)
 		case recording.StatusRejected:
@@ -135,7 +155,27 @@ func (k *Keeper) orphan(ctx context.Context, key string) (string, error) {
 // pending confirms or rejects an upload that landed, and closes one that
 // never did once no URL issued for it can still land. "" means a
 // conditional write lost a race.
-func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, error) {
+//
+// An event's report (seen) stands in for a HEAD when the HEAD would prove
+// nothing more: a single PUT without a declared digest. Its size and ETag
+// are the event's, its type is what the probe's first ranged read answers
+// with, and every read is pinned to that ETag. A declared digest needs the
+// stored checksum, which only a HEAD returns (ranged reads carry none);
+// a multipart object needs its composite checksum likewise. An event
+// naming another size than declared is not trusted to reject: a rejection
+// deletes the object, so it is decided on the object as it is now.
+func (k *Keeper) pending(ctx context.Context, rec recording.Recording, seen *Seen) (string, error) {
+	if seen != nil && seen.Key == rec.Key && seen.ETag != "" && seen.Size == rec.SizeBytes && !rec.Multipart() && rec.SHA256 == "" {
+		info := s3.ObjectInfo{Size: seen.Size, ETag: strings.Trim(seen.ETag, `"`), LastModified: seen.At}
+		outcome, err := k.landed(ctx, rec, info)
+		if err == nil {
+			return outcome, nil
+		}
+		// The event may be stale (the object replaced or deleted since:
+		// the pinned read fails) or storage failed a read: look at the
+		// object as it is now instead.
+		k.Log.InfoContext(ctx, "event facts not usable, reading the object", "key", rec.Key, "error", err)
+	}
 	info, err := k.Objects.Head(ctx, rec.Key)
 	if errors.Is(err, s3.ErrNoObject) {
 		if rec.DueAt.IsZero() || k.now().Before(rec.DueAt) {
@@ -163,6 +203,11 @@ func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, 
 	if err != nil {
 		return "", err
 	}
+	return k.landed(ctx, rec, info)
+}
+
+// landed confirms or rejects the object info describes.
+func (k *Keeper) landed(ctx context.Context, rec recording.Recording, info s3.ObjectInfo) (string, error) {
 	obj, reason, detail, read, err := k.check(ctx, rec, info)
 	if err != nil {
 		return "", err
@@ -189,13 +234,9 @@ func (k *Keeper) pending(ctx context.Context, rec recording.Recording) (string, 
 		rec.Status, rec.DueAt = recording.StatusRejected, now
 		return OutcomeRejected, k.settleRejected(ctx, rec)
 	}
-	// Tags first: every available object then says, in the S3 console,
-	// whose recording it is. A failure here is retried with the event.
-	if err := k.Objects.Tag(ctx, rec.Key, map[string]string{
-		"user": rec.UserID, "recording": rec.ID, "duration_ms": strconv.FormatInt(obj.DurationMS, 10), "status": string(recording.StatusAvailable),
-	}); err != nil {
-		return "", err
-	}
+	// The object's tags were signed into its upload URL (s3.OwnerTags);
+	// what is learned here (duration, status) goes to the record only,
+	// where operators and the app read it, and costs no request to storage.
 	now := k.now()
 	applied, err := k.Store.ConfirmUpload(ctx, rec, obj, now)
 	if err != nil || !applied {
@@ -218,9 +259,15 @@ func (k *Keeper) check(ctx context.Context, rec recording.Recording, info s3.Obj
 	if info.Size != rec.SizeBytes {
 		return obj, recording.RejectSizeMismatch, fmt.Sprintf("uploaded %d bytes but %d were declared", info.Size, rec.SizeBytes), 0, nil
 	}
-	ct, _, err := recording.NormalizeContentType(info.ContentType)
-	if err != nil || ct != rec.ContentType {
-		return obj, recording.RejectTypeMismatch, fmt.Sprintf("uploaded content type %q but %q was declared", info.ContentType, rec.ContentType), 0, nil
+	typeMismatch := func(stored string) bool {
+		ct, _, err := recording.NormalizeContentType(stored)
+		return err != nil || ct != rec.ContentType
+	}
+	typeDetail := func(stored string) string {
+		return fmt.Sprintf("uploaded content type %q but %q was declared", stored, rec.ContentType)
+	}
+	if info.ContentType != "" && typeMismatch(info.ContentType) {
+		return obj, recording.RejectTypeMismatch, typeDetail(info.ContentType), 0, nil
 	}
 	// A digest is published only when storage verified it: a single PUT's
 	// declared one (its URL signed it), or a multipart object's composite of
@@ -240,6 +287,13 @@ func (k *Keeper) check(ctx context.Context, rec recording.Recording, info s3.Obj
 	}
 	r := k.Objects.RangeReader(ctx, rec.Key, info.ETag)
 	facts, err := audio.Probe(ctx, r, info.Size)
+	if info.ContentType == "" {
+		// No HEAD was made: the stored type is the first read's, and
+		// decides before what the bytes say, as it would after a HEAD.
+		if stored := r.ContentType(); stored != "" && typeMismatch(stored) {
+			return obj, recording.RejectTypeMismatch, typeDetail(stored), r.BytesRead(), nil
+		}
+	}
 	var bad *audio.Error
 	switch {
 	case errors.As(err, &bad):

@@ -170,7 +170,7 @@ func (s *Service) Create(ctx context.Context, userID string, req CreateRequest) 
 		if err := s.store.CheckSession(ctx); err != nil {
 			return Created{}, err
 		}
-		if rec.UploadID, err = s.objects.CreateMultipart(ctx, rec.Key, rec.ContentType); err != nil {
+		if rec.UploadID, err = s.objects.CreateMultipart(ctx, rec.Key, rec.ContentType, s3.OwnerTags(rec.UserID, rec.ID)); err != nil {
 			return Created{}, err
 		}
 	}
@@ -198,7 +198,7 @@ func (s *Service) Create(ctx context.Context, userID string, req CreateRequest) 
 		out.Upload = multipartOf(rec)
 		return out, nil
 	}
-	upload, err := s.objects.PresignPut(ctx, rec.Key, rec.ContentType, rec.SizeBytes, rec.SHA256, ttl, now)
+	upload, err := s.objects.PresignPut(ctx, rec.Key, rec.ContentType, rec.SizeBytes, rec.SHA256, s3.OwnerTags(rec.UserID, rec.ID), ttl, now)
 	if err != nil {
 		return Created{}, err
 	}

@@ -46,11 +46,17 @@ func apiCode(err error) string {
 // returns its upload id. The upload is SHA-256 checksummed: storage refuses
 // a part without its digest or whose body does not match it, and the object
 // it completes carries the composite checksum of its parts ("<base64>-N"),
-// the only digest of a multipart object that storage itself verified.
-func (s *Store) CreateMultipart(ctx context.Context, key, contentType string) (string, error) {
-	out, err := s.client.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{
+// the only digest of a multipart object that storage itself verified. The
+// object it completes carries tags (none if empty).
+func (s *Store) CreateMultipart(ctx context.Context, key, contentType string, tags map[string]string) (string, error) {
+	in := &awss3.CreateMultipartUploadInput{
 		Bucket: &s.bucket, Key: &key, ContentType: &contentType, ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
-	})
+	}
+	if len(tags) > 0 {
+		t := tagging(tags)
+		in.Tagging = &t
+	}
+	out, err := s.client.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("create multipart upload %s: %w", key, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"maps"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ func TestMultipartOnStorage(t *testing.T) {
 	store := newStore(t)
 	now := time.Now()
 	key := recording.ObjectKey("01JUSER0000000000000000000", "01JREC00000000000000000001", ".m4a")
-	id, err := store.CreateMultipart(ctx, key, "audio/mp4")
+	id, err := store.CreateMultipart(ctx, key, "audio/mp4", s3.OwnerTags("01JUSER0000000000000000000", "01JREC00000000000000000001"))
 	if err != nil || id == "" {
 		t.Fatalf("create: %q %v", id, err)
 	}
@@ -76,12 +77,15 @@ func TestMultipartOnStorage(t *testing.T) {
 	if err != nil || info.SHA256 != want {
 		t.Fatalf("object checksum %q, want the composite of its parts %q (%v)", info.SHA256, want, err)
 	}
+	if tags, err := store.Tags(ctx, key); err != nil || !maps.Equal(tags, s3.OwnerTags("01JUSER0000000000000000000", "01JREC00000000000000000001")) {
+		t.Fatalf("tags of the completed object: %v %v, want the ones given at create", tags, err)
+	}
 	if _, err := store.ListParts(ctx, key, id); !errors.Is(err, s3.ErrNoUpload) {
 		t.Fatalf("list parts of a completed upload: %v", err)
 	}
 
 	// Abort: parts are gone, a second abort is fine, a wrong part list is ErrBadParts.
-	id2, err := store.CreateMultipart(ctx, key+"2", "audio/mp4")
+	id2, err := store.CreateMultipart(ctx, key+"2", "audio/mp4", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -29,18 +28,44 @@ type SignedRequest struct {
 // ChecksumHeader carries a body's SHA-256 (base64) on a PUT.
 const ChecksumHeader = "x-amz-checksum-sha256"
 
-// PresignPut signs a PUT of exactly size bytes of contentType to key, and,
-// when sha256 (base64) is given, of exactly that digest: every one of these
-// headers is signed, so storage itself refuses any other body (a wrong
-// digest is 400 XAmzContentChecksumMismatch). The SDK is configured
-// (awsclients.Load) to add no checksum of its own, so a plain HTTP client
-// can send it.
-func (s *Store) PresignPut(ctx context.Context, key, contentType string, size int64, sha256 string, ttl time.Duration, now time.Time) (SignedRequest, error) {
+// TaggingHeader carries an object's tags, URL-encoded, on a PUT.
+const TaggingHeader = "x-amz-tagging"
+
+// OwnerTags are the tags every recording's object carries from the moment
+// it is stored: whose recording it is, what operators see of an object in
+// the S3 console besides its key. They are known when the upload is
+// created, so storage sets them with the body and nothing tags it later.
+func OwnerTags(userID, recordingID string) map[string]string {
+	return map[string]string{"user": userID, "recording": recordingID}
+}
+
+// tagging is the URL-encoded form S3 takes tags in; Encode sorts by key,
+// so the same tags always sign the same.
+func tagging(tags map[string]string) string {
+	v := make(url.Values, len(tags))
+	for k, t := range tags {
+		v.Set(k, t)
+	}
+	return v.Encode()
+}
+
+// PresignPut signs a PUT of exactly size bytes of contentType to key, with
+// tags (none if empty), and, when sha256 (base64) is given, of exactly that
+// digest: every one of these headers is signed, so storage itself refuses
+// any other body (a wrong digest is 400 XAmzContentChecksumMismatch) or
+// other tags (403). The SDK is configured (awsclients.Load) to add no
+// checksum of its own, so a plain HTTP client can send it.
+func (s *Store) PresignPut(ctx context.Context, key, contentType string, size int64, sha256 string, tags map[string]string, ttl time.Duration, now time.Time) (SignedRequest, error) {
 	in := &awss3.PutObjectInput{Bucket: &s.bucket, Key: &key, ContentType: &contentType, ContentLength: &size}
 	headers := map[string]string{"Content-Type": contentType, "Content-Length": strconv.FormatInt(size, 10)}
 	if sha256 != "" {
 		in.ChecksumSHA256, in.ChecksumAlgorithm = &sha256, types.ChecksumAlgorithmSha256
 		headers[ChecksumHeader] = sha256
+	}
+	if len(tags) > 0 {
+		t := tagging(tags)
+		in.Tagging = &t
+		headers[TaggingHeader] = t
 	}
 	req, err := s.presign.PresignPutObject(ctx, in, awss3.WithPresignExpires(ttl))
 	if err != nil {
@@ -143,22 +168,6 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix string) (int, error) {
 		n += len(keys)
 	}
 	return n, nil
-}
-
-// Tag replaces an object's tags. Tags are what the S3 console shows of an
-// object besides its key, so operators see whose recording it is.
-func (s *Store) Tag(ctx context.Context, key string, tags map[string]string) error {
-	set := make([]types.Tag, 0, len(tags))
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		set = append(set, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-	}
-	_, err := s.client.PutObjectTagging(ctx, &awss3.PutObjectTaggingInput{
-		Bucket: &s.bucket, Key: &key, Tagging: &types.Tagging{TagSet: set},
-	})
-	if err != nil {
-		return fmt.Errorf("tag %s: %w", key, err)
-	}
-	return nil
 }
 
 // Tags reads an object's tags.

@@ -36,7 +36,7 @@ func TestDeletePrefix(t *testing.T) {
 	store := newStore(t)
 	now := time.Now()
 	for i, k := range []string{"recordings/u1/a", "recordings/u1/b", "recordings/u2/c"} {
-		up, _ := store.PresignPut(ctx, k, "audio/wav", 1, "", time.Minute, now)
+		up, _ := store.PresignPut(ctx, k, "audio/wav", 1, "", nil, time.Minute, now)
 		if code := put(t, up, []byte{byte(i)}, nil); code != 200 {
 			t.Fatal(code)
 		}
@@ -60,7 +60,7 @@ func TestDeletePrefixRemovesTheObjects(t *testing.T) {
 	now := time.Now()
 	keys := []string{"recordings/u1/a", "recordings/u1/b", "recordings/u2/c", "recordings/u3/d"}
 	for i, k := range keys {
-		up, err := store.PresignPut(ctx, k, "audio/wav", 1, "", time.Minute, now)
+		up, err := store.PresignPut(ctx, k, "audio/wav", 1, "", nil, time.Minute, now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -69,7 +70,7 @@ func TestPresignedPutIsExact(t *testing.T) {
 	now := time.Now()
 	const size = 4096
 	key := recording.ObjectKey("01JUSER0000000000000000000", "01JREC00000000000000000000", ".m4a")
-	up, err := store.PresignPut(ctx, key, "audio/mp4", size, "", 15*time.Minute, now)
+	up, err := store.PresignPut(ctx, key, "audio/mp4", size, "", nil, 15*time.Minute, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestPresignedPutWithDigestIsExact(t *testing.T) {
 	sum := sha256.Sum256(body)
 	digest := base64.StdEncoding.EncodeToString(sum[:])
 	key := recording.ObjectKey("01JUSER0000000000000000000", "01JREC00000000000000000003", ".m4a")
-	up, err := store.PresignPut(ctx, key, "audio/mp4", int64(len(body)), digest, 15*time.Minute, time.Now())
+	up, err := store.PresignPut(ctx, key, "audio/mp4", int64(len(body)), digest, nil, 15*time.Minute, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +147,42 @@ func TestPresignedPutWithDigestIsExact(t *testing.T) {
 	}
 }
 
+// Tags signed into the URL are set by storage with the body, and a client
+// cannot send others: the object is tagged from its first moment, with no
+// request of ours after the upload.
+func TestPresignedPutSetsSignedTags(t *testing.T) {
+	store := newStore(t)
+	body := randomBytes(512)
+	userID, recID := "01JUSER0000000000000000000", "01JREC00000000000000000005"
+	key := recording.ObjectKey(userID, recID, ".m4a")
+	tags := s3.OwnerTags(userID, recID)
+	up, err := store.PresignPut(ctx, key, "audio/mp4", int64(len(body)), "", tags, 15*time.Minute, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(up.URL)
+	if got := u.Query().Get("X-Amz-SignedHeaders"); got != "content-length;content-type;host;x-amz-tagging" {
+		t.Fatalf("signed headers %q", got)
+	}
+	if up.Headers[s3.TaggingHeader] != "recording="+recID+"&user="+userID {
+		t.Fatalf("headers to send: %v", up.Headers)
+	}
+	if code := put(t, up, body, map[string]string{s3.TaggingHeader: "recording=" + recID + "&user=someone-else"}); code != http.StatusForbidden {
+		t.Fatalf("a PUT with other tags: storage answered %d, want 403", code)
+	}
+	if code := put(t, up, body, nil); code != http.StatusOK {
+		t.Fatalf("exact upload answered %d", code)
+	}
+	got, err := store.Tags(ctx, key)
+	if err != nil || !maps.Equal(got, tags) {
+		t.Fatalf("stored tags %v (%v), want %v", got, err, tags)
+	}
+}
+
 func TestExpiredUploadURLIsRefused(t *testing.T) {
 	store := newStore(t)
 	key := recording.ObjectKey("01JUSER0000000000000000000", "01JREC00000000000000000001", ".wav")
-	up, err := store.PresignPut(ctx, key, "audio/wav", 10, "", time.Second, time.Now())
+	up, err := store.PresignPut(ctx, key, "audio/wav", 10, "", nil, time.Second, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +197,7 @@ func TestDownloadKeepsBytesAndName(t *testing.T) {
 	now := time.Now()
 	key := recording.ObjectKey("01JUSER0000000000000000000", "01JREC00000000000000000002", ".m4a")
 	body := randomBytes(100_000)
-	up, _ := store.PresignPut(ctx, key, "audio/mp4", int64(len(body)), "", time.Minute, now)
+	up, _ := store.PresignPut(ctx, key, "audio/mp4", int64(len(body)), "", nil, time.Minute, now)
 	if code := put(t, up, body, nil); code != 200 {
 		t.Fatalf("upload: %d", code)
 	}

@@ -20,6 +20,9 @@ type RangeReader struct {
 	key  string
 	etag string
 	read atomic.Int64
+	// contentType is the stored type as the first read's answer carried
+	// it, so a caller that made no HEAD still learns it.
+	contentType atomic.Pointer[string]
 }
 
 // RangeReader reads key as long as its ETag is etag: if the object is
@@ -46,6 +49,9 @@ func (r *RangeReader) ReadAt(p []byte, off int64) (int, error) {
 		return 0, fmt.Errorf("read %s at %d: %w", r.key, off, err)
 	}
 	defer out.Body.Close()
+	if out.ContentType != nil {
+		r.contentType.CompareAndSwap(nil, out.ContentType)
+	}
 	n, err := io.ReadFull(out.Body, p)
 	r.read.Add(int64(n))
 	if errors.Is(err, io.ErrUnexpectedEOF) || (err == io.EOF && n < len(p)) {
@@ -59,3 +65,12 @@ func (r *RangeReader) ReadAt(p []byte, off int64) (int, error) {
 
 // BytesRead is how many bytes the reads fetched.
 func (r *RangeReader) BytesRead() int64 { return r.read.Load() }
+
+// ContentType is the object's stored type, as answered to the first read
+// ("" before any read succeeded).
+func (r *RangeReader) ContentType() string {
+	if ct := r.contentType.Load(); ct != nil {
+		return *ct
+	}
+	return ""
+}

@@ -120,10 +120,18 @@ func (h *Handler) handleRecord(ctx context.Context, r events.S3EventRecord, key 
 	// lifecycle rule's expiry is announced as its own event type.
 	name := strings.TrimPrefix(r.EventName, "s3:")
 	if strings.HasSuffix(name, "Tagging") {
-		// MinIO announces tag changes (ours, at confirmation) as
-		// ObjectCreated:PutTagging; S3 as ObjectTagging:*, which we do not
-		// subscribe to. The object itself did not change.
+		// MinIO announces tag changes (an operator's; uploads carry their
+		// tags from the start) as ObjectCreated:PutTagging; S3 as
+		// ObjectTagging:*, which we do not subscribe to. The object itself
+		// did not change.
 		return lifecycle.OutcomeIgnored, nil
+	}
+	if name == "ObjectCreated:Put" && r.S3.Object.ETag != "" {
+		// A single PUT's event reports the object it stored: the Keeper
+		// need not ask storage again.
+		return h.Keeper.ConvergeSeen(ctx, userID, recID, lifecycle.Seen{
+			Key: key, Size: r.S3.Object.Size, ETag: r.S3.Object.ETag, At: r.EventTime,
+		})
 	}
 	for _, kind := range []string{"ObjectCreated:", "ObjectRemoved:", "LifecycleExpiration:"} {
 		if strings.HasPrefix(name, kind) {

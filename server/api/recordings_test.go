@@ -143,7 +143,11 @@ func TestUploadListDownloadRenameDelete(t *testing.T) {
 		up.Recording.ExpiresAt == nil || up.Upload.Method != "PUT" {
 		t.Fatalf("create: %+v", up)
 	}
-	if want := map[string]string{"Content-Type": "audio/mp4", "Content-Length": strconv.Itoa(len(body))}; fmt.Sprint(up.Upload.Headers) != fmt.Sprint(want) {
+	tagging := up.Upload.Headers["x-amz-tagging"]
+	if !strings.HasPrefix(tagging, "recording="+up.Recording.ID+"&user=") {
+		t.Fatalf("tags to send %q, want this recording's and its owner's", tagging)
+	}
+	if want := map[string]string{"Content-Type": "audio/mp4", "Content-Length": strconv.Itoa(len(body)), "x-amz-tagging": tagging}; fmt.Sprint(up.Upload.Headers) != fmt.Sprint(want) {
 		t.Fatalf("headers to send %v, want %v", up.Upload.Headers, want)
 	}
 	if d := time.Until(up.Upload.ExpiresAt); d < 14*time.Minute || d > 16*time.Minute {
