@@ -143,6 +143,29 @@ func httpCheck(url string, want int) func(context.Context) error {
 	}
 }
 
+// dynamoCheck passes once DynamoDB Local itself answers: a bare GET gets its
+// 400 with a request id and DynamoDB's JSON type. Any HTTP answer is not
+// enough: with tests in parallel, another server can take a port picked
+// free a moment before the emulator binds it; the emulator then exits, and
+// a check that took that server for it would hand out a dead endpoint.
+func dynamoCheck(url string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.Header.Get("x-amzn-RequestId") == "" || resp.Header.Get("Content-Type") != "application/x-amz-json-1.0" {
+			return fmt.Errorf("%s answered %d without DynamoDB's headers: another server holds the port", url, resp.StatusCode)
+		}
+		return nil
+	}
+}
+
 // DynamoDBOptions configures DynamoDB Local.
 type DynamoDBOptions struct {
 	Jar     string // path to DynamoDBLocal.jar; its DynamoDBLocal_lib must sit beside it
@@ -184,8 +207,7 @@ func StartDynamoDB(ctx context.Context, o DynamoDBOptions) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Any HTTP answer means the server is up (a bare GET gets 400).
-	if err := p.waitReady(ctx, httpCheck(p.Endpoint(), 0)); err != nil {
+	if err := p.waitReady(ctx, dynamoCheck(p.Endpoint())); err != nil {
 		return nil, err
 	}
 	return p, nil
