@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -62,12 +63,36 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if err == nil {
 		return ExitOK
 	}
+	err = unknownCommand(err)
 	name := "recorder"
 	if cmd != nil {
 		name = cmd.CommandPath()
 	}
 	fmt.Fprintf(stderr, "%s: %s\n", name, err)
 	return exitCode(err)
+}
+
+// unknownCommand turns cobra's several-line "unknown command" error (its
+// only error without a type) into one usage line that keeps the suggestion.
+func unknownCommand(err error) error {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "unknown command ") {
+		return err
+	}
+	lines := strings.Split(msg, "\n")
+	var near []string
+	for _, l := range lines[1:] {
+		if strings.HasPrefix(l, "\t") {
+			near = append(near, strings.TrimSpace(l))
+		}
+	}
+	line := lines[0]
+	if len(near) > 0 {
+		line += "; did you mean " + strings.Join(near, " or ") + "?"
+	} else {
+		line += "; `recorder --help` lists the commands"
+	}
+	return usageError(line)
 }
 
 func exitCode(err error) int {

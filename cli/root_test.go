@@ -69,6 +69,8 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{"ls", "--status", "lost"},
 		{"whoami", "extra"},
 		{"--timeout", "0s", "whoami"},
+		{"lss"},
+		{"trash", "nope"},
 	} {
 		_, errs, code := invocation(t, "http://127.0.0.1:9", args...)
 		if code != ExitUsage || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
