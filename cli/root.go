@@ -194,14 +194,22 @@ func (e *env) setup() error {
 	if e.timeout <= 0 {
 		return usageError("--timeout must be positive")
 	}
-	base := e.apiFlag
-	for _, v := range []string{e.getenv("RECORDER_API"), e.config.API, DefaultAPI} {
-		if base == "" {
-			base = v
+	// The error names where the address came from: that is what to fix.
+	base, from := "", ""
+	for _, c := range []struct{ v, from string }{
+		{e.apiFlag, "--api"}, {e.getenv("RECORDER_API"), "RECORDER_API"},
+		{e.config.API, "the API of the last login in " + e.configPath}, {DefaultAPI, "the default API"},
+	} {
+		if base == "" && c.v != "" {
+			base, from = c.v, c.from
 		}
 	}
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usageError(fmt.Sprintf("--api %q is not an http(s) URL", base))
+		msg := fmt.Sprintf("%s %q is not an http(s) URL", from, base)
+		if !strings.Contains(base, "://") {
+			msg += " (try http://" + base + ")"
+		}
+		return usageError(msg)
 	}
 	o := client.Options{Timeout: e.timeout}
 	if e.verbose {

@@ -170,3 +170,25 @@ func TestCompletionScriptsLoad(t *testing.T) {
 		}
 	}
 }
+
+// A malformed API address names where it came from, so the user knows what
+// to fix: the variable, the flag or the config file of the last login.
+func TestBadAPINamesItsSource(t *testing.T) {
+	dir := t.TempDir()
+	run := func(env map[string]string, args ...string) (string, int) {
+		env["RECORDER_CONFIG"] = filepath.Join(dir, "config.json")
+		var out, errb bytes.Buffer
+		code := Main(context.Background(), args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+		return errb.String(), code
+	}
+	errs, code := run(map[string]string{"RECORDER_API": "127.0.0.1:38080"}, "ls")
+	want := "recorder ls: RECORDER_API \"127.0.0.1:38080\" is not an http(s) URL (try http://127.0.0.1:38080)\n"
+	if code != ExitUsage || errs != want {
+		t.Errorf("from the variable: exit %d, %q; want exit 2, %q", code, errs, want)
+	}
+	errs, code = run(map[string]string{"RECORDER_API": "http://127.0.0.1:9"}, "ls", "--api", "localhost:1")
+	want = "recorder ls: --api \"localhost:1\" is not an http(s) URL (try http://localhost:1)\n"
+	if code != ExitUsage || errs != want {
+		t.Errorf("from the flag: exit %d, %q; want exit 2, %q", code, errs, want)
+	}
+}
