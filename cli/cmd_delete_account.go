@@ -24,7 +24,13 @@ func runDeleteAccount(ctx context.Context, e *env, yes bool) error {
 		return err
 	}
 	if !yes {
-		fmt.Fprintf(e.stderr, "This deletes account %s and every recording in it, for good. Type \"delete\" to confirm: ", e.config.UserID)
+		// Asked of the API, not the config: the person confirms the account
+		// they know by name, and the session is checked before the prompt.
+		u, err := e.api.Me(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "This deletes account %s and every recording in it, for good. Type \"delete\" to confirm: ", account(u.User))
 		line, _ := bufio.NewReader(e.stdin).ReadString('\n')
 		if strings.TrimSpace(line) != "delete" {
 			return errors.New("not confirmed; nothing was deleted")

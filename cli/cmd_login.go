@@ -109,10 +109,25 @@ func devTokenURL(ctx context.Context, e *env, flag string) (string, error) {
 // said nothing of it.
 func describe(u client.User) string {
 	switch {
+	case u.Name != "" && u.Email != "":
+		return u.Name + " <" + u.Email + ">"
 	case u.Email != "":
 		return u.Email
 	case u.Name != "":
 		return u.Name
 	}
 	return ""
+}
+
+// account names the signed-in account for a person: "alice (user ID)",
+// falling back to its providers when they said nothing of it.
+func account(u client.User) string {
+	who := describe(u)
+	if who == "" {
+		who = strings.Join(u.Providers, ", ")
+	}
+	if who == "" {
+		return "user " + u.ID
+	}
+	return who + " (user " + u.ID + ")"
 }

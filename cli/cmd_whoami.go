@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -22,13 +21,9 @@ func runWhoami(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	who := describe(u.User)
-	if who == "" {
-		who = strings.Join(u.Providers, ", ")
-	}
 	q := u.Quota
-	fmt.Fprintf(e.stdout, "user        %s (%s)\napi         %s\nrecordings  %d of %s\nstorage     %s used, %s reserved for uploads in progress, of %s (%s free)\nuploads     %d in progress, at most %d at once\n",
-		u.ID, who, e.api.Base(), u.RecordingCount, limitText(q.RecordingsLimit),
+	fmt.Fprintf(e.stdout, "user        %s\napi         %s\nrecordings  %d of %s\nstorage     %s used, %s reserved for uploads in progress, of %s (%s free)\nuploads     %d in progress, at most %d at once\n",
+		account(u.User), e.api.Base(), u.RecordingCount, limitText(q.RecordingsLimit),
 		humanBytes(q.BytesUsed), humanBytes(q.BytesReserved), humanBytes(q.BytesLimit),
 		humanBytes(max(0, q.BytesLimit-q.BytesUsed-q.BytesReserved)), q.UploadsInFlight, q.UploadsInFlightLimit)
 	return nil

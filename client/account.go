@@ -102,9 +102,12 @@ func (c *Client) DeleteAccount(ctx context.Context) error {
 }
 
 // DevToken asks a local stack's development issuer (a Provider's TokenURL)
-// for an ID token of subject sub.
+// for an ID token of subject sub, named sub.
 func (c *Client) DevToken(ctx context.Context, tokenURL, sub string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tokenURL+"?sub="+url.QueryEscape(sub), nil)
+	// The subject doubles as the account's name, so the API can show the
+	// account as the login named it (GET /v1/me).
+	q := url.Values{"sub": {sub}, "name": {sub}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tokenURL+"?"+q.Encode(), nil)
 	if err != nil {
 		return "", err
 	}
