@@ -56,6 +56,16 @@ func runLs(ctx context.Context, e *env, o lsOptions) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(lsJSON(items))
 	}
+	if len(items) == 0 {
+		// On stderr: the hint is for a person, and a script reading the
+		// table's stdout finds no rows either way.
+		if o.status == "available" || o.status == "all" {
+			fmt.Fprintln(e.stderr, "no recordings yet: `recorder upload FILE` or `recorder backup DIR`")
+		} else {
+			fmt.Fprintf(e.stderr, "no %s recordings\n", o.status)
+		}
+		return nil
+	}
 	rows := make([][]string, 0, len(items))
 	for _, r := range items {
 		dur := formatDuration(r.DurationMS)

@@ -363,9 +363,10 @@ func TestFailuresAreOneClearLine(t *testing.T) {
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p.fails("run `recorder login` again", "ls")
+	// The hint is the exact command for this API, which lists a dev issuer.
+	p.fails("run `recorder login --api "+s.APIURL+" --dev USER` again", "ls")
 	p.ok("logout") // a dead session is forgotten all the same
-	p.fails("not signed in", "whoami")
+	p.fails("not signed in to "+s.APIURL+": run `recorder login --api "+s.APIURL+" --dev USER` first", "whoami")
 
 	// An API that accepts connections and never answers: the built binary
 	// gives up after --timeout, naming the API.

@@ -45,6 +45,8 @@ type env struct {
 	progress   bool // stderr is a terminal
 	overall    *progressbar.ProgressBar
 
+	apiFrom string // where the API address came from: "--api", "RECORDER_API", ...
+
 	// global flags
 	apiFlag string
 	verbose bool
@@ -68,8 +70,41 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if cmd != nil {
 		name = cmd.CommandPath()
 	}
-	fmt.Fprintf(stderr, "%s: %s\n", name, err)
-	return exitCode(err)
+	code := exitCode(err)
+	msg := err.Error()
+	if code == ExitSignIn && e.api != nil {
+		msg = strings.ReplaceAll(msg, "`recorder login`", "`"+e.loginCommand(ctx)+"`")
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", name, msg)
+	return code
+}
+
+// loginCommand is the exact sign-in command for the API in use: a bare
+// `recorder login` is only a usage error. It asks the API which providers
+// it accepts; when that fails too, the generic form has to do.
+func (e *env) loginCommand(ctx context.Context) string {
+	cmd := "recorder login"
+	if e.apiFrom == "--api" {
+		cmd += " --api " + e.api.Base()
+	}
+	providers, err := e.api.Providers(ctx)
+	if err != nil || len(providers) == 0 {
+		return cmd + " --provider P --id-token -"
+	}
+	var names []string
+	for _, p := range providers {
+		if p.Development {
+			return cmd + " --dev USER"
+		}
+		// A name goes into a command a person may paste: only a plain one.
+		if p.Name != "" && strings.Trim(p.Name, "abcdefghijklmnopqrstuvwxyz0123456789-_") == "" {
+			names = append(names, p.Name)
+		}
+	}
+	if len(names) == 0 {
+		names = []string{"P"}
+	}
+	return cmd + " --provider " + strings.Join(names, "|") + " --id-token -"
 }
 
 // unknownCommand turns cobra's several-line "unknown command" error (its
@@ -215,7 +250,7 @@ func (e *env) setup() error {
 	if e.verbose {
 		o.Log = e.stderr
 	}
-	e.api = client.New(base, o)
+	e.api, e.apiFrom = client.New(base, o), from
 	// A session belongs to the API that issued it.
 	if e.config.API == e.api.Base() {
 		e.api.SetToken(e.config.Token)

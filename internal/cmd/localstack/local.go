@@ -254,9 +254,12 @@ Local stack ready in %.1fs:
   dev OIDC issuer   %s   (provider "dev")
   data and logs     %s
 %s
+Point the CLI at this stack:
+  RECORDER_API=%s recorder login --dev alice
+
 Ctrl-C stops everything.
 `, took.Seconds(), api, api, api, cfg.DynamoEndpoint, cfg.TablePrefix, cfg.S3Endpoint, cfg.Bucket, devstack.MinIOUser, devstack.MinIOPassword,
-		loopbackURL(ls.hookAddr), iss.URL, ls.dir, iss.Quickstart(api))
+		loopbackURL(ls.hookAddr), iss.URL, ls.dir, iss.Quickstart(api), api)
 }
 
 // summarizeMetrics prints, every interval, what the dashboard would show of
