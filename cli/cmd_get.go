@@ -27,7 +27,7 @@ type getOptions struct {
 func newGetCommand(e *env) *cobra.Command {
 	var o getOptions
 	c := &cobra.Command{
-		Use:   "get ID",
+		Use:   "get ID|PREFIX|NAME",
 		Short: "Download a recording (default: under its original name, here)",
 		Example: `  recorder get 01J... -o interview.m4a   # to this file
   recorder get 01J... -o ~/Music          # into this folder, under the original name
@@ -47,7 +47,11 @@ func runGet(ctx context.Context, e *env, o getOptions) error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
-	rec, err := e.api.GetRecording(ctx, o.id)
+	id, err := e.resolve(ctx, o.id, resolveOptions{status: "available"})
+	if err != nil {
+		return err
+	}
+	rec, err := e.api.GetRecording(ctx, id)
 	if err != nil {
 		return notFoundAs(err, o.id)
 	}

@@ -16,7 +16,7 @@ type rmOptions struct {
 
 func newRmCommand(e *env) *cobra.Command {
 	var o rmOptions
-	c := &cobra.Command{Use: "rm ID...", Short: "Move recordings to the trash (--purge: delete for good)", Args: args(1, -1),
+	c := &cobra.Command{Use: "rm ID|PREFIX|NAME...", Short: "Move recordings to the trash (--purge: delete for good)", Args: args(1, -1),
 		ValidArgsFunction: e.completeIDs("available"),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			o.ids = a
@@ -32,15 +32,22 @@ func runRm(ctx context.Context, e *env, o rmOptions) error {
 	}
 	failed := 0
 	var last error
-	for _, id := range o.ids {
-		res, err := e.api.Delete(ctx, id, o.purge)
+	for _, arg := range o.ids {
+		// Without --purge a name in the trash is not what rm means: the
+		// recording of that name outside it is.
+		id, err := e.resolve(ctx, arg, resolveOptions{status: "all", skipDeleted: !o.purge})
+		var res client.Deletion
+		if err == nil {
+			res, err = e.api.Delete(ctx, id, o.purge)
+			err = notFoundAs(err, id)
+		}
 		if err != nil && len(o.ids) == 1 {
-			return notFoundAs(err, id)
+			return err
 		}
 		if err != nil {
 			failed++
 			last = err
-			fmt.Fprintf(e.stderr, "recorder rm: %v\n", notFoundAs(err, id))
+			fmt.Fprintf(e.stderr, "recorder rm: %v\n", err)
 			continue
 		}
 		fmt.Fprintf(e.stderr, "%s: %s\n", id, describeDeletion(res, o.purge))

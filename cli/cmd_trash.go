@@ -21,7 +21,7 @@ func newTrashCommand(e *env) *cobra.Command {
 	c.Flags().BoolVar(&o.json, "json", false, "print JSON for scripts")
 	c.Flags().IntVar(&o.limit, "limit", 0, "at most this many (default: all)")
 	c.AddCommand(&cobra.Command{
-		Use:               "restore ID...",
+		Use:               "restore ID|PREFIX|NAME...",
 		Short:             "Bring recordings back from the trash",
 		Args:              args(1, -1),
 		ValidArgsFunction: e.completeIDs("deleted"),
@@ -35,7 +35,11 @@ func runUntrash(ctx context.Context, e *env, ids []string) error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
-	for _, id := range ids {
+	for _, arg := range ids {
+		id, err := e.resolve(ctx, arg, resolveOptions{status: "deleted"})
+		if err != nil {
+			return err
+		}
 		if err := e.api.Restore(ctx, id); err != nil {
 			return notFoundAs(err, id)
 		}

@@ -34,6 +34,7 @@ type fakeAPI struct {
 	deleteStatus int
 	deleteBody   any
 	lastDelete   string // the query of the last DELETE
+	deletes      int
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
@@ -83,6 +84,7 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusCreated, map[string]any{"recording": f.items[0], "upload": client.Signed{Method: "PUT", URL: f.srv.URL + "/blob/put", ExpiresAt: time.Now().Add(time.Hour)}})
 	case r.Method == http.MethodDelete && strings.HasPrefix(p, "/v1/recordings/"):
 		f.lastDelete = r.URL.RawQuery
+		f.deletes++
 		if f.deleteBody == nil {
 			w.WriteHeader(f.deleteStatus)
 			return
@@ -265,5 +267,22 @@ func TestListPrintsNoControlCharacters(t *testing.T) {
 	out, errs, code := invocation(t, f.srv.URL, "ls")
 	if code != ExitOK || !strings.Contains(out, "esc?]0;pwned??.wav") {
 		t.Errorf("exit %d, %q, %s", code, out, errs)
+	}
+}
+
+// A recording found by name or prefix is acted on only when its id passes
+// the server's own check: a hostile listing cannot steer a request path.
+func TestResolveRefusesAnInvalidID(t *testing.T) {
+	f := newFakeAPI(t)
+	f.add("01ARZ3NDEKTSV4RRFFQ69G/../../me", "evil.wav", []byte("RIFF"))
+	f.deleteStatus = http.StatusNoContent
+	for _, arg := range []string{"evil.wav", "01arz3"} {
+		_, errs, code := invocation(t, f.srv.URL, "rm", arg)
+		if want := "recorder rm: no recording " + arg + "\n"; code != ExitFailed || errs != want {
+			t.Errorf("rm %s: exit %d, %q; want exit 1, %q", arg, code, errs, want)
+		}
+	}
+	if f.deletes != 0 {
+		t.Errorf("%d DELETE requests for an invalid id", f.deletes)
 	}
 }
