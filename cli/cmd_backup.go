@@ -6,14 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/voicerec/backend/client"
 )
 
 // Backup and restore judge "already there" by content, not by name: the
@@ -85,18 +82,7 @@ func runBackup(ctx context.Context, e *env, o backupOptions) error {
 	// Only digests storage verified count: a file matches a recording by
 	// its own SHA-256 (a single PUT) or by the composite of its parts cut
 	// as that recording's were (a multipart upload).
-	byDigest := map[string]client.Recording{}
-	partSizes := map[int64][]int64{} // a file's size -> part sizes of multipart recordings of that size
-	for _, r := range remote {
-		d := r.VerifiedDigest()
-		// An available copy wins over a rejected or trashed one.
-		if old, ok := byDigest[d]; d != "" && (!ok || old.Status != "available") {
-			byDigest[d] = r
-		}
-		if r.PartsSHA256 != "" && r.PartSize > 0 && !slices.Contains(partSizes[r.SizeBytes], r.PartSize) {
-			partSizes[r.SizeBytes] = append(partSizes[r.SizeBytes], r.PartSize)
-		}
-	}
+	have := indexStored(remote)
 	// Hash first, then decide in the walk's order, so which of two files
 	// with the same content is uploaded does not depend on timing.
 	digests := make([]string, len(files))
@@ -107,15 +93,7 @@ func runBackup(ctx context.Context, e *env, o backupOptions) error {
 		if digests[i], results[i].err = hashFile(files[i].path); results[i].err != nil {
 			return
 		}
-		keys[i] = []string{digests[i]}
-		for _, ps := range partSizes[files[i].size] {
-			c, err := fileComposite(files[i].path, ps)
-			if err != nil {
-				results[i].err = err
-				return
-			}
-			keys[i] = append(keys[i], c)
-		}
+		keys[i], results[i].err = have.keys(files[i].path, files[i].size, digests[i])
 	})
 	if err := ctx.Err(); err != nil {
 		return err
@@ -128,13 +106,7 @@ func runBackup(ctx context.Context, e *env, o backupOptions) error {
 		if res.err != nil {
 			continue
 		}
-		var r client.Recording
-		known := false
-		for _, k := range keys[i] {
-			if m, ok := byDigest[k]; ok && (!known || r.Status != "available") {
-				r, known = m, true
-			}
-		}
+		r, known := have.match(keys[i])
 		first, dup := seen[digest]
 		switch {
 		case dup:

@@ -16,6 +16,7 @@ import (
 type uploadOptions struct {
 	files []string
 	wait  time.Duration
+	again bool
 }
 
 func newUploadCommand(e *env) *cobra.Command {
@@ -32,6 +33,7 @@ upload resumes when the same command runs again. For a whole folder, use backup.
 		},
 	}
 	c.Flags().DurationVar(&o.wait, "wait", 2*time.Minute, "how long to wait for each upload to be confirmed")
+	c.Flags().BoolVar(&o.again, "again", false, "upload even content already backed up (a second recording of it)")
 	return c
 }
 
@@ -39,8 +41,9 @@ func runUpload(ctx context.Context, e *env, o uploadOptions) error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
+	d := dedup{e: e, off: o.again}
 	if len(o.files) == 1 {
-		rec, err := uploadFile(ctx, e, o.files[0], "", o.wait)
+		rec, err := d.upload(ctx, o.files[0], o.wait)
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.files[0], err)
 		}
@@ -50,7 +53,7 @@ func runUpload(ctx context.Context, e *env, o uploadOptions) error {
 	failed := 0
 	var lastErr error
 	for _, path := range o.files {
-		rec, err := uploadFile(ctx, e, path, "", o.wait)
+		rec, err := d.upload(ctx, path, o.wait)
 		if err != nil {
 			failed++
 			lastErr = err
@@ -71,6 +74,49 @@ func runUpload(ctx context.Context, e *env, o uploadOptions) error {
 		return &batchError{n: failed, of: len(o.files), verb: "uploaded", last: lastErr}
 	}
 	return nil
+}
+
+// dedup keeps upload from making a second recording of content already
+// stored, matched as backup matches it. The account is listed once per run,
+// and only when a file is about to be uploaded.
+type dedup struct {
+	e    *env
+	off  bool // --again
+	have *stored
+}
+
+// upload uploads path unless its content is already an available
+// recording, which it then returns, saying so on stderr.
+func (d *dedup) upload(ctx context.Context, path string, wait time.Duration) (client.Recording, error) {
+	if d.off {
+		return uploadFile(ctx, d.e, path, "", wait)
+	}
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() || st.Size() == 0 {
+		// uploadFile says what is wrong with it.
+		return uploadFile(ctx, d.e, path, "", wait)
+	}
+	digest, err := hashFile(path)
+	if err != nil {
+		return client.Recording{}, err
+	}
+	if d.have == nil {
+		remote, err := d.e.list(ctx, "available", 0, false)
+		if err != nil {
+			return client.Recording{}, err
+		}
+		s := indexStored(remote)
+		d.have = &s
+	}
+	keys, err := d.have.keys(path, st.Size(), digest)
+	if err != nil {
+		return client.Recording{}, err
+	}
+	if r, ok := d.have.match(keys); ok && r.Status == "available" {
+		fmt.Fprintf(d.e.stderr, "recorder upload: %s: already backed up as %s (--again uploads it anyway)\n", path, r.ID)
+		return r, nil
+	}
+	return uploadFile(ctx, d.e, path, digest, wait)
 }
 
 var errEmpty = errors.New("the file is empty; there is nothing to upload")

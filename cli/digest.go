@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/voicerec/backend/client"
 )
@@ -45,4 +46,57 @@ func fileComposite(path string, partSize int64) (string, error) {
 		return "", err
 	}
 	return client.Composite(d), nil
+}
+
+// stored indexes recordings by the digest storage verified for them, for
+// backup and upload to recognise content already there under any name.
+type stored struct {
+	byDigest  map[string]client.Recording
+	partSizes map[int64][]int64 // a file's size -> part sizes of multipart recordings of that size
+}
+
+func indexStored(remote []client.Recording) stored {
+	s := stored{byDigest: map[string]client.Recording{}, partSizes: map[int64][]int64{}}
+	for _, r := range remote {
+		// A match's id is printed and acted on: only one passing the
+		// server's own check.
+		if !client.ValidID(r.ID) {
+			continue
+		}
+		d := r.VerifiedDigest()
+		// An available copy wins over a rejected or trashed one.
+		if old, ok := s.byDigest[d]; d != "" && (!ok || old.Status != "available") {
+			s.byDigest[d] = r
+		}
+		if r.PartsSHA256 != "" && r.PartSize > 0 && !slices.Contains(s.partSizes[r.SizeBytes], r.PartSize) {
+			s.partSizes[r.SizeBytes] = append(s.partSizes[r.SizeBytes], r.PartSize)
+		}
+	}
+	return s
+}
+
+// keys are every verified digest a local file of this size and SHA-256 may
+// be known by: its own, and the composite of its parts cut as a stored
+// multipart recording of the same size was.
+func (s stored) keys(path string, size int64, digest string) ([]string, error) {
+	keys := []string{digest}
+	for _, ps := range s.partSizes[size] {
+		c, err := fileComposite(path, ps)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, c)
+	}
+	return keys, nil
+}
+
+// match is the recording holding content known by keys, an available one
+// before a rejected or trashed one.
+func (s stored) match(keys []string) (r client.Recording, known bool) {
+	for _, k := range keys {
+		if m, ok := s.byDigest[k]; ok && (!known || r.Status != "available") {
+			r, known = m, true
+		}
+	}
+	return r, known
 }

@@ -286,3 +286,20 @@ func TestResolveRefusesAnInvalidID(t *testing.T) {
 		t.Errorf("%d DELETE requests for an invalid id", f.deletes)
 	}
 }
+
+// A listed recording with the file's digest but an id that is not one is
+// no proof the content is stored: upload goes ahead (and stops at the
+// invalid id the create answers) instead of printing that id.
+func TestUploadMatchesOnlyValidIDs(t *testing.T) {
+	f := newFakeAPI(t)
+	data := []byte("RIFF\x24\x00\x00\x00WAVEfmt " + strings.Repeat("\x00", 40))
+	f.add("../../v1/me", "a.wav", data)
+	wav := filepath.Join(t.TempDir(), "a.wav")
+	if err := os.WriteFile(wav, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := invocation(t, f.srv.URL, "upload", wav)
+	if code != ExitFailed || !strings.Contains(errs, `invalid recording id "../../v1/me"`) || strings.Contains(errs, "already backed up") {
+		t.Errorf("exit %d, %q", code, errs)
+	}
+}
