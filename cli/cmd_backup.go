@@ -2,15 +2,19 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/voicerec/backend/client"
 )
 
 // Backup and restore judge "already there" by content, not by name: the
@@ -38,13 +42,15 @@ a summary: uploaded, already backed up, skipped, failed (with reasons).`,
 	}
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", defaultJobs, "files uploaded at once")
 	c.Flags().DurationVar(&o.wait, "wait", 2*time.Minute, "how long to wait for each upload to be confirmed")
+	c.Flags().BoolVar(&o.retryRefused, "retry-refused", false, "upload again content the server refused before (reported once, then skipped)")
 	return c
 }
 
 type backupOptions struct {
-	dir  string
-	jobs int
-	wait time.Duration
+	dir          string
+	jobs         int
+	wait         time.Duration
+	retryRefused bool
 }
 
 // localFile is one candidate for backup.
@@ -56,6 +62,26 @@ type localFile struct {
 type outcome struct {
 	path, note string
 	err        error
+	refused    bool   // refused before and reported then: skipped
+	rejectedAs string // the server refused it in this run, as this recording
+}
+
+// passedCounts is "2 hidden, 1 not audio": how many of each reason, by reason.
+func passedCounts(passed []outcome) string {
+	n := map[string]int{}
+	for _, p := range passed {
+		n[p.note]++
+	}
+	reasons := make([]string, 0, len(n))
+	for r := range n {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = fmt.Sprintf("%d %s", n[r], r)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func runBackup(ctx context.Context, e *env, o backupOptions) error {
@@ -71,9 +97,13 @@ func runBackup(ctx context.Context, e *env, o backupOptions) error {
 	if err := e.needSession(); err != nil {
 		return err
 	}
-	files, skipped, err := audioFiles(dir)
+	files, skipped, passed, err := audioFiles(dir)
 	if err != nil {
 		return err
+	}
+	refused, err := loadRefused(e.getenv)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "recorder backup: refusals will be reported again: %v\n", err)
 	}
 	remote, err := e.list(ctx, "all", 0, false)
 	if err != nil {
@@ -115,8 +145,12 @@ func runBackup(ctx context.Context, e *env, o backupOptions) error {
 			res.note = "backed up as " + r.ID
 		case known && r.Status == "deleted":
 			res.note = fmt.Sprintf("in the trash as %s (`recorder trash restore %s`)", r.ID, r.ID)
-		case known && r.Status == "rejected":
+		case known && r.Status == "rejected" && !o.retryRefused && refused.digests[digest] != "":
+			res.note = fmt.Sprintf("refused before as %s: %s (--retry-refused tries again)", r.ID, r.RejectReason)
+			res.refused = true
+		case known && r.Status == "rejected" && !o.retryRefused:
 			res.err = fmt.Errorf("refused earlier as %s: %s", r.ID, r.RejectReason)
+			refused.digests[digest] = r.ID
 		default:
 			seen[digest] = f.path
 			todo = append(todo, i)
@@ -128,6 +162,9 @@ func runBackup(ctx context.Context, e *env, o backupOptions) error {
 		i := todo[k]
 		rec, err := uploadFile(ctx, e, files[i].path, digests[i], o.wait)
 		results[i].err = err
+		if rej := (*client.RejectedError)(nil); errors.As(err, &rej) {
+			results[i].rejectedAs = rej.Recording.ID
+		}
 		if err == nil {
 			results[i].note = "uploaded as " + rec.ID
 		}
@@ -138,10 +175,25 @@ func runBackup(ctx context.Context, e *env, o backupOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	uploaded, already, failed := 0, 0, 0
+	for i, r := range results {
+		if r.rejectedAs != "" {
+			refused.digests[digests[i]] = r.rejectedAs
+		}
+	}
+	if refused.path != "" {
+		if err := refused.save(); err != nil {
+			fmt.Fprintf(e.stderr, "recorder backup: %v\n", err)
+		}
+	}
+	uploaded, already, failed, before := 0, 0, 0, 0
 	var last error
 	for _, r := range results {
 		switch {
+		case r.refused:
+			before++
+			if e.verbose {
+				fmt.Fprintf(e.stdout, "skipped   %s: %s\n", r.path, r.note)
+			}
 		case r.err != nil:
 			failed++
 			last = r.err
@@ -159,8 +211,23 @@ func runBackup(ctx context.Context, e *env, o backupOptions) error {
 	for _, s := range skipped {
 		fmt.Fprintf(e.stdout, "skipped   %s: %s\n", s.path, s.note)
 	}
-	fmt.Fprintf(e.stdout, "backup of %s: %d uploaded, %d already backed up, %d skipped, %d failed\n",
+	if e.verbose {
+		for _, s := range passed {
+			fmt.Fprintf(e.stdout, "passed    %s: %s\n", s.path, s.note)
+		}
+	}
+	fmt.Fprintf(e.stdout, "backup of %s: %d uploaded, %d already backed up, %d skipped, %d failed",
 		dir, uploaded, already, len(skipped), failed)
+	if before > 0 {
+		fmt.Fprintf(e.stdout, ", %d refused before", before)
+	}
+	if len(passed) > 0 {
+		fmt.Fprintf(e.stdout, "; passed over: %s", passedCounts(passed))
+		if !e.verbose {
+			fmt.Fprint(e.stdout, " (-v lists them)")
+		}
+	}
+	fmt.Fprintln(e.stdout)
 	if failed > 0 {
 		return &batchError{n: failed, of: len(files), verb: "backed up", last: last}
 	}
@@ -169,8 +236,9 @@ func runBackup(ctx context.Context, e *env, o backupOptions) error {
 
 // audioFiles walks dir for audio files; what it passes over that looks
 // like a recording (empty, unreadable) is returned as skipped, with why.
-// Hidden files and folders are passed over silently.
-func audioFiles(dir string) (files []localFile, skipped []outcome, err error) {
+// Hidden files and folders and files that are not audio are passed over,
+// returned in passed for the summary to count.
+func audioFiles(dir string) (files []localFile, skipped, passed []outcome, err error) {
 	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == dir {
@@ -180,6 +248,7 @@ func audioFiles(dir string) (files []localFile, skipped []outcome, err error) {
 			return nil
 		}
 		if path != dir && strings.HasPrefix(d.Name(), ".") {
+			passed = append(passed, outcome{path: path, note: "hidden"})
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -199,7 +268,9 @@ func audioFiles(dir string) (files []localFile, skipped []outcome, err error) {
 			return err
 		}
 		if _, err := detectType(path, f); err != nil {
-			return nil // not audio: not what a backup of recordings is about
+			// Not what a backup of recordings is about, but said in the summary.
+			passed = append(passed, outcome{path: path, note: "not audio"})
+			return nil
 		}
 		if st.Size() == 0 {
 			skipped = append(skipped, outcome{path: path, note: "empty"})
@@ -208,7 +279,7 @@ func audioFiles(dir string) (files []localFile, skipped []outcome, err error) {
 		files = append(files, localFile{path: path, size: st.Size()})
 		return nil
 	})
-	return files, skipped, err
+	return files, skipped, passed, err
 }
 
 // parallel runs fn(0..n-1) on at most jobs goroutines, stopping early

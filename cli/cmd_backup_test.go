@@ -129,14 +129,14 @@ func TestBackupAndRestore(t *testing.T) {
 	write(t, filepath.Join(src, ".cache", "tmp.wav"), wav(1000))
 
 	out := p.ok("backup", src)
-	if got, want := lastLine(out), "backup of "+src+": 2 uploaded, 1 already backed up, 1 skipped, 0 failed"; got != want {
+	if got, want := lastLine(out), "backup of "+src+": 2 uploaded, 1 already backed up, 1 skipped, 0 failed; passed over: 1 hidden, 1 not audio (-v lists them)"; got != want {
 		t.Fatalf("first backup:\n%s\nwant %q", out, want)
 	}
 	if items := p.ls(); len(items) != 2 {
 		t.Fatalf("after backup: %+v", items)
 	}
 	out = p.ok("backup", src)
-	if got, want := lastLine(out), "backup of "+src+": 0 uploaded, 3 already backed up, 1 skipped, 0 failed"; got != want {
+	if got, want := lastLine(out), "backup of "+src+": 0 uploaded, 3 already backed up, 1 skipped, 0 failed; passed over: 1 hidden, 1 not audio (-v lists them)"; got != want {
 		t.Fatalf("second backup:\n%s\nwant %q", out, want)
 	}
 	// Content, not the name: a renamed file is still backed up.
