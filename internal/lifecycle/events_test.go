@@ -5,10 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,52 +20,24 @@ import (
 
 const m4a = "audio/mp4"
 
-// heldEvents keeps a bucket's notifications from the events handler, so a
-// test delivers each one when it chooses, as often as it chooses, or never:
-// whatever it asserts then holds without help from an event that happens
-// to arrive in time.
+// heldEvents are the stack's held storage events (stack.HeldEvents) with
+// the handler to deliver them to.
 type heldEvents struct {
-	s   *stack.Stack
-	mu  sync.Mutex
-	got []events.S3EventRecord
+	*stack.HeldEvents
+	s *stack.Stack
 }
 
 // startHeld runs a stack whose storage events are held.
 func startHeld(t *testing.T, o stack.Options) (*stack.Stack, *heldEvents) {
 	t.Helper()
 	s := stack.Start(t, testenv.Get(t), o)
-	h := &heldEvents{s: s}
-	s.Env.OnEvent(t, s.Config.Bucket, func(_ context.Context, ev events.S3Event) error {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.got = append(h.got, ev.Records...)
-		return nil
-	})
-	return s, h
+	return s, &heldEvents{HeldEvents: s.Hold(t), s: s}
 }
 
-// next waits for the first record not yet taken for key whose event name
-// contains kind ("ObjectCreated", "ObjectRemoved"), and takes it. MinIO
-// announces a tag change as ObjectCreated:PutTagging; those never match:
-// the object did not change.
+// next takes the first held record for key whose event name contains kind.
 func (h *heldEvents) next(t *testing.T, key, kind string) events.S3Event {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		h.mu.Lock()
-		for i, r := range h.got {
-			if r.S3.Object.URLDecodedKey == key && strings.Contains(r.EventName, kind) && !strings.HasSuffix(r.EventName, "Tagging") {
-				h.got = append(h.got[:i], h.got[i+1:]...)
-				h.mu.Unlock()
-				return events.S3Event{Records: []events.S3EventRecord{r}}
-			}
-		}
-		h.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s event for %s", kind, key)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return h.Next(t, key, kind)
 }
 
 // deliver hands ev to the stack's events handler and returns the outcome

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -229,45 +228,9 @@ func TestOddKeysAreDecodedAndIgnored(t *testing.T) {
 
 // --- Delivered by hand: real MinIO events, replayed in any order.
 
-// recorder captures a bucket's notifications instead of handling them, so a
-// test decides when, how often and in which order the handler sees them.
-type recorder struct {
-	mu  sync.Mutex
-	got []events.S3EventRecord
-}
-
-func (r *recorder) capture(_ context.Context, ev events.S3Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.got = append(r.got, ev.Records...)
-	return nil
-}
-
-// next waits for the first not-yet-taken record for key whose event name
-// contains kind, and takes it.
-func (r *recorder) next(t *testing.T, key, kind string) events.S3Event {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		r.mu.Lock()
-		for i, rec := range r.got {
-			if rec.S3.Object.URLDecodedKey == key && strings.Contains(rec.EventName, kind) {
-				r.got = append(r.got[:i], r.got[i+1:]...)
-				r.mu.Unlock()
-				return events.S3Event{Records: []events.S3EventRecord{rec}}
-			}
-		}
-		r.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s event for %s", kind, key)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 type replay struct {
 	s      *stack.Stack
-	rec    *recorder
+	rec    *stack.HeldEvents
 	h      *s3event.Handler
 	logs   *stack.SyncBuffer
 	token  string
@@ -276,8 +239,7 @@ type replay struct {
 
 func newReplay(t *testing.T) *replay {
 	s := stack.Start(t, testenv.Get(t), stack.Options{})
-	r := &replay{s: s, rec: &recorder{}, logs: &stack.SyncBuffer{}}
-	s.Env.OnEvent(t, s.Config.Bucket, r.rec.capture)
+	r := &replay{s: s, rec: s.Hold(t), logs: &stack.SyncBuffer{}}
 	r.h = handlerFor(t, s.Config, slog.New(slog.NewJSONHandler(r.logs, nil)), s.Clients)
 	r.token, r.userID = s.Login(t, "replayer")
 	return r
@@ -302,7 +264,7 @@ func TestDuplicateDeliveryChangesNothing(t *testing.T) {
 	up := r.s.CreateUpload(t, r.token, "twice.m4a", m4a, 6000)
 	stack.Put(t, up.Upload, body(6000, 'd'))
 	key := r.s.ObjectKey(t, up.Upload.URL)
-	ev := r.rec.next(t, key, "ObjectCreated")
+	ev := r.rec.Next(t, key, "ObjectCreated")
 
 	want := []string{"confirmed", "in_sync", "in_sync"}
 	for i, w := range want {
@@ -325,13 +287,13 @@ func TestEventsInAnyOrder(t *testing.T) {
 		up := r.s.CreateUpload(t, r.token, "ordered.m4a", m4a, 6000)
 		key := r.s.ObjectKey(t, up.Upload.URL)
 		stack.Put(t, up.Upload, body(6000, '1'))
-		put1 := r.rec.next(t, key, "ObjectCreated")
+		put1 := r.rec.Next(t, key, "ObjectCreated")
 		if _, err := r.s.Clients.S3.DeleteObject(context.Background(), &awss3.DeleteObjectInput{Bucket: &r.s.Config.Bucket, Key: &key}); err != nil {
 			t.Fatal(err)
 		}
-		removed := r.rec.next(t, key, "ObjectRemoved")
+		removed := r.rec.Next(t, key, "ObjectRemoved")
 		stack.Put(t, up.Upload, body(6000, '2'))
-		put2 := r.rec.next(t, key, "ObjectCreated")
+		put2 := r.rec.Next(t, key, "ObjectCreated")
 		evs := []events.S3Event{put1, removed, put2}
 		if !(seq(put1) < seq(removed) && seq(removed) < seq(put2)) {
 			t.Fatalf("sequencers not increasing: %s %s %s", seq(put1), seq(removed), seq(put2))
@@ -367,14 +329,14 @@ func TestEventsForADeletedRecording(t *testing.T) {
 	up := r.s.CreateUpload(t, r.token, "gone.m4a", m4a, 6000)
 	key := r.s.ObjectKey(t, up.Upload.URL)
 	stack.Put(t, up.Upload, body(6000, 'g'))
-	created := r.rec.next(t, key, "ObjectCreated")
+	created := r.rec.Next(t, key, "ObjectCreated")
 	if got := r.handle(t, created); got != "confirmed" {
 		t.Fatalf("confirm: %s", got)
 	}
 	if st := r.s.Call(t, r.token, http.MethodDelete, "/v1/recordings/"+up.Recording.ID+"?purge=true", nil, nil); st != http.StatusOK {
 		t.Fatalf("delete: %d", st)
 	}
-	removed := r.rec.next(t, key, "ObjectRemoved")
+	removed := r.rec.Next(t, key, "ObjectRemoved")
 
 	for _, tc := range []struct {
 		ev   events.S3Event
@@ -402,7 +364,7 @@ func TestOneBadRecordDoesNotStopTheOthers(t *testing.T) {
 	up := r.s.CreateUpload(t, r.token, "good.m4a", m4a, 6000)
 	key := r.s.ObjectKey(t, up.Upload.URL)
 	stack.Put(t, up.Upload, body(6000, 'o'))
-	good := r.rec.next(t, key, "ObjectCreated").Records[0]
+	good := r.rec.Next(t, key, "ObjectCreated").Records[0]
 
 	foreign := good
 	foreign.S3.Object.Key, foreign.S3.Object.URLDecodedKey = "recordings/not-a-user/x.m4a", "recordings/not-a-user/x.m4a"
@@ -437,7 +399,7 @@ func TestTransientFailureFailsTheInvocationAndRedeliveryCompletes(t *testing.T) 
 	up := r.s.CreateUpload(t, r.token, "retry.m4a", m4a, 6000)
 	key := r.s.ObjectKey(t, up.Upload.URL)
 	stack.Put(t, up.Upload, body(6000, 'r'))
-	ev := r.rec.next(t, key, "ObjectCreated")
+	ev := r.rec.Next(t, key, "ObjectCreated")
 
 	deadAddr, err := devstack.FreeAddr()
 	if err != nil {
@@ -522,7 +484,7 @@ func TestAWSShapedEventConfirms(t *testing.T) {
 	up := r.s.CreateUpload(t, r.token, "aws.m4a", m4a, 6000)
 	key := r.s.ObjectKey(t, up.Upload.URL)
 	stack.Put(t, up.Upload, body(6000, 'w'))
-	r.rec.next(t, key, "ObjectCreated") // MinIO's own copy, not used
+	r.rec.Next(t, key, "ObjectCreated") // MinIO's own copy, not used
 
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-lambda-go").Output()
 	if err != nil {
@@ -635,13 +597,13 @@ func TestObjectRemovedOutcomeAndLatency(t *testing.T) {
 	up := r.s.CreateUpload(t, r.token, "behind.m4a", m4a, 6000)
 	key := r.s.ObjectKey(t, up.Upload.URL)
 	stack.Put(t, up.Upload, body(6000, 'b'))
-	if got := r.handle(t, r.rec.next(t, key, "ObjectCreated")); got != "confirmed" {
+	if got := r.handle(t, r.rec.Next(t, key, "ObjectCreated")); got != "confirmed" {
 		t.Fatalf("confirm: %s", got)
 	}
 	if _, err := r.s.Clients.S3.DeleteObject(context.Background(), &awss3.DeleteObjectInput{Bucket: &r.s.Config.Bucket, Key: &key}); err != nil {
 		t.Fatal(err)
 	}
-	removed := r.rec.next(t, key, "ObjectRemoved")
+	removed := r.rec.Next(t, key, "ObjectRemoved")
 	before := len(parseLog(r.logs.String()))
 	start := time.Now()
 	if err := r.h.Handle(context.Background(), removed); err != nil {
