@@ -242,7 +242,7 @@ try {
   offline = true;
   await phone.context.setOffline(true);
   await page.locator('#offline').waitFor({ state: 'visible' });
-  await record(page, 2, 'tap');
+  const offlineMs = await record(page, 3, 'tap');
   const waiting = page.locator('#uploads li[data-state="offline"]');
   await waiting.waitFor();
   summary.offlineName = (await waiting.locator('.name').textContent()).trim();
@@ -257,6 +257,8 @@ try {
   const arrived = card(page, 'available', summary.offlineName);
   await arrived.waitFor();
   summary.offlineId = await arrived.getAttribute('data-id');
+  const offlineServerMs = Number(await arrived.getAttribute('data-duration-ms'));
+  check(Math.abs(offlineServerMs - offlineMs) <= 500, `the offline recording arrived whole: ${offlineServerMs} ms of the ${offlineMs} ms recorded`);
   await page.locator('#uploads li').waitFor({ state: 'detached' });
   check(await page.locator('#offline').isHidden(), 'the offline notice is gone');
 

@@ -33,7 +33,7 @@ export function drawQuota(me) {
   const held = q.bytes_reserved ? ` (${size(q.bytes_reserved)} of it held for uploads in progress)` : '';
   $('storage-text').textContent = `${size(used)} of ${size(q.bytes_limit)} used${held}.`;
   $('count-text').textContent = `${me.recording_count} of ${q.recordings_limit} recordings.`;
-  $('quota-line').textContent = `${size(used)} of ${size(q.bytes_limit)} used · ${me.recording_count} recordings`;
+  $('quota-line').textContent = `${size(used)} of ${size(q.bytes_limit)} used · ${me.recording_count} ${me.recording_count === 1 ? 'recording' : 'recordings'}`;
 }
 
 async function deleteAccount() {
