@@ -10,6 +10,9 @@ import { api, currentSession, ProblemError } from './api.js';
 // the upload to its declared length and the server probes the audio.
 const HASH_LIMIT = 64 << 20;
 const PART_CONCURRENCY = 3;
+// Uploads at once: a folder of files picked together goes up a few at a
+// time instead of all declared (and holding quota) at once.
+const JOB_CONCURRENCY = 2;
 // A presigned PUT this close to its expiry is not started: it could
 // expire mid-way.
 const URL_MARGIN_MS = 60_000;
@@ -120,8 +123,14 @@ export class Queue {
       if (item.user !== user || this.running.has(item.key)) continue;
       const job = this.track(item);
       if (job.cancelled) continue;
+      if (this.running.size >= JOB_CONCURRENCY) break;
       this.running.add(item.key);
-      this.run(job).finally(() => this.running.delete(item.key));
+      this.run(job).finally(() => {
+        this.running.delete(item.key);
+        // A finished job frees its place for the next one; one that waits
+        // (offline, retrying) is started again by its own trigger.
+        if (!this.jobs.has(item.key)) this.kick();
+      });
     }
     this.changed();
   }
@@ -170,6 +179,9 @@ export class Queue {
         this.kickLater();
         return;
       }
+      // A sign-in that expired keeps the upload: it goes on after the
+      // next sign-in (app.js kicks the queue then).
+      if (err.status === 401) return this.setState(job, 'signed-out');
       if (err.transient) {
         this.setState(job, 'retrying');
         this.kickLater();

@@ -166,6 +166,7 @@ const STATES = {
   retrying: 'Trying again soon',
   offline: 'Waiting for the network',
   checking: 'Checking',
+  'signed-out': 'Waiting for you to sign in again',
 };
 
 // drawUploads shows the queue: name, progress with its percentage, what it
