@@ -247,7 +247,17 @@ try {
   await waiting.waitFor();
   summary.offlineName = (await waiting.locator('.name').textContent()).trim();
   check((await statusLine(page)).includes('uploads when the network returns'), `offline, the status says: ${await statusLine(page)}`);
-  await page.reload();
+  const reloaded = await page.reload();
+  check(reloaded.fromServiceWorker(), 'offline, the service worker answers the reload');
+  // The cache holds the shell and nothing else: no API answer, no
+  // presigned URL.
+  const cached = await page.evaluate(async () => {
+    const urls = [];
+    for (const name of await caches.keys()) for (const r of await (await caches.open(name)).keys()) urls.push(r.url);
+    return urls;
+  });
+  check(cached.some((u) => u.endsWith('/app/app.js')) && cached.every((u) => new URL(u).origin === new URL(appURL).origin && new URL(u).pathname.startsWith('/app/')),
+    `the cache holds the shell only: ${cached.join(' ')}`);
   await page.locator('#view-recordings').waitFor({ state: 'visible' });
   await page.locator('#uploads li[data-state="offline"]').filter({ hasText: summary.offlineName }).waitFor();
   await screen(page, 'offline');
