@@ -149,7 +149,8 @@ export function problemMessage(name, code, status) {
       if (status >= 500 || code === 'service_unavailable' || code === 'dependency_timeout' || code === 'internal_error') {
         return `The server could not handle ${name ? it : 'this'} just now. Try again in a moment.`;
       }
-      return `${it} could not be handled (${code || `error ${status}`}). Try again.`;
+      if (code || status) return `${it} could not be handled (${code || `error ${status}`}). Try again.`;
+      return `${it} could not be handled. Try again.`;
   }
 }
 

@@ -198,7 +198,10 @@ export class Queue {
   async upload(job) {
     const item = job.item;
     if (item.blob.size === 0) throw new ProblemError('empty file', 'empty', 400);
-    if (!item.recordingId) await this.declare(job);
+    if (!item.recordingId) {
+      const finished = await this.declare(job);
+      if (finished) return finished;
+    }
     try {
       if (item.method === 'MULTIPART') return await this.uploadParts(job);
       return await this.uploadSingle(job);
@@ -219,7 +222,8 @@ export class Queue {
   // declare creates the recording and keeps what the server answered, so
   // a reload continues this upload instead of declaring another. The
   // Idempotency-Key makes a create whose answer was lost return the same
-  // recording.
+  // recording. It answers a recording only when there is nothing left to
+  // upload.
   async declare(job) {
     const item = job.item;
     const req = { file_name: item.name, content_type: item.type, size_bytes: item.blob.size };
@@ -230,6 +234,16 @@ export class Queue {
       req.sha256 = item.sha256;
     }
     const { recording, upload } = await api('POST', '/v1/recordings', req, { 'Idempotency-Key': `${item.key}.${item.attempt}` });
+    if (!upload) {
+      // A replay of a create whose recording is no longer pending: it is
+      // done (then that is the answer) or its window closed (then it is
+      // declared afresh under a new key, a few times at most).
+      if (recording.status !== 'pending') return recording;
+      if (item.attempt >= 2) throw new ProblemError('the upload window closed', 'conflict', 409);
+      item.attempt++;
+      await saveItem(item);
+      return this.declare(job);
+    }
     if (job.cancelled) {
       // Cancelled while the server declared it: nothing is kept.
       await api('DELETE', `/v1/recordings/${recording.id}`).catch(() => {});

@@ -321,6 +321,8 @@ try {
   // seen and can be held by page.route)
   desktop = await newPage({ name: 'desktop', viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
   page = desktop.page;
+  await signIn(page);
+  await screen(page, 'sign-in');
   await signInWithKeyboard(page);
   const row = card(page, 'available', summary.offlineName);
   await row.waitFor();

@@ -103,3 +103,7 @@ test('trashNotice promises the retention only when it is known', () => {
   assert.match(trashNotice(1), /for 1 day;/);
   assert.doesNotMatch(trashNotice(undefined), /\d/);
 });
+
+test('problemMessage for a failure without a code or status says no "undefined"', () => {
+  assert.equal(problemMessage('a.wav', undefined, undefined), '“a.wav” could not be handled. Try again.');
+});
