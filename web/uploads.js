@@ -33,6 +33,9 @@ function openDB() {
 }
 
 const dbReady = openDB();
+// Without IndexedDB (some private modes) add() fails and says so; the
+// rejection is not an error of its own at load.
+dbReady.catch(() => {});
 
 async function tx(mode, fn) {
   const db = await dbReady;
@@ -88,6 +91,9 @@ export class Queue {
     this.listeners = listeners;
     this.jobs = new Map(); // key -> job (what the page shows)
     this.running = new Set();
+    // Cancelled keys stay known, so a kick that read the store just before
+    // the cancel removed the entry does not start it again.
+    this.cancelled = new Set();
     window.addEventListener('online', () => this.kick());
   }
 
@@ -120,9 +126,8 @@ export class Queue {
     const user = currentSession()?.user?.id;
     if (!user) return;
     for (const item of await allItems()) {
-      if (item.user !== user || this.running.has(item.key)) continue;
+      if (item.user !== user || this.running.has(item.key) || this.cancelled.has(item.key)) continue;
       const job = this.track(item);
-      if (job.cancelled) continue;
       if (this.running.size >= JOB_CONCURRENCY) break;
       this.running.add(item.key);
       this.run(job).finally(() => {
@@ -144,6 +149,7 @@ export class Queue {
     const job = this.jobs.get(key);
     if (!job) return;
     job.cancelled = true;
+    this.cancelled.add(key);
     for (const xhr of job.xhrs) xhr.abort();
     this.jobs.delete(key);
     await dropItem(key);
