@@ -6,7 +6,7 @@
 // a browser that is online at once.
 
 const CACHE = 'recorder-shell-v1';
-// Every file web.go embeds; web/web_test.go holds the two lists together.
+// Every file web.go embeds (web/shell_test.go holds the two lists together).
 const SHELL = [
   './', 'app.js', 'api.js', 'dialog.js', 'format.js', 'ui.js', 'uploads.js',
   'views/recordings.js', 'views/trash.js', 'views/account.js',
