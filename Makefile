@@ -11,8 +11,9 @@ DDB_JAR         := $(DDB_DIR)/DynamoDBLocal.jar
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_BIN     := $(BIN)/minio-$(MINIO_VERSION)
 
-# The browser test's driver: playwright-core as locked in web/test, installed
-# with npm ci next to the other tools; the browser is the system's Chromium.
+# The browser test's driver and checker: playwright-core and axe-core as
+# locked in web/test, installed with npm ci next to the other tools; the
+# browser is the system's Chromium.
 WEB_TOOLS := $(LOCAL)/web-tools
 WEB_TOOLS_STAMP := $(WEB_TOOLS)/node_modules/playwright-core/package.json
 
@@ -47,10 +48,10 @@ $(MINIO_BIN):
 	  mv "$$tmp"/minio "$(MINIO_BIN)"
 
 .PHONY: web-tools
-web-tools: $(WEB_TOOLS_STAMP) ## Install the browser test's pinned playwright-core
+web-tools: $(WEB_TOOLS_STAMP) ## Install the browser test's pinned playwright-core and axe-core
 
 $(WEB_TOOLS_STAMP): web/test/package.json web/test/package-lock.json
-	@echo ">> installing playwright-core (web/test/package-lock.json) into $(WEB_TOOLS)"
+	@echo ">> installing playwright-core and axe-core (web/test/package-lock.json) into $(WEB_TOOLS)"
 	@set -euo pipefail; mkdir -p "$(WEB_TOOLS)"; \
 	  cp web/test/package.json web/test/package-lock.json "$(WEB_TOOLS)"/; \
 	  cd "$(WEB_TOOLS)" && npm ci --silent --no-audit --no-fund && touch "$(WEB_TOOLS_STAMP)"

@@ -61,3 +61,104 @@ export function deleteMessage(name, body, purge = false) {
     default: return `${name}: the server answered “${outcome}”.`;
   }
 }
+
+// clock is the running time of a recording in progress, in whole seconds
+// gone by; once it stops the page shows duration(), rounded like the list.
+export function clock(ms) {
+  return duration(Math.floor(ms / 1000) * 1000);
+}
+
+// size is a byte count for people: 1000-based would disagree with the CLI,
+// which prints KiB-based figures as KB and MB.
+export function size(bytes) {
+  if (typeof bytes !== 'number' || !Number.isFinite(bytes) || bytes < 0) return '?';
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1 << 20) return `${(bytes / 1024).toFixed(1)} KB`;
+  if (bytes < 1 << 30) return `${(bytes / (1 << 20)).toFixed(1)} MB`;
+  return `${(bytes / (1 << 30)).toFixed(1)} GB`;
+}
+
+// percent is sent of total as a whole percentage that reaches 100 only
+// when everything is sent, so a bar never claims done too early.
+export function percent(sent, total) {
+  if (!(total > 0)) return 0;
+  const p = Math.floor((sent / total) * 100);
+  return Math.max(0, Math.min(sent >= total ? 100 : 99, p));
+}
+
+// recordingDate is the moment a recording is filed under: when it was
+// made when the app said so, else when it was declared.
+export function recordingDate(rec) {
+  return Date.parse(rec.recorded_at || rec.created_at) || 0;
+}
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+// SORTS are the list's orders: the newest first, by name (numbers in names
+// in numeric order, case ignored) and the longest first. Ties fall back to
+// the newest first, then the id, so the order never flickers between polls.
+export const SORTS = {
+  date: { label: 'Newest first', compare: (a, b) => recordingDate(b) - recordingDate(a) },
+  name: { label: 'Name', compare: (a, b) => collator.compare(a.file_name, b.file_name) },
+  duration: { label: 'Longest first', compare: (a, b) => (b.duration_ms ?? -1) - (a.duration_ms ?? -1) },
+};
+
+export function sortRecordings(list, key) {
+  const primary = (SORTS[key] || SORTS.date).compare;
+  return [...list].sort((a, b) => primary(a, b) || SORTS.date.compare(a, b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+// REJECTIONS say why the server refused an upload, for the reject_reason
+// codes of the API; reject_detail adds the specifics.
+const REJECTIONS = {
+  size_mismatch: 'what arrived was not the size the page announced (was the file changed during the upload?)',
+  type_mismatch: 'its contents are not the kind of audio its name or type says',
+  checksum_mismatch: 'its contents changed on the way to storage',
+  not_audio: 'it is not an audio file',
+  unreadable_audio: 'its audio could not be read',
+};
+
+// rejectMessage is the sentence shown on a rejected recording's card.
+export function rejectMessage(rec) {
+  const why = REJECTIONS[rec.reject_reason] || 'the server could not accept it';
+  const detail = rec.reject_detail ? ` ${rec.reject_detail}` : '';
+  return `Not stored: ${why}.${detail}`;
+}
+
+// problemMessage turns an API problem (its code) or a network failure into
+// a sentence about the file it concerns, in words a person uses: the API's
+// details name request fields ("size_bytes must be at least 1") and say
+// nothing of which of several files failed.
+export function problemMessage(name, code, status) {
+  const it = name ? `“${name}”` : 'This';
+  switch (code) {
+    case 'offline': return `${it} waits: there is no connection. It is kept on this device and uploads when the network returns.`;
+    case 'empty': return `${it} is empty (0 bytes), so there is nothing to upload. Choose another file.`;
+    case 'quota_exceeded': return `${it} does not fit: your account is full. Empty the trash or delete recordings you no longer need, then try again.`;
+    case 'too_large': return `${it} is larger than the largest recording the server takes. Split it or record a shorter one.`;
+    case 'unsupported_media_type': return `${it} is not a kind of audio the server takes. Choose an audio file (M4A, MP3, WAV, WebM, Ogg, FLAC, AAC or AMR).`;
+    case 'invalid_file_name': return `${it} has a name the server cannot keep. Rename the file (no slashes or control characters, a shorter name) and try again.`;
+    case 'validation_failed': return `${it} could not be uploaded: the server found something wrong in what the page sent. Try again; if it keeps failing, choose the file again.`;
+    case 'not_found': return `${it} is no longer on the server (deleted from another device?). The list is up to date now.`;
+    case 'conflict': return `${it} changed on the server meanwhile. The list is up to date now; try again.`;
+    case 'account_deleting': return 'This account is being deleted; nothing can be changed in it.';
+    case 'unauthorized': case 'invalid_id_token': return `Your sign-in has expired. Sign in again${name ? `; ${it} is kept and uploads afterwards` : ''}.`;
+    case 'rate_limited': return `Too many requests at once. ${name ? `${it} is tried again in a moment.` : 'Wait a moment and try again.'}`;
+    case 'storage_refused': return `Storage refused ${name ? it : 'the upload'}. Try again; if it keeps failing, choose the file again.`;
+    default:
+      if (status >= 500 || code === 'service_unavailable' || code === 'dependency_timeout' || code === 'internal_error') {
+        return `The server could not handle ${name ? it : 'this'} just now. Try again in a moment.`;
+      }
+      if (code || status) return `${it} could not be handled (${code || `error ${status}`}). Try again.`;
+      return `${it} could not be handled. Try again.`;
+  }
+}
+
+// trashNotice is what the delete dialog promises, from the server's trash
+// retention in days (config.json); an unknown retention promises no number.
+export function trashNotice(days) {
+  if (Number.isInteger(days) && days > 0) {
+    return `It goes to the trash, where you can restore it for ${days} ${days === 1 ? 'day' : 'days'}; then it is deleted for good.`;
+  }
+  return 'It goes to the trash, where you can restore it until it is deleted for good.';
+}

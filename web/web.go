@@ -6,8 +6,10 @@ package web
 
 import "embed"
 
-// Files holds the app: the page, its script (app.js and the helpers it
-// imports) and its one stylesheet.
+// Files holds the app: the page, its modules (app.js, the helpers it
+// imports and one module per view), its stylesheet, and what makes it
+// installable and able to open offline (the manifest, its icons and the
+// service worker).
 //
-//go:embed index.html app.js format.js style.css
+//go:embed index.html *.js views/*.js style.css manifest.json icon.svg icon-192.png icon-512.png
 var Files embed.FS

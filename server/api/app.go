@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,6 +16,9 @@ import (
 // routes: the Google web client it signs in with, if any.
 type appConfig struct {
 	GoogleClientID string `json:"google_client_id,omitempty"`
+	// TrashRetentionDays lets the delete dialog say how long a recording
+	// can be restored (TRASH_RETENTION in whole days; absent under a day).
+	TrashRetentionDays int `json:"trash_retention_days,omitempty"`
 }
 
 // appCSP lets the page run only its own script (and Google's sign-in
@@ -33,7 +37,7 @@ const appCSP = "default-src 'self'; script-src 'self' https://accounts.google.co
 // The files change only with the binary, but a deploy must reach browsers
 // at once, so they are revalidated (no-cache) rather than cached blindly.
 func (s *server) appFiles() echo.MiddlewareFunc {
-	cfg := appConfig{}
+	cfg := appConfig{TrashRetentionDays: int(s.cfg.TrashRetention / (24 * time.Hour))}
 	if id := s.cfg.WebGoogleClientID; id != "" {
 		if s.googleAccepts(id) {
 			cfg.GoogleClientID = id

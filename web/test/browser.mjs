@@ -1,12 +1,26 @@
-// Drives the web companion in Chromium, as a person would: sign in, record,
-// upload, wait for confirmation, play, upload a file (multipart), rename,
-// delete, delete the account. Started by web/browser_test.go, which serves
-// the app and the whole backend and passes everything through the
-// environment. Any failed check throws. Before the account goes, a JSON
-// summary line lets the Go test check the stored state; it answers
-// "delete-account" on stdin.
+// Drives the web companion in Chromium, as a person would, at phone size
+// (390×844, with a 360 px check) and desktop size (1280×800). Started by
+// web/browser_test.go, which serves the app and the whole backend and
+// passes everything through the environment. Any failed check throws.
+//
+// Every screen is checked the same way (screen()): axe-core finds no
+// violation, the page needs no sideways scrolling at 360 px, every control
+// can be reached with Tab and, at phone size, is at least 44 px square to
+// tap; a screenshot is saved per screen and size.
+//
+// Phone: sign in from the keyboard, record (the button says Stop), the
+// recording is confirmed, plays and downloads; an empty file is refused
+// in words naming it; with the network off a recording waits in
+// IndexedDB, survives a reload (the page opens from the service worker)
+// and arrives when the network returns; delete asks in a dialog, Undo
+// restores, the trash restores and deletes for good.
+// Desktop: a three-part upload interrupted by a reload resumes without
+// sending again the part storage holds; rename from the keyboard; sort;
+// cancel an upload. Before the account goes, a JSON summary line lets the
+// Go test check the stored state; it answers "delete-account" on stdin.
 
 import { createRequire } from 'node:module';
+import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -17,10 +31,12 @@ const env = (name) => {
 };
 const require = createRequire(path.join(env('WEB_TOOLS_DIR'), 'node_modules', 'x.js'));
 const { chromium } = require('playwright-core');
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 const appURL = env('APP_URL');
 const uploadName = env('UPLOAD_NAME');
 const renamed = env('RENAMED');
+const shots = env('SCREENSHOT_DIR');
 const recordSeconds = Number(process.env.RECORD_SECONDS || '3');
 const timeout = 30_000;
 
@@ -39,53 +55,166 @@ const browser = await chromium.launch({
     ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
   ],
 });
-const summary = {};
-const page = await browser.newPage();
-page.setDefaultTimeout(timeout);
-const consoleErrors = [];
-page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-page.on('pageerror', (e) => consoleErrors.push(String(e)));
-page.on('dialog', (d) => d.accept());
-try {
-  const started = Date.now();
-  await page.goto(appURL);
 
-  // Sign in through the dev issuer, with the keyboard only.
+const consoleErrors = [];
+// While the test has the network off, failed loads are what it expects.
+let offline = false;
+async function newPage(options) {
+  const context = await browser.newContext({ timezoneId: process.env.TZ, ...options });
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  page.on('console', (m) => { if (process.env.WEB_DEBUG) console.error(`[${options.name}] ${m.type()}: ${m.text()}`); if (m.type() === 'error' && !(offline && m.text().includes('net::ERR_INTERNET_DISCONNECTED'))) consoleErrors.push(`${options.name}: ${m.text()}`); });
+  page.on('pageerror', (e) => consoleErrors.push(`${options.name}: ${e}`));
+  page.on('dialog', (d) => { consoleErrors.push(`${options.name}: a browser dialog: ${d.message()}`); d.dismiss(); });
+  page.sizeName = options.name;
+  return { context, page };
+}
+
+// axe runs axe-core (injected through the DevTools protocol, which the
+// page's CSP does not govern) and fails on any violation.
+async function axe(page, screenName) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
+  check(violations.length === 0, `axe on ${screenName} at ${page.sizeName}: ${violations.join('; ')}`);
+}
+
+// noSidewaysScroll sets the viewport to 360 px wide and checks that
+// nothing is wider than the screen, then restores it.
+async function noSidewaysScroll(page, screenName) {
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 360, height: size.height });
+  const { scroll, client, widest } = await page.evaluate(() => {
+    const de = document.documentElement;
+    let widest = '';
+    for (const e of document.querySelectorAll('body *')) {
+      const r = e.getBoundingClientRect();
+      if (r.width && r.right > de.clientWidth + 0.5) { widest = `${e.tagName.toLowerCase()}#${e.id}.${e.className} (${Math.round(r.right)} px)`; break; }
+    }
+    return { scroll: de.scrollWidth, client: de.clientWidth, widest };
+  });
+  await page.setViewportSize(size);
+  check(scroll <= client && !widest, `${screenName} at 360 px is ${scroll} px wide (screen ${client}); ${widest}`);
+}
+
+// The controls a person can use on the screen as it is.
+const CONTROLS = 'button, a[href], input, select, textarea';
+
+// keyboardReaches presses Tab through the page and checks every visible,
+// enabled control got the focus (a visually hidden file input counts:
+// its label is what shows).
+async function keyboardReaches(page, screenName) {
+  const total = await page.evaluate((sel) => {
+    let i = 0;
+    for (const e of document.querySelectorAll(sel)) {
+      delete e.dataset.kb;
+      const shown = e.checkVisibility() || (e.type === 'file' && e.labels?.[0]?.checkVisibility());
+      if (shown && !e.disabled) e.dataset.kb = String(i++);
+    }
+    document.activeElement?.blur();
+    return i;
+  }, CONTROLS);
+  const reached = new Set();
+  for (let presses = 0; presses < total + 15 && reached.size < total; presses++) {
+    await page.keyboard.press('Tab');
+    const kb = await page.evaluate(() => document.activeElement?.dataset.kb);
+    if (kb !== undefined) reached.add(kb);
+  }
+  const missed = await page.evaluate(({ sel, reached }) => [...document.querySelectorAll(sel)]
+    .filter((e) => e.dataset.kb !== undefined && !reached.includes(e.dataset.kb))
+    .map((e) => e.getAttribute('aria-label') || e.textContent.trim() || e.id), { sel: CONTROLS, reached: [...reached] });
+  check(missed.length === 0, `Tab never reaches on ${screenName} at ${page.sizeName}: ${missed.join(', ')}`);
+}
+
+// tapTargets checks every visible control is at least 44×44 CSS px (the
+// file input's label is what is tapped).
+async function tapTargets(page, screenName) {
+  const small = await page.evaluate((sel) => [...document.querySelectorAll(`${sel}, label.button`)]
+    .filter((e) => e.checkVisibility() && !(e.type === 'file'))
+    .map((e) => ({ e, r: e.getBoundingClientRect() }))
+    .filter(({ r }) => r.width < 44 || r.height < 44)
+    .map(({ e, r }) => `${e.getAttribute('aria-label') || e.textContent.trim() || e.id} ${Math.round(r.width)}×${Math.round(r.height)}`), CONTROLS);
+  check(small.length === 0, `tap targets under 44 px on ${screenName}: ${small.join(', ')}`);
+}
+
+async function screen(page, screenName, { keyboard = true } = {}) {
+  await axe(page, screenName);
+  await noSidewaysScroll(page, screenName);
+  if (keyboard) await keyboardReaches(page, screenName);
+  if (page.sizeName === 'phone') await tapTargets(page, screenName);
+  await page.screenshot({ path: path.join(shots, `web-${screenName}-${page.sizeName}.png`), fullPage: true });
+}
+
+async function signIn(page) {
+  await page.goto(appURL);
   const who = page.getByLabel('Sign in as (development issuer)');
+  await who.waitFor();
+  return who;
+}
+
+async function signInWithKeyboard(page) {
+  const who = await signIn(page);
   await who.fill(env('SIGN_IN_AS'));
   await who.press('Enter');
-  await page.locator('#app').waitFor({ state: 'visible' });
+  await page.locator('#view-recordings').waitFor({ state: 'visible' });
   check(await page.locator('#who-name').textContent() === env('SIGN_IN_AS'), 'the signed-in user is shown by name');
+}
+
+const statusLine = (page) => page.locator('#status').textContent();
+const card = (page, status, text) => page.locator(`#recordings li[data-status="${status}"]`).filter({ hasText: text });
+
+async function record(page, seconds, tap) {
+  await page.getByRole('button', { name: 'Record', exact: true })[tap]();
+  // While recording, the same button says Stop.
+  const stop = page.getByRole('button', { name: 'Stop', exact: true });
+  await stop.waitFor();
+  await page.waitForFunction(() => document.getElementById('elapsed').textContent !== '0:00');
+  await page.waitForTimeout(seconds * 1000 - 1000);
+  await page.evaluate(() => { delete document.getElementById('elapsed').dataset.ms; });
+  await stop[tap]();
+  await page.waitForFunction(() => document.getElementById('elapsed').dataset.ms);
+  const ms = Number(await page.locator('#elapsed').getAttribute('data-ms'));
+  // The clock then shows the length rounded to the second, as the list does.
+  const shown = await page.locator('#elapsed').textContent();
+  check(shown === `0:${String(Math.round(ms / 1000)).padStart(2, '0')}`, `a ${ms} ms recording shows as ${shown}`);
+  check(await page.getByRole('button', { name: 'Record', exact: true }).isVisible(), 'the button says Record again');
+  return ms;
+}
+
+const summary = {};
+let phone;
+let desktop;
+try {
+  const started = Date.now();
+
+  // ---- phone
+  phone = await newPage({ name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  let page = phone.page;
+  await signIn(page);
+  await screen(page, 'sign-in');
+  await signInWithKeyboard(page);
+  // The service worker controls the page before anything goes offline.
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  const cdp = await phone.context.newCDPSession(page);
+  // Playwright's contexts are incognito ones, where Chromium installs
+  // nothing; any other reason would be the page's.
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  const notInstallable = installabilityErrors.filter((e) => e.errorId !== 'in-incognito');
+  check(notInstallable.length === 0, `installable: ${JSON.stringify(notInstallable)}`);
 
   // Record about three seconds from the fake microphone.
-  await page.getByRole('button', { name: 'Record', exact: true }).click();
-  await page.waitForFunction(() => document.getElementById('elapsed').textContent !== '0:00');
-  const level = await page.locator('#level').evaluate((m) => new Promise((resolve) => {
-    let peak = 0;
-    const t0 = performance.now();
-    const tick = () => {
-      peak = Math.max(peak, m.value);
-      if (performance.now() - t0 > 500) resolve(peak); else requestAnimationFrame(tick);
-    };
-    tick();
-  }));
-  check(level > 0.05, `the level meter moves (peak ${level})`);
-  await page.waitForTimeout(recordSeconds * 1000 - 1000);
-  await page.getByRole('button', { name: 'Stop', exact: true }).click();
-  await page.waitForFunction(() => document.getElementById('elapsed').dataset.ms);
-  summary.recordedMs = Number(await page.locator('#elapsed').getAttribute('data-ms'));
-
-  // It is uploaded, then confirmed: available, with the measured duration.
-  const recRow = page.locator('#recordings tr[data-status="available"]').filter({ hasText: 'Recording ' });
-  await recRow.first().waitFor();
-  summary.recordingId = await recRow.first().getAttribute('data-id');
-  summary.serverMs = Number(await recRow.first().getAttribute('data-duration-ms'));
-  summary.recordingName = (await recRow.first().locator('td.name').textContent()).trim();
+  summary.recordedMs = await record(page, recordSeconds, 'tap');
+  const recCard = card(page, 'available', 'Recording ');
+  await recCard.first().waitFor();
+  summary.recordingId = await recCard.first().getAttribute('data-id');
+  summary.serverMs = Number(await recCard.first().getAttribute('data-duration-ms'));
+  summary.recordingName = (await recCard.first().locator('.name').textContent()).trim();
   check(Math.abs(summary.serverMs - summary.recordedMs) <= 500,
     `server duration ${summary.serverMs} ms within 0.5 s of the ${summary.recordedMs} ms recorded`);
+  await page.waitForFunction((name) => document.getElementById('status').textContent.startsWith(`${name} is uploaded and ready`), summary.recordingName);
 
   // Play it through the presigned GET.
-  await recRow.first().getByRole('button', { name: /^Play / }).click();
+  await recCard.first().getByRole('button', { name: /^Play / }).tap();
   await page.waitForFunction(() => {
     const a = document.getElementById('audio');
     return a.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA && Number.isFinite(a.duration) && a.duration > 0;
@@ -94,30 +223,186 @@ try {
   check(Math.abs(summary.playerSeconds * 1000 - summary.serverMs) <= 500,
     `the player's duration ${summary.playerSeconds} s matches the server's ${summary.serverMs} ms`);
 
-  // A file through the file input: large enough to go up as a multipart upload.
-  await page.getByLabel('Or choose audio files').setInputFiles(env('UPLOAD_FILE'));
-  const fileRow = page.locator('#recordings tr[data-status="available"]').filter({ hasText: uploadName });
-  await fileRow.waitFor({ timeout: 60_000 });
-  summary.uploadId = await fileRow.getAttribute('data-id');
+  // Download saves the file under its name.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    recCard.first().getByRole('button', { name: /^Download / }).tap(),
+  ]);
+  check(download.suggestedFilename() === summary.recordingName, `the download is named ${download.suggestedFilename()}`);
+  await download.cancel();
+
+  // An empty file is refused in words that name it.
+  const emptyName = path.basename(env('EMPTY_FILE'));
+  await page.getByLabel('Choose audio files').setInputFiles(env('EMPTY_FILE'));
+  await page.locator('#error').filter({ hasText: emptyName }).waitFor();
+  const refusal = await page.locator('#error').textContent();
+  check(refusal.includes(`“${emptyName}” is empty`) && !refusal.includes('size_bytes'), `the refusal of an empty file: ${refusal}`);
+
+  // With the network off a recording waits on the device, through a reload.
+  offline = true;
+  await phone.context.setOffline(true);
+  await page.locator('#offline').waitFor({ state: 'visible' });
+  const offlineMs = await record(page, 3, 'tap');
+  const waiting = page.locator('#uploads li[data-state="offline"]');
+  await waiting.waitFor();
+  summary.offlineName = (await waiting.locator('.name').textContent()).trim();
+  check((await statusLine(page)).includes('uploads when the network returns'), `offline, the status says: ${await statusLine(page)}`);
+  const reloaded = await page.reload();
+  check(reloaded.fromServiceWorker(), 'offline, the service worker answers the reload');
+  // The cache holds the shell and nothing else: no API answer, no
+  // presigned URL.
+  const cached = await page.evaluate(async () => {
+    const urls = [];
+    for (const name of await caches.keys()) for (const r of await (await caches.open(name)).keys()) urls.push(r.url);
+    return urls;
+  });
+  check(cached.some((u) => u.endsWith('/app/app.js')) && cached.every((u) => new URL(u).origin === new URL(appURL).origin && new URL(u).pathname.startsWith('/app/')),
+    `the cache holds the shell only: ${cached.join(' ')}`);
+  await page.locator('#view-recordings').waitFor({ state: 'visible' });
+  await page.locator('#uploads li[data-state="offline"]').filter({ hasText: summary.offlineName }).waitFor();
+  await screen(page, 'offline');
+  await phone.context.setOffline(false);
+  await page.waitForTimeout(100);
+  offline = false;
+  const arrived = card(page, 'available', summary.offlineName);
+  await arrived.waitFor();
+  summary.offlineId = await arrived.getAttribute('data-id');
+  const offlineServerMs = Number(await arrived.getAttribute('data-duration-ms'));
+  check(Math.abs(offlineServerMs - offlineMs) <= 500, `the offline recording arrived whole: ${offlineServerMs} ms of the ${offlineMs} ms recorded`);
+  await page.locator('#uploads li').waitFor({ state: 'detached' });
+  check(await page.locator('#offline').isHidden(), 'the offline notice is gone');
+
+  // Delete asks in a dialog that names the trash and its 30 days; Undo.
+  const remove = () => card(page, 'available', summary.recordingName).getByRole('button', { name: /^Delete / }).tap();
+  await remove();
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  check((await dialog.textContent()).includes('trash, where you can restore it for 30 days'), `the dialog says: ${await dialog.textContent()}`);
+  await screen(page, 'delete-dialog', { keyboard: false });
+  await dialog.getByRole('button', { name: 'Move to trash' }).tap();
+  await page.locator(`#recordings li[data-id="${summary.recordingId}"]`).waitFor({ state: 'detached' });
+  check((await statusLine(page)).startsWith(`${summary.recordingName}: moved to the trash (restorable until`), `the status line: ${await statusLine(page)}`);
+  check(await page.locator('#player').isHidden(), 'the player of a deleted recording is gone');
+  await page.getByRole('button', { name: `Undo delete of ${summary.recordingName}` }).tap();
+  await card(page, 'available', summary.recordingName).waitFor();
+
+  // Through the trash: delete, restore, delete again, delete for good.
+  await remove();
+  await dialog.getByRole('button', { name: 'Move to trash' }).tap();
+  await page.locator(`#recordings li[data-id="${summary.recordingId}"]`).waitFor({ state: 'detached' });
+  await page.getByRole('link', { name: 'Trash' }).tap();
+  const trashed = page.locator(`#trash li[data-id="${summary.recordingId}"]`);
+  await trashed.waitFor();
+  check((await trashed.textContent()).includes('Deleted for good on'), 'the trash says when');
+  await screen(page, 'trash');
+  await trashed.getByRole('button', { name: `Restore ${summary.recordingName}` }).tap();
+  await trashed.waitFor({ state: 'detached' });
+  await page.getByRole('link', { name: 'Recordings' }).tap();
+  await card(page, 'available', summary.recordingName).waitFor();
+  await remove();
+  await dialog.getByRole('button', { name: 'Move to trash' }).tap();
+  await page.locator(`#recordings li[data-id="${summary.recordingId}"]`).waitFor({ state: 'detached' });
+  await page.getByRole('link', { name: 'Trash' }).tap();
+  await trashed.getByRole('button', { name: `Delete for good ${summary.recordingName}` }).tap();
+  await dialog.getByRole('button', { name: 'Delete for good' }).tap();
+  await trashed.waitFor({ state: 'detached' });
+  check((await statusLine(page)) === `${summary.recordingName}: deleted for good.`, `the status line: ${await statusLine(page)}`);
+  await page.locator('#trash-empty').waitFor({ state: 'visible' });
+
+  await page.getByRole('link', { name: 'Account' }).tap();
+  await page.locator('#storage-text').filter({ hasText: / used/ }).waitFor();
+  await screen(page, 'account');
+  await page.getByRole('link', { name: 'Recordings' }).tap();
+  await arrived.waitFor();
+  check((await page.locator('#quota-line').textContent()).includes(' used'), 'the quota line shows use');
+  await screen(page, 'recordings');
+
+  // ---- desktop (without the service worker, so every storage request is
+  // seen and can be held by page.route)
+  desktop = await newPage({ name: 'desktop', viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
+  page = desktop.page;
+  await signIn(page);
+  await screen(page, 'sign-in');
+  await signInWithKeyboard(page);
+  const row = card(page, 'available', summary.offlineName);
+  await row.waitFor();
+  const box = await row.boundingBox();
+  check(box.width >= 1100 && box.height < 100, `at 1280 px a recording is one wide row (${box.width}×${box.height})`);
+
+  // A three-part upload, interrupted by a reload once storage holds part 1.
+  const puts = [];
+  let holding = true;
+  const held = [];
+  await page.route((url) => url.searchParams.has('partNumber'), (route) => {
+    const n = Number(new URL(route.request().url()).searchParams.get('partNumber'));
+    puts.push({ n, afterReload: !holding });
+    if (holding && n !== 1) held.push(route);
+    else route.continue();
+  });
+  const part1 = page.waitForResponse((r) => r.request().method() === 'PUT' && new URL(r.url()).searchParams.get('partNumber') === '1');
+  await page.getByLabel('Choose audio files').setInputFiles(env('UPLOAD_FILE'));
+  check((await part1).ok(), 'storage took part 1');
+  const uploadRow = page.locator('#uploads li').filter({ hasText: uploadName });
+  await page.waitForFunction(() => Number.parseInt(document.querySelector('#uploads .pct')?.textContent, 10) >= 40);
+  const pct = await uploadRow.locator('.pct').textContent();
+  check(/^\d{1,2}%$/.test(pct), `the upload shows its percentage: ${pct}`);
+  await screen(page, 'uploading');
+  holding = false;
+  await page.reload();
+  for (const r of held) await r.abort().catch(() => {});
+  const fileCard = card(page, 'available', uploadName);
+  await fileCard.waitFor({ timeout: 60_000 });
+  summary.uploadId = await fileCard.getAttribute('data-id');
+  const after = puts.filter((p) => p.afterReload).map((p) => p.n).sort();
+  check(JSON.stringify(after) === '[2,3]', `after the reload the page sent parts ${JSON.stringify(after)}, want [2,3] (part 1 was held)`);
+  summary.partPuts = puts;
+  await page.unroute((url) => url.searchParams.has('partNumber'));
 
   // Rename it inline to a Korean name, from the keyboard.
-  await fileRow.getByRole('button', { name: `Rename ${uploadName}` }).click();
+  await fileCard.getByRole('button', { name: `Rename ${uploadName}` }).press('Enter');
   const input = page.getByLabel(`New name for ${uploadName}`);
   await input.fill(renamed);
   await input.press('Enter');
-  const renamedRow = page.locator('#recordings tr').filter({ hasText: renamed });
-  await renamedRow.waitFor();
-  check((await renamedRow.locator('td.name').textContent()) === renamed, 'the Korean name displays as typed');
+  await card(page, 'available', renamed).waitFor();
+  check((await card(page, 'available', renamed).locator('.name').textContent()) === renamed, 'the Korean name displays as typed');
 
-  // Delete the recording made in the browser.
-  await recRow.first().getByRole('button', { name: /^Delete / }).click();
-  await page.locator(`#recordings tr[data-id="${summary.recordingId}"]`).waitFor({ state: 'detached' });
-  check(await page.locator('#player').isHidden(), 'the player of a deleted recording is gone');
-  const said = await page.locator('#status').textContent();
-  check(said.startsWith(`${summary.recordingName}: moved to the trash`), `the status line says what the delete did: ${said}`);
+  // Sort by name and by duration.
+  const names = () => page.locator('#recordings li .name').allTextContents();
+  await page.getByLabel('Sort by').selectOption('name');
+  const byName = await names();
+  check(JSON.stringify(byName) === JSON.stringify([...byName].sort(new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' }).compare)), `by name: ${byName}`);
+  await page.getByLabel('Sort by').selectOption('duration');
+  check((await names())[0] === renamed, `the longest first: ${await names()}`);
+  await page.getByLabel('Sort by').selectOption('date');
+  check((await names())[0] === summary.offlineName, `the newest first: ${await names()}`);
 
+  // Cancel an upload while storage has not answered.
+  const smallName = path.basename(env('SMALL_FILE'));
+  let putSeen;
+  const putStarted = new Promise((resolve) => { putSeen = resolve; });
+  await page.route((url) => url.pathname.includes('/recordings/') && url.port !== new URL(appURL).port, (route) => {
+    if (route.request().method() === 'PUT') putSeen(); else route.continue();
+  });
+  await page.getByLabel('Choose audio files').setInputFiles(env('SMALL_FILE'));
+  await putStarted;
+  await page.getByRole('button', { name: `Cancel upload of ${smallName}` }).click();
+  await page.locator('#uploads li').filter({ hasText: smallName }).waitFor({ state: 'detached' });
+  await page.waitForFunction((n) => document.getElementById('status').textContent === `Upload of ${n} cancelled; nothing was kept.`, smallName);
+  await page.reload();
+  await card(page, 'available', renamed).waitFor();
+  check(await page.locator('#recordings li').filter({ hasText: smallName }).count() === 0, 'the cancelled upload left no recording');
+  check(await page.locator('#uploads li').count() === 0, 'the cancelled upload is not resumed');
+
+  await screen(page, 'recordings');
+  await page.getByRole('link', { name: 'Trash' }).click();
+  await page.locator('#trash-empty').waitFor({ state: 'visible' });
+  await screen(page, 'trash');
+  await page.getByRole('link', { name: 'Account' }).click();
+  await page.locator('#storage-text').filter({ hasText: / used/ }).waitFor();
+  await screen(page, 'account');
+
+  check(await phone.page.locator('#error').isHidden() || (await phone.page.locator('#error').textContent()).includes(emptyName), 'no other error on the phone');
   check(await page.locator('#error').isHidden(), `no error shown (${await page.locator('#error').textContent()})`);
-  await page.screenshot({ path: env('SCREENSHOT'), fullPage: true });
   check(consoleErrors.length === 0, `no console errors: ${consoleErrors.join(' | ')}`);
   summary.userId = await page.evaluate(() => JSON.parse(localStorage.getItem('recorder.session')).user.id);
   summary.seconds = (Date.now() - started) / 1000;
@@ -126,14 +411,18 @@ try {
   check(value === 'delete-account', `the Go test answered ${value}`);
 
   await page.getByRole('button', { name: 'Delete my account and all recordings' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete my account' }).click();
   await page.locator('#sign-in').waitFor({ state: 'visible' });
   check(await page.evaluate(() => localStorage.getItem('recorder.session')) === null, 'the session is forgotten');
-  check((await page.locator('#status').textContent()).includes('deleted'), 'the page says the account is deleted');
+  check((await statusLine(page)).includes('deleted'), 'the page says the account is deleted');
   check(await page.locator('#error').isHidden(), `no error shown (${await page.locator('#error').textContent()})`);
   console.log('account deleted');
 } catch (err) {
-  await page.screenshot({ path: env('SCREENSHOT'), fullPage: true }).catch(() => {});
-  console.error(`error text on the page: ${await page.locator('#error').textContent().catch(() => '?')}`);
+  for (const s of [phone, desktop]) {
+    if (!s) continue;
+    await s.page.screenshot({ path: path.join(shots, `web-failed-${s.page.sizeName}.png`), fullPage: true }).catch(() => {});
+    console.error(`${s.page.sizeName}: error text on the page: ${await s.page.locator('#error').textContent().catch(() => '?')}; status: ${await statusLine(s.page).catch(() => '?')}`);
+  }
   console.error(`console: ${consoleErrors.join(' | ')}`);
   throw err;
 } finally {

@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { deleteMessage, duration, localStamp, recordedAt } from '../format.js';
+import {
+  clock, deleteMessage, duration, localStamp, percent, problemMessage, recordedAt, rejectMessage, sortRecordings, trashNotice,
+} from '../format.js';
 
 test('recordedAt declares a date only inside the API range', () => {
   const now = Date.UTC(2026, 0, 2, 3, 4, 5);
@@ -46,4 +48,62 @@ test('deleteMessage says what a delete did', () => {
   assert.equal(deleteMessage('a.wav', null), 'a.wav: moved to the trash.');
   assert.equal(deleteMessage('a.wav', null, true), 'a.wav: deleted for good.');
   assert.equal(deleteMessage('a.wav', { outcome: 'trashed', recording: { purge_at: 'soon' } }), 'a.wav: moved to the trash.');
+});
+
+test('a stopped recording shows its length rounded, the running clock whole seconds gone by', () => {
+  // 3.9 s is 0:04 once stopped (as in the list), 0:03 while it runs.
+  assert.equal(duration(3900), '0:04');
+  assert.equal(clock(3900), '0:03');
+  assert.equal(clock(59_999), '0:59');
+  assert.equal(clock(3_600_000), '1:00:00');
+});
+
+test('percent reaches 100 only when everything is sent', () => {
+  assert.equal(percent(0, 100), 0);
+  assert.equal(percent(42.7, 100), 42);
+  assert.equal(percent(99.99, 100), 99);
+  assert.equal(percent(100, 100), 100);
+  assert.equal(percent(5, 0), 0);
+});
+
+test('problemMessage names the file and never an API field', () => {
+  const codes = ['offline', 'empty', 'quota_exceeded', 'too_large', 'unsupported_media_type', 'invalid_file_name',
+    'validation_failed', 'not_found', 'conflict', 'rate_limited', 'storage_refused', 'service_unavailable',
+    'internal_error', 'unauthorized', 'something_new'];
+  for (const code of codes) {
+    const text = problemMessage('회의.m4a', code, code === 'internal_error' ? 500 : 400);
+    assert.match(text, /“회의\.m4a”/, code);
+    assert.doesNotMatch(text, /size_bytes|file_name|content_type|sha256/, code);
+  }
+  assert.match(problemMessage('a.wav', 'quota_exceeded', 403), /full.*trash/);
+  assert.match(problemMessage('a.wav', 'offline', 0), /uploads when the network returns/);
+});
+
+test('rejectMessage says why in words, with the server detail', () => {
+  assert.equal(rejectMessage({ reject_reason: 'not_audio', reject_detail: 'The bytes are a PNG image.' }),
+    'Not stored: it is not an audio file. The bytes are a PNG image.');
+  assert.equal(rejectMessage({ reject_reason: 'new_reason' }), 'Not stored: the server could not accept it.');
+});
+
+test('sortRecordings orders by date, name (numbers in order) and duration, stably', () => {
+  const recs = [
+    { id: 'A', file_name: 'memo 10.m4a', created_at: '2026-01-01T00:00:00Z', duration_ms: 5000 },
+    { id: 'B', file_name: 'Memo 9.m4a', created_at: '2026-01-03T00:00:00Z' },
+    { id: 'C', file_name: 'alpha.wav', recorded_at: '2025-06-01T00:00:00Z', created_at: '2026-01-04T00:00:00Z', duration_ms: 9000 },
+  ];
+  const ids = (key) => sortRecordings(recs, key).map((r) => r.id).join('');
+  assert.equal(ids('date'), 'BAC'); // C was recorded long before it was uploaded
+  assert.equal(ids('name'), 'CBA');
+  assert.equal(ids('duration'), 'CAB'); // no duration last
+  assert.equal(ids('unknown'), 'BAC');
+});
+
+test('trashNotice promises the retention only when it is known', () => {
+  assert.match(trashNotice(30), /restore it for 30 days/);
+  assert.match(trashNotice(1), /for 1 day;/);
+  assert.doesNotMatch(trashNotice(undefined), /\d/);
+});
+
+test('problemMessage for a failure without a code or status says no "undefined"', () => {
+  assert.equal(problemMessage('a.wav', undefined, undefined), '“a.wav” could not be handled. Try again.');
 });

@@ -1,0 +1,332 @@
+// The recordings view: record, pick or drop files, the uploads in progress,
+// and the list as cards (one per recording) with play, download, rename and
+// delete.
+
+import { api, listAll } from '../api.js';
+import { ask } from '../dialog.js';
+import {
+  SORTS, clock, deleteMessage, duration, localMinute, localStamp, percent, problemMessage,
+  recordedAt, rejectMessage, size, sortRecordings, trashNotice,
+} from '../format.js';
+import { button, el } from '../ui.js';
+
+const $ = (id) => document.getElementById(id);
+const SORT_KEY = 'recorder.sort';
+
+let ctx;
+let pollTimer = 0;
+let latest = [];
+// Recordings whose upload ended pending: the status line says when each
+// turns available or rejected.
+const watched = new Map();
+
+export function mount(context) {
+  ctx = context;
+  const sort = $('sort');
+  for (const [key, s] of Object.entries(SORTS)) sort.append(new Option(s.label, key));
+  sort.value = localStorage.getItem(SORT_KEY) || 'date';
+  sort.onchange = () => { localStorage.setItem(SORT_KEY, sort.value); draw(); };
+
+  $('record').onclick = () => (recorder ? stopRecording() : startRecording().catch(recordFailed));
+  $('files').onchange = (e) => { addFiles(e.target.files); e.target.value = ''; };
+  const drop = $('drop');
+  drop.ondragover = (e) => { e.preventDefault(); drop.classList.add('over'); };
+  drop.ondragleave = () => drop.classList.remove('over');
+  drop.ondrop = (e) => { e.preventDefault(); drop.classList.remove('over'); addFiles(e.dataTransfer.files); };
+  $('audio').addEventListener('loadedmetadata', findDuration);
+}
+
+export async function show() {
+  await refresh();
+}
+
+export function hide() { clearTimeout(pollTimer); }
+
+// --- recording
+
+let recorder = null;
+
+// Each browser records in its own format: WebM/Opus in Chromium and
+// Firefox, MP4/AAC in Safari. The first one offered wins.
+function recordingType() {
+  for (const t of ['audio/webm;codecs=opus', 'audio/webm', 'audio/mp4', 'audio/ogg;codecs=opus']) {
+    if (MediaRecorder.isTypeSupported(t)) return t;
+  }
+  return '';
+}
+
+function extensionFor(type) {
+  if (type.startsWith('audio/mp4')) return '.m4a';
+  if (type.startsWith('audio/ogg')) return '.ogg';
+  return '.webm';
+}
+
+function recordFailed(err) {
+  recorder = null;
+  setRecordButton(false);
+  ctx.showError(new Error(err?.name === 'NotAllowedError'
+    ? 'The browser may not use the microphone. Allow it in the site settings, then press Record again.'
+    : `Recording could not start: ${err?.message || err}.`));
+}
+
+function setRecordButton(recording) {
+  const b = $('record');
+  b.textContent = recording ? 'Stop' : 'Record';
+  b.classList.toggle('recording', recording);
+}
+
+async function startRecording() {
+  ctx.showError(null);
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  const type = recordingType();
+  const mr = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
+  const chunks = [];
+  const actx = new AudioContext();
+  const analyser = actx.createAnalyser();
+  analyser.fftSize = 1024;
+  actx.createMediaStreamSource(stream).connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  let started = 0;
+  let startedAt = 0; // wall clock, for recorded_at and the name
+  let timer = 0;
+  let frame = 0;
+
+  const meter = () => {
+    analyser.getFloatTimeDomainData(samples);
+    let sum = 0;
+    for (const v of samples) sum += v * v;
+    // RMS scaled so ordinary speech moves the meter across most of its range.
+    $('level').value = Math.min(1, Math.sqrt(sum / samples.length) * 4);
+    frame = requestAnimationFrame(meter);
+  };
+  mr.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+  mr.onstart = () => {
+    started = performance.now();
+    startedAt = Date.now();
+    timer = setInterval(() => { $('elapsed').textContent = clock(performance.now() - started); }, 250);
+    meter();
+  };
+  mr.onstop = () => {
+    const ms = Math.round(performance.now() - started);
+    clearInterval(timer);
+    cancelAnimationFrame(frame);
+    stream.getTracks().forEach((t) => t.stop());
+    actx.close();
+    $('level').value = 0;
+    // Rounded like every duration the list shows: 3.9 s is 0:04.
+    $('elapsed').textContent = duration(ms);
+    $('elapsed').dataset.ms = String(ms);
+    const blobType = mr.mimeType || type || 'audio/webm';
+    const blob = new Blob(chunks, { type: blobType });
+    const name = `Recording ${localStamp(new Date(startedAt))}${extensionFor(blobType)}`;
+    enqueue(blob, { name, type: blobType, durationMs: ms, recordedAt: recordedAt(startedAt) });
+  };
+  mr.start(1000);
+  recorder = mr;
+  setRecordButton(true);
+  ctx.say('Recording. Press Stop to finish.');
+}
+
+function stopRecording() {
+  recorder.stop();
+  recorder = null;
+  setRecordButton(false);
+}
+
+// --- uploading
+
+// Browsers leave .m4a, .amr and others without a type; the server checks
+// the real bytes anyway, so the extension is only a first guess.
+const TYPES = {
+  m4a: 'audio/mp4', mp4: 'audio/mp4', mp3: 'audio/mpeg', wav: 'audio/wav', webm: 'audio/webm', ogg: 'audio/ogg',
+  opus: 'audio/ogg', flac: 'audio/flac', aac: 'audio/aac', amr: 'audio/amr', '3gp': 'audio/3gpp',
+};
+
+function typeOf(file) {
+  if (file.type.startsWith('audio/')) return file.type;
+  return TYPES[file.name.split('.').pop().toLowerCase()] || file.type || 'application/octet-stream';
+}
+
+function addFiles(files) {
+  ctx.showError(null);
+  // Each file keeps its own date: when it was last changed, usually when
+  // it was recorded.
+  for (const f of files) enqueue(f, { name: f.name, type: typeOf(f), recordedAt: recordedAt(f.lastModified) });
+}
+
+function enqueue(blob, meta) {
+  ctx.queue.add(blob, meta)
+    .then(() => ctx.say(navigator.onLine ? `Uploading ${meta.name}.` : problemMessage(meta.name, 'offline')))
+    .catch((err) => ctx.showError(new Error(`“${meta.name}” could not be kept for upload: ${err.message}.`)));
+}
+
+const STATES = {
+  waiting: 'Waiting',
+  uploading: 'Uploading',
+  retrying: 'Trying again soon',
+  offline: 'Waiting for the network',
+  checking: 'Checking',
+  'signed-out': 'Waiting for you to sign in again',
+};
+
+// drawUploads shows the queue: name, progress with its percentage, what it
+// is doing, and Cancel.
+export function drawUploads(jobs) {
+  const list = $('uploads');
+  $('uploads-title').hidden = jobs.length === 0;
+  list.replaceChildren(...jobs.map((job) => {
+    const p = percent(job.sent, job.total);
+    const bar = el('progress', { max: 100, value: p, 'aria-label': `Upload of ${job.name}` });
+    return el('li', { class: 'upload', 'data-key': job.key, 'data-state': job.state },
+      el('span', { class: 'name' }, job.name),
+      el('span', { class: 'progress' }, bar, el('span', { class: 'pct' }, `${p}%`)),
+      el('span', { class: 'state' }, STATES[job.state] || job.state),
+      button('Cancel', `Cancel upload of ${job.name}`, async () => {
+        await ctx.queue.cancel(job.key);
+        ctx.say(`Upload of ${job.name} cancelled; nothing was kept.`);
+        await refresh();
+      }));
+  }));
+}
+
+// uploaded follows complete's answer into the status line.
+export function uploaded(job, rec) {
+  if (rec.status === 'available') ctx.say(`${job.name} is uploaded and ready (${duration(rec.duration_ms)}).`);
+  else if (rec.status === 'rejected') ctx.say(`${job.name} was not stored. ${rejectMessage(rec)}`);
+  else {
+    watched.set(rec.id, job.name);
+    ctx.say(`${job.name} is uploaded; the server is checking it.`);
+  }
+  refresh().catch(ctx.showError);
+}
+
+export function uploadFailed(job, err) {
+  ctx.showError(new Error(problemMessage(job.name, err.code, err.status)));
+  refresh().catch(() => {});
+}
+
+// --- the list
+
+export async function refresh() {
+  clearTimeout(pollTimer);
+  // Every status in one listing, newest first (the trash stays out).
+  latest = await listAll('all');
+  draw();
+  for (const rec of latest) {
+    const name = watched.get(rec.id);
+    if (!name || rec.status === 'pending') continue;
+    watched.delete(rec.id);
+    if (rec.status === 'available') ctx.say(`${name} is uploaded and ready (${duration(rec.duration_ms)}).`);
+    else ctx.say(`${name} was not stored. ${rejectMessage(rec)}`);
+  }
+  // A pending recording turns available (or rejected) once storage has
+  // told the server; ask again until none is left.
+  if (latest.some((r) => r.status === 'pending')) pollTimer = setTimeout(() => refresh().catch(ctx.showError), 1000);
+  else ctx.refreshQuota();
+}
+
+function draw() {
+  const sorted = sortRecordings(latest, $('sort').value);
+  $('recordings').replaceChildren(...sorted.map(card));
+  $('empty').hidden = latest.length > 0;
+}
+
+const STATUS = { pending: 'Checking…', available: '', rejected: 'Not stored' };
+
+function card(rec) {
+  const when = localMinute(new Date(rec.recorded_at || rec.created_at));
+  const facts = [when, duration(rec.duration_ms), size(rec.size_bytes)].filter(Boolean).join(' · ');
+  const name = el('p', { class: 'name' }, rec.file_name);
+  const li = el('li', {
+    class: `card status-${rec.status}`, 'data-id': rec.id, 'data-status': rec.status,
+    ...(rec.duration_ms != null ? { 'data-duration-ms': String(rec.duration_ms) } : {}),
+  }, name, el('p', { class: 'facts' }, facts));
+  if (STATUS[rec.status]) li.append(el('p', { class: 'state' }, STATUS[rec.status]));
+  if (rec.status === 'rejected') li.append(el('p', { class: 'reason' }, rejectMessage(rec)));
+  const actions = el('div', { class: 'actions' });
+  if (rec.status === 'available') {
+    actions.append(
+      button('Play', `Play ${rec.file_name}`, () => play(rec)),
+      button('Download', `Download ${rec.file_name}`, () => download(rec)),
+      button('Rename', `Rename ${rec.file_name}`, (b) => rename(rec, name, b)),
+    );
+  }
+  actions.append(button(rec.status === 'available' ? 'Delete' : 'Remove', `Delete ${rec.file_name}`, () => remove(rec)));
+  li.append(actions);
+  return li;
+}
+
+async function play(rec) {
+  const { download: dl } = await api('GET', `/v1/recordings/${rec.id}`);
+  const audio = $('audio');
+  audio.dataset.id = rec.id;
+  $('player-name').textContent = rec.file_name;
+  $('player').hidden = false;
+  audio.src = dl.url;
+  audio.focus();
+  await audio.play().catch(() => {}); // autoplay may be refused; the controls are there
+}
+
+// The download link answers with Content-Disposition: attachment and the
+// recording's name, so following it saves the file and leaves the page.
+async function download(rec) {
+  const { download: dl } = await api('GET', `/v1/recordings/${rec.id}`);
+  const a = el('a', { href: dl.url, hidden: '' });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  ctx.say(`Downloading ${rec.file_name}.`);
+}
+
+// MediaRecorder's WebM carries no duration, so the element reports
+// Infinity until it has seen the end: seeking far ahead makes it find out.
+function findDuration(e) {
+  const a = e.target;
+  if (a.duration !== Infinity) return;
+  a.addEventListener('durationchange', () => { a.currentTime = 0; }, { once: true });
+  a.currentTime = Number.MAX_SAFE_INTEGER;
+}
+
+function rename(rec, nameEl, btn) {
+  const input = el('input', { value: rec.file_name, 'aria-label': `New name for ${rec.file_name}` });
+  const done = () => { nameEl.textContent = rec.file_name; btn.focus(); };
+  input.onkeydown = (e) => {
+    if (e.key === 'Escape') done();
+    if (e.key !== 'Enter') return;
+    const name = input.value.trim();
+    if (!name || name === rec.file_name) return done();
+    api('PATCH', `/v1/recordings/${rec.id}`, { file_name: name })
+      .then(() => { ctx.say(`Renamed ${rec.file_name} to ${name}.`); return refresh(); })
+      .catch((err) => { ctx.showError(new Error(problemMessage(name, err.code, err.status))); input.focus(); });
+  };
+  nameEl.replaceChildren(input);
+  input.focus();
+  input.select();
+}
+
+async function remove(rec) {
+  const pending = rec.status !== 'available';
+  const ok = await ask(pending
+    ? { title: `Remove “${rec.file_name}”?`, text: 'It was not stored, so there is nothing to restore later.', action: 'Remove' }
+    : { title: `Delete “${rec.file_name}”?`, text: trashNotice(ctx.config.trash_retention_days), action: 'Move to trash' });
+  if (!ok) return;
+  const res = await api('DELETE', `/v1/recordings/${rec.id}`);
+  const audio = $('audio');
+  if (audio.dataset.id === rec.id) {
+    audio.pause();
+    audio.removeAttribute('src');
+    delete audio.dataset.id;
+    $('player').hidden = true;
+  }
+  const undo = res?.outcome === 'trashed' ? {
+    label: 'Undo',
+    label_for: `Undo delete of ${rec.file_name}`,
+    run: async () => {
+      await api('POST', `/v1/recordings/${rec.id}/restore`);
+      ctx.say(`${rec.file_name} is back in your recordings.`);
+      await refresh();
+    },
+  } : undefined;
+  ctx.say(deleteMessage(rec.file_name, res), undo);
+  await refresh();
+}
