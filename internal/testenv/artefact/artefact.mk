@@ -14,8 +14,10 @@ $(RIE_BIN):
 	  cd "$$tmp" && GOBIN="$$tmp" GOFLAGS=-buildvcs=false go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION); \
 	  mv "$$tmp"/aws-lambda-rie "$(RIE_BIN)"
 
-# make test runs the artefact tests, which fail without the emulator.
+# make test runs the artefact tests, which fail without the emulator, and
+# make bench their cold-start benchmark.
 test: $(RIE_BIN)
+bench: $(RIE_BIN)
 
 # What the artefact tests read from here, so their build of the bootstraps
 # and the emulator they run cannot drift from make build and this pin: one

@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 					f.stop()
 				}
 			}
+			deployed.issuerSrv.Close()
 			_ = os.RemoveAll(deployed.dir)
 		}
 	})
@@ -52,8 +53,9 @@ type deployment struct {
 	template *template
 	// config is what the API's own environment loads to, for the test's
 	// own clients (tables, bucket).
-	config config.Config
-	issuer *devissuer.Issuer
+	config    config.Config
+	issuer    *devissuer.Issuer
+	issuerSrv *httptest.Server
 	// overlay is what the test adds to each function's template
 	// environment: the emulators' endpoints and credentials, the region
 	// and the dev issuer.
@@ -117,6 +119,7 @@ func newDeployment(env *testenv.Env) (*deployment, error) {
 	}
 	iss.Config.Handler = d.issuer.Handler()
 	iss.Start()
+	d.issuerSrv = iss
 
 	d.overlay = map[string]string{
 		// What Lambda itself gives every function (the role's credentials,

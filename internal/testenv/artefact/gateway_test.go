@@ -31,7 +31,7 @@ type gateway struct {
 	version string
 }
 
-// DefaultSourceIP is the client address the gateway reports unless the
+// defaultSourceIP is the client address the gateway reports unless the
 // request's context names another (withSourceIP).
 const defaultSourceIP = "198.51.100.7"
 

@@ -47,7 +47,6 @@ type functionSpec struct {
 	timeoutS        int
 	handler         string
 	runtime         string
-	architectures   []string
 	payloadVersions map[string]string // by integration, for the API
 }
 
@@ -87,7 +86,7 @@ func synthesize(root, dir string, b bootstraps) (*template, error) {
 func (t *template) function(id string) (functionSpec, error) {
 	var found []string
 	for lid, r := range t.Resources {
-		if r.Type == "AWS::Lambda::Function" && strings.HasPrefix(lid, id) && !strings.HasPrefix(strings.TrimPrefix(lid, id), "Role") {
+		if r.Type == "AWS::Lambda::Function" && strings.HasPrefix(lid, id) {
 			found = append(found, lid)
 		}
 	}
@@ -99,19 +98,17 @@ func (t *template) function(id string) (functionSpec, error) {
 		Environment struct {
 			Variables map[string]any `json:"Variables"`
 		} `json:"Environment"`
-		MemorySize    int      `json:"MemorySize"`
-		Timeout       int      `json:"Timeout"`
-		Handler       string   `json:"Handler"`
-		Runtime       string   `json:"Runtime"`
-		Architectures []string `json:"Architectures"`
+		MemorySize int    `json:"MemorySize"`
+		Timeout    int    `json:"Timeout"`
+		Handler    string `json:"Handler"`
+		Runtime    string `json:"Runtime"`
 	}
 	if err := json.Unmarshal(t.Resources[found[0]].Properties, &p); err != nil {
 		return functionSpec{}, fmt.Errorf("template %s: %w", found[0], err)
 	}
 	spec := functionSpec{
 		logicalID: found[0], env: map[string]string{}, memoryMB: p.MemorySize, timeoutS: p.Timeout,
-		handler: p.Handler, runtime: p.Runtime, architectures: p.Architectures,
-		payloadVersions: map[string]string{},
+		handler: p.Handler, runtime: p.Runtime, payloadVersions: map[string]string{},
 	}
 	for k, v := range p.Environment.Variables {
 		s, err := t.resolve(v)
@@ -139,7 +136,8 @@ func (t *template) function(id string) (functionSpec, error) {
 }
 
 // resolve evaluates the intrinsics the functions' environments use: Ref to
-// a pseudo parameter or a function, Fn::Join, Fn::GetAtt of a function's
+// a pseudo parameter, a function (the emulator's name), a queue (its URL)
+// or another resource (its declared name), Fn::Join, and Fn::GetAtt of an
 // Arn. Anything else is an error, so a new kind of value is noticed.
 func (t *template) resolve(v any) (string, error) {
 	switch x := v.(type) {
@@ -162,10 +160,26 @@ func (t *template) resolve(v any) (string, error) {
 			case "AWS::URLSuffix":
 				return "amazonaws.com", nil
 			}
-			if r, ok := t.Resources[ref]; ok && r.Type == "AWS::Lambda::Function" {
-				return emulatedFunctionName, nil
+			if r, ok := t.Resources[ref]; ok {
+				if r.Type == "AWS::Lambda::Function" {
+					return emulatedFunctionName, nil
+				}
+				name := t.physicalName(ref)
+				if r.Type == "AWS::SQS::Queue" {
+					return "https://sqs." + templateRegion + ".amazonaws.com/" + templateAccount + "/" + name, nil
+				}
+				return name, nil
 			}
 			return "", fmt.Errorf("unresolvable Ref %s", ref)
+		}
+		if args, ok := x["Fn::GetAtt"].([]any); ok && len(args) == 2 && args[1] == "Arn" {
+			id, _ := args[0].(string)
+			if r, ok := t.Resources[id]; ok {
+				// arn:aws:<service>:<region>:<account>:<name>, close enough
+				// for a function that only passes the ARN on.
+				service := strings.ToLower(strings.Split(r.Type, "::")[1])
+				return "arn:aws:" + service + ":" + templateRegion + ":" + templateAccount + ":" + t.physicalName(id), nil
+			}
 		}
 		if args, ok := x["Fn::Join"].([]any); ok && len(args) == 2 {
 			sep, _ := args[0].(string)
@@ -183,6 +197,21 @@ func (t *template) resolve(v any) (string, error) {
 	}
 	b, _ := json.Marshal(v)
 	return "", fmt.Errorf("unresolvable value %s", b)
+}
+
+// physicalName is a resource's name as declared (TableName, QueueName and
+// the like), else its logical id.
+func (t *template) physicalName(logicalID string) string {
+	var props map[string]any
+	_ = json.Unmarshal(t.Resources[logicalID].Properties, &props)
+	for _, k := range []string{"TableName", "BucketName", "QueueName", "TopicName", "FunctionName", "Name"} {
+		if v, ok := props[k]; ok {
+			if s, err := t.resolve(v); err == nil {
+				return s
+			}
+		}
+	}
+	return logicalID
 }
 
 // refersTo reports whether an intrinsic value mentions the logical id.
