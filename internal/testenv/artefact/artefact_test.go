@@ -174,22 +174,31 @@ func (d *deployment) start(id, rie, bootstrap string, extra map[string]string) (
 	if err != nil {
 		return nil, err
 	}
-	vars := map[string]string{}
-	for k, v := range d.overlay {
-		vars[k] = v
-	}
-	for k, v := range extra {
-		vars[k] = v
-	}
-	for k := range vars {
-		if _, ok := spec.env[k]; ok {
-			return nil, fmt.Errorf("%s: the template sets %s, which the test would override", id, k)
-		}
-	}
-	for k, v := range spec.env {
-		vars[k] = v
+	vars, err := functionEnv(id, spec.env, d.overlay, extra)
+	if err != nil {
+		return nil, err
 	}
 	return startFunction(id, rie, bootstrap, spec, vars, filepath.Join(d.dir, id))
+}
+
+// functionEnv is a function's environment: the template's, plus what the
+// test adds (overlays, in order). An added variable the template already
+// sets is an error: the artefact runs with the template's values or not at
+// all.
+func functionEnv(id string, template map[string]string, overlays ...map[string]string) (map[string]string, error) {
+	vars := map[string]string{}
+	for _, o := range overlays {
+		for k, v := range o {
+			if _, ok := template[k]; ok {
+				return nil, fmt.Errorf("%s: the template sets %s, which the test would override", id, k)
+			}
+			vars[k] = v
+		}
+	}
+	for k, v := range template {
+		vars[k] = v
+	}
+	return vars, nil
 }
 
 // settings are what the Makefile says about the Lambda build.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"testing"
 )
 
 // The logical-id prefixes of the stack's functions (infra/recorder's
@@ -218,4 +219,48 @@ func (t *template) physicalName(logicalID string) string {
 func refersTo(v any, logicalID string) bool {
 	b, _ := json.Marshal(v)
 	return strings.Contains(string(b), `"`+logicalID+`"`)
+}
+
+// TestTemplateSettingsAreTakenAsDeclared holds the harness to its rule:
+// the template's environment is used as it is, intrinsics are resolved or
+// refused, and nothing the test adds replaces a template value.
+func TestTemplateSettingsAreTakenAsDeclared(t *testing.T) {
+	tmpl := &template{}
+	if err := json.Unmarshal([]byte(`{"Resources": {
+		"Fn1": {"Type": "AWS::Lambda::Function", "Properties": {}},
+		"Q1": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "jobs"}},
+		"Key1": {"Type": "AWS::KMS::Key", "Properties": {}}
+	}}`), tmpl); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		`"plain"`:        "plain",
+		`{"Ref": "Fn1"}`: emulatedFunctionName,
+		`{"Ref": "Q1"}`:  "https://sqs.us-east-1.amazonaws.com/000000000000/jobs",
+		`{"Fn::Join": ["-", ["a", {"Ref": "AWS::Region"}]]}`:   "a-us-east-1",
+		`{"Fn::GetAtt": ["Key1", "Arn"]}`:                      "arn:aws:kms:us-east-1:000000000000:Key1",
+		`{"Fn::Join": ["", [{"Ref": "AWS::AccountId"}, "x"]]}`: "000000000000x",
+	} {
+		var v any
+		if err := json.Unmarshal([]byte(in), &v); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := tmpl.resolve(v); err != nil || got != want {
+			t.Errorf("resolve %s = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{`{"Ref": "Missing"}`, `{"Fn::ImportValue": "x"}`, `{"Fn::GetAtt": ["Q1", "QueueUrl"]}`} {
+		var v any
+		_ = json.Unmarshal([]byte(in), &v)
+		if got, err := tmpl.resolve(v); err == nil {
+			t.Errorf("resolve %s = %q; want an error", in, got)
+		}
+	}
+	if _, err := functionEnv("Fn1", map[string]string{"S3_BUCKET": "b"}, map[string]string{"S3_BUCKET": "other"}); err == nil {
+		t.Error("an overlay replaced the template's S3_BUCKET")
+	}
+	env, err := functionEnv("Fn1", map[string]string{"S3_BUCKET": "b"}, map[string]string{"AWS_REGION": "r"})
+	if err != nil || env["S3_BUCKET"] != "b" || env["AWS_REGION"] != "r" {
+		t.Errorf("functionEnv = %v, %v", env, err)
+	}
 }
