@@ -140,3 +140,4 @@ dev-token: ## Print a dev ID token for SUB (make run must be up)
 -include infra/infra.mk
 -include bench/bench.mk
 -include tools/mutation/mutation.mk
+-include internal/testenv/artefact/artefact.mk

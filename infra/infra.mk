@@ -35,3 +35,17 @@ REDRIVE_MAX ?= 100
 .PHONY: redrive
 redrive: ## Replay STAGE's events dead-letter queue (REDRIVE_MAX, REDRIVE_DRY_RUN=1)
 	cd infra && go run ./cmd/redrive -stage $(STAGE) -max $(REDRIVE_MAX) $(if $(REDRIVE_DRY_RUN),-dry-run)
+
+# Checks a deployed STAGE as an app would (docs/deploy.md): the provider's ID
+# token on stdin; the API is SMOKE_API, else the stack's ApiUrl output read
+# with the AWS CLI.
+SMOKE_PROVIDER ?= google
+SMOKE_API      ?=
+.PHONY: smoke
+smoke: ## Check a deployed STAGE end to end: ID token on stdin (SMOKE_PROVIDER, SMOKE_API)
+	@set -euo pipefail; api="$(SMOKE_API)"; \
+	  if [ -z "$$api" ]; then \
+	    command -v aws >/dev/null || { echo "smoke: give SMOKE_API=<the stack's ApiUrl output>, or install the AWS CLI"; exit 1; }; \
+	    api=$$(aws cloudformation describe-stacks --stack-name recorder-$(STAGE) \
+	      --query "Stacks[0].Outputs[?OutputKey=='ApiUrl'].OutputValue" --output text); fi; \
+	  go run ./internal/cmd/smoke -api "$$api" -provider "$(SMOKE_PROVIDER)"

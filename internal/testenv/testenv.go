@@ -67,6 +67,17 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// MainThen is Main for a package that starts processes of its own on the
+// emulators: after runs once the tests end, before the emulators stop.
+func MainThen(m *testing.M, after func()) {
+	code := m.Run()
+	after()
+	if shared != nil {
+		shared.stop()
+	}
+	os.Exit(code)
+}
+
 // Get returns the package's emulators, starting them on first use.
 func Get(t testing.TB) *Env {
 	t.Helper()
