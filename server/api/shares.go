@@ -113,10 +113,9 @@ func (s *server) publicHeaders(c echo.Context) {
 // sharePage is GET /s/{token}: the recording's page, or the one page every
 // unknown, expired or revoked link gets.
 func (s *server) sharePage(c echo.Context) error {
-	s.publicHeaders(c)
 	rec, err := s.svc.OpenShare(c.Request().Context(), c.Param("token"))
 	if errors.Is(err, recording.ErrShareNotFound) {
-		return renderSharePage(c, http.StatusNotFound, sharePageData{})
+		return s.renderSharePage(c, http.StatusNotFound, sharePageData{})
 	}
 	if err != nil {
 		return err
@@ -128,29 +127,32 @@ func (s *server) sharePage(c echo.Context) error {
 		AudioPath: c.Param("token") + "/audio", Transcript: rec.Transcript,
 	}
 	data.Summary = "Voice recording · " + data.Duration
-	return renderSharePage(c, http.StatusOK, data)
+	return s.renderSharePage(c, http.StatusOK, data)
 }
 
 // shareAudio is GET /s/{token}/audio: the share is checked on every visit,
 // then the player is sent to a GET of the audio signed for a minute.
 func (s *server) shareAudio(c echo.Context) error {
-	s.publicHeaders(c)
 	u, err := s.svc.ShareAudio(c.Request().Context(), c.Param("token"))
 	if errors.Is(err, recording.ErrShareNotFound) {
-		return renderSharePage(c, http.StatusNotFound, sharePageData{})
+		return s.renderSharePage(c, http.StatusNotFound, sharePageData{})
 	}
 	if err != nil {
 		return err
 	}
+	s.publicHeaders(c)
 	return c.Redirect(http.StatusFound, u)
 }
 
-func renderSharePage(c echo.Context, status int, data sharePageData) error {
+// renderSharePage answers with the page, and its headers: an error
+// answered instead is a plain problem document.
+func (s *server) renderSharePage(c echo.Context, status int, data sharePageData) error {
 	data.Style = template.CSS(shareStyle)
 	var b bytes.Buffer
 	if err := sharePageTemplate.Execute(&b, data); err != nil {
 		return fmt.Errorf("render share page: %w", err)
 	}
+	s.publicHeaders(c)
 	return c.HTMLBlob(status, b.Bytes())
 }
 
