@@ -19,19 +19,20 @@ var ShareRoutes = []string{"GET /s/{token}", "GET /s/{token}/audio"}
 // what guessing tokens can cost, at half the API's own rates.
 func addShareRoutes(api awsapigatewayv2.HttpApi, stage awsapigatewayv2.HttpStage, fn awslambda.IFunction, p Props) {
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Shares"), fn, nil)
+	cfnStage := stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
 	for _, path := range []string{"/s/{token}", "/s/{token}/audio"} {
-		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		routes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(path),
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET},
 			Integration: integration,
 		})
-	}
-	settings := map[string]any{}
-	for _, route := range ShareRoutes {
-		settings[route] = &awsapigatewayv2.CfnStage_RouteSettingsProperty{
-			ThrottlingRateLimit:  jsii.Number(math.Max(1, p.ThrottleRate/2)),
-			ThrottlingBurstLimit: jsii.Number(math.Max(1, math.Floor(p.ThrottleBurst/2))),
+		// A stage's route settings name routes that must exist first.
+		for _, r := range *routes {
+			cfnStage.Node().AddDependency(r)
 		}
 	}
-	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(settings)
+	for _, route := range ShareRoutes {
+		cfnStage.AddPropertyOverride(jsii.String("RouteSettings."+route+".ThrottlingRateLimit"), math.Max(1, p.ThrottleRate/2))
+		cfnStage.AddPropertyOverride(jsii.String("RouteSettings."+route+".ThrottlingBurstLimit"), math.Max(1, math.Floor(p.ThrottleBurst/2)))
+	}
 }
