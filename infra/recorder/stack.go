@@ -349,6 +349,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		DestinationArn: accessLogs.LogGroupArn(),
 		Format:         jsii.String(accessLogFormat),
 	})
+	addShareRoutes(httpAPI, stage, apiFn.Function, p)
 
 	// --- alarms
 	topic := awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{

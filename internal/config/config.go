@@ -85,6 +85,11 @@ type Config struct {
 	// are refused 429 before any DynamoDB read.
 	AuthFailureRateLimit float64
 	AuthFailureBurst     int
+	// ShareRateLimit is requests to shared links (/s/...) per minute per
+	// client address, ShareBurst how many at once: counted before any
+	// DynamoDB read, so guessing tokens costs the guesser, not the table.
+	ShareRateLimit float64
+	ShareBurst     int
 
 	RequestTimeout time.Duration
 
@@ -202,6 +207,11 @@ func Load(getenv func(string) string) (Config, error) {
 		// again; a flood of made-up tokens is cut to one read a second.
 		AuthFailureRateLimit: float64(r.int64("AUTH_FAILURE_RATE_LIMIT", 60, 1, 1<<20)),
 		AuthFailureBurst:     int(r.int64("AUTH_FAILURE_RATE_BURST", 30, 1, 1<<20)),
+
+		// A page view and its audio are two requests; a player may ask
+		// for the audio again when it seeks past what it buffered.
+		ShareRateLimit: float64(r.int64("SHARE_RATE_LIMIT", 60, 1, 1<<20)),
+		ShareBurst:     int(r.int64("SHARE_RATE_BURST", 20, 1, 1<<20)),
 
 		RequestTimeout: r.duration("REQUEST_TIMEOUT", 10*time.Second, 100*time.Millisecond, 60*time.Second),
 

@@ -128,6 +128,7 @@ var Schema = []Table{
 		PartitionKey: Key{"nonce_hash", String},
 		TTLAttribute: TTLAttribute,
 	},
+	sharesTable,
 }
 
 // TableName is the physical name of a logical table under a prefix.

@@ -274,8 +274,8 @@ func (s *Store) FinishDelete(ctx context.Context, userID, recordingID string) er
 // purgeAt. It returns the recording as it is now.
 func (s *Store) Trash(ctx context.Context, rec recording.Recording, purgeAt time.Time) (recording.Recording, error) {
 	return s.moveTrash(ctx, rec, recording.StatusAvailable, recording.StatusDeleted,
-		"SET #st = :to, user_status = :us, purge_at = :purge, due_shard = :shard, due_at = :due",
-		map[string]types.AttributeValue{":purge": str(ts(purgeAt)), ":shard": str(dueShard(rec.ID)), ":due": num(purgeAt.Unix())})
+		"SET #st = :to, user_status = :us, purge_at = :purge, due_shard = :shard, due_at = :due"+endShares,
+		map[string]types.AttributeValue{":purge": str(ts(purgeAt)), ":shard": str(dueShard(rec.ID)), ":due": num(purgeAt.Unix()), ":one": num(1)})
 }
 
 // TrashAttempt is what TrashIfAvailable did, and what it saw.
@@ -304,10 +304,11 @@ func (s *Store) TrashIfAvailable(ctx context.Context, userID, recordingID string
 	purge := parseTS(ts(purgeAt))
 	update := types.Update{
 		TableName: &s.recordings, Key: recKey(userID, recordingID),
-		UpdateExpression:         aws.String("SET #st = :to, user_status = :us, purge_at = :purge, due_shard = :shard, due_at = :due"),
+		UpdateExpression:         aws.String("SET #st = :to, user_status = :us, purge_at = :purge, due_shard = :shard, due_at = :due" + endShares),
 		ConditionExpression:      aws.String("#st = :from"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one":  num(1),
 			":from": str(string(recording.StatusAvailable)), ":to": str(string(recording.StatusDeleted)),
 			":us": str(userStatus(userID, recording.StatusDeleted)), ":purge": str(ts(purge)),
 			":shard": str(dueShard(recordingID)), ":due": num(purge.Unix()),

@@ -79,6 +79,11 @@ func (k *Keeper) DeleteAccountAs(ctx context.Context, userID, unlinkedBy string)
 		}
 		u.Revoke = revoke
 	}
+	// Links to the account's recordings end first, before the slower
+	// provider calls; a share made meanwhile ends with its recording.
+	if err := k.Store.DeleteUserShares(ctx, userID); err != nil {
+		return d, err
+	}
 	if unlinkedBy != "" {
 		for _, e := range u.Revoke {
 			if strings.HasPrefix(e, unlinkedBy+"#") {

@@ -58,9 +58,11 @@ func TestEverythingConverges(t *testing.T) {
 	for step := range 60 {
 		w.step(t, step)
 	}
+	shared := w.shareSome(t)
 	w.checkTrash(t)
 	w.finish(t)
 	w.check(t)
+	w.checkShares(t, shared)
 }
 
 type world struct {

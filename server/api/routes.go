@@ -43,6 +43,14 @@ func (s *server) routes(e *echo.Echo) {
 	v1.GET("/recordings/:id/parts", s.listParts, auth)
 	v1.POST("/recordings/:id/complete", s.completeUpload, auth)
 
+	// Shares: the owner's routes, and the public link (limited per
+	// address before any DynamoDB read; see shares.go).
+	v1.POST("/recordings/:id/shares", s.createShare, auth)
+	v1.GET("/shares", s.listShares, auth)
+	v1.DELETE("/shares/:id", s.revokeShare, auth)
+	e.GET("/s/:token", s.sharePage, limitByAddress(s.shareLimit, msgShareRateLimited))
+	e.GET("/s/:token/audio", s.shareAudio, limitByAddress(s.shareLimit, msgShareRateLimited))
+
 	// Kakao's unlink callback, authenticated by Kakao's admin key.
 	v1.POST("/providers/kakao/unlink", s.kakaoUnlink)
 	v1.GET("/providers/kakao/unlink", s.kakaoUnlink)

@@ -47,6 +47,7 @@ type server struct {
 	identityLimit *limiter // per provider account
 	nonceLimit    *limiter // nonce issues per client address
 	authFailures  *limiter // failed session checks per client address
+	shareLimit    *limiter // shared-link requests per client address
 }
 
 // New returns the API as an http.Handler (an *echo.Echo).
@@ -62,6 +63,7 @@ func New(d Deps) *echo.Echo {
 	s.loginLimit = newLimiter(d.Config.LoginRateLimit, d.Config.LoginBurst, d.Now)
 	s.identityLimit = newLimiter(d.Config.LoginIdentityRateLimit/60, d.Config.LoginIdentityBurst, d.Now)
 	s.authFailures = newLimiter(d.Config.AuthFailureRateLimit, d.Config.AuthFailureBurst, d.Now)
+	s.shareLimit = newLimiter(d.Config.ShareRateLimit, d.Config.ShareBurst, d.Now)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = clientIP

@@ -95,6 +95,10 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 		// tests of the failure budget set their own.
 		"AUTH_FAILURE_RATE_LIMIT": "1048576",
 		"AUTH_FAILURE_RATE_BURST": "1048576",
+		// Tests open shared links many times; the limit's own test sets
+		// its own.
+		"SHARE_RATE_LIMIT": "1048576",
+		"SHARE_RATE_BURST": "1048576",
 	}
 	for _, name := range o.StandIn {
 		n := strings.ToUpper(name)
