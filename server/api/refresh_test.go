@@ -231,3 +231,30 @@ func TestConcurrentRefreshesMakeOneSession(t *testing.T) {
 // tokensOutliveTheClock lets access tokens outlast the hours-long windows
 // some tests move their clocks past.
 var tokensOutliveTheClock = map[string]string{"ACCESS_TOKEN_TTL": "720h"}
+
+// A refreshed access token is as cheap as a signed-in one: the recording
+// routes check it inside their own DynamoDB operation, one call for a
+// create, and a refresh costs two reads and one transaction.
+func TestRefreshedTokensKeepOneCallPerRecordingRequest(t *testing.T) {
+	t.Parallel()
+	s, calls := countedStack(t, stack.Options{Env: map[string]string{"AUTH_FAILURE_RATE_LIMIT": "60", "AUTH_FAILURE_RATE_BURST": "30"}})
+	p := signInDevice(t, s, "counted", "", "")
+	cost := func(token string) int64 {
+		before := calls.Load()
+		r := newClient(t, s.APIURL, token).do("POST", "/v1/recordings",
+			map[string]any{"file_name": "a.wav", "content_type": "audio/wav", "size_bytes": 10})
+		wantStatus(t, r, http.StatusCreated)
+		return calls.Load() - before
+	}
+	if n := cost(p.AccessToken); n != 1 {
+		t.Fatalf("a create with a signed-in token made %d DynamoDB calls, want 1", n)
+	}
+	before := calls.Load()
+	q := mustRefresh(t, s, p.RefreshToken)
+	if n := calls.Load() - before; n != 3 {
+		t.Errorf("a refresh made %d DynamoDB calls, want 3", n)
+	}
+	if n := cost(q.AccessToken); n != 1 {
+		t.Fatalf("a create with a refreshed token made %d DynamoDB calls, want 1", n)
+	}
+}
