@@ -182,7 +182,8 @@ func (s *Service) SignOut(ctx context.Context, tokenHash string) error {
 		return err
 	}
 	if found && sess.SessionID != "" {
-		if _, err := s.store.RevokeDeviceSession(ctx, sess.UserID, sess.SessionID); err != nil {
+		revoked, err := s.store.RevokeDeviceSession(ctx, sess.UserID, sess.SessionID)
+		if err != nil || revoked {
 			return err
 		}
 	}
