@@ -94,7 +94,7 @@ func login(t *testing.T, s *stack.Stack, sub string) (*client, string) {
 func TestLostEventIsReconciled(t *testing.T) {
 	t.Parallel()
 	clock := &stack.Clock{}
-	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock, Env: tokensOutliveTheClock})
+	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock})
 	evs := captureEvents(t, s) // delivered to nobody: the event is lost
 	c, uid := login(t, s, "lost-event")
 	body := audioBytes("audio/mp4", 6000)
@@ -129,7 +129,7 @@ func TestLostEventIsReconciled(t *testing.T) {
 func TestAbandonedUploadIsClosedAfterItsWindow(t *testing.T) {
 	t.Parallel()
 	clock := &stack.Clock{}
-	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock, Env: tokensOutliveTheClock})
+	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock})
 	c, _ := login(t, s, "abandoner")
 	up := c.create("never.m4a", "audio/mp4", 1000)
 	clock.Advance(s.Config.PendingUploadTTL)
@@ -149,7 +149,7 @@ func TestAbandonedUploadIsClosedAfterItsWindow(t *testing.T) {
 func TestReplayedCreateURLNeverOutlivesTheWindow(t *testing.T) {
 	t.Parallel()
 	clock := &stack.Clock{}
-	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock, Env: tokensOutliveTheClock})
+	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock})
 	c, _ := login(t, s, "late-replayer")
 	first := c.create("late.m4a", "audio/mp4", 10, "Idempotency-Key", "late-1")
 	clock.Advance(s.Config.PendingUploadTTL - 2*time.Minute)

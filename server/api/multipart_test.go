@@ -30,8 +30,7 @@ import (
 
 // multipartEnv makes 5 MiB parts and multipart from 5 MiB on, so a file of
 // a few MiB more than 10 is three parts.
-var multipartEnv = map[string]string{"MULTIPART_THRESHOLD_BYTES": "5242880", "MULTIPART_PART_SIZE": "5242880",
-	"ACCESS_TOKEN_TTL": "720h"} // its clocks move past a day-long window
+var multipartEnv = map[string]string{"MULTIPART_THRESHOLD_BYTES": "5242880", "MULTIPART_PART_SIZE": "5242880"}
 
 const mib = 1 << 20
 

@@ -228,10 +228,6 @@ func TestConcurrentRefreshesMakeOneSession(t *testing.T) {
 	}
 }
 
-// tokensOutliveTheClock lets access tokens outlast the hours-long windows
-// some tests move their clocks past.
-var tokensOutliveTheClock = map[string]string{"ACCESS_TOKEN_TTL": "720h"}
-
 // A refreshed access token is as cheap as a signed-in one: the recording
 // routes check it inside their own DynamoDB operation, one call for a
 // create, and a refresh costs two reads and one transaction.

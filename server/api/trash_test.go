@@ -46,7 +46,7 @@ func download(t *testing.T, c *client, id string) []byte {
 func TestTrash(t *testing.T) {
 	t.Parallel()
 	clock := &stack.Clock{}
-	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock, Env: map[string]string{"TRASH_RETENTION": "24h", "ACCESS_TOKEN_TTL": "720h"}})
+	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock, Env: map[string]string{"TRASH_RETENTION": "24h"}})
 	c, uid := login(t, s, "trasher")
 	body := audioBytes("audio/mp4", 7000)
 	kept := c.upload("keep.m4a", "audio/mp4", body)
