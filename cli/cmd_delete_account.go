@@ -40,6 +40,7 @@ func runDeleteAccount(ctx context.Context, e *env, yes bool) error {
 		return err
 	}
 	e.config.Token, e.config.UserID, e.config.ExpiresAt = "", "", time.Time{}
+	e.config.RefreshToken, e.config.RefreshExpiresAt, e.config.SessionID = "", time.Time{}, ""
 	if err := saveConfig(e.configPath, e.config); err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/voicerec/backend/client"
 )
 
-type loginOptions struct{ dev, devIssuer, provider, idToken, nonce string }
+type loginOptions struct{ dev, devIssuer, provider, idToken, nonce, device string }
 
 func newLoginCommand(e *env) *cobra.Command {
 	var o loginOptions
@@ -29,6 +29,7 @@ func newLoginCommand(e *env) *cobra.Command {
 	f.StringVar(&o.provider, "provider", "", "identity provider: google, apple, kakao, ...")
 	f.StringVar(&o.idToken, "id-token", "", "an ID token from that provider, or - to read it from stdin")
 	f.StringVar(&o.nonce, "nonce", "", "the nonce (from POST /v1/auth/nonce) the ID token was requested with, if any")
+	f.StringVar(&o.device, "device", "", "what `recorder sessions` calls this computer (default: recorder on HOSTNAME)")
 	_ = c.RegisterFlagCompletionFunc("provider", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"google", "apple", "kakao", "dev"}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -60,11 +61,15 @@ func runLogin(ctx context.Context, e *env, o loginOptions) error {
 	if o.provider == "" || o.idToken == "" {
 		return usageError("give --dev USER for the local stack, or --provider and --id-token")
 	}
-	s, err := e.api.Login(ctx, client.LoginRequest{Provider: o.provider, IDToken: o.idToken, Nonce: o.nonce})
+	if o.device == "" {
+		o.device = defaultDeviceName()
+	}
+	s, err := e.api.Login(ctx, client.LoginRequest{Provider: o.provider, IDToken: o.idToken, Nonce: o.nonce, DeviceName: o.device})
 	if err != nil {
 		return err
 	}
-	e.config = Config{API: e.api.Base(), Token: s.AccessToken, UserID: s.User.ID, ExpiresAt: s.ExpiresAt}
+	e.config = Config{API: e.api.Base(), Token: s.AccessToken, UserID: s.User.ID, ExpiresAt: s.ExpiresAt,
+		RefreshToken: s.RefreshToken, RefreshExpiresAt: s.RefreshExpiresAt, SessionID: s.SessionID}
 	if err := saveConfig(e.configPath, e.config); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
@@ -79,8 +84,12 @@ func runLogin(ctx context.Context, e *env, o loginOptions) error {
 	if who == "" {
 		who = "user " + s.User.ID
 	}
+	until := s.ExpiresAt
+	if s.RefreshToken != "" {
+		until = s.RefreshExpiresAt // renewed by itself until then, and past it while in use
+	}
 	fmt.Fprintf(e.stderr, "%s as %s with %s (user %s) at %s; session until %s\n", verb, who, o.provider, s.User.ID,
-		e.api.Base(), s.ExpiresAt.Local().Format("2006-01-02 15:04"))
+		e.api.Base(), until.Local().Format("2006-01-02 15:04"))
 	return nil
 }
 

@@ -28,6 +28,7 @@ func runLogout(ctx context.Context, e *env) error {
 		return err // the session still stands; keep it so logout can be retried
 	}
 	e.config.Token, e.config.UserID, e.config.ExpiresAt = "", "", time.Time{}
+	e.config.RefreshToken, e.config.RefreshExpiresAt, e.config.SessionID = "", time.Time{}, ""
 	if err := saveConfig(e.configPath, e.config); err != nil {
 		return err
 	}

@@ -16,6 +16,11 @@ type Config struct {
 	Token     string    `json:"token,omitempty"`
 	UserID    string    `json:"user_id,omitempty"`
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// RefreshToken renews Token when it expires; each refresh replaces
+	// both (the file stays mode 0600).
+	RefreshToken     string    `json:"refresh_token,omitempty"`
+	RefreshExpiresAt time.Time `json:"refresh_expires_at,omitzero"`
+	SessionID        string    `json:"session_id,omitempty"`
 }
 
 // configPath is $XDG_CONFIG_HOME/recorder/config.json (os.UserConfigDir

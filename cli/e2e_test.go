@@ -359,6 +359,7 @@ func TestFailuresAreOneClearLine(t *testing.T) {
 	path := filepath.Join(p.home, ".config", "recorder", "config.json")
 	c := p.config()
 	c["token"] = "revoked-" + c["token"].(string)
+	c["refresh_token"] = "revoked-" + c["refresh_token"].(string) // else the CLI renews the session
 	raw, _ := json.Marshal(c)
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)

@@ -179,6 +179,7 @@ Exit codes: 0 done, 1 failed, 2 wrong usage, 3 not signed in or session expired,
 		newLoginCommand(e), newLogoutCommand(e), newWhoamiCommand(e), newUploadCommand(e), newLsCommand(e), newGetCommand(e),
 		newRenameCommand(e), newRmCommand(e), newTrashCommand(e), newDeleteAccountCommand(e),
 		newBackupCommand(e), newRestoreCommand(e),
+		newSessionsCommand(e),
 	)
 	root.AddCommand(newShareCommand(e), newSharesCommand(e), newUnshareCommand(e))
 	return root
@@ -247,7 +248,7 @@ func (e *env) setup() error {
 		}
 		return usageError(msg)
 	}
-	o := client.Options{Timeout: e.timeout}
+	o := client.Options{Timeout: e.timeout, UserAgent: userAgent()}
 	if e.verbose {
 		o.Log = e.stderr
 	}
@@ -255,6 +256,7 @@ func (e *env) setup() error {
 	// A session belongs to the API that issued it.
 	if e.config.API == e.api.Base() {
 		e.api.SetToken(e.config.Token)
+		e.keepRefreshing()
 	}
 	return nil
 }

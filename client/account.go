@@ -44,6 +44,7 @@ type LoginRequest struct {
 	IDToken           string `json:"id_token"`
 	Nonce             string `json:"nonce,omitempty"`
 	AuthorizationCode string `json:"authorization_code,omitempty"`
+	DeviceName        string `json:"device_name,omitempty"`
 }
 
 // Session is a login's answer: the bearer token and its account.
@@ -54,6 +55,10 @@ type Session struct {
 	// Created: this sign-in made the account.
 	Created bool `json:"created"`
 	User    User `json:"user"`
+	// The refresh token renews AccessToken (see SetRefresh).
+	RefreshToken     string    `json:"refresh_token"`
+	RefreshExpiresAt time.Time `json:"refresh_expires_at"`
+	SessionID        string    `json:"session_id"`
 }
 
 // Provider is an identity provider the API accepts. A Development one is
@@ -69,7 +74,7 @@ type Provider struct {
 // sent) and returns the session; the client keeps its token as it was.
 func (c *Client) Login(ctx context.Context, req LoginRequest) (Session, error) {
 	anon := *c
-	anon.token = ""
+	anon.sess = nil
 	var out Session
 	err := anon.do(ctx, http.MethodPost, "/v1/auth/login", nil, req, &out)
 	return out, err

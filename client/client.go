@@ -16,7 +16,8 @@ import (
 // use once built; SetToken is not.
 type Client struct {
 	base    string
-	token   string
+	ua      string
+	sess    *session // nil: anonymous
 	http    *http.Client
 	timeout time.Duration
 	log     io.Writer // nil: quiet
@@ -33,6 +34,8 @@ type Options struct {
 	Log io.Writer
 	// HTTP replaces NewHTTPClient(Timeout), for the API and storage alike.
 	HTTP *http.Client
+	// UserAgent names the client to the API (its sessions list shows it).
+	UserAgent string
 }
 
 // New returns a client of the API at base (scheme://host[:port]).
@@ -43,17 +46,25 @@ func New(base string, o Options) *Client {
 	if o.HTTP == nil {
 		o.HTTP = NewHTTPClient(o.Timeout)
 	}
-	return &Client{base: strings.TrimRight(base, "/"), token: o.Token, http: o.HTTP, timeout: o.Timeout, log: o.Log}
+	c := &Client{base: strings.TrimRight(base, "/"), ua: o.UserAgent, http: o.HTTP, timeout: o.Timeout, log: o.Log}
+	c.SetToken(o.Token)
+	return c
 }
 
 // Base is the API's base URL, without a trailing slash.
 func (c *Client) Base() string { return c.base }
 
 // Token is the session's bearer token, empty when anonymous.
-func (c *Client) Token() string { return c.token }
+func (c *Client) Token() string { return c.sess.accessToken() }
 
-// SetToken replaces the session; "" signs out of this client.
-func (c *Client) SetToken(t string) { c.token = t }
+// SetToken replaces the session, refresh token included; "" signs out of
+// this client.
+func (c *Client) SetToken(t string) {
+	c.sess = nil
+	if t != "" {
+		c.sess = &session{access: t}
+	}
+}
 
 // call sends one API request and decodes a JSON answer into out.
 func (c *Client) call(ctx context.Context, method, path string, hdr http.Header, body, out any) error {
@@ -76,8 +87,11 @@ func (c *Client) call(ctx context.Context, method, path string, hdr http.Header,
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	if c.ua != "" {
+		req.Header.Set("User-Agent", c.ua)
+	}
+	if t := c.sess.accessToken(); t != "" {
+		req.Header.Set("Authorization", "Bearer "+t)
 	}
 	start := time.Now()
 	resp, err := c.http.Do(req)
@@ -104,7 +118,7 @@ func (c *Client) call(ctx context.Context, method, path string, hdr http.Header,
 
 // do is call under the retry rules (see Retry).
 func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, body, out any) error {
-	return c.Retry(ctx, func() error { return c.call(ctx, method, path, hdr, body, out) })
+	return c.Retry(ctx, func() error { return c.callRenewing(ctx, method, path, hdr, body, out) })
 }
 
 func (c *Client) logf(format string, args ...any) {

@@ -50,6 +50,11 @@ type Config struct {
 	ReconcileInterval time.Duration
 	ReconcileMaxItems int
 	SessionTTL        time.Duration
+	// AccessTokenTTL is how long a bearer token from a sign-in or a
+	// refresh is good for; RefreshTokenTTL how long a refresh token is, each
+	// refresh starting it afresh (sliding).
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
 	// EventsFunctionName is the events Lambda the API invokes to converge
 	// a recording at complete, so the API's own function never reads
 	// audio; empty converges in-process (the local stack, tests).
@@ -184,6 +189,8 @@ func Load(getenv func(string) string) (Config, error) {
 		ReconcileInterval: r.duration("RECONCILE_INTERVAL", time.Minute, time.Second, 24*time.Hour),
 		ReconcileMaxItems: int(r.int64("RECONCILE_MAX_ITEMS", 1000, 1, 1<<20)),
 		SessionTTL:        r.duration("SESSION_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+		AccessTokenTTL:    r.duration("ACCESS_TOKEN_TTL", time.Hour, time.Minute, 30*24*time.Hour),
+		RefreshTokenTTL:   r.duration("REFRESH_TOKEN_TTL", 90*24*time.Hour, time.Hour, 365*24*time.Hour),
 
 		EventsFunctionName: r.str("EVENTS_FUNCTION_NAME", ""),
 

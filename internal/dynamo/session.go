@@ -233,6 +233,7 @@ type sessionItem struct {
 	CreatedAt string `dynamodbav:"created_at"`
 	ExpiresAt string `dynamodbav:"expires_at"`
 	TTL       int64  `dynamodbav:"ttl"`
+	SessionID string `dynamodbav:"session_id,omitempty"`
 }
 
 // CreateSession stores a session under its token hash.
@@ -269,7 +270,8 @@ func (s *Store) GetSession(ctx context.Context, tokenHash string) (recording.Ses
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return recording.Session{}, false, fmt.Errorf("decode session: %w", err)
 	}
-	return recording.Session{TokenHash: it.TokenHash, UserID: it.UserID, CreatedAt: parseTS(it.CreatedAt), ExpiresAt: parseTS(it.ExpiresAt)}, true, nil
+	return recording.Session{TokenHash: it.TokenHash, UserID: it.UserID, SessionID: it.SessionID,
+		CreatedAt: parseTS(it.CreatedAt), ExpiresAt: parseTS(it.ExpiresAt)}, true, nil
 }
 
 // DeleteSession revokes one session. The session item is in the

@@ -18,6 +18,8 @@ type SignInRequest struct {
 	// AuthorizationCode is Sign in with Apple's one-time code: exchanged
 	// for a refresh token, kept sealed, revoked at account deletion.
 	AuthorizationCode *string `json:"authorization_code"`
+	// DeviceName is what the sessions list calls this sign-in's device.
+	DeviceName *string `json:"device_name"`
 }
 
 // Bounds that reject junk before any verification work.
@@ -44,6 +46,8 @@ func (r *SignInRequest) Validate() error {
 		return recording.Errorf(recording.CodeValidation, "authorization_code must be 1 to %d bytes when sent", maxCodeLength)
 	case r.AuthorizationCode != nil && !strings.EqualFold(r.Provider, "apple"):
 		return recording.Errorf(recording.CodeValidation, "authorization_code is only taken with provider apple")
+	case r.DeviceName != nil && !validDeviceName(*r.DeviceName):
+		return recording.Errorf(recording.CodeValidation, "device_name must be 1 to %d characters of printable text", maxDeviceNameRunes)
 	}
 	return nil
 }
@@ -56,6 +60,9 @@ type Verified struct {
 	// request was refused before it named a provider worth counting.
 	Provider string
 	Identity auth.Identity
+	// Platform is the family of the user agent signing in, for the
+	// sessions list; the HTTP layer names it.
+	Platform string
 
 	req SignInRequest
 }
@@ -90,6 +97,11 @@ type Session struct {
 	ExpiresAt time.Time
 	Created   bool
 	User      recording.User
+	// The refresh token that renews Token, and the device session both
+	// belong to.
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+	SessionID        string
 }
 
 var errNonceSpent = recording.Errorf(recording.CodeInvalidToken,
@@ -131,15 +143,13 @@ func (s *Service) SignIn(ctx context.Context, v Verified) (Session, error) {
 	if req.AuthorizationCode != nil {
 		s.keepAppleToken(ctx, user.ID, id, *req.AuthorizationCode)
 	}
-	token, hash, err := auth.NewSessionToken()
+	pair, err := s.startSession(ctx, user.ID, v, now)
 	if err != nil {
 		return Session{}, err
 	}
-	sess := recording.Session{TokenHash: hash, UserID: user.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
-		return Session{}, err
-	}
-	return Session{Token: token, TokenHash: hash, ExpiresAt: sess.ExpiresAt, Created: created, User: user}, nil
+	return Session{Token: pair.AccessToken, TokenHash: auth.HashToken(pair.AccessToken), ExpiresAt: pair.AccessExpiresAt,
+		Created: created, User: user, RefreshToken: pair.RefreshToken, RefreshExpiresAt: pair.RefreshExpiresAt,
+		SessionID: pair.SessionID}, nil
 }
 
 // Nonce is a single-use sign-in nonce.
@@ -163,8 +173,20 @@ func (s *Service) IssueNonce(ctx context.Context) (Nonce, error) {
 	return Nonce{Nonce: nonce, ExpiresAt: expires}, nil
 }
 
-// SignOut ends the session with this token hash.
+// SignOut ends the session of this access token's hash: the whole device
+// session, refresh token included, or the one token of a session from
+// before refresh tokens.
 func (s *Service) SignOut(ctx context.Context, tokenHash string) error {
+	sess, found, err := s.store.GetSession(ctx, tokenHash)
+	if err != nil {
+		return err
+	}
+	if found && sess.SessionID != "" {
+		revoked, err := s.store.RevokeDeviceSession(ctx, sess.UserID, sess.SessionID)
+		if err != nil || revoked {
+			return err
+		}
+	}
 	return s.store.DeleteSession(ctx, tokenHash)
 }
 

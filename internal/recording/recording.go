@@ -183,6 +183,9 @@ func (i Identity) Key() string { return i.Provider + "#" + i.Subject }
 type Session struct {
 	TokenHash string
 	UserID    string
+	// SessionID names the device session an access token belongs to;
+	// empty for a token issued before refresh tokens.
+	SessionID string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }

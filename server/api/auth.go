@@ -20,6 +20,11 @@ type loginResponse struct {
 	ExpiresAt   time.Time      `json:"expires_at"`
 	Created     bool           `json:"created"`
 	User        recording.User `json:"user"`
+	// A client that ignores these keeps working until the access token
+	// expires, then signs in again, as before refresh tokens.
+	RefreshToken     string    `json:"refresh_token"`
+	RefreshExpiresAt time.Time `json:"refresh_expires_at"`
+	SessionID        string    `json:"session_id"`
 }
 
 // login signs a user in with a provider's ID token. Between verifying the
@@ -40,6 +45,7 @@ func (s *server) login(c echo.Context) error {
 	if ok, wait := s.identityLimit.allow(identityKey(v.Identity.Provider, v.Identity.Subject)); !ok {
 		return rateLimited(msgIdentityLimited, wait)
 	}
+	v.Platform = userAgentFamily(c.Request().UserAgent())
 	sess, err := s.svc.SignIn(ctx, v)
 	if err != nil {
 		return err
@@ -55,6 +61,7 @@ func (s *server) login(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return writeJSON(c, status, loginResponse{
 		AccessToken: sess.Token, TokenType: "Bearer", ExpiresAt: sess.ExpiresAt, Created: sess.Created, User: sess.User,
+		RefreshToken: sess.RefreshToken, RefreshExpiresAt: sess.RefreshExpiresAt, SessionID: sess.SessionID,
 	})
 }
 

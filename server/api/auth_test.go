@@ -45,8 +45,8 @@ func TestLoginSignsUpThenSignsIn(t *testing.T) {
 		first.User.Email != "alice@example.com" || first.User.Name != "Alice" || first.User.Providers[0] != "dev" {
 		t.Fatalf("first login: %+v", first)
 	}
-	if d := time.Until(first.ExpiresAt); d < 29*24*time.Hour || d > 31*24*time.Hour {
-		t.Errorf("session expires in %s, want about 30 days", d)
+	if d := time.Until(first.ExpiresAt); d < 59*time.Minute || d > 61*time.Minute {
+		t.Errorf("access token expires in %s, want about an hour", d)
 	}
 	r = anon.do("POST", "/v1/auth/login", map[string]string{"provider": "DEV", "id_token": s.IDToken(t, "alice")})
 	wantStatus(t, r, http.StatusOK)
@@ -107,7 +107,7 @@ func TestLoginRejections(t *testing.T) {
 func TestSessionRejectionsLookAlike(t *testing.T) {
 	t.Parallel()
 	clock := &stack.Clock{}
-	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock, Env: map[string]string{"SESSION_TTL": "1h"}})
+	s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock, Env: map[string]string{"ACCESS_TOKEN_TTL": "1h"}})
 	revoked, _ := s.Login(t, "revoked")
 	wantStatus(t, newClient(t, s.APIURL, revoked).do("POST", "/v1/auth/logout", nil), 204)
 	expired, _ := s.Login(t, "expired")

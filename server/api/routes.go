@@ -31,6 +31,10 @@ func (s *server) routes(e *echo.Echo) {
 	v1.POST("/auth/logout", s.logout, auth)
 	v1.GET("/me", s.getMe, auth)
 	v1.DELETE("/me", s.deleteMe, auth)
+	v1.POST("/auth/refresh", s.refresh)
+	v1.GET("/sessions", s.listSessions, auth)
+	v1.DELETE("/sessions", s.revokeSessions, auth)
+	v1.DELETE("/sessions/:id", s.revokeSession, auth)
 	// These check the session inside their own DynamoDB operation.
 	inOp := s.sessionInOperation
 	v1.POST("/recordings", s.createRecording, inOp)

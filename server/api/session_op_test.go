@@ -24,7 +24,7 @@ func TestRecordingRoutesRefuseASessionEndedBetweenRequests(t *testing.T) {
 		t.Run(end, func(t *testing.T) {
 			clock := &stack.Clock{}
 			s := stack.Start(t, testenv.Get(t), stack.Options{Clock: clock,
-				Env: map[string]string{"SESSION_TTL": "1h", "QUOTA_MAX_RECORDINGS": "2",
+				Env: map[string]string{"ACCESS_TOKEN_TTL": "1h", "QUOTA_MAX_RECORDINGS": "2",
 					"MULTIPART_THRESHOLD_BYTES": "5242880", "MULTIPART_PART_SIZE": "5242880"}})
 			tok, _ := s.Login(t, "ended-"+end)
 			c := newClient(t, s.APIURL, tok)
