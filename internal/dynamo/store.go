@@ -21,6 +21,7 @@ type Store struct {
 	sessions    string
 	recordings  string
 	idempotency string
+	search      string
 }
 
 // New returns a Store over the tables named with prefix.
@@ -31,6 +32,7 @@ func New(db *dynamodb.Client, prefix string) *Store {
 		sessions:    TableName(prefix, SessionsTable),
 		recordings:  TableName(prefix, RecordingsTable),
 		idempotency: TableName(prefix, IdempotencyTable),
+		search:      TableName(prefix, SearchTable),
 	}
 	if db != nil {
 		o := db.Options()

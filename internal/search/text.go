@@ -72,9 +72,9 @@ func hasLatinAccent(s string) bool {
 type class int
 
 const (
-	classNone  class = iota
-	classWord        // space-delimited scripts: one term per run
-	classBigram      // Hangul and CJK: overlapping character pairs
+	classNone   class = iota
+	classWord         // space-delimited scripts: one term per run
+	classBigram       // Hangul and CJK: overlapping character pairs
 )
 
 func classOf(r rune) class {

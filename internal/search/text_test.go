@@ -11,13 +11,13 @@ import (
 
 func TestNormalizeFoldsCaseWidthAndLatinAccents(t *testing.T) {
 	for in, want := range map[string]string{
-		"Café":             "cafe",
-		"CAFÉ":             "cafe",
-		"cafe\u0301":       "cafe", // decomposed accent
-		"Ｍｅｅｔｉｎｇ":          "meeting",
-		"Straße":           "strasse",
-		"ﬁnance":           "finance",
-		"회의록":              "회의록",
+		"Café":                 "cafe",
+		"CAFÉ":                 "cafe",
+		"cafe\u0301":           "cafe", // decomposed accent
+		"Ｍｅｅｔｉｎｇ":              "meeting",
+		"Straße":               "strasse",
+		"ﬁnance":               "finance",
+		"회의록":                  "회의록",
 		norm.NFD.String("회의록"): "회의록", // NFD Hangul from macOS file names
 	} {
 		if got := Normalize(in); got != want {
@@ -34,11 +34,11 @@ func TestNormalizeKeepsMarksOutsideLatin(t *testing.T) {
 
 func TestTermsCutHangulIntoBigramsAndWordsWhole(t *testing.T) {
 	for in, want := range map[string][]string{
-		"주간회의 회의록을 보냈다": {"주간", "간회", "회의", "회의", "의록", "록을", "보냈", "냈다"},
-		"Q3 budget, café!":   {"q3", "budget", "cafe"},
-		"AI회의":               {"ai회의"}, // no: split below
-		"책":                  {"책"},
-		"㈜한국":                {"주", "한국"},
+		"주간회의 회의록을 보냈다":    {"주간", "간회", "회의", "회의", "의록", "록을", "보냈", "냈다"},
+		"Q3 budget, café!": {"q3", "budget", "cafe"},
+		"AI회의":             {"ai회의"}, // no: split below
+		"책":                {"책"},
+		"㈜한국":              {"주", "한국"},
 	} {
 		if in == "AI회의" {
 			want = []string{"ai", "회의"}
@@ -64,7 +64,7 @@ func TestQueryBigramsAreFoundInsideLongerKoreanWords(t *testing.T) {
 		want        bool
 	}{
 		{"회의록을 정리했습니다", "회의록", true}, // a particle after the noun
-		{"주간회의 시작합니다", "회의", true},    // the end of a compound
+		{"주간회의 시작합니다", "회의", true},   // the end of a compound
 		{"회의록을 정리했습니다", "예산", false},
 		{"The Budget Review", "budget", true},
 		{"The Budget Review", "budg", false}, // whole words, not prefixes
