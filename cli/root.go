@@ -179,6 +179,7 @@ Exit codes: 0 done, 1 failed, 2 wrong usage, 3 not signed in or session expired,
 		newLoginCommand(e), newLogoutCommand(e), newWhoamiCommand(e), newUploadCommand(e), newLsCommand(e), newGetCommand(e),
 		newRenameCommand(e), newRmCommand(e), newTrashCommand(e), newDeleteAccountCommand(e),
 		newBackupCommand(e), newRestoreCommand(e),
+		newSearchCommand(e),
 	)
 	return root
 }
