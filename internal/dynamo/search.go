@@ -75,7 +75,15 @@ func chunkKey(recordingID string, chunk int) string {
 // previous name put in the index.
 func (s *Store) IndexName(ctx context.Context, userID, recordingID, name string) error {
 	return s.indexField(ctx, userID, recordingID, fieldName, search.NamePostings(recordingID, name),
-		map[string]types.AttributeValue{"name": str(name)}, nil)
+		map[string]types.AttributeValue{"name": str(name)}, nil, false)
+}
+
+// IndexNewName indexes the name of a recording just created, which has
+// nothing in the index yet: one BatchWriteItem, no read, so a create pays
+// one round trip for it.
+func (s *Store) IndexNewName(ctx context.Context, userID, recordingID, name string) error {
+	return s.indexField(ctx, userID, recordingID, fieldName, search.NamePostings(recordingID, name),
+		map[string]types.AttributeValue{"name": str(name)}, nil, true)
 }
 
 // IndexTranscript makes a recording findable by what was said in it,
@@ -98,7 +106,7 @@ func (s *Store) IndexTranscript(ctx context.Context, userID, recordingID, langua
 	if language != "" {
 		doc["lang"] = str(language)
 	}
-	return s.indexField(ctx, userID, recordingID, fieldTranscript, search.TranscriptPostings(recordingID, segs), doc, puts)
+	return s.indexField(ctx, userID, recordingID, fieldTranscript, search.TranscriptPostings(recordingID, segs), doc, puts, false)
 }
 
 // IndexRecording indexes a recording's name and transcript together.
@@ -111,19 +119,24 @@ func (s *Store) IndexRecording(ctx context.Context, userID string, doc search.Do
 
 // indexField writes a field's postings and its doc item (with extra
 // attributes and extra writes), and deletes the postings and chunks of the
-// field's previous text that the new one does not have.
+// field's previous text that the new one does not have. fresh: the field
+// was never indexed, so there is nothing to read or delete.
 func (s *Store) indexField(ctx context.Context, userID, recordingID, field string, ps []search.Posting,
-	doc map[string]types.AttributeValue, extra []types.WriteRequest) error {
+	doc map[string]types.AttributeValue, extra []types.WriteRequest, fresh bool) error {
 	if len(ps) > maxTermsPerField {
 		ps = ps[:maxTermsPerField]
 	}
 	docKey := "d#" + recordingID + "#" + field
-	old, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.search, Key: searchKey(userID, docKey), ConsistentRead: aws.Bool(true),
-		ProjectionExpression: aws.String("terms, chunks"),
-	})
-	if err != nil {
-		return fmt.Errorf("read search document: %w", err)
+	old := &dynamodb.GetItemOutput{}
+	if !fresh {
+		var err error
+		old, err = s.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: &s.search, Key: searchKey(userID, docKey), ConsistentRead: aws.Bool(true),
+			ProjectionExpression: aws.String("terms, chunks"),
+		})
+		if err != nil {
+			return fmt.Errorf("read search document: %w", err)
+		}
 	}
 	terms := make([]string, len(ps))
 	writes := make([]types.WriteRequest, 0, len(ps)+len(extra)+1)
@@ -161,10 +174,14 @@ func (s *Store) indexField(ctx context.Context, userID, recordingID, field strin
 	for c := newChunks; c < oldChunks; c++ {
 		writes = append(writes, deleteReq(userID, chunkKey(recordingID, c)))
 	}
+	docPut := types.WriteRequest{PutRequest: &types.PutRequest{Item: item}}
+	if fresh {
+		return s.batchWrite(ctx, append(writes, docPut))
+	}
 	if err := s.batchWrite(ctx, writes); err != nil {
 		return err
 	}
-	return s.batchWrite(ctx, []types.WriteRequest{{PutRequest: &types.PutRequest{Item: item}}})
+	return s.batchWrite(ctx, []types.WriteRequest{docPut})
 }
 
 func deleteReq(userID, key string) types.WriteRequest {

@@ -184,7 +184,9 @@ func (s *Service) Create(ctx context.Context, userID string, req CreateRequest) 
 	if err != nil {
 		return Created{}, err
 	}
-	s.indexName(ctx, rec)
+	if !replayed { // a replay's recording was indexed when it was made
+		s.indexName(ctx, rec, true)
+	}
 	out := Created{Recording: rec, Replayed: replayed}
 	// No URL may outlive the record's window: the reconciler closes the
 	// record once the window and the grace after it are over.
@@ -337,7 +339,7 @@ func (s *Service) Rename(ctx context.Context, userID, id string, req RenameReque
 	if err != nil {
 		return recording.Recording{}, err
 	}
-	s.indexName(ctx, rec)
+	s.indexName(ctx, rec, false)
 	return rec, nil
 }
 

@@ -91,11 +91,16 @@ func matches(f dynamo.SearchResult, terms []string) []search.Match {
 	return out
 }
 
-// indexName keeps the name index in step with a recording's name. The
+// indexName keeps the name index in step with a recording's name; fresh:
+// the recording was just created, so nothing of it is indexed yet. The
 // record is already written: a failure is logged, not answered, and the
-// recording is found by its name again at its next rename or index run.
-func (s *Service) indexName(ctx context.Context, rec recording.Recording) {
-	if err := s.store.IndexName(context.WithoutCancel(ctx), rec.UserID, rec.ID, rec.FileName); err != nil {
+// recording is found by its name again at its next rename.
+func (s *Service) indexName(ctx context.Context, rec recording.Recording, fresh bool) {
+	index := s.store.IndexName
+	if fresh {
+		index = s.store.IndexNewName
+	}
+	if err := index(context.WithoutCancel(ctx), rec.UserID, rec.ID, rec.FileName); err != nil {
 		s.log.WarnContext(ctx, "index recording name", "recording_id", rec.ID, "error", err)
 	}
 }
