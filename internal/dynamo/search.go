@@ -27,7 +27,7 @@ import (
 //	d#<recording id>#<n|x>         a field's terms (to take them out again) and its text
 //	s#<recording id>#<chunk>       up to segmentsPerChunk transcript segments, for snippets
 //
-// One Query per query term (begins_with t#<term>#) finds every recording
+// One Query per query term (the key range t#<term>#...) finds every recording
 // holding it; a BatchGetItem then reads the best recordings' current records
 // and the segments their snippets come from.
 const SearchTable = "search"
@@ -203,9 +203,9 @@ func docTerms(item map[string]types.AttributeValue) (terms []string, chunks int)
 func (s *Store) Unindex(ctx context.Context, userID, recordingID string) error {
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:              &s.search,
-		KeyConditionExpression: aws.String("user_id = :u AND begins_with(k, :d)"),
+		KeyConditionExpression: aws.String("user_id = :u AND k BETWEEN :lo AND :hi"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":u": str(userID), ":d": str("d#" + recordingID + "#"),
+			":u": str(userID), ":lo": str("d#" + recordingID + "#"), ":hi": str("d#" + recordingID + "#~"),
 		},
 		ConsistentRead: aws.Bool(true),
 	})
@@ -405,14 +405,21 @@ func (s *Store) Search(ctx context.Context, userID string, req SearchRequest, no
 	return results[:min(len(results), req.Limit)], nil
 }
 
+// prefixEnd closes a key range that begins with a prefix: what follows the
+// prefix is a recording id (Crockford base32) and "#n"/"#x", all below '~'.
+// A range, not begins_with: the same index read on DynamoDB, but DynamoDB
+// Local scans the whole partition for begins_with (443 ms against 5 ms for
+// one term of a user with 300 transcripts).
+const prefixEnd = "~"
+
 // termPostings reads every posting of one term in the user's partition.
 func (s *Store) termPostings(ctx context.Context, userID, term string) ([]search.Posting, error) {
 	prefix := "t#" + term + "#"
 	in := &dynamodb.QueryInput{
 		TableName:              &s.search,
-		KeyConditionExpression: aws.String("user_id = :u AND begins_with(k, :p)"),
+		KeyConditionExpression: aws.String("user_id = :u AND k BETWEEN :lo AND :hi"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":u": str(userID), ":p": str(prefix),
+			":u": str(userID), ":lo": str(prefix), ":hi": str(prefix + prefixEnd),
 		},
 		ProjectionExpression: aws.String("k, c, s"),
 	}
