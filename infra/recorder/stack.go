@@ -223,6 +223,10 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		"dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable",
 	}, tableARNs(allTables...)...)
 	apiFn.allow("DynamoDBIndexes", []string{"dynamodb:Query"}, indexARNs()...)
+	// Search reads the hits' records and snippet segments in one
+	// BatchGetItem, across the recordings and search tables.
+	apiFn.allow("SearchResults", []string{"dynamodb:BatchGetItem"},
+		tableARNs(dynamo.RecordingsTable, dynamo.SearchTable)...)
 	// PutObject also covers CreateMultipartUpload, UploadPart (signed for
 	// clients) and CompleteMultipartUpload; a delete or an account deletion
 	// aborts a pending multipart upload, and GET .../parts reads ListParts.
@@ -239,6 +243,10 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 
 	eventsFn.allow("DynamoDB", []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		tableARNs(dynamo.RecordingsTable, dynamo.UsersTable)...)
+	// A finished transcript is indexed where its completion arrives, and
+	// a purge the events path finishes takes the recording out of the index.
+	eventsFn.allow("SearchIndex", []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"},
+		tableARNs(dynamo.SearchTable)...)
 	// The Keeper aborts the multipart upload of a recording being deleted
 	// or whose window is over, whoever runs it. It tags nothing: objects
 	// are tagged by their upload.

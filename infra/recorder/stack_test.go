@@ -382,7 +382,7 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 	want := map[string][]string{
 		recorder.APIFunctionID: {
-			"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
+			"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
 			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
 			"kms:Decrypt", "kms:GenerateDataKey",
 			"lambda:InvokeFunction",
@@ -391,7 +391,7 @@ func TestLeastPrivilege(t *testing.T) {
 			"secretsmanager:GetSecretValue",
 		},
 		recorder.EventsFunctionID: {
-			"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
+			"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
 			"logs:CreateLogStream", "logs:PutLogEvents",
 			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket",
 			"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage",

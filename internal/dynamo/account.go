@@ -164,6 +164,9 @@ func (s *Store) DeleteUserRecords(ctx context.Context, userID string, identities
 	if err := s.batchDelete(ctx, s.idempotency, idem); err != nil {
 		return err
 	}
+	if err := s.deleteSearchIndex(ctx, userID); err != nil {
+		return err
+	}
 	var idents []map[string]types.AttributeValue
 	for _, id := range identities {
 		idents = append(idents, map[string]types.AttributeValue{"identity": str(id)})

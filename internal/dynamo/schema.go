@@ -129,6 +129,14 @@ var Schema = []Table{
 		TTLAttribute: TTLAttribute,
 	},
 	sharesTable,
+	{
+		// The search index, partitioned by user (see SearchTable): a query
+		// reads only the caller's postings of its terms.
+		Name:         SearchTable,
+		PartitionKey: Key{"user_id", String},
+		SortKey:      &Key{"k", String},
+		TTLAttribute: TTLAttribute,
+	},
 }
 
 // TableName is the physical name of a logical table under a prefix.

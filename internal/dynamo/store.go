@@ -22,6 +22,7 @@ type Store struct {
 	recordings  string
 	idempotency string
 	shares      string
+	search      string
 }
 
 // New returns a Store over the tables named with prefix.
@@ -33,6 +34,7 @@ func New(db *dynamodb.Client, prefix string) *Store {
 		recordings:  TableName(prefix, RecordingsTable),
 		idempotency: TableName(prefix, IdempotencyTable),
 		shares:      TableName(prefix, SharesTable),
+		search:      TableName(prefix, SearchTable),
 	}
 	if db != nil {
 		o := db.Options()

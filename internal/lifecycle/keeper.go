@@ -424,6 +424,11 @@ func (k *Keeper) deleting(ctx context.Context, rec recording.Recording) (string,
 	if err := k.Store.FinishDelete(ctx, rec.UserID, rec.ID); err != nil {
 		return "", err
 	}
+	// Search reads each hit's record at query time, so a purged recording
+	// is never found whatever the index holds; this reclaims its items.
+	if err := k.Store.Unindex(ctx, rec.UserID, rec.ID); err != nil {
+		k.Log.WarnContext(ctx, "unindex purged recording", "recording_id", rec.ID, "error", err)
+	}
 	return OutcomeDeleteFinished, nil
 }
 

@@ -184,6 +184,9 @@ func (s *Service) Create(ctx context.Context, userID string, req CreateRequest) 
 	if err != nil {
 		return Created{}, err
 	}
+	if !replayed { // a replay's recording was indexed when it was made
+		s.indexName(ctx, rec, true)
+	}
 	out := Created{Recording: rec, Replayed: replayed}
 	// No URL may outlive the record's window: the reconciler closes the
 	// record once the window and the grace after it are over.
@@ -219,6 +222,9 @@ type ListRequest struct {
 	// Downloads asks for presigned GET URLs on the page's available
 	// items, so an app can play a list without one request per row.
 	Downloads bool
+	// Query, when set, searches the listing's recordings by name and
+	// transcript instead (see Search).
+	Query string
 }
 
 // RecordingWithDownload is a recording with, when available and asked
@@ -329,7 +335,12 @@ func (s *Service) Rename(ctx context.Context, userID, id string, req RenameReque
 	if err := req.Validate(); err != nil {
 		return recording.Recording{}, err
 	}
-	return s.store.Rename(ctx, userID, id, *req.FileName)
+	rec, err := s.store.Rename(ctx, userID, id, *req.FileName)
+	if err != nil {
+		return recording.Recording{}, err
+	}
+	s.indexName(ctx, rec, false)
+	return rec, nil
 }
 
 // Delete moves an available recording to the trash, or with purge deletes

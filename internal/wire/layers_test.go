@@ -17,7 +17,7 @@ var floors = []struct {
 	packages []string // a trailing "/" names every package under it
 	sideways bool
 }{
-	{"domain", []string{"internal/recording"}, false},
+	{"domain", []string{"internal/recording", "internal/search"}, false},
 	{"configuration", []string{"internal/config"}, false},
 	{"adapters", []string{"internal/dynamo", "internal/s3", "internal/auth", "internal/providers", "internal/audio",
 		"internal/metrics", "internal/awsclients"}, false},

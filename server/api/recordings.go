@@ -65,19 +65,22 @@ func parseListQuery(raw string) (recorder.ListRequest, error) {
 	}
 	for name := range q {
 		switch name {
-		case "limit", "cursor", "status", "include":
+		case "limit", "cursor", "status", "include", "q":
 		default:
 			return recorder.ListRequest{}, recording.Errorf(recording.CodeInvalidRequest, "unknown query parameter %q", name)
 		}
 	}
-	var v [4]string
-	for i, name := range []string{"limit", "status", "cursor", "include"} {
+	var v [5]string
+	for i, name := range []string{"limit", "status", "cursor", "include", "q"} {
 		if v[i], err = singleQuery(q, name); err != nil {
 			return recorder.ListRequest{}, err
 		}
 	}
 	limitStr, statusStr, include := v[0], v[1], v[3]
-	lq := recorder.ListRequest{Limit: defaultPageSize, Status: string(recording.StatusAvailable), Cursor: v[2]}
+	lq := recorder.ListRequest{Limit: defaultPageSize, Status: string(recording.StatusAvailable), Cursor: v[2], Query: v[4]}
+	if _, asked := q["q"]; asked && limitStr == "" {
+		lq.Limit = defaultSearchSize
+	}
 	if limitStr != "" {
 		n, err := strconv.Atoi(limitStr)
 		if err != nil || n < 1 || n > maxPageSize {
@@ -107,6 +110,9 @@ func (s *server) listRecordings(c echo.Context) error {
 	lq, err := parseListQuery(c.Request().URL.RawQuery)
 	if err != nil {
 		return err
+	}
+	if _, asked := c.QueryParams()["q"]; asked {
+		return s.searchRecordings(c, lq)
 	}
 	page, err := s.svc.List(c.Request().Context(), userID(c), lq)
 	if err != nil {
