@@ -21,6 +21,7 @@ type Store struct {
 	sessions    string
 	recordings  string
 	idempotency string
+	transcripts string
 }
 
 // New returns a Store over the tables named with prefix.
@@ -31,6 +32,7 @@ func New(db *dynamodb.Client, prefix string) *Store {
 		sessions:    TableName(prefix, SessionsTable),
 		recordings:  TableName(prefix, RecordingsTable),
 		idempotency: TableName(prefix, IdempotencyTable),
+		transcripts: TableName(prefix, TranscriptsTable),
 	}
 	if db != nil {
 		o := db.Options()
