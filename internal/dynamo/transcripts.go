@@ -142,6 +142,11 @@ func (s *Store) DeleteTranscript(ctx context.Context, userID, recordingID, keep 
 	})
 }
 
+// DeleteTranscriptJob removes the chunks one job stored.
+func (s *Store) DeleteTranscriptJob(ctx context.Context, userID, recordingID, job string) error {
+	return s.deleteChunks(ctx, userID, recordingID+"#"+job+"#", func(string) bool { return false })
+}
+
 // DeleteUserTranscripts removes every chunk of a user (account deletion).
 func (s *Store) DeleteUserTranscripts(ctx context.Context, userID string) error {
 	return s.deleteChunks(ctx, userID, "", func(string) bool { return false })
