@@ -72,7 +72,7 @@ type Segment struct {
 // Transcript is what GET /v1/recordings/{id}/transcript answers.
 type Transcript struct {
 	RecordingID string           `json:"recording_id"`
-	Status      TranscriptStatus `json:"status"`
+	Status      TranscriptStatus `json:"status,omitempty"`
 	// Language is the one transcribed (identified, for auto) once
 	// completed, the one asked for before.
 	Language string    `json:"language,omitempty"`
