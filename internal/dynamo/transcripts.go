@@ -247,40 +247,36 @@ func (s *Store) SetTranscriptStatus(ctx context.Context, userID, recordingID, ex
 // ChargeTranscription counts seconds of audio against the user's
 // allowance of limit seconds in month ("2006-01"): false, and nothing
 // counted, when they do not fit. A new month starts from zero. One
-// conditional update, two when the month turned.
+// conditional update when the month is the user's current one; when it
+// turned, a second starts it (and a third adds, if a concurrent charge
+// started it first).
 func (s *Store) ChargeTranscription(ctx context.Context, userID, month string, seconds, limit int64) (bool, error) {
 	if seconds > limit {
 		return false, nil
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	vals := map[string]types.AttributeValue{":s": num(seconds), ":m": str(month), ":room": num(limit - seconds)}
+	add := &dynamodb.UpdateItemInput{
 		TableName: &s.users, Key: userKey(userID),
-		UpdateExpression:    aws.String("ADD transcribe_seconds :s"),
-		ConditionExpression: aws.String("transcribe_month = :m AND transcribe_seconds <= :room AND attribute_not_exists(account_state)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":s": num(seconds), ":m": str(month), ":room": num(limit - seconds),
-		},
-	})
-	if err == nil {
-		return true, nil
+		UpdateExpression:          aws.String("ADD transcribe_seconds :s"),
+		ConditionExpression:       aws.String("transcribe_month = :m AND transcribe_seconds <= :room AND attribute_not_exists(account_state)"),
+		ExpressionAttributeValues: vals,
 	}
-	if !conditionFailed(err) {
-		return false, fmt.Errorf("charge transcription: %w", err)
-	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	begin := &dynamodb.UpdateItemInput{
 		TableName: &s.users, Key: userKey(userID),
-		UpdateExpression:    aws.String("SET transcribe_month = :m, transcribe_seconds = :s"),
-		ConditionExpression: aws.String("attribute_exists(user_id) AND attribute_not_exists(account_state) AND (attribute_not_exists(transcribe_month) OR transcribe_month < :m)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":s": num(seconds), ":m": str(month),
-		},
-	})
-	if conditionFailed(err) {
-		return false, nil // this month's allowance is spent, or the account is going
+		UpdateExpression:          aws.String("SET transcribe_month = :m, transcribe_seconds = :s"),
+		ConditionExpression:       aws.String("attribute_exists(user_id) AND attribute_not_exists(account_state) AND (attribute_not_exists(transcribe_month) OR transcribe_month < :m)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": num(seconds), ":m": str(month)},
 	}
-	if err != nil {
-		return false, fmt.Errorf("charge transcription: %w", err)
+	for _, in := range []*dynamodb.UpdateItemInput{add, begin, add} {
+		_, err := s.db.UpdateItem(ctx, in)
+		if err == nil {
+			return true, nil
+		}
+		if !conditionFailed(err) {
+			return false, fmt.Errorf("charge transcription: %w", err)
+		}
 	}
-	return true, nil
+	return false, nil // this month's allowance is spent, or the account is going
 }
 
 // SetTranscription records the user's choice to transcribe new

@@ -72,6 +72,10 @@ func (k *Keeper) StartTranscript(ctx context.Context, rec recording.Recording, a
 	if lang == "" {
 		lang = recording.LanguageAuto
 	}
+	if lang == recording.LanguageAuto && len(e.Languages) == 1 {
+		// Nothing to identify among: the job is asked for that one.
+		lang = e.Languages[0]
+	}
 	u, err := k.Store.GetUser(ctx, rec.UserID)
 	if err != nil {
 		return "", err
@@ -196,7 +200,7 @@ func (k *Keeper) FinishTranscript(ctx context.Context, change transcribe.StateCh
 		return "", err
 	}
 	if lang == "" {
-		lang = rec.Language
+		lang = rec.TranscriptLanguage
 	}
 	// Segments first, the record second: the record names the job whose
 	// segments are the transcript only once they are all stored.

@@ -10,7 +10,7 @@ cp "$src/sense_and_sensibility_01_austen_64kb-0880.wav" clip-0880.wav
 ffmpeg -nostdin -hide_banner -loglevel error -y -i "$src/sense_and_sensibility_01_austen_64kb-0930.wav" \
 	-c:a flac -compression_level 8 clip-0930.flac
 ffmpeg -nostdin -hide_banner -loglevel error -y -i "$src/sense_and_sensibility_01_austen_64kb-0870.wav" \
-	-c:a libopus -b:a 32k -ac 1 clip-0870.opus
+	-c:a libopus -b:a 64k -ac 1 clip-0870.opus
 # The reference transcripts, one line per clip: file name, then the words.
 for n in 0880:wav 0930:flac 0870:opus; do
 	id=${n%%:*} ext=${n##*:}
