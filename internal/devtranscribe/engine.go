@@ -350,7 +350,7 @@ func Recognise(ctx context.Context, path, dir string) (words []Word, audio, cpu 
 	}
 	cpu += ff.ProcessState.UserTime() + ff.ProcessState.SystemTime()
 	if st, err := os.Stat(wav); err == nil && st.Size() > 44 {
-		audio = time.Duration((st.Size() - 44) / 32) * time.Millisecond // 16,000 samples of 2 bytes a second
+		audio = time.Duration((st.Size()-44)/32) * time.Millisecond // 16,000 samples of 2 bytes a second
 	}
 	ps := exec.CommandContext(ctx, "pocketsphinx_continuous", "-infile", wav, "-time", "yes", "-logfn", os.DevNull)
 	var out, psErr bytes.Buffer

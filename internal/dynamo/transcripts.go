@@ -18,7 +18,8 @@ import (
 // state (status, job, reason) lives on the recording item, so a listing
 // shows it for free; the segments live here, because a long recording's
 // words do not fit in one item: DynamoDB's limit is 400 KB, and three
-// hours of speech is about 27,000 words, some 400 KB of segments as JSON.
+// hours of speech is about 27,000 words, some 250 KB of segments as JSON
+// (Korean's UTF-8 takes more), while a recording may run for days.
 // They are cut into chunks of at most chunkBytes, each an item
 // "<recording_id>#<job>#<nnnn>", so a transcript of any length is stored
 // and read with one Query, and a new job's chunks never mix with an old
