@@ -47,7 +47,7 @@ type recordingItem struct {
 	LandBy int64 `dynamodbav:"land_by,omitempty"`
 	// The transcript's state; its segments are items of the transcripts
 	// table (see transcripts.go).
-	Language           string `dynamodbav:"language,omitempty"`
+	Language           string `dynamodbav:"requested_language,omitempty"`
 	TranscriptStatus   string `dynamodbav:"transcript_status,omitempty"`
 	TranscriptJob      string `dynamodbav:"transcript_job,omitempty"`
 	TranscriptReason   string `dynamodbav:"transcript_reason,omitempty"`
@@ -162,7 +162,7 @@ func decodeRecording(m map[string]types.AttributeValue) (recordingItem, error) {
 		ExpiresAt: s("expires_at"), PurgeAt: s("purge_at"), ObjectKey: s("object_key"), ETag: s("etag"),
 		SHA256: s("sha256"), PartsSHA256: s("parts_sha256"), RejectReason: s("reject_reason"), RejectDetail: s("reject_detail"),
 		UploadID: s("upload_id"), DueShard: s("due_shard"),
-		Language: s("language"), TranscriptStatus: s("transcript_status"), TranscriptJob: s("transcript_job"),
+		Language: s("requested_language"), TranscriptStatus: s("transcript_status"), TranscriptJob: s("transcript_job"),
 		TranscriptReason: s("transcript_reason"), TranscriptDetail: s("transcript_detail"), TranscriptLanguage: s("transcript_language"),
 	}
 	it.SizeBytes, _ = n("size_bytes")
