@@ -134,8 +134,8 @@ func TestAmazonOutputsThroughTheCompletionPath(t *testing.T) {
 	token, userID := s.Login(t, "amazon")
 	for _, c := range []struct {
 		fixture, language, want string
-		segments                    int
-		speaker                     bool
+		segments                int
+		speaker                 bool
 	}{
 		{"korean.json", "auto", "회의실에서 예산 회의를", 2, false},
 		{"speakers.json", "en-US", "quarterly report", 3, true},

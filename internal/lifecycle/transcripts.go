@@ -44,8 +44,12 @@ const (
 	OutcomeTranscriptStarted = "transcript_started"
 )
 
-// billedMinimumSeconds is what Amazon Transcribe bills a job at least.
-const billedMinimumSeconds = 15
+// billedMinimumSeconds is what Amazon Transcribe bills a job at least;
+// maxJobMS the longest audio one batch job takes (4 hours).
+const (
+	billedMinimumSeconds = 15
+	maxJobMS             = 4 * 3600 * 1000
+)
 
 // maxOutputBytes bounds an output document read back: a job over a
 // recording of the longest duration accepted stays well under it.
@@ -92,6 +96,10 @@ func (k *Keeper) StartTranscript(ctx context.Context, rec recording.Recording, a
 	if rec.DurationMS == nil {
 		return set(dynamo.TranscriptState{Status: recording.TranscriptSkipped, Language: lang,
 			Reason: recording.TranscriptReasonNoDuration, Detail: "the recording's duration is unknown, so it cannot be counted against the allowance"})
+	}
+	if *rec.DurationMS > maxJobMS {
+		return set(dynamo.TranscriptState{Status: recording.TranscriptSkipped, Language: lang,
+			Reason: recording.TranscriptReasonTooLong, Detail: "recordings longer than 4 hours are not transcribed"})
 	}
 	secs := max(billedMinimumSeconds, (*rec.DurationMS+999)/1000)
 	month := k.now().UTC().Format("2006-01")

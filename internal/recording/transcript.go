@@ -58,6 +58,7 @@ const (
 	TranscriptReasonLanguage   = "language_unsupported"
 	TranscriptReasonEngine     = "engine_failed"
 	TranscriptReasonNoDuration = "duration_unknown"
+	TranscriptReasonTooLong    = "too_long"
 )
 
 // Segment is one stretch of speech: where it is in the audio and what
