@@ -71,16 +71,32 @@ chromium: ## Install Chromium (and a Korean font) for the browser test if missin
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	  else echo "Chromium is missing; the browser test needs it. Run: sudo apt-get install -y chromium fonts-noto-cjk"; exit 1; fi
 
+# The local transcription engine's tools come from the system's packages
+# (Debian: ffmpeg decodes, pocketsphinx with its US English model
+# recognises, pocketsphinx-testdata has the LibriVox clips' source). As
+# root (CI) they are installed here; otherwise the target fails naming the
+# command: the engine's tests fail without them rather than skip.
+SPEECH_PACKAGES := ffmpeg pocketsphinx pocketsphinx-en-us pocketsphinx-testdata
+.PHONY: speech-tools
+speech-tools: ## Install ffmpeg and pocketsphinx (the local transcription engine) if missing
+	@if command -v ffmpeg >/dev/null && command -v pocketsphinx_continuous >/dev/null && \
+	  [ -d /usr/share/pocketsphinx/model/en-us ]; then exit 0; fi; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo ">> installing the transcription engine's tools (apt-get install $(SPEECH_PACKAGES))"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SPEECH_PACKAGES) >/dev/null; \
+	  else echo "ffmpeg or pocketsphinx is missing; local transcription needs them. Run: sudo apt-get install -y $(SPEECH_PACKAGES)"; exit 1; fi
+
 GO_PACKAGES := ./...
 
 .PHONY: run
 run: tools ## Start the whole local stack (Ctrl-C stops it)
+	@$(MAKE) --no-print-directory speech-tools || echo ">> continuing without local transcription"
 	@mkdir -p "$(BIN)"
 	@go build -o "$(BIN)/localstack" ./internal/cmd/localstack
 	@exec "$(BIN)/localstack"
 
 .PHONY: test
-test: tools web-tools chromium lint test-contract ## Every test, against DynamoDB Local and MinIO
+test: tools web-tools chromium speech-tools lint test-contract ## Every test, against DynamoDB Local and MinIO
 	go test -count=1 -parallel 8 -timeout 30m $(GO_PACKAGES)
 	@if [ -f infra/go.mod ]; then $(MAKE) --no-print-directory test-infra; fi
 

@@ -326,6 +326,9 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	storageUSD := float64(size) * 1e6 / 1e9 * usdPerGBMonthS3
 	tagsUSD := float64(len(tagged)) * 1e6 / 1e4 * usdPer10kTagsMonth
 	b.ReportMetric(dynamoUSD+s3USD+lambdaUSD+gatewayUSD+logsUSD, "usd-per-million-lifecycles")
+	// Transcribing each memo once, beside storing it: by far the larger
+	// figure, bounded per user by TRANSCRIBE_MINUTES_PER_MONTH.
+	b.ReportMetric(usdTranscribePerMillionMemo, "transcribe-usd")
 	b.ReportMetric(dynamoUSD, "dynamodb-usd")
 	b.ReportMetric(s3USD, "s3-requests-usd")
 	b.ReportMetric(lambdaUSD, "lambda-usd")

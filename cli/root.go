@@ -183,6 +183,7 @@ Exit codes: 0 done, 1 failed, 2 wrong usage, 3 not signed in or session expired,
 		newSearchCommand(e),
 	)
 	root.AddCommand(newShareCommand(e), newSharesCommand(e), newUnshareCommand(e))
+	root.AddCommand(newTranscriptCommand(e))
 	return root
 }
 

@@ -25,6 +25,8 @@ type User struct {
 type Me struct {
 	User
 	Quota Quota `json:"quota"`
+	// Transcription is "on" or "off".
+	Transcription string `json:"transcription,omitempty"`
 }
 
 // Quota is what the account may still upload: pending uploads hold their
@@ -36,6 +38,10 @@ type Quota struct {
 	RecordingsLimit      int64 `json:"recordings_limit"`
 	UploadsInFlight      int   `json:"uploads_in_flight"`
 	UploadsInFlightLimit int   `json:"uploads_in_flight_limit"`
+	// TranscriptionMinutesLimit and TranscriptionMinutesUsed are this
+	// month's allowance of transcribed audio and its use.
+	TranscriptionMinutesLimit int64 `json:"transcription_minutes_limit"`
+	TranscriptionMinutesUsed  int64 `json:"transcription_minutes_used"`
 }
 
 // LoginRequest signs in with an identity provider's ID token.

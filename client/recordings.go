@@ -34,6 +34,10 @@ type Recording struct {
 	Channels     int        `json:"channels,omitempty"`
 	// ExpiresAt ends a pending recording's upload window.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Language is what the recording is transcribed in (auto: identified);
+	// TranscriptStatus where its transcript is (see Transcript).
+	Language         string `json:"language,omitempty"`
+	TranscriptStatus string `json:"transcript_status,omitempty"`
 }
 
 // String makes a Recording readable in logs and failure messages.
@@ -88,6 +92,8 @@ type CreateRecordingRequest struct {
 	RecordedAt  *time.Time `json:"recorded_at,omitempty"`
 	// SHA256 is signed into the upload URL: storage refuses any other body.
 	SHA256 string `json:"sha256,omitempty"`
+	// Language is en-US, ko-KR or auto (empty: auto).
+	Language string `json:"language,omitempty"`
 }
 
 // Created answers a create: the recording, and where to upload it. A

@@ -228,6 +228,7 @@ func newDashboard(stack awscdk.Stack, stage string, p dashboardParts) {
 			}),
 		},
 	}
+	rows = append(rows, transcriptionWidgets())
 	widgets := make([]*[]awscloudwatch.IWidget, len(rows))
 	for i := range rows {
 		widgets[i] = &rows[i]

@@ -390,7 +390,10 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		})
 		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
 	}
-	for _, a := range codeAlarms(p.Stage, dlq) {
+	transcriptionAlarms := addTranscription(stack, p.Stage, transcriptionParts{
+		api: apiFn, events: eventsFn, reconciler: reconcilerFn, tables: tables, bucketARN: bucketARN, dlq: dlq, env: p.Env,
+	})
+	for _, a := range append(codeAlarms(p.Stage, dlq), transcriptionAlarms...) {
 		alarm := awscloudwatch.NewAlarm(stack, jsii.String(a.id), a.props)
 		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
 	}

@@ -374,7 +374,8 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 			for _, res := range list(get(st, "Resource")) {
 				rs := js(res)
-				if res == "*" || (strings.Contains(rs, "*") && !strings.HasSuffix(rs, `/recordings/*"]]}`)) {
+				if res == "*" || (strings.Contains(rs, "*") && !strings.HasSuffix(rs, `/recordings/*"]]}`) &&
+					!strings.HasSuffix(rs, `/transcripts/*"]]}`) && !strings.HasSuffix(rs, `:transcription-job/*"]]}`)) {
 					t.Errorf("%s: resource %s", role, rs)
 				}
 			}
@@ -389,19 +390,22 @@ func TestLeastPrivilege(t *testing.T) {
 			"logs:CreateLogStream", "logs:PutLogEvents",
 			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject", "s3:PutObjectTagging",
 			"secretsmanager:GetSecretValue",
+			"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob",
 		},
 		recorder.EventsFunctionID: {
 			"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
 			"logs:CreateLogStream", "logs:PutLogEvents",
-			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject",
 			"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage",
+			"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob",
 		},
 		recorder.ReconcilerFunctionID: {
 			"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
 			"kms:Decrypt",
 			"logs:CreateLogStream", "logs:PutLogEvents",
-			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject",
 			"secretsmanager:GetSecretValue",
+			"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob",
 		},
 	}
 	for fn, w := range want {
@@ -411,11 +415,13 @@ func TestLeastPrivilege(t *testing.T) {
 			t.Errorf("%s actions:\n got %v\nwant %v", fn, got, w)
 		}
 	}
-	// Listing is limited to the recordings prefix wherever it is granted.
+	// Listing is limited to the recordings prefix wherever it is granted,
+	// and to the transcripts prefix for the reconciler's account deletion.
 	for id, pol := range s.ofType("AWS::IAM::Policy") {
 		for _, st := range get(pol.Properties, "PolicyDocument", "Statement").([]any) {
 			if slices.Contains(list(get(st, "Action")), any("s3:ListBucket")) {
-				if got := js(get(st, "Condition")); got != `{"StringLikeIfExists":{"s3:prefix":["recordings/*"]}}` {
+				if got := js(get(st, "Condition")); got != `{"StringLikeIfExists":{"s3:prefix":["recordings/*"]}}` &&
+					got != `{"StringLike":{"s3:prefix":["transcripts/*"]}}` {
 					t.Errorf("%s: s3:ListBucket with condition %s", id, got)
 				}
 			}
@@ -506,7 +512,12 @@ func sorted(s []string) []string {
 func TestReconcilerSchedule(t *testing.T) {
 	s := synth(t, true)
 	fn := logicalID(t, s, "AWS::Lambda::Function", recorder.ReconcilerFunctionID)
-	_, rule := s.one(t, "AWS::Events::Rule")
+	var rule resource
+	for _, r := range s.ofType("AWS::Events::Rule") {
+		if r.Properties["ScheduleExpression"] != nil {
+			rule = r
+		}
+	}
 	if got := js(rule.Properties["ScheduleExpression"]); got != fmt.Sprintf(`"rate(%d minutes)"`, recorder.ReconcileEveryMinutes) {
 		t.Errorf("schedule %s", got)
 	}
@@ -628,8 +639,8 @@ func TestDashboardAndAlarmsUseEmittedMetrics(t *testing.T) {
 			t.Errorf("alarm %s does not point at its runbook: %q", id, desc)
 		}
 	}
-	if codeAlarms != 5 {
-		t.Errorf("%d alarms on the code's metrics, want 5 (5xx, confirmation p99, reconciler fixes, Apple revoke and Kakao unlink failing)", codeAlarms)
+	if codeAlarms != 6 {
+		t.Errorf("%d alarms on the code's metrics, want 6 (5xx, confirmation p99, reconciler fixes, Apple revoke and Kakao unlink failing, transcriptions failing)", codeAlarms)
 	}
 }
 

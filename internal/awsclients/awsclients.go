@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/transcribe"
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/voicerec/backend/internal/config"
@@ -33,6 +34,9 @@ type Clients struct {
 	Presign *s3.Client
 	// Lambda invokes the events function (EVENTS_FUNCTION_NAME).
 	Lambda *lambda.Client
+	// Transcribe starts transcription jobs (AWS_ENDPOINT_URL_TRANSCRIBE:
+	// the local engine).
+	Transcribe *transcribe.Client
 	// AWS is the loaded configuration, for the clients built on demand
 	// (KMS, Secrets Manager).
 	AWS aws.Config
@@ -92,7 +96,12 @@ func From(c config.Config, awsCfg aws.Config) Clients {
 		S3:       s3.NewFromConfig(awsCfg, s3Opts(c.S3Endpoint)),
 		Presign:  public,
 		Lambda:   lambda.NewFromConfig(awsCfg),
-		AWS:      awsCfg,
+		Transcribe: transcribe.NewFromConfig(awsCfg, func(o *transcribe.Options) {
+			if c.Transcription.Endpoint != "" {
+				o.BaseEndpoint = aws.String(c.Transcription.Endpoint)
+			}
+		}),
+		AWS: awsCfg,
 	}
 }
 

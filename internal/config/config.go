@@ -113,6 +113,9 @@ type Config struct {
 	// OIDC are the identity providers whose ID tokens sign users in,
 	// sorted by name.
 	OIDC []OIDCProvider
+
+	// Transcription is how confirmed recordings are transcribed.
+	Transcription Transcription
 }
 
 // ProviderSettings are what the server needs to act on a user's behalf at
@@ -261,6 +264,7 @@ func Load(getenv func(string) string) (Config, error) {
 		r.fail("MAX_UPLOAD_BYTES", "must not exceed QUOTA_MAX_BYTES (%d)", c.QuotaMaxBytes)
 	}
 	c.Providers = r.providers()
+	c.Transcription = r.transcription()
 	if ps, err := oidcProviders(r.getenv); err != nil {
 		r.errs = append(r.errs, err)
 	} else {

@@ -24,6 +24,7 @@ var listedAttributes = []string{
 	"user_id", "recording_id", "#st", "file_name", "content_type", "size_bytes", "duration_ms", "codec",
 	"sample_rate_hz", "channels", "recorded_at", "created_at", "uploaded_at", "expires_at", "purge_at",
 	"sha256", "parts_sha256", "part_size", "reject_reason", "reject_detail", "object_key",
+	"transcript_status", "requested_language",
 }
 
 var listProjection = strings.Join(listedAttributes, ", ")

@@ -45,6 +45,14 @@ type recordingItem struct {
 	DueAt    int64  `dynamodbav:"due_at,omitempty"`
 	// LandBy is a rejected record's recording.LandBy (Unix seconds).
 	LandBy int64 `dynamodbav:"land_by,omitempty"`
+	// The transcript's state; its segments are items of the transcripts
+	// table (see transcripts.go).
+	Language           string `dynamodbav:"requested_language,omitempty"`
+	TranscriptStatus   string `dynamodbav:"transcript_status,omitempty"`
+	TranscriptJob      string `dynamodbav:"transcript_job,omitempty"`
+	TranscriptReason   string `dynamodbav:"transcript_reason,omitempty"`
+	TranscriptDetail   string `dynamodbav:"transcript_detail,omitempty"`
+	TranscriptLanguage string `dynamodbav:"transcript_language,omitempty"`
 }
 
 func userStatus(userID string, st recording.Status) string { return userID + "#" + string(st) }
@@ -56,6 +64,8 @@ func toItem(r recording.Recording) recordingItem {
 		CreatedAt: ts(r.CreatedAt), ObjectKey: r.Key, ETag: r.ETag, SHA256: r.SHA256, PartsSHA256: r.PartsSHA256, RejectReason: r.RejectReason,
 		RejectDetail: r.RejectDetail, Codec: r.Codec, SampleRateHz: r.SampleRateHz, Channels: r.Channels,
 		UploadID: r.UploadID, PartSize: r.PartSize,
+		Language: r.Language, TranscriptStatus: string(r.TranscriptStatus), TranscriptJob: r.TranscriptJob,
+		TranscriptReason: r.TranscriptReason, TranscriptDetail: r.TranscriptDetail, TranscriptLanguage: r.TranscriptLanguage,
 	}
 	if !r.DueAt.IsZero() {
 		it.DueShard, it.DueAt = dueShard(r.ID), r.DueAt.Unix()
@@ -87,6 +97,8 @@ func (it recordingItem) domain() recording.Recording {
 		Codec: it.Codec, SampleRateHz: it.SampleRateHz, Channels: it.Channels,
 		CreatedAt: parseTS(it.CreatedAt), Key: it.ObjectKey, ETag: it.ETag, SHA256: it.SHA256, PartsSHA256: it.PartsSHA256,
 		UploadID: it.UploadID, PartSize: it.PartSize,
+		Language: it.Language, TranscriptStatus: recording.TranscriptStatus(it.TranscriptStatus), TranscriptJob: it.TranscriptJob,
+		TranscriptReason: it.TranscriptReason, TranscriptDetail: it.TranscriptDetail, TranscriptLanguage: it.TranscriptLanguage,
 	}
 	if it.DueAt != 0 {
 		r.DueAt = time.Unix(it.DueAt, 0).UTC()
@@ -150,6 +162,8 @@ func decodeRecording(m map[string]types.AttributeValue) (recordingItem, error) {
 		ExpiresAt: s("expires_at"), PurgeAt: s("purge_at"), ObjectKey: s("object_key"), ETag: s("etag"),
 		SHA256: s("sha256"), PartsSHA256: s("parts_sha256"), RejectReason: s("reject_reason"), RejectDetail: s("reject_detail"),
 		UploadID: s("upload_id"), DueShard: s("due_shard"),
+		Language: s("requested_language"), TranscriptStatus: s("transcript_status"), TranscriptJob: s("transcript_job"),
+		TranscriptReason: s("transcript_reason"), TranscriptDetail: s("transcript_detail"), TranscriptLanguage: s("transcript_language"),
 	}
 	it.SizeBytes, _ = n("size_bytes")
 	if d, ok := n("duration_ms"); ok {

@@ -137,6 +137,15 @@ var Schema = []Table{
 		SortKey:      &Key{"k", String},
 		TTLAttribute: TTLAttribute,
 	},
+	{
+		// A recording's transcript segments, in chunks that each stay
+		// under the item size limit (see transcripts.go); keyed by user so
+		// deleting an account finds them with one Query.
+		Name:         TranscriptsTable,
+		PartitionKey: Key{"user_id", String},
+		SortKey:      &Key{"part", String},
+		TTLAttribute: TTLAttribute,
+	},
 }
 
 // TableName is the physical name of a logical table under a prefix.

@@ -23,6 +23,7 @@ type Store struct {
 	idempotency string
 	shares      string
 	search      string
+	transcripts string
 }
 
 // New returns a Store over the tables named with prefix.
@@ -35,6 +36,7 @@ func New(db *dynamodb.Client, prefix string) *Store {
 		idempotency: TableName(prefix, IdempotencyTable),
 		shares:      TableName(prefix, SharesTable),
 		search:      TableName(prefix, SearchTable),
+		transcripts: TableName(prefix, TranscriptsTable),
 	}
 	if db != nil {
 		o := db.Options()

@@ -40,6 +40,10 @@ type userItem struct {
 	AppleClientID  string   `dynamodbav:"apple_client_id,omitempty"`
 	Revoke         []string `dynamodbav:"revoke,stringset,omitempty"`
 	RevokeAttempts int      `dynamodbav:"revoke_attempts,omitempty"`
+	// Transcription settings and this month's use (see recording.User).
+	TranscriptionOff  bool   `dynamodbav:"transcription_off,omitempty"`
+	TranscribeMonth   string `dynamodbav:"transcribe_month,omitempty"`
+	TranscribeSeconds int64  `dynamodbav:"transcribe_seconds,omitempty"`
 }
 
 type pendingUpload struct {
@@ -55,6 +59,7 @@ func (u userItem) domain() recording.User {
 		RecordingCount: u.RecordingCount, BytesStored: u.BytesStored, Identities: u.Identities,
 		Deleting: u.AccountState == accountDeleting, UploadsInFlight: len(u.PendingUploads),
 		AppleToken: u.AppleToken, AppleClientID: u.AppleClientID, Revoke: u.Revoke, RevokeAttempts: u.RevokeAttempts,
+		TranscriptionOff: u.TranscriptionOff, TranscribeMonth: u.TranscribeMonth, TranscribeSeconds: u.TranscribeSeconds,
 	}
 	for _, p := range u.PendingUploads {
 		du.BytesReserved += p.Bytes

@@ -141,6 +141,9 @@ func (k *Keeper) DeleteAccountAs(ctx context.Context, userID, unlinkedBy string)
 	if _, err := k.Objects.DeletePrefix(ctx, recording.UserPrefix(userID)); err != nil {
 		return d, err
 	}
+	if err := k.dropUserTranscripts(ctx, userID); err != nil {
+		return d, err
+	}
 	if err := k.Store.DeleteUserRecords(ctx, userID, u.Identities); err != nil {
 		return d, err
 	}

@@ -60,9 +60,13 @@ func TestEverythingConverges(t *testing.T) {
 	}
 	shared := w.shareSome(t)
 	w.checkTrash(t)
+	jobs := w.startedJobs(t)
+	w.transcriptJobs(t, jobs[:len(jobs)/2])
 	w.finish(t)
+	w.transcriptJobs(t, jobs[len(jobs)/2:]) // late: many of their recordings are purged by now
 	w.check(t)
 	w.checkShares(t, shared)
+	w.checkTranscripts(t)
 }
 
 type world struct {
@@ -123,7 +127,7 @@ func newWorld(t *testing.T, seed uint64) *world {
 	w := &world{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), clock: &stack.Clock{}, counts: map[string]int{}}
 	w.ddb = faulty.New(t, "dynamodb", env.Dynamo.Endpoint())
 	w.st = faulty.New(t, "minio", env.MinIO.Endpoint())
-	w.s = stack.Start(t, env, stack.Options{Clock: w.clock, Env: map[string]string{
+	w.s = stack.Start(t, env, stack.Options{Clock: w.clock, Env: withTranscription(t, map[string]string{
 		"AWS_ENDPOINT_URL_DYNAMODB": w.ddb.Endpoint(),
 		"AWS_ENDPOINT_URL_S3":       w.st.Endpoint(),
 		"S3_PUBLIC_ENDPOINT":        env.MinIO.Endpoint(), // apps reach storage directly
@@ -133,7 +137,7 @@ func newWorld(t *testing.T, seed uint64) *world {
 		"MULTIPART_THRESHOLD_BYTES": "5242880",
 		"MULTIPART_PART_SIZE":       "5242880",
 		"MAX_UPLOAD_BYTES":          "20000000",
-	}})
+	})})
 	w.s.Events.RecordTimeout = 2 * time.Second
 	// The test's own clients bypass the faulty proxies.
 	cfg := w.s.Config

@@ -36,6 +36,8 @@ type Keeper struct {
 	// Providers are the identity providers an account deletion calls
 	// (nil: none).
 	Providers *providers.Set
+	// Transcription transcribes confirmed recordings (zero: none are).
+	Transcription Transcription
 }
 
 // A record's due time says when it needs a visit; the API sets it (for a
@@ -247,7 +249,10 @@ func (k *Keeper) landed(ctx context.Context, rec recording.Recording, info s3.Ob
 		metrics.Value{Metric: metrics.Confirmed, Value: 1},
 		metrics.Value{Metric: metrics.ConfirmationLatency, Value: float64(max(0, now.Sub(info.LastModified).Milliseconds()))},
 		metrics.Value{Metric: metrics.BytesRead, Value: float64(read)})
-	return OutcomeConfirmed, nil
+	rec.Status, rec.DurationMS, rec.UploadedAt = recording.StatusAvailable, &obj.DurationMS, &now
+	// A start that fails is retried with the event, whose next visit
+	// finds the recording available without a transcript.
+	return OutcomeConfirmed, k.startTranscriptOnce(ctx, rec)
 }
 
 // check decides whether an uploaded object may become the recording: it
@@ -328,7 +333,7 @@ func (k *Keeper) emit(ctx context.Context, msg string, dims map[string]string, a
 func (k *Keeper) available(ctx context.Context, rec recording.Recording) (string, error) {
 	_, err := k.Objects.Head(ctx, rec.Key)
 	if err == nil {
-		return OutcomeInSync, nil
+		return OutcomeInSync, k.startTranscriptOnce(ctx, rec)
 	}
 	if !errors.Is(err, s3.ErrNoObject) {
 		return "", err
@@ -337,7 +342,7 @@ func (k *Keeper) available(ctx context.Context, rec recording.Recording) (string
 	if err != nil || !applied {
 		return "", err
 	}
-	return OutcomeRecordRemoved, nil
+	return OutcomeRecordRemoved, k.dropTranscript(ctx, rec)
 }
 
 // trashed purges a recording whose time in the trash is over, and drops one
@@ -348,7 +353,7 @@ func (k *Keeper) trashed(ctx context.Context, rec recording.Recording) (string, 
 		if err != nil || !applied {
 			return "", err
 		}
-		return OutcomeRecordRemoved, nil
+		return OutcomeRecordRemoved, k.dropTranscript(ctx, rec)
 	} else if err != nil {
 		return "", err
 	}
@@ -420,6 +425,11 @@ func (k *Keeper) deleting(ctx context.Context, rec recording.Recording) (string,
 	}
 	if !rec.DueAt.IsZero() && k.now().Before(rec.DueAt) {
 		return OutcomeDeleteWaits, nil
+	}
+	// The transcript before the record: once the record is gone, nothing
+	// would lead to it.
+	if err := k.dropTranscript(ctx, rec); err != nil {
+		return "", err
 	}
 	if err := k.Store.FinishDelete(ctx, rec.UserID, rec.ID); err != nil {
 		return "", err

@@ -19,12 +19,19 @@ type Quota struct {
 	RecordingsLimit      int64 `json:"recordings_limit"`
 	UploadsInFlight      int   `json:"uploads_in_flight"`
 	UploadsInFlightLimit int   `json:"uploads_in_flight_limit"`
+	// TranscriptionMinutesLimit is TRANSCRIBE_MINUTES_PER_MONTH;
+	// TranscriptionMinutesUsed this UTC month's audio sent to the engine,
+	// in started minutes.
+	TranscriptionMinutesLimit int64 `json:"transcription_minutes_limit"`
+	TranscriptionMinutesUsed  int64 `json:"transcription_minutes_used"`
 }
 
 // Me is the signed-in user with their quota.
 type Me struct {
 	recording.User
 	Quota Quota `json:"quota"`
+	// Transcription is "on" or "off" (PATCH /v1/me).
+	Transcription string `json:"transcription"`
 }
 
 // Me answers the user and their quota. A session outliving its account is
@@ -40,10 +47,12 @@ func (s *Service) Me(ctx context.Context, userID string) (Me, error) {
 	if u.Deleting {
 		return Me{}, recording.Errorf(recording.CodeAccountDeleting, "this account is being deleted; DELETE /v1/me again or wait for it to finish")
 	}
-	return Me{User: u, Quota: Quota{
+	me := Me{User: u, Quota: Quota{
 		BytesLimit: s.limits.MaxBytes, BytesUsed: u.BytesStored, BytesReserved: u.BytesReserved,
 		RecordingsLimit: s.limits.MaxRecordings, UploadsInFlight: u.UploadsInFlight, UploadsInFlightLimit: s.limits.MaxPending,
-	}}, nil
+	}}
+	me.Transcription = s.transcriptionQuota(u, &me.Quota)
+	return me, nil
 }
 
 // ProviderNotice is something the user must still do at a provider.

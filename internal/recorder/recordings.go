@@ -20,6 +20,9 @@ type CreateRequest struct {
 	DurationMS  *int64     `json:"duration_ms"`
 	RecordedAt  *time.Time `json:"recorded_at"`
 	SHA256      *string    `json:"sha256"`
+	// Language is what to transcribe the recording in: en-US, ko-KR or
+	// auto (the default: the engine identifies it).
+	Language string `json:"language"`
 
 	// IdempotencyKeys are the Idempotency-Key values the request carried
 	// (none or one is valid): a retry with the same key and the same
@@ -70,6 +73,12 @@ func (r *CreateRequest) Validate(maxSize int64, now time.Time) error {
 	case r.SHA256 != nil && !recording.ValidSHA256(*r.SHA256):
 		return recording.Errorf(recording.CodeValidation, "sha256 must be the base64 of a 32-byte SHA-256 digest")
 	}
+	lang, ok := recording.NormalizeLanguage(r.Language)
+	if !ok {
+		return recording.Errorf(recording.CodeValidation, "language must be %s, %s or %s",
+			recording.LanguageEnglish, recording.LanguageKorean, recording.LanguageAuto)
+	}
+	r.Language = lang
 	return nil
 }
 
@@ -83,7 +92,12 @@ func (r *CreateRequest) sha256() string {
 // fingerprint identifies the request's meaning, so a reused Idempotency-Key
 // with a different request is caught.
 func (r *CreateRequest) fingerprint() string {
-	b, _ := json.Marshal([]any{r.FileName, r.canonical, *r.SizeBytes, r.DurationMS, r.RecordedAt, r.sha256()})
+	parts := []any{r.FileName, r.canonical, *r.SizeBytes, r.DurationMS, r.RecordedAt, r.sha256()}
+	if r.Language != recording.LanguageAuto {
+		// Only then, so a key's fingerprint from before languages holds.
+		parts = append(parts, r.Language)
+	}
+	b, _ := json.Marshal(parts)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -152,7 +166,7 @@ func (s *Service) Create(ctx context.Context, userID string, req CreateRequest) 
 		UserID: userID, ID: id, FileName: req.FileName, ContentType: req.canonical, SizeBytes: *req.SizeBytes,
 		DurationMS: req.DurationMS, RecordedAt: req.RecordedAt, Status: recording.StatusPending,
 		CreatedAt: now, ExpiresAt: &expires, Key: recording.ObjectKey(userID, id, req.ext),
-		SHA256: req.sha256(), DueAt: expires.Add(s.cfg.UploadGrace),
+		SHA256: req.sha256(), DueAt: expires.Add(s.cfg.UploadGrace), Language: req.Language,
 	}
 	if multipart {
 		// The upload is started before the record that names it, so the

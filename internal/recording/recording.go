@@ -89,6 +89,21 @@ type Recording struct {
 	// the rejection), which must be deleted even if its event is lost, so
 	// the record is due again then. Zero: nothing can land any more.
 	LandBy time.Time `json:"-"`
+
+	// Language is what the create asked to transcribe in (LanguageAuto
+	// when it said nothing).
+	Language string `json:"language,omitempty"`
+	// TranscriptStatus is the transcript's status (empty: none was ever
+	// started, e.g. before confirmation); TranscriptJob the engine's job
+	// whose result may complete it, and TranscriptReason/Detail why one
+	// was skipped, failed or is unsupported.
+	TranscriptStatus TranscriptStatus `json:"transcript_status,omitempty"`
+	TranscriptJob    string           `json:"-"`
+	TranscriptReason string           `json:"-"`
+	TranscriptDetail string           `json:"-"`
+	// TranscriptLanguage is the language the transcript is in (the one
+	// identified, for auto).
+	TranscriptLanguage string `json:"-"`
 }
 
 // Why an upload is rejected.
@@ -169,6 +184,13 @@ type User struct {
 	// "kakao#<sub>"); RevokeAttempts counts the failed rounds.
 	Revoke         []string `json:"-"`
 	RevokeAttempts int      `json:"-"`
+
+	// TranscriptionOff is the user's choice not to transcribe new
+	// recordings. TranscribeMonth ("2006-01", UTC) is the month
+	// TranscribeSeconds counts the audio sent to the engine in.
+	TranscriptionOff  bool   `json:"-"`
+	TranscribeMonth   string `json:"-"`
+	TranscribeSeconds int64  `json:"-"`
 }
 
 // Identity is a verified social login.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/voicerec/backend/internal/lifecycle"
 	"github.com/voicerec/backend/internal/recording"
+	"github.com/voicerec/backend/internal/transcribe"
 )
 
 // Invoke is the events Lambda's entry point. S3 invokes it with bucket
@@ -29,6 +30,8 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (*lifecycle.C
 			return nil, h.Reconcile(ctx)
 		case probe.Converge != nil:
 			return h.Converge(ctx, *probe.Converge)
+		case probe.Source == transcribe.EventSource && probe.DetailType == transcribe.EventDetailType:
+			return nil, h.TranscribeJobChanged(ctx, raw)
 		}
 	}
 	var ev S3Event

@@ -20,7 +20,8 @@ var floors = []struct {
 	{"domain", []string{"internal/recording", "internal/search"}, false},
 	{"configuration", []string{"internal/config"}, false},
 	{"adapters", []string{"internal/dynamo", "internal/s3", "internal/auth", "internal/providers", "internal/audio",
-		"internal/metrics", "internal/awsclients"}, false},
+		"internal/metrics", "internal/awsclients",
+		"internal/transcribe"}, false},
 	{"operations", []string{"internal/recorder", "internal/lifecycle"}, false},
 	{"composition root", []string{"internal/wire"}, false},
 	// client/ is the CLI's typed API client: it stands with the commands it
@@ -34,6 +35,7 @@ var allowedSideways = map[string]bool{"internal/recorder -> internal/lifecycle":
 // tooling is code that stands outside the floors: test harnesses, the local
 // stack's helpers, benchmarks, infrastructure and the embedded web page.
 var tooling = []string{"internal/testenv", "internal/testenv/", "internal/devstack", "internal/devissuer",
+	"internal/devtranscribe",
 	"bench", "bench/", "infra", "infra/", "web", "tools/",
 	"web/share"}
 

@@ -20,6 +20,7 @@ import (
 	"github.com/voicerec/backend/internal/providers"
 	"github.com/voicerec/backend/internal/recorder"
 	"github.com/voicerec/backend/internal/s3"
+	"github.com/voicerec/backend/internal/transcribe"
 )
 
 // App is every part, built from one configuration.
@@ -98,6 +99,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opt
 	}
 	a.Keeper = &lifecycle.Keeper{
 		Store: a.Store, Objects: a.Objects, Log: log, Now: now, TrashRetention: cfg.TrashRetention, Providers: set,
+		Transcription: transcription(cfg, clients),
 	}
 	a.Converger = a.Keeper
 	if cfg.EventsFunctionName != "" {
@@ -128,4 +130,17 @@ func FromEnv(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 		return nil, err
 	}
 	return Build(ctx, cfg, cfg.Logger(stdout))
+}
+
+// transcription is the Keeper's engine when the configuration enables one.
+// Completed transcripts go nowhere else yet: a search index is fed through
+// the Sink.
+func transcription(cfg config.Config, clients awsclients.Clients) lifecycle.Transcription {
+	t := lifecycle.Transcription{MinutesPerMonth: cfg.Transcription.MinutesPerMonth, Sink: lifecycle.NoTranscriptSink{}}
+	if cfg.Transcription.Enabled && clients.Transcribe != nil {
+		t.Engine = &transcribe.Engine{
+			Client: clients.Transcribe, Bucket: cfg.Bucket, Languages: cfg.Transcription.Languages, MaxSpeakers: 10,
+		}
+	}
+	return t
 }

@@ -46,6 +46,9 @@ func (s *server) routes(e *echo.Echo) {
 	v1.POST("/recordings/:id/parts", s.signParts, auth)
 	v1.GET("/recordings/:id/parts", s.listParts, auth)
 	v1.POST("/recordings/:id/complete", s.completeUpload, auth)
+	v1.GET("/recordings/:id/transcript", s.getTranscript, auth)
+	v1.POST("/recordings/:id/transcript", s.startTranscript, auth)
+	v1.PATCH("/me", s.patchMe, auth)
 
 	// Shares: the owner's routes, and the public link (limited per
 	// address before any DynamoDB read; see shares.go).

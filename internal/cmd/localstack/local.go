@@ -91,6 +91,13 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 	for k, v := range localAuthDefaults(ls) {
 		defaults[k] = v
 	}
+	trAddr, err := transcribeAddr(getenv)
+	if err != nil {
+		return err
+	}
+	for k, v := range localTranscribeDefaults(trAddr) {
+		defaults[k] = v
+	}
 	if getenv("TOKEN_ENCRYPTION_KEY") == "" && getenv("TOKEN_KMS_KEY_ID") == "" {
 		key, err := localTokenKey(filepath.Join(ls.dir, "data", "token-encryption-key"))
 		if err != nil {
@@ -217,7 +224,12 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 	events := s3event.New(log.With("component", "events"), parts.Keeper, parts.Objects, cfg.ReconcileMaxItems)
 	hookMu.Lock()
 	hook = s3event.Webhook(events.Handle, hookToken, log.With("component", "events"))
+	hook = withTranscribeEvents(hook, events, hookToken, log.With("component", "events"))
 	hookMu.Unlock()
+	if err := startTranscribeEngine(ctx, trAddr, loopbackURL(ls.hookAddr), hookToken, parts.Clients,
+		log.With("component", "transcribe"), serve); err != nil {
+		return err
+	}
 	go events.Keeper.Loop(ctx, cfg.ReconcileInterval, cfg.ReconcileMaxItems)
 	go summarizeMetrics(ctx, log.With("component", "metrics"), time.Minute)
 
