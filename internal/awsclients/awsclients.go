@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/voicerec/backend/internal/config"
@@ -33,6 +34,9 @@ type Clients struct {
 	Presign *s3.Client
 	// Lambda invokes the events function (EVENTS_FUNCTION_NAME).
 	Lambda *lambda.Client
+	// SQS sends an export's start to the export worker's queue
+	// (EXPORT_QUEUE_URL).
+	SQS *sqs.Client
 	// AWS is the loaded configuration, for the clients built on demand
 	// (KMS, Secrets Manager).
 	AWS aws.Config
@@ -92,6 +96,7 @@ func From(c config.Config, awsCfg aws.Config) Clients {
 		S3:       s3.NewFromConfig(awsCfg, s3Opts(c.S3Endpoint)),
 		Presign:  public,
 		Lambda:   lambda.NewFromConfig(awsCfg),
+		SQS:      sqs.NewFromConfig(awsCfg),
 		AWS:      awsCfg,
 	}
 }
