@@ -69,6 +69,9 @@ type Options struct {
 	// outbound calls (APPLE_*, KAKAO_* variables in Env) go where Env says:
 	// fake servers in tests.
 	StandIn []string
+	// Transcripts, when set, is what the export worker reads transcripts
+	// from.
+	Transcripts export.TranscriptSource
 }
 
 // Start runs a stack on env's emulators until the test ends.
@@ -119,6 +122,9 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 	opts := []wire.Option{wire.WithClients(env.Provision(t, cfg))}
 	if o.Clock != nil {
 		opts = append(opts, wire.WithClock(o.Clock.Now))
+	}
+	if o.Transcripts != nil {
+		opts = append(opts, wire.WithTranscripts(o.Transcripts))
 	}
 	parts, err := wire.Build(context.Background(), cfg, log, opts...)
 	if err != nil {
