@@ -157,7 +157,11 @@ func (w *Worker) build(ctx context.Context, ex recording.Export) (size int64, to
 		_, err := a.write(ctx, pw, ex, recs)
 		pw.CloseWithError(err) // nil: EOF, the upload completes
 	}()
-	size, err = w.Objects.UploadStream(ctx, ex.Key, "application/zip", pr)
+	var estimate int64
+	for _, r := range recs {
+		estimate += r.SizeBytes
+	}
+	size, err = w.Objects.UploadStream(ctx, ex.Key, "application/zip", pr, estimate)
 	pr.CloseWithError(errUploadStopped) // unblocks the writer if the upload gave up first
 	if err != nil {
 		return 0, 0, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,27 +14,36 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
-// StreamPartSize is the part size of a streamed upload. The length of a
-// stream is unknown when it starts, so the transfer manager cannot grow the
-// part to fit: 10,000 parts of 16 MiB bound an archive at 156 GiB, far
-// above the largest account (QUOTA_MAX_BYTES).
-const StreamPartSize = 16 << 20
+// MinStreamPartSize is the smallest part of a streamed upload. The length
+// of a stream is unknown to the transfer manager, so it cannot grow the
+// part to fit 10,000 parts: UploadStream does, from the caller's estimate.
+const MinStreamPartSize = 8 << 20
+
+// maxStreamParts leaves a tenth of S3's 10,000 parts for what the estimate
+// missed.
+const maxStreamParts = 9000
+
+// streamPartSize is the part size for a stream of about sizeHint bytes.
+func streamPartSize(sizeHint int64) int64 {
+	return max(MinStreamPartSize, (sizeHint/maxStreamParts+1+(1<<20)-1)&^((1<<20)-1))
+}
 
 // streamConcurrency is how many parts are in flight at once. Memory is
 // bounded by (streamConcurrency+1) part buffers and the first part: the
 // transfer manager reads each part into a pooled buffer before sending it.
 const streamConcurrency = 2
 
-// UploadStream writes body to key as one object through the transfer
-// manager's streaming multipart upload, never holding more than a few parts
-// in memory whatever the length. Nothing is visible under key until the
+// UploadStream writes body (about sizeHint bytes) to key as one object
+// through the transfer manager's streaming multipart upload, never holding
+// more than a few parts in memory whatever the length. Nothing is visible under key until the
 // upload completes; on any failure (a read error, a cancelled ctx) the
 // transfer manager aborts the multipart upload, so no parts are left
 // behind. Only a process killed outright leaves one: AbortUploads cleans it.
-func (s *Store) UploadStream(ctx context.Context, key, contentType string, body io.Reader) (int64, error) {
+func (s *Store) UploadStream(ctx context.Context, key, contentType string, body io.Reader, sizeHint int64) (int64, error) {
+	part := streamPartSize(sizeHint)
 	client := tm.New(s.client, func(o *tm.Options) {
-		o.PartSizeBytes = StreamPartSize
-		o.MultipartUploadThreshold = StreamPartSize
+		o.PartSizeBytes = part
+		o.MultipartUploadThreshold = part
 		o.Concurrency = streamConcurrency
 		// The abort runs on a fresh context: the one that failed may be
 		// the cancelled one.
@@ -74,17 +84,19 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, int64, err
 }
 
 // AbortUploads aborts the multipart uploads under prefix begun before
-// olderThan: what a killed streamed upload left. It returns how many.
+// olderThan: what a killed streamed upload left. It returns how many. The
+// listing is of the whole bucket, filtered here: MinIO lists an upload
+// only for an empty prefix or its exact key.
 func (s *Store) AbortUploads(ctx context.Context, prefix string, olderThan time.Time) (int, error) {
 	aborted := 0
-	in := &awss3.ListMultipartUploadsInput{Bucket: &s.bucket, Prefix: &prefix}
+	in := &awss3.ListMultipartUploadsInput{Bucket: &s.bucket}
 	for {
 		out, err := s.client.ListMultipartUploads(ctx, in)
 		if err != nil {
 			return aborted, fmt.Errorf("list multipart uploads under %s: %w", prefix, err)
 		}
 		for _, u := range out.Uploads {
-			if u.Initiated != nil && !u.Initiated.Before(olderThan) {
+			if !strings.HasPrefix(aws.ToString(u.Key), prefix) || (u.Initiated != nil && !u.Initiated.Before(olderThan)) {
 				continue
 			}
 			_, err := s.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: u.Key, UploadId: u.UploadId})
