@@ -180,6 +180,7 @@ Exit codes: 0 done, 1 failed, 2 wrong usage, 3 not signed in or session expired,
 		newRenameCommand(e), newRmCommand(e), newTrashCommand(e), newDeleteAccountCommand(e),
 		newBackupCommand(e), newRestoreCommand(e),
 	)
+	root.AddCommand(newExportCommand(e))
 	return root
 }
 

@@ -131,7 +131,7 @@ func failureReason(err error) string {
 func (w *Worker) build(ctx context.Context, ex recording.Export) (size int64, total int, err error) {
 	// A previous attempt killed mid-way left its multipart upload behind:
 	// this attempt's own upload replaces it.
-	if _, err := w.Objects.AbortUploads(ctx, ex.Key, w.Now()); err != nil {
+	if err := w.Objects.AbortUpload(ctx, ex.Key); err != nil {
 		return 0, 0, err
 	}
 	recs, err := w.recordings(ctx, ex)

@@ -83,6 +83,27 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, int64, err
 	return out.Body, aws.ToInt64(out.ContentLength), nil
 }
 
+// AbortUpload aborts every multipart upload open on key: what an earlier
+// attempt at the same object left. The listing is scoped to the key, so a
+// role may be allowed to list that prefix alone.
+func (s *Store) AbortUpload(ctx context.Context, key string) error {
+	out, err := s.client.ListMultipartUploads(ctx, &awss3.ListMultipartUploadsInput{Bucket: &s.bucket, Prefix: &key})
+	if err != nil {
+		return fmt.Errorf("list multipart uploads of %s: %w", key, err)
+	}
+	for _, u := range out.Uploads {
+		if aws.ToString(u.Key) != key {
+			continue
+		}
+		_, err := s.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: u.Key, UploadId: u.UploadId})
+		var nsu *types.NoSuchUpload
+		if err != nil && !errors.As(err, &nsu) {
+			return fmt.Errorf("abort %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
 // AbortUploads aborts the multipart uploads under prefix begun before
 // olderThan: what a killed streamed upload left. It returns how many. The
 // listing is of the whole bucket, filtered here: MinIO lists an upload
