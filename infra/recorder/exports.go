@@ -97,8 +97,12 @@ func addExports(stack awscdk.Stack, p exportParts) (*function, awssqs.Queue) {
 	fn.allow("WriteArchives", []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}, archives)
 	fn.allowWithCondition("ListArchiveUploads", []string{"s3:ListBucketMultipartUploads"}, p.bucketARN, listArchives)
 
-	// The API signs downloads of archives and starts the worker.
-	p.api.allow("ReadArchives", []string{"s3:GetObject"}, archives)
+	// The API signs downloads of archives and starts the worker; it and
+	// the reconciler delete an account's archives with the account.
+	p.api.allow("Archives", []string{"s3:GetObject", "s3:DeleteObject"}, archives)
+	for _, f := range []*function{p.api, p.reconciler} {
+		f.allowWithCondition("ListArchives", []string{"s3:ListBucket"}, p.bucketARN, listArchives)
+	}
 	p.api.allow("StartExports", []string{"sqs:SendMessage"}, queue.QueueArn())
 	p.api.Function.AddEnvironment(jsii.String("EXPORT_QUEUE_URL"), queue.QueueUrl(), nil)
 	p.api.Function.AddEnvironment(jsii.String("EXPORT_RETENTION"), jsii.String(retention.String()), nil)

@@ -136,6 +136,9 @@ func (k *Keeper) DeleteAccountAs(ctx context.Context, userID, unlinkedBy string)
 	if _, err := k.Objects.DeletePrefix(ctx, recording.UserPrefix(userID)); err != nil {
 		return d, err
 	}
+	if err := k.deleteExports(ctx, userID); err != nil {
+		return d, err
+	}
 	if err := k.Store.DeleteUserRecords(ctx, userID, u.Identities); err != nil {
 		return d, err
 	}

@@ -36,6 +36,9 @@ type Keeper struct {
 	// Providers are the identity providers an account deletion calls
 	// (nil: none).
 	Providers *providers.Set
+	// Exports are the account's export records, which an account
+	// deletion removes with their archives (nil: none kept).
+	Exports *dynamo.Exports
 }
 
 // A record's due time says when it needs a visit; the API sets it (for a

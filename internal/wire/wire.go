@@ -105,6 +105,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opt
 	}
 	a.Keeper = &lifecycle.Keeper{
 		Store: a.Store, Objects: a.Objects, Log: log, Now: now, TrashRetention: cfg.TrashRetention, Providers: set,
+		Exports: dynamo.NewExports(clients.DynamoDB, cfg.TablePrefix),
 	}
 	a.Converger = a.Keeper
 	if cfg.EventsFunctionName != "" {

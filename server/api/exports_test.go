@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/export"
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/stack"
@@ -263,5 +265,34 @@ func assertNoExportUploads(t *testing.T, s *stack.Stack) {
 		if strings.HasPrefix(*u.Key, "exports/") {
 			t.Errorf("a multipart upload left under exports/: %s", *u.Key)
 		}
+	}
+}
+
+// Deleting an account deletes its exports too: the records and the
+// archives, which hold every recording.
+func TestAccountDeletionDeletesExports(t *testing.T) {
+	t.Parallel()
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	c, uid := login(t, s, "leaver")
+	c.upload("last words.m4a", "audio/mp4", audioBytes("audio/mp4", 9000))
+	r := c.do("POST", "/v1/exports", map[string]any{"include_transcripts": false})
+	wantStatus(t, r, 202)
+	var started exportJSON
+	r.decode(t, &started)
+	if ex := c.waitExport(started.ID); ex.Status != "ready" {
+		t.Fatalf("export: %+v", ex)
+	}
+
+	wantStatus(t, c.do("DELETE", "/v1/me", nil), 204)
+	if dump := testenv.DumpTable(t, s.Clients.DynamoDB, dynamo.TableName(s.Config.TablePrefix, dynamo.ExportsTable)); strings.Contains(dump, uid) {
+		t.Errorf("the exports table still holds the deleted user:\n%s", dump)
+	}
+	objs, err := s.Clients.S3.ListObjectsV2(context.Background(), &awss3.ListObjectsV2Input{
+		Bucket: &s.Config.Bucket, Prefix: aws.String("exports/" + uid + "/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs.Contents) != 0 {
+		t.Errorf("%d archives of the deleted user remain", len(objs.Contents))
 	}
 }
