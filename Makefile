@@ -70,6 +70,17 @@ chromium: ## Install Chromium (and a Korean font) for the browser test if missin
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	  else echo "Chromium is missing; the browser test needs it. Run: sudo apt-get install -y chromium fonts-noto-cjk"; exit 1; fi
 
+# Info-ZIP's unzip tests every export archive (unzip -t) beside Go's reader;
+# installed here as root like Chromium, else the target names the command.
+.PHONY: unzip
+unzip: ## Install unzip (Debian package) for the export tests if missing
+	@if command -v unzip >/dev/null; then exit 0; fi; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo ">> installing unzip (apt-get install unzip)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unzip >/dev/null; \
+	  else echo "unzip is missing; the export tests need it. Run: sudo apt-get install -y unzip"; exit 1; fi
+test bench: unzip
+
 GO_PACKAGES := ./...
 
 .PHONY: run
