@@ -7,9 +7,11 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -48,7 +50,7 @@ type exportParts struct {
 // addExports adds the export worker: its queue and dead-letter queue, its
 // function and least-privilege role, what the API and the reconciler may
 // do with archives, and the bucket's lifecycle rule on exports/.
-func addExports(stack awscdk.Stack, p exportParts) (*function, awssqs.Queue) {
+func addExports(stack awscdk.Stack, p exportParts) (fn *function, dlq awssqs.Queue) {
 	retention := defaultExportRetention
 	if v, ok := p.env["EXPORT_RETENTION"]; ok {
 		d, err := time.ParseDuration(v)
@@ -57,7 +59,7 @@ func addExports(stack awscdk.Stack, p exportParts) (*function, awssqs.Queue) {
 		}
 		retention = d
 	}
-	dlq := awssqs.NewQueue(stack, jsii.String("ExportDeadLetterQueue"), &awssqs.QueueProps{
+	dlq = awssqs.NewQueue(stack, jsii.String("ExportDeadLetterQueue"), &awssqs.QueueProps{
 		QueueName:       jsii.String("recorder-" + p.stage + "-exports-dlq"),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
@@ -72,7 +74,7 @@ func addExports(stack awscdk.Stack, p exportParts) (*function, awssqs.Queue) {
 		EnforceSSL:        jsii.Bool(true),
 		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(ExportMaxReceives)},
 	})
-	fn := newFunction(stack, ExportFunctionID, p.zip, "exports: one ZIP of a user's recordings, streamed", map[string]*string{
+	fn = newFunction(stack, ExportFunctionID, p.zip, "exports: one ZIP of a user's recordings, streamed", map[string]*string{
 		"DYNAMODB_TABLE_PREFIX": jsii.String(p.prefix), "S3_BUCKET": p.bucketName, "LOG_FORMAT": jsii.String("json"),
 		"EXPORT_RETENTION":      jsii.String(retention.String()),
 		"EXPORT_WORKER_TIMEOUT": jsii.String(fmt.Sprintf("%ds", ExportTimeoutSeconds)),
@@ -95,7 +97,9 @@ func addExports(stack awscdk.Stack, p exportParts) (*function, awssqs.Queue) {
 	fn.allow("ListRecordings", []string{"dynamodb:Query"}, recordingsByStatus)
 	fn.allow("ReadRecordings", []string{"s3:GetObject"}, recordingObjects)
 	fn.allow("WriteArchives", []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}, archives)
-	fn.allowWithCondition("ListArchiveUploads", []string{"s3:ListBucketMultipartUploads"}, p.bucketARN, listArchives)
+	// Listing uploads is of the bucket: S3 documents no s3:prefix condition
+	// for it. The worker lists only its own archive's key.
+	fn.allow("ListUploads", []string{"s3:ListBucketMultipartUploads"}, p.bucketARN)
 
 	// The API signs downloads of archives and starts the worker; it and
 	// the reconciler delete an account's archives with the account.
@@ -127,15 +131,6 @@ func addExports(stack awscdk.Stack, p exportParts) (*function, awssqs.Queue) {
 		AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
 	})
 
-	awscloudwatch.NewAlarm(stack, jsii.String("ExportDeadLettersAlarm"), &awscloudwatch.AlarmProps{
-		AlarmName:          jsii.String("recorder-" + p.stage + "-export-dead-letters"),
-		AlarmDescription:   jsii.String("an export failed every attempt; its message waits in the dead-letter queue"),
-		Metric:             dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5))}),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
 	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-SQS3"),
 		Reason: jsii.String("This queue is itself the dead-letter destination of the export queue."),
@@ -149,5 +144,20 @@ func addExports(stack awscdk.Stack, p exportParts) (*function, awssqs.Queue) {
 			AppliesTo: &[]any{archivesRegex},
 		}}, jsii.Bool(true))
 	}
-	return fn, queue
+	return fn, dlq
+}
+
+// exportDeadLettersAlarm fires when an export's message failed every
+// attempt and waits in the dead-letter queue.
+func exportDeadLettersAlarm(stack awscdk.Stack, stage string, dlq awssqs.Queue, topic awssns.Topic) {
+	alarm := awscloudwatch.NewAlarm(stack, jsii.String("ExportDeadLettersAlarm"), &awscloudwatch.AlarmProps{
+		AlarmName:          jsii.String("recorder-" + stage + "-export-dead-letters"),
+		AlarmDescription:   jsii.String("an export failed every attempt; its message waits in the dead-letter queue"),
+		Metric:             dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5))}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
 }

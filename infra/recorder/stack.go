@@ -325,7 +325,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	bucket.Node().AddDependency(eventsFn.Function.Node().FindChild(jsii.String("InvokeFromBucket")))
 
 	// --- exports (infra/recorder/exports.go)
-	exportFn, _ := addExports(stack, exportParts{
+	exportFn, exportDLQ := addExports(stack, exportParts{
 		stage: p.Stage, prefix: prefix, zip: p.EventsZip, bucket: bucket, bucketName: bucketName, bucketARN: bucketARN,
 		tables: tables, api: apiFn, reconciler: reconcilerFn, env: p.Env,
 	})
@@ -387,6 +387,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		})
 		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
 	}
+	exportDeadLettersAlarm(stack, p.Stage, exportDLQ, topic)
 	for _, a := range codeAlarms(p.Stage, dlq) {
 		alarm := awscloudwatch.NewAlarm(stack, jsii.String(a.id), a.props)
 		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
