@@ -37,9 +37,10 @@ type LocalQueue struct {
 	Done func()
 }
 
-// Send starts the worker on body.
-func (q LocalQueue) Send(ctx context.Context, body []byte) error {
-	ctx = context.WithoutCancel(ctx)
+// Send starts the worker on body, on a context of its own as a Lambda's
+// would be: nothing of the request (its deadline, its session) reaches it.
+func (q LocalQueue) Send(_ context.Context, body []byte) error {
+	ctx := context.Background()
 	go func() {
 		if q.Done != nil {
 			defer q.Done()
