@@ -102,10 +102,7 @@ func (a archive) writeRecording(ctx context.Context, zw *zip.Writer, taken *name
 		return ManifestEntry{}, err
 	}
 	defer body.Close()
-	modified := rec.CreatedAt
-	if rec.RecordedAt != nil {
-		modified = *rec.RecordedAt
-	}
+	modified := entryTime(rec, ex)
 	name := taken.claim(rec.FileName)
 	f, err := zw.CreateHeader(header(name, modified))
 	if err != nil {
@@ -145,6 +142,23 @@ func (a archive) writeRecording(ctx context.Context, zw *zip.Writer, taken *name
 		}
 	}
 	return entry, nil
+}
+
+// entryTime dates a recording's entries: when it was recorded, else when
+// it was created, else when the export was. Never the zero time: without a
+// date archive/zip writes no extended timestamp, and Info-ZIP's unzip 6.00
+// then misreads the local name of a Zip64 entry outside ASCII ("mismatching
+// local filename").
+func entryTime(rec recording.Recording, ex recording.Export) time.Time {
+	switch {
+	case rec.RecordedAt != nil && !rec.RecordedAt.IsZero():
+		return *rec.RecordedAt
+	case !rec.CreatedAt.IsZero():
+		return rec.CreatedAt
+	case !ex.CreatedAt.IsZero():
+		return ex.CreatedAt
+	}
+	return time.Now()
 }
 
 // header is a stored entry dated modified. archive/zip marks a name
