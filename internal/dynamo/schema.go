@@ -128,6 +128,14 @@ var Schema = []Table{
 		PartitionKey: Key{"nonce_hash", String},
 		TTLAttribute: TTLAttribute,
 	},
+	{
+		// A user's change feed: changes by seq, kept CHANGES_RETENTION
+		// by TTL, and one head item holding the last seq (changes.go).
+		Name:         ChangesTable,
+		PartitionKey: Key{"user_id", String},
+		SortKey:      &Key{"seq", Number},
+		TTLAttribute: TTLAttribute,
+	},
 }
 
 // TableName is the physical name of a logical table under a prefix.

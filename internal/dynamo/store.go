@@ -21,6 +21,10 @@ type Store struct {
 	sessions    string
 	recordings  string
 	idempotency string
+	// The change feed (changes.go) and how long its changes are kept.
+	changes         string
+	changeRetention time.Duration
+	seqs            *seqCache
 }
 
 // New returns a Store over the tables named with prefix.
@@ -32,6 +36,7 @@ func New(db *dynamodb.Client, prefix string) *Store {
 		recordings:  TableName(prefix, RecordingsTable),
 		idempotency: TableName(prefix, IdempotencyTable),
 	}
+	s.changes, s.changeRetention, s.seqs = TableName(prefix, ChangesTable), DefaultChangeRetention, &seqCache{}
 	if db != nil {
 		o := db.Options()
 		o.APIOptions = append(slices.Clone(o.APIOptions), s.enforceGuard)
