@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -213,7 +214,7 @@ func (s *Store) changeWrites(ch change, prev int64) ([]types.TransactWriteItem, 
 func (s *Store) transactChange(ctx context.Context, ch change, items ...types.TransactWriteItem) error {
 	var err error
 	for attempt := 0; attempt < maxChangeAttempts; attempt++ {
-		if werr := quotaBackoff(ctx, attempt); werr != nil {
+		if werr := headBackoff(ctx, attempt); werr != nil {
 			return werr
 		}
 		prev, rerr := s.lastSeq(ctx, ch.userID, attempt > 0)
@@ -235,6 +236,23 @@ func (s *Store) transactChange(ctx context.Context, ch change, items ...types.Tr
 		}
 	}
 	return err
+}
+
+// headBackoff waits before retry attempt n of a change whose seq was
+// taken: full jitter over a window doubling up to 512 ms. Every change of
+// a user goes through the one head item, so concurrent writers for one
+// user are serialized there and need a wider spread than the quota's.
+func headBackoff(ctx context.Context, attempt int) error {
+	if attempt == 0 {
+		return nil
+	}
+	window := 2 * time.Millisecond << min(attempt, 8)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(rand.Int64N(int64(window)))):
+		return nil
+	}
 }
 
 // headOnly reports a transaction cancelled by the feed's head alone (its

@@ -61,6 +61,10 @@ func (s *Store) ConfirmUpload(ctx context.Context, rec recording.Recording, obj 
 		set += ", parts_sha256 = :psha"
 		vals[":psha"] = str(obj.PartsSHA256)
 	}
+	if d := ledgerDigest(obj); d != "" {
+		set += ", user_digest = :ud"
+		vals[":ud"] = str(userDigest(rec.UserID, d))
+	}
 	vals[":fn"] = str(rec.FileName)
 	return s.transactRecorded(ctx, "confirm upload", upsertOf(confirmed(rec, obj, now), now),
 		types.TransactWriteItem{Update: &types.Update{

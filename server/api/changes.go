@@ -70,3 +70,15 @@ func (s *server) listChanges(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return writeJSON(c, http.StatusOK, page)
 }
+
+func (s *server) lookupRecordings(c echo.Context) error {
+	var req recorder.LookupRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	out, err := s.svc.Lookup(c.Request().Context(), userID(c), req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, out)
+}

@@ -43,6 +43,7 @@ func (s *server) routes(e *echo.Echo) {
 	v1.GET("/recordings/:id/parts", s.listParts, auth)
 	v1.POST("/recordings/:id/complete", s.completeUpload, auth)
 	v1.GET("/changes", s.listChanges, auth)
+	v1.POST("/recordings/lookup", s.lookupRecordings, auth)
 
 	// Kakao's unlink callback, authenticated by Kakao's admin key.
 	v1.POST("/providers/kakao/unlink", s.kakaoUnlink)
