@@ -55,12 +55,15 @@ func TestEverythingConverges(t *testing.T) {
 		}
 	})
 	w := newWorld(t, seed)
+	followers := map[*user]*follower{}
 	for step := range 60 {
 		w.step(t, step)
+		w.keepCursors(t, followers)
 	}
 	w.checkTrash(t)
 	w.finish(t)
 	w.check(t)
+	w.checkFeeds(t, followers)
 }
 
 type world struct {
