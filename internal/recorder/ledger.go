@@ -3,6 +3,8 @@ package recorder
 import (
 	"context"
 
+	"github.com/voicerec/backend/internal/config"
+
 	"github.com/voicerec/backend/internal/recording"
 )
 
@@ -45,9 +47,20 @@ type LedgerRecording struct {
 	FileName string           `json:"file_name"`
 }
 
-// LookupResult answers every digest asked, in the order asked.
+// LookupResult answers every digest asked, in the order asked, and how
+// this deployment cuts uploads into parts, so a client can compute the
+// composite a large file of its own would be known by and ask again.
 type LookupResult struct {
-	Results []LedgerEntry `json:"results"`
+	Results   []LedgerEntry   `json:"results"`
+	Multipart MultipartPolicy `json:"multipart"`
+}
+
+// MultipartPolicy is when an upload is multipart and the part size it
+// starts from (grown to whole MiB so no upload needs more than MaxParts).
+type MultipartPolicy struct {
+	ThresholdBytes int64 `json:"threshold_bytes"`
+	PartSizeBytes  int64 `json:"part_size_bytes"`
+	MaxParts       int   `json:"max_parts"`
 }
 
 // Lookup answers which of the user's recordings hold each digest's
@@ -69,7 +82,9 @@ func (s *Service) Lookup(ctx context.Context, userID string, req LookupRequest) 
 	if err != nil {
 		return LookupResult{}, err
 	}
-	out := LookupResult{Results: make([]LedgerEntry, 0, len(req.SHA256))}
+	out := LookupResult{Results: make([]LedgerEntry, 0, len(req.SHA256)), Multipart: MultipartPolicy{
+		ThresholdBytes: s.cfg.MultipartThresholdBytes, PartSizeBytes: s.cfg.MultipartPartSize, MaxParts: config.MaxParts,
+	}}
 	for _, d := range req.SHA256 {
 		e := LedgerEntry{SHA256: d, Recordings: []LedgerRecording{}}
 		for _, r := range found[d] {
