@@ -87,8 +87,16 @@ func runSync(ctx context.Context, e *env, o syncOptions) error {
 		return fmt.Errorf("%s is synced with account %s at %s, not the one signed in; sync another folder", o.dir, st.User, st.API)
 	}
 	s := &syncer{e: e, o: o, dir: o.dir, state: st, claimed: map[string]bool{}, counts: map[string]int{}}
-	err = s.pull(ctx)
-	if err == nil {
+	if st.Cursor == "" {
+		// A folder synced for the first time is looked up in the ledger
+		// before the account is listed, so its files are matched by
+		// content whatever their names, and not downloaded beside
+		// themselves; the listing then renames them as the account names
+		// them.
+		if _, err = s.push(ctx); err == nil {
+			err = s.pull(ctx)
+		}
+	} else if err = s.pull(ctx); err == nil {
 		var uploaded bool
 		if uploaded, err = s.push(ctx); err == nil && uploaded {
 			// Read our own uploads back now, so the next run with nothing

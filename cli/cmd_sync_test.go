@@ -145,8 +145,31 @@ func TestSyncKeepsTwoFoldersInStep(t *testing.T) {
 	tablet.syncCounted(b)
 	absent(t, filepath.Join(b, "memo (final).wav"))
 	sameFile(t, filepath.Join(b, ".trash", "memo (final).wav"), changed)
+
+	// Changed on the tablet while the laptop trashed it: the change is
+	// kept in place and backed up, not moved into .trash.
+	late := wav(6000)
+	write(t, filepath.Join(a, "late.wav"), late)
+	laptop.syncCounted(a)
+	tablet.syncCounted(b)
+	sameFile(t, filepath.Join(b, "late.wav"), late)
+	var lateID string
+	for _, it := range laptop.ls() {
+		if it.FileName == "late.wav" {
+			lateID = it.ID
+		}
+	}
+	edited := wav(7000)
+	write(t, filepath.Join(b, "late.wav"), edited)
+	laptop.ok("rm", lateID)
+	if sum, _ := tablet.syncCounted(b); !strings.Contains(sum, "1 uploaded") || !strings.Contains(sum, "0 moved to .trash") {
+		t.Errorf("a file changed here and trashed elsewhere: %s", sum)
+	}
+	sameFile(t, filepath.Join(b, "late.wav"), edited)
+	absent(t, filepath.Join(b, ".trash", "late.wav"))
+
 	if _, n := tablet.syncCounted(b); n != 1 {
-		t.Errorf("a second run after the purge made %d requests, want 1", n)
+		t.Errorf("a second run made %d requests, want 1", n)
 	}
 }
 
