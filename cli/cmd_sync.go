@@ -407,19 +407,25 @@ func (s *syncer) push(ctx context.Context) (uploaded bool, err error) {
 	}
 	var todo []localFile
 	var replaces []string // the recording a changed file stood for
+	walked := map[string]bool{}
 	for _, lf := range files {
 		rel, err := filepath.Rel(s.dir, lf.path)
 		if err != nil {
 			return false, err
 		}
+		walked[filepath.ToSlash(rel)] = true
 		id, kept := byName[filepath.ToSlash(rel)]
-		if kept {
-			if st, err := os.Lstat(lf.path); err == nil && s.state.Files[id].matches(st) {
-				continue
-			}
+		st, err := os.Lstat(lf.path)
+		if err == nil && (kept && s.state.Files[id].matches(st) || !kept && s.state.Copies[filepath.ToSlash(rel)].matches(st)) {
+			continue
 		}
 		todo = append(todo, lf)
 		replaces = append(replaces, id)
+	}
+	for name := range s.state.Copies {
+		if !walked[name] {
+			delete(s.state.Copies, name)
+		}
 	}
 	if len(todo) == 0 {
 		return false, nil
@@ -477,12 +483,14 @@ func (s *syncer) push(ctx context.Context) (uploaded bool, err error) {
 		switch first, dup := seen[digests[i]]; {
 		case dup:
 			results[i].note = "same content as " + first
+			s.copyOf(lf.path, digests[i])
 		case known && r.Status == "available" && !alive:
 			// Stored already (backed up from here or elsewhere, or this
 			// file was renamed here): this file stands for it now.
 			s.remember(r.ID, lf.path, digests[i])
 		case known:
 			results[i].note = fmt.Sprintf("same content as %s (%s)", r.ID, r.Status)
+			s.copyOf(lf.path, digests[i])
 		default:
 			seen[digests[i]] = lf.path
 			up = append(up, i)
@@ -531,13 +539,27 @@ func (s *syncer) push(ctx context.Context) (uploaded bool, err error) {
 
 // remember records the file at p as the local copy of recording id.
 func (s *syncer) remember(id, p, digest string) {
+	if f, ok := s.synced(p, digest); ok {
+		s.state.Files[id] = f
+		delete(s.state.Copies, f.Name)
+	}
+}
+
+// copyOf records the file at p as a copy not to back up while unchanged.
+func (s *syncer) copyOf(p, digest string) {
+	if f, ok := s.synced(p, digest); ok {
+		s.state.Copies[f.Name] = f
+	}
+}
+
+func (s *syncer) synced(p, digest string) (syncedFile, bool) {
 	st, err := os.Stat(p)
 	if err != nil {
-		return
+		return syncedFile{}, false
 	}
 	rel, err := filepath.Rel(s.dir, p)
 	if err != nil {
-		return
+		return syncedFile{}, false
 	}
-	s.state.Files[id] = syncedFile{Name: filepath.ToSlash(rel), Size: st.Size(), MTime: st.ModTime(), SHA256: digest}
+	return syncedFile{Name: filepath.ToSlash(rel), Size: st.Size(), MTime: st.ModTime(), SHA256: digest}, true
 }

@@ -168,6 +168,12 @@ func TestSyncKeepsTwoFoldersInStep(t *testing.T) {
 	sameFile(t, filepath.Join(b, "late.wav"), edited)
 	absent(t, filepath.Join(b, ".trash", "late.wav"))
 
+	// A copy of a synced file is not backed up twice, nor hashed and
+	// looked up again on the next run.
+	write(t, filepath.Join(b, "copies", "late copy.wav"), edited)
+	if sum, _ := tablet.syncCounted(b); !strings.Contains(sum, "0 uploaded") {
+		t.Errorf("a copy of a synced file: %s", sum)
+	}
 	if _, n := tablet.syncCounted(b); n != 1 {
 		t.Errorf("a second run made %d requests, want 1", n)
 	}

@@ -30,6 +30,11 @@ type syncState struct {
 	Cursor string `json:"cursor,omitempty"`
 	// Files is by recording id.
 	Files map[string]syncedFile `json:"files"`
+	// Copies are local files left out of the backup, by name: their
+	// content is another file's, or a recording's that another file
+	// stands for, or is in the trash, or was refused. Kept so that they
+	// are not hashed and looked up again on every run while unchanged.
+	Copies map[string]syncedFile `json:"copies,omitempty"`
 }
 
 // syncedFile is the local copy a recording matched when sync last saw
@@ -46,7 +51,7 @@ type syncedFile struct {
 }
 
 func loadSyncState(dir string) (*syncState, error) {
-	s := &syncState{path: filepath.Join(dir, syncStateName), Files: map[string]syncedFile{}}
+	s := &syncState{path: filepath.Join(dir, syncStateName), Files: map[string]syncedFile{}, Copies: map[string]syncedFile{}}
 	raw, err := os.ReadFile(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
@@ -59,6 +64,9 @@ func loadSyncState(dir string) (*syncState, error) {
 	}
 	if s.Files == nil {
 		s.Files = map[string]syncedFile{}
+	}
+	if s.Copies == nil {
+		s.Copies = map[string]syncedFile{}
 	}
 	return s, nil
 }
