@@ -27,8 +27,38 @@ import (
 // contract client wraps it, so each answer is checked against openapi.yaml.
 type gateway struct {
 	fn *function
-	// version is the integration's PayloadFormatVersion.
-	version string
+	// routes is the PayloadFormatVersion of the integration behind each
+	// route key of the function (template's functionSpec.routes).
+	routes map[string]string
+}
+
+// route is the route key API Gateway matches a request to: an explicit
+// route whose method and path fit (its path parameters with it), else
+// $default.
+func (g *gateway) route(req *http.Request) (key string, params map[string]string) {
+	for k := range g.routes {
+		method, path, ok := strings.Cut(k, " ")
+		if !ok || method != req.Method {
+			continue
+		}
+		want, got := strings.Split(path, "/"), strings.Split(req.URL.Path, "/")
+		if len(want) != len(got) {
+			continue
+		}
+		p := map[string]string{}
+		for i := range want {
+			if name, ok := strings.CutPrefix(want[i], "{"); ok && got[i] != "" {
+				p[strings.TrimSuffix(name, "}")] = got[i]
+			} else if want[i] != got[i] {
+				p = nil
+				break
+			}
+		}
+		if p != nil {
+			return k, p
+		}
+	}
+	return "$default", nil
 }
 
 // defaultSourceIP is the client address the gateway reports unless the
@@ -68,14 +98,23 @@ func (g *gateway) RoundTrip(req *http.Request) (*http.Response, error) {
 	if ip == "" {
 		ip = defaultSourceIP
 	}
+	key, params := g.route(req)
+	version, ok := g.routes[key]
+	if !ok {
+		// No route matched and the API has no $default route: API
+		// Gateway answers 404 without invoking anything.
+		return nil, fmt.Errorf("no route of the HTTP API takes %s %s (routes %v)", req.Method, req.URL.Path, g.routes)
+	}
 	var ev any
-	switch g.version {
+	switch version {
 	case "2.0":
-		ev = eventV2(req, body, ip, forced)
+		v2 := eventV2(req, body, ip, forced)
+		v2.RouteKey, v2.RequestContext.RouteKey, v2.PathParameters = key, key, params
+		ev = v2
 	case "1.0":
 		ev = eventV1(req, body, ip)
 	default:
-		return nil, fmt.Errorf("the HTTP API's integration has payload format version %q, which API Gateway does not send", g.version)
+		return nil, fmt.Errorf("the HTTP API's integration for %s has payload format version %q, which API Gateway does not send", key, version)
 	}
 	out, err := g.fn.invoke(req.Context(), ev)
 	if err != nil {
