@@ -214,6 +214,7 @@ var apiSteps = []apiStep{
 			t.Fatalf("search = %+v, %v; want the renamed recording", found, err)
 		}
 	}},
+	{"the change feed across a rename, the backup ledger", stepChanges},
 	{"transcription: PATCH /v1/me, POST and GET the transcript, Amazon's output", stepTranscripts},
 	{"shares: create, list, the public page and its audio, revoke", stepShares},
 	{"exports: start, the worker through the queue, the archive", stepExports},
