@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 	"unicode/utf8"
 
@@ -270,3 +271,28 @@ func requestID() string {
 // apiBase is the address the gateway's requests name: any host will do,
 // since nothing but the gateway sees it.
 var apiBase = (&url.URL{Scheme: "https", Host: "api.artefact.invalid"}).String()
+
+// TestGatewayMatchesTheTemplatesRoutes holds the gateway to API Gateway's
+// matching: an explicit route whose method and path fit, with its path
+// parameters, else $default.
+func TestGatewayMatchesTheTemplatesRoutes(t *testing.T) {
+	g := &gateway{routes: map[string]string{"$default": "2.0", "GET /s/{token}": "2.0", "GET /s/{token}/audio": "2.0"}}
+	for _, c := range []struct {
+		method, path, key, token string
+	}{
+		{http.MethodGet, "/s/abc", "GET /s/{token}", "abc"},
+		{http.MethodGet, "/s/abc/audio", "GET /s/{token}/audio", "abc"},
+		{http.MethodHead, "/s/abc", "$default", ""},
+		{http.MethodGet, "/s/", "$default", ""},
+		{http.MethodGet, "/v1/recordings/abc", "$default", ""},
+	} {
+		req, err := http.NewRequest(c.method, apiBase+c.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, params := g.route(req)
+		if key != c.key || params["token"] != c.token {
+			t.Errorf("%s %s: route %q %v; want %q with token %q", c.method, c.path, key, params, c.key, c.token)
+		}
+	}
+}
