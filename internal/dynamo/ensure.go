@@ -102,19 +102,30 @@ func createTableInput(name string, t Table) *dynamodb.CreateTableInput {
 	return in
 }
 
-// Ping checks that every table exists and is active; /readyz uses it.
+// Ping checks that every table exists and is active; /readyz uses it. The
+// tables are described at once: one after another, a dozen round trips
+// outgrew the readiness check's time budget on a busy machine.
 func Ping(ctx context.Context, client *dynamodb.Client, prefix string) error {
+	errs := make(chan error, len(Schema))
 	for _, t := range Schema {
-		name := TableName(prefix, t.Name)
-		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
-		if err != nil {
-			return fmt.Errorf("table %s: %w", name, err)
-		}
-		if s := out.Table.TableStatus; s != types.TableStatusActive && s != types.TableStatusUpdating {
-			return fmt.Errorf("table %s is %s", name, s)
-		}
+		go func() {
+			name := TableName(prefix, t.Name)
+			out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
+			switch {
+			case err != nil:
+				errs <- fmt.Errorf("table %s: %w", name, err)
+			case out.Table.TableStatus != types.TableStatusActive && out.Table.TableStatus != types.TableStatusUpdating:
+				errs <- fmt.Errorf("table %s is %s", name, out.Table.TableStatus)
+			default:
+				errs <- nil
+			}
+		}()
 	}
-	return nil
+	var all []error
+	for range Schema {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
 }
 
 // schemaKeys and describeKeys render a table's key schema and indexes the
