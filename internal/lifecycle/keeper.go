@@ -239,6 +239,7 @@ func (k *Keeper) landed(ctx context.Context, rec recording.Recording, info s3.Ob
 	// The object's tags were signed into its upload URL (s3.OwnerTags);
 	// what is learned here (duration, status) goes to the record only,
 	// where operators and the app read it, and costs no request to storage.
+	k.indexConfirmedName(ctx, rec)
 	now := k.now()
 	applied, err := k.Store.ConfirmUpload(ctx, rec, obj, now)
 	if err != nil || !applied {
