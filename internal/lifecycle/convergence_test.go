@@ -67,6 +67,7 @@ func TestEverythingConverges(t *testing.T) {
 	w.check(t)
 	w.checkShares(t, shared)
 	w.checkTranscripts(t)
+	w.checkSearchIndex(t)
 }
 
 type world struct {

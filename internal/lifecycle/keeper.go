@@ -343,7 +343,7 @@ func (k *Keeper) available(ctx context.Context, rec recording.Recording) (string
 	if err != nil || !applied {
 		return "", err
 	}
-	return OutcomeRecordRemoved, k.dropTranscript(ctx, rec)
+	return OutcomeRecordRemoved, k.dropRemoved(ctx, rec)
 }
 
 // trashed purges a recording whose time in the trash is over, and drops one
@@ -354,7 +354,7 @@ func (k *Keeper) trashed(ctx context.Context, rec recording.Recording) (string, 
 		if err != nil || !applied {
 			return "", err
 		}
-		return OutcomeRecordRemoved, k.dropTranscript(ctx, rec)
+		return OutcomeRecordRemoved, k.dropRemoved(ctx, rec)
 	} else if err != nil {
 		return "", err
 	}

@@ -88,3 +88,12 @@ func (k *Keeper) indexConfirmedName(ctx context.Context, rec recording.Recording
 		k.Log.WarnContext(ctx, "index confirmed recording's name", "recording_id", rec.ID, "error", err)
 	}
 }
+
+// dropRemoved removes what was built from a recording whose record went
+// because its object disappeared: its transcript, then its search items.
+func (k *Keeper) dropRemoved(ctx context.Context, rec recording.Recording) error {
+	if err := k.dropTranscript(ctx, rec); err != nil {
+		return err
+	}
+	return k.Store.Unindex(ctx, rec.UserID, rec.ID)
+}

@@ -152,3 +152,31 @@ func TestTranscriptIndexedAfterPurgeIsRemoved(t *testing.T) {
 		t.Errorf("found: %q", got)
 	}
 }
+
+// A recording whose object disappeared behind the API's back loses its
+// record, and with it its search items.
+func TestRecordRemovedWithItsObjectLeavesTheIndex(t *testing.T) {
+	t.Parallel()
+	s := stack.Start(t, testenv.Get(t), stack.Options{})
+	c, uid := login(t, s, "vanishing")
+	up := c.upload("Vanishing act.m4a", "audio/mp4", audioBytes("audio/mp4", 5000))
+	if got := c.search("vanishing", "").ids(); !slices.Equal(got, []string{up.ID}) {
+		t.Fatalf("before: %q", got)
+	}
+	rec, err := s.Store.GetRecording(context.Background(), uid, up.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Objects.Delete(context.Background(), rec.Key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Keeper.Converge(context.Background(), uid, up.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store.GetRecording(context.Background(), uid, up.ID); err == nil {
+		t.Fatal("the record outlived its object")
+	}
+	if n := searchItems(t, s, uid, up.ID); n != 0 {
+		t.Errorf("the removed recording left %d search items", n)
+	}
+}
