@@ -227,6 +227,9 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	// BatchGetItem, across the recordings and search tables.
 	apiFn.allow("SearchResults", []string{"dynamodb:BatchGetItem"},
 		tableARNs(dynamo.RecordingsTable, dynamo.SearchTable)...)
+	// A guarded read of one recording, and the devices list, read the
+	// session in the same BatchGetItem (dynamo.Store.getWithSession).
+	apiFn.allow("SessionReads", []string{"dynamodb:BatchGetItem"}, tableARNs(dynamo.SessionsTable)...)
 	// PutObject also covers CreateMultipartUpload, UploadPart (signed for
 	// clients) and CompleteMultipartUpload; a delete or an account deletion
 	// aborts a pending multipart upload, and GET .../parts reads ListParts.

@@ -99,7 +99,11 @@ func From(c config.Config, awsCfg aws.Config) Clients {
 		DynamoDB: ddb,
 		S3:       s3.NewFromConfig(awsCfg, s3Opts(c.S3Endpoint)),
 		Presign:  public,
-		Lambda:   lambda.NewFromConfig(awsCfg),
+		Lambda: lambda.NewFromConfig(awsCfg, func(o *lambda.Options) {
+			if c.LambdaEndpoint != "" {
+				o.BaseEndpoint = aws.String(c.LambdaEndpoint)
+			}
+		}),
 		Transcribe: transcribe.NewFromConfig(awsCfg, func(o *transcribe.Options) {
 			if c.Transcription.Endpoint != "" {
 				o.BaseEndpoint = aws.String(c.Transcription.Endpoint)

@@ -35,6 +35,10 @@ type Config struct {
 	// on the LAN can reach a local MinIO the server itself talks to on loopback.
 	S3PublicEndpoint string
 	S3PathStyle      bool
+	// LambdaEndpoint is where EVENTS_FUNCTION_NAME is invoked when it is
+	// not AWS (the SDK reads the same variable on its own when it loads
+	// its configuration; tests build their clients without that).
+	LambdaEndpoint string
 
 	UploadURLTTL     time.Duration
 	DownloadURLTTL   time.Duration
@@ -194,6 +198,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Bucket:           r.str("S3_BUCKET", DefaultBucket),
 		DynamoEndpoint:   r.endpoint("AWS_ENDPOINT_URL_DYNAMODB"),
 		S3Endpoint:       r.endpoint("AWS_ENDPOINT_URL_S3"),
+		LambdaEndpoint:   r.endpoint("AWS_ENDPOINT_URL_LAMBDA"),
 		S3PublicEndpoint: r.endpoint("S3_PUBLIC_ENDPOINT"),
 
 		UploadURLTTL:     r.duration("UPLOAD_URL_TTL", 15*time.Minute, time.Second, maxPresignTTL),

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // engineStack is a whole backend whose transcription engine is the local
 // one, delivering its events to the stack's events handler as the local
 // stack's webhook does.
-func engineStack(t *testing.T, extra map[string]string) (*stack.Stack, *devtranscribe.Engine) {
+func engineStack(t testing.TB, extra map[string]string) (*stack.Stack, *devtranscribe.Engine) {
 	t.Helper()
 	for _, tool := range []string{"ffmpeg", "pocketsphinx_continuous"} {
 		if _, err := os.Stat("/usr/bin/" + tool); err != nil {
@@ -56,7 +56,7 @@ func engineStack(t *testing.T, extra map[string]string) (*stack.Stack, *devtrans
 
 type clip struct{ file, reference string }
 
-func clips(t *testing.T) []clip {
+func clips(t testing.TB) []clip {
 	t.Helper()
 	f, err := os.Open("testdata/librivox/reference.tsv")
 	if err != nil {
@@ -77,7 +77,7 @@ func clips(t *testing.T) []clip {
 var contentTypes = map[string]string{".wav": "audio/wav", ".flac": "audio/flac", ".opus": "audio/ogg"}
 
 // upload stores a clip as an app would and answers its recording id.
-func upload(t *testing.T, s *stack.Stack, token, path string, extra map[string]any) string {
+func upload(t testing.TB, s *stack.Stack, token, path string, extra map[string]any) string {
 	t.Helper()
 	body, err := os.ReadFile(path)
 	if err != nil {
@@ -97,7 +97,7 @@ func upload(t *testing.T, s *stack.Stack, token, path string, extra map[string]a
 	return up.Recording.ID
 }
 
-func waitTranscript(t *testing.T, s *stack.Stack, token, id string) client.Transcript {
+func waitTranscript(t testing.TB, s *stack.Stack, token, id string) client.Transcript {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {

@@ -386,7 +386,18 @@ func (s *Store) Search(ctx context.Context, userID string, req SearchRequest, no
 	if err != nil {
 		return nil, err
 	}
-	hits := search.Rank(req.Terms, slices.Concat(postings...))
+	all := slices.Concat(postings...)
+	hits := search.Rank(req.Terms, all)
+	spoken := map[string]map[string]bool{} // recording id -> terms its transcript holds
+	for _, p := range all {
+		if p.Field == search.FieldTranscript {
+			if spoken[p.RecordingID] == nil {
+				spoken[p.RecordingID] = map[string]bool{}
+			}
+			spoken[p.RecordingID][p.Term] = true
+		}
+	}
+	names := nameCheck{terms: req.Terms, spoken: spoken}
 	want := map[recording.Status]bool{}
 	for _, st := range req.Statuses {
 		want[st] = true
@@ -395,7 +406,7 @@ func (s *Store) Search(ctx context.Context, userID string, req SearchRequest, no
 	for wave := 0; wave < maxSearchWaves && len(hits) > 0 && len(results) < req.Limit; wave++ {
 		// Ask for a few more than missing: some may be passed over.
 		n := min(len(hits), req.Limit-len(results)+2)
-		found, err := s.searchWave(carrying(ctx), userID, hits[:n], want, now)
+		found, err := s.searchWave(carrying(ctx), userID, hits[:n], want, names, now)
 		if err != nil {
 			return nil, err
 		}
@@ -464,7 +475,8 @@ var searchProjection = listProjection + ", #ttl"
 // searchWave reads the hits' records and snippet chunks in one
 // BatchGetItem (more when over its 100 keys) and keeps those whose record
 // is, now, in a wanted status.
-func (s *Store) searchWave(ctx context.Context, userID string, hits []search.Hit, want map[recording.Status]bool, now time.Time) ([]SearchResult, error) {
+func (s *Store) searchWave(ctx context.Context, userID string, hits []search.Hit, want map[recording.Status]bool,
+	names nameCheck, now time.Time) ([]SearchResult, error) {
 	var recKeys, chunkKeys []map[string]types.AttributeValue
 	seenChunk := map[string]bool{}
 	for _, h := range hits {
@@ -506,6 +518,11 @@ func (s *Store) searchWave(ctx context.Context, userID string, hits []search.Hit
 		rec, ok := recs[h.RecordingID]
 		if !ok || !want[rec.Status] {
 			continue
+		}
+		if h.InName {
+			if h.InName, ok = names.holds(rec); !ok {
+				continue
+			}
 		}
 		r := SearchResult{Recording: rec, Hit: h, Segments: map[int]search.Segment{}}
 		decoded := map[int][]search.Segment{}
@@ -582,4 +599,36 @@ func (s *Store) batchGet(ctx context.Context, recKeys, searchKeys []map[string]t
 		}
 	}
 	return nil
+}
+
+// nameCheck holds a hit's name match to the recording's current name. A
+// rename answers before its name is reindexed (by the events function), so
+// the index may still hold the old name's postings for a while: a term
+// found only there does not count.
+type nameCheck struct {
+	terms  []string
+	spoken map[string]map[string]bool
+}
+
+// holds says whether rec still has every query term in its current name
+// or its transcript, and whether its name has any. A pending recording's
+// name counts for nothing: its name is indexed as it is confirmed, a
+// moment before the record says so.
+func (c nameCheck) holds(rec recording.Recording) (inName, ok bool) {
+	current := map[string]bool{}
+	if rec.Status != recording.StatusPending {
+		for _, t := range search.Terms(search.NameText(rec.FileName)) {
+			current[t] = true
+		}
+	}
+	for _, t := range c.terms {
+		switch {
+		case current[t]:
+			inName = true
+		case c.spoken[rec.ID][t]:
+		default:
+			return false, false
+		}
+	}
+	return inName, true
 }

@@ -34,6 +34,10 @@ func TestSearchRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := availableRec(t, s, u.ID, 10, now)
+	// Search holds a name match to the record's name: the record has it.
+	if _, err := s.Rename(ctx, u.ID, rec.ID, "Budget review 예산.m4a"); err != nil {
+		t.Fatal(err)
+	}
 	c.take()
 	if err := s.IndexNewName(ctx, u.ID, rec.ID, "Budget review 예산.m4a"); err != nil {
 		t.Fatal(err)

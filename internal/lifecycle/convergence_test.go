@@ -70,6 +70,7 @@ func TestEverythingConverges(t *testing.T) {
 	w.checkShares(t, shared)
 	w.checkTranscripts(t)
 	w.checkFeeds(t, followers)
+	w.checkSearchIndex(t)
 }
 
 type world struct {

@@ -242,6 +242,7 @@ func (k *Keeper) landed(ctx context.Context, rec recording.Recording, info s3.Ob
 	// The object's tags were signed into its upload URL (s3.OwnerTags);
 	// what is learned here (duration, status) goes to the record only,
 	// where operators and the app read it, and costs no request to storage.
+	k.indexConfirmedName(ctx, rec)
 	now := k.now()
 	applied, err := k.Store.ConfirmUpload(ctx, rec, obj, now)
 	if err != nil || !applied {
@@ -345,7 +346,7 @@ func (k *Keeper) available(ctx context.Context, rec recording.Recording) (string
 	if err != nil || !applied {
 		return "", err
 	}
-	return OutcomeRecordRemoved, k.dropTranscript(ctx, rec)
+	return OutcomeRecordRemoved, k.dropRemoved(ctx, rec)
 }
 
 // trashed purges a recording whose time in the trash is over, and drops one
@@ -356,7 +357,7 @@ func (k *Keeper) trashed(ctx context.Context, rec recording.Recording) (string, 
 		if err != nil || !applied {
 			return "", err
 		}
-		return OutcomeRecordRemoved, k.dropTranscript(ctx, rec)
+		return OutcomeRecordRemoved, k.dropRemoved(ctx, rec)
 	} else if err != nil {
 		return "", err
 	}

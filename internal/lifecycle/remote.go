@@ -63,3 +63,28 @@ func (r Remote) Converge(ctx context.Context, userID, recordingID, key string) (
 	}
 	return ans.Outcome, nil
 }
+
+// ReindexRequest is the payload that asks the events function to index a
+// recording's current name (after a rename). It has no answer: the API
+// invokes it asynchronously, so a rename stays one DynamoDB round trip.
+type ReindexRequest struct {
+	Reindex *ConvergeKey `json:"reindex"`
+}
+
+// ReindexName asks the events function to reindex the recording's name and
+// returns once Lambda has queued the request (an Event invocation, which
+// Lambda retries on its own).
+func (r Remote) ReindexName(ctx context.Context, userID, recordingID string) error {
+	payload, err := json.Marshal(ReindexRequest{Reindex: &ConvergeKey{UserID: userID, RecordingID: recordingID}})
+	if err != nil {
+		return err
+	}
+	if _, err := r.Lambda.Invoke(ctx, &lambda.InvokeInput{
+		FunctionName:   aws.String(r.Function),
+		InvocationType: types.InvocationTypeEvent,
+		Payload:        payload,
+	}); err != nil {
+		return fmt.Errorf("invoke %s to reindex %s/%s: %w", r.Function, userID, recordingID, err)
+	}
+	return nil
+}

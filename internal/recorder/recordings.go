@@ -198,9 +198,6 @@ func (s *Service) Create(ctx context.Context, userID string, req CreateRequest) 
 	if err != nil {
 		return Created{}, err
 	}
-	if !replayed { // a replay's recording was indexed when it was made
-		s.indexName(ctx, rec, true)
-	}
 	out := Created{Recording: rec, Replayed: replayed}
 	// No URL may outlive the record's window: the reconciler closes the
 	// record once the window and the grace after it are over.
@@ -353,7 +350,7 @@ func (s *Service) Rename(ctx context.Context, userID, id string, req RenameReque
 	if err != nil {
 		return recording.Recording{}, err
 	}
-	s.indexName(ctx, rec, false)
+	s.reindexName(ctx, rec)
 	return rec, nil
 }
 

@@ -91,16 +91,22 @@ func matches(f dynamo.SearchResult, terms []string) []search.Match {
 	return out
 }
 
-// indexName keeps the name index in step with a recording's name; fresh:
-// the recording was just created, so nothing of it is indexed yet. The
-// record is already written: a failure is logged, not answered, and the
-// recording is found by its name again at its next rename.
-func (s *Service) indexName(ctx context.Context, rec recording.Recording, fresh bool) {
-	index := s.store.IndexName
-	if fresh {
-		index = s.store.IndexNewName
+// NameIndexer makes a recording findable by its current name:
+// lifecycle.Keeper in this process, lifecycle.Remote through the events
+// function, lifecycle.LocalReindex after the request.
+type NameIndexer interface {
+	ReindexName(ctx context.Context, userID, recordingID string) error
+}
+
+// reindexName asks for a renamed recording's name to be indexed. The
+// record is already written: a failure is logged, not answered. Search
+// checks name matches against the current name, so the old name never
+// finds it; the new one does from the next rename on.
+func (s *Service) reindexName(ctx context.Context, rec recording.Recording) {
+	if s.names == nil {
+		return
 	}
-	if err := index(context.WithoutCancel(ctx), rec.UserID, rec.ID, rec.FileName); err != nil {
-		s.log.WarnContext(ctx, "index recording name", "recording_id", rec.ID, "error", err)
+	if err := s.names.ReindexName(context.WithoutCancel(ctx), rec.UserID, rec.ID); err != nil {
+		s.log.WarnContext(ctx, "reindex recording name", "recording_id", rec.ID, "error", err)
 	}
 }

@@ -40,7 +40,10 @@ type Deps struct {
 	// Converger converges a recording at complete (nil: the Keeper, in
 	// this process).
 	Converger Converger
-	Verifier  *auth.Verifier
+	// Names reindexes a recording's name after a rename (nil: the
+	// Keeper, in this process, before the rename answers).
+	Names    NameIndexer
+	Verifier *auth.Verifier
 	// Providers are the identity providers called on a user's behalf
 	// (nil: none).
 	Providers *providers.Set
@@ -57,6 +60,7 @@ type Service struct {
 	objects   *s3.Store
 	keeper    *lifecycle.Keeper
 	converger Converger
+	names     NameIndexer
 	verifier  *auth.Verifier
 	providers *providers.Set
 	limits    recording.Limits
@@ -75,12 +79,15 @@ func New(d Deps) *Service {
 	if d.Converger == nil && d.Keeper != nil {
 		d.Converger = d.Keeper
 	}
+	if d.Names == nil && d.Keeper != nil {
+		d.Names = d.Keeper
+	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
 		cfg: d.Config, log: d.Log, ddb: d.DynamoDB, store: d.Store, nonces: d.Nonces, objects: d.Objects,
-		keeper: d.Keeper, converger: d.Converger, verifier: d.Verifier, providers: d.Providers, now: d.Now,
+		keeper: d.Keeper, converger: d.Converger, names: d.Names, verifier: d.Verifier, providers: d.Providers, now: d.Now,
 		limits: recording.Limits{
 			MaxUploadBytes: d.Config.MaxUploadBytes, MaxBytes: d.Config.QuotaMaxBytes,
 			MaxRecordings: d.Config.QuotaMaxRecordings, MaxPending: d.Config.QuotaMaxPendingUploads,

@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"time"
 
@@ -93,11 +94,18 @@ func (s *Service) OpenShare(ctx context.Context, token string) (SharedRecording,
 	return out, nil
 }
 
-// transcriptForShare is where a share's page gets the recording's
-// transcript. Transcripts are another feature's; until it lands there is
-// none, and the page leaves the section out.
-func (s *Service) transcriptForShare(_ context.Context, _ recording.Recording) (string, error) {
-	return "", nil
+// transcriptForShare is the recording's transcript text, or "" while it
+// has none: one Query of the transcript's segments, made only for a
+// recording whose transcript completed.
+func (s *Service) transcriptForShare(ctx context.Context, rec recording.Recording) (string, error) {
+	if rec.TranscriptStatus != recording.TranscriptCompleted || s.keeper == nil {
+		return "", nil
+	}
+	t, err := s.keeper.Transcript(ctx, rec)
+	if err != nil {
+		return "", fmt.Errorf("shared recording's transcript: %w", err)
+	}
+	return t.Text, nil
 }
 
 // ShareAudio checks the share again and signs a short GET of its audio.

@@ -24,6 +24,7 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (*lifecycle.C
 		Source     string                 `json:"source"`
 		DetailType string                 `json:"detail-type"`
 		Converge   *lifecycle.ConvergeKey `json:"converge"`
+		Reindex    *lifecycle.ConvergeKey `json:"reindex"`
 	}
 	if err := json.Unmarshal(raw, &probe); err == nil {
 		switch {
@@ -31,6 +32,8 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (*lifecycle.C
 			return nil, h.Reconcile(ctx)
 		case probe.Converge != nil:
 			return h.Converge(ctx, *probe.Converge)
+		case probe.Reindex != nil:
+			return nil, h.Reindex(ctx, *probe.Reindex)
 		case probe.Source == transcribe.EventSource && probe.DetailType == transcribe.EventDetailType:
 			return nil, h.TranscribeJobChanged(ctx, raw)
 		}
@@ -89,4 +92,18 @@ func (h *Handler) Reconcile(ctx context.Context) error {
 	h.Log.InfoContext(ctx, "reconcile pass", "component", "reconciler", "examined", rep.Examined,
 		"fixed", rep.Fixed(), "failed", rep.Failed, "accounts_finished", rep.Accounts, "more", rep.More, "outcomes", rep.Outcomes)
 	return errors.Join(err, h.sweepExports(ctx, max))
+}
+
+// Reindex indexes the name of the recording the API renamed. An error
+// makes Lambda retry the asynchronous invocation.
+func (h *Handler) Reindex(ctx context.Context, k lifecycle.ConvergeKey) error {
+	if !recording.ValidID(k.RecordingID) || k.UserID == "" {
+		h.Log.ErrorContext(ctx, "reindex request names no recording", "request", fmt.Sprintf("%+v", k))
+		return nil // retrying cannot fix it
+	}
+	if err := h.Keeper.ReindexName(ctx, k.UserID, k.RecordingID); err != nil {
+		h.Log.ErrorContext(ctx, "reindex request", "user_id", k.UserID, "recording_id", k.RecordingID, "error", err)
+		return err
+	}
+	return nil
 }

@@ -46,6 +46,10 @@ type App struct {
 	// archives (the export Lambda on AWS, this process locally).
 	Exports      *export.Service
 	ExportWorker *export.Worker
+	// Names reindexes a renamed recording's name after the rename
+	// answers: in this process, or with EVENTS_FUNCTION_NAME through an
+	// asynchronous invoke of the events function.
+	Names recorder.NameIndexer
 	// Now is the clock every part was given.
 	Now func() time.Time
 }
@@ -107,16 +111,20 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opt
 	a.Store.SetChangeRetention(cfg.ChangesRetention)
 	a.Keeper = &lifecycle.Keeper{
 		Store: a.Store, Objects: a.Objects, Log: log, Now: now, TrashRetention: cfg.TrashRetention, Providers: set,
-		Transcription: transcription(cfg, clients),
+		Transcription: transcription(cfg, clients, a.Store),
 		Exports:       dynamo.NewExports(clients.DynamoDB, cfg.TablePrefix),
 	}
 	a.Converger = a.Keeper
 	if cfg.EventsFunctionName != "" {
 		a.Converger = lifecycle.Remote{Lambda: clients.Lambda, Function: cfg.EventsFunctionName}
 	}
+	a.Names = &lifecycle.LocalReindex{Keeper: a.Keeper}
+	if cfg.EventsFunctionName != "" {
+		a.Names = lifecycle.Remote{Lambda: clients.Lambda, Function: cfg.EventsFunctionName}
+	}
 	a.Service = recorder.New(recorder.Deps{
 		Config: cfg, Log: log, DynamoDB: clients.DynamoDB, Store: a.Store, Nonces: a.Nonces, Objects: a.Objects,
-		Keeper: a.Keeper, Converger: a.Converger, Verifier: verifier, Providers: set, Now: now,
+		Keeper: a.Keeper, Converger: a.Converger, Names: a.Names, Verifier: verifier, Providers: set, Now: now,
 	})
 	buildExports(a, o.transcripts)
 	return a, nil
@@ -143,10 +151,9 @@ func FromEnv(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 }
 
 // transcription is the Keeper's engine when the configuration enables one.
-// Completed transcripts go nowhere else yet: a search index is fed through
-// the Sink.
-func transcription(cfg config.Config, clients awsclients.Clients) lifecycle.Transcription {
-	t := lifecycle.Transcription{MinutesPerMonth: cfg.Transcription.MinutesPerMonth, Sink: lifecycle.NoTranscriptSink{}}
+// Completed transcripts feed the search index.
+func transcription(cfg config.Config, clients awsclients.Clients, store *dynamo.Store) lifecycle.Transcription {
+	t := lifecycle.Transcription{MinutesPerMonth: cfg.Transcription.MinutesPerMonth, Sink: lifecycle.SearchIndex{Store: store}}
 	if cfg.Transcription.Enabled && clients.Transcribe != nil {
 		t.Engine = &transcribe.Engine{
 			Client: clients.Transcribe, Bucket: cfg.Bucket, Languages: cfg.Transcription.Languages, MaxSpeakers: 10,

@@ -146,11 +146,13 @@ func TestSearchFindsWhatWasSaid(t *testing.T) {
 		t.Errorf("the purged recording left %d search items", n)
 	}
 
-	// A rename replaces the name's terms.
+	// A rename replaces the name's terms: the old name is not found even
+	// before the reindex the rename asked for has run.
 	wantStatus(t, c.do("PATCH", "/v1/recordings/"+cafe.ID, map[string]any{"file_name": "Roadmap.m4a"}), 200)
 	if got := c.search("notes", "").ids(); len(got) != 0 {
 		t.Errorf("the old name is still found: %q", got)
 	}
+	s.WaitReindexed()
 	if got := c.search("roadmap", "").ids(); !slices.Equal(got, []string{cafe.ID}) {
 		t.Errorf("the new name: %q", got)
 	}

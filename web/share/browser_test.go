@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +88,7 @@ type shown struct {
 	DurationText  string  `json:"durationText"`
 	DurationMS    int64   `json:"durationMs"`
 	PlayerSeconds float64 `json:"playerSeconds"`
+	Transcript    string  `json:"transcript"`
 }
 
 // TestSharedPagePlays opens a share's link in Chromium: the page loads
@@ -95,8 +97,8 @@ type shown struct {
 // revoked the audio is refused and the page answers 404.
 func TestSharedPagePlays(t *testing.T) {
 	chromium, tools, node := browserTools(t)
-	s := stack.Start(t, testenv.Get(t), stack.Options{})
-	token, _ := s.Login(t, "share-browser")
+	s := transcribingStack(t)
+	token, userID := s.Login(t, "share-browser")
 	const name = "강의 녹음 <1>.wav"
 	body := tone(3)
 	up := s.CreateUpload(t, token, name, "audio/wav", int64(len(body)))
@@ -104,6 +106,7 @@ func TestSharedPagePlays(t *testing.T) {
 		t.Fatalf("put: %d", st)
 	}
 	rec := s.WaitStatus(t, token, up.Recording.ID, "available")
+	completeTranscript(t, s, userID, rec.ID, "speakers.json")
 	var sh struct {
 		ID  string `json:"id"`
 		URL string `json:"url"`
@@ -144,6 +147,9 @@ func TestSharedPagePlays(t *testing.T) {
 	t.Logf("the page showed %+v", got)
 	if got.Name != name || got.DurationMS != 3000 || got.DurationText != "0:03" {
 		t.Errorf("the page shows %q lasting %d ms (%q), want %q, 3000 ms (0:03)", got.Name, got.DurationMS, got.DurationText, name)
+	}
+	if !strings.Contains(got.Transcript, "quarterly report") {
+		t.Errorf("the page shows the transcript %q, want the recording's (quarterly report)", got.Transcript)
 	}
 	if math.Abs(got.PlayerSeconds-3) > 0.05 {
 		t.Errorf("the player's duration is %.3f s, want 3", got.PlayerSeconds)

@@ -56,6 +56,8 @@ type Stack struct {
 	Logs *SyncBuffer
 
 	clock *Clock
+	// names is the in-process reindexer renames ask (WaitReindexed).
+	names *lifecycle.LocalReindex
 }
 
 // Options tune a stack.
@@ -144,6 +146,7 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 		Env: env, Config: cfg, Clients: parts.Clients, Issuer: iss, IssuerURL: issuerURL, Logs: logs, clock: o.Clock,
 		Store: parts.Store, Objects: parts.Objects, Keeper: parts.Keeper,
 	}
+	s.names, _ = parts.Names.(*lifecycle.LocalReindex)
 	s.Handler = api.New(api.Deps{Config: cfg, Log: log, Service: parts.Service, Now: parts.Now, Exports: parts.Exports})
 	s.ExportWorker = parts.ExportWorker
 	apiSrv := httptest.NewServer(s.Handler)
@@ -279,4 +282,12 @@ func (s *Stack) EmittedMetrics(t testing.TB) map[string]bool {
 		}
 	}
 	return emitted
+}
+
+// WaitReindexed returns once every name reindex a rename asked for so far
+// has finished (renames reindex after they answer, as on AWS).
+func (s *Stack) WaitReindexed() {
+	if s.names != nil {
+		s.names.Wait()
+	}
 }

@@ -54,6 +54,7 @@ try {
     durationText: (await page.locator('#duration').textContent()).trim(),
     durationMs: Number(await page.locator('#duration').getAttribute('data-ms')),
     playerSeconds: played.duration,
+    transcript: (await page.locator('#transcript p').count()) ? (await page.locator('#transcript p').textContent()).trim() : '',
   };
   check(violations.length === 0, `no console errors or CSP violations: ${violations.join('; ')}`);
   console.log(JSON.stringify(shown));
