@@ -15,8 +15,11 @@ import { onButtonError } from './ui.js';
 import * as recordings from './views/recordings.js';
 import * as trash from './views/trash.js';
 import * as account from './views/account.js';
+import * as shares from './views/shares.js';
+import * as devices from './views/devices.js';
+import { deviceName } from './format.js';
 
-const VIEWS = { recordings, trash, account };
+const VIEWS = { recordings, trash, shares, devices, account };
 const $ = (id) => document.getElementById(id);
 
 function showError(err) {
@@ -137,7 +140,11 @@ window.addEventListener('online', () => {
 // --- signing in
 
 async function login(provider, idToken, nonce) {
-  keepSession(await api('POST', '/v1/auth/login', { provider, id_token: idToken, nonce }));
+  // The sessions list names this device by it, so a person can tell
+  // which sign-in to end.
+  keepSession(await api('POST', '/v1/auth/login', {
+    provider, id_token: idToken, nonce, device_name: deviceName(navigator.userAgent),
+  }));
   say(`Signed in as ${displayName(currentSession().user)}.`);
   render();
 }

@@ -162,3 +162,63 @@ export function trashNotice(days) {
   }
   return 'It goes to the trash, where you can restore it until it is deleted for good.';
 }
+
+// deviceName is what the sessions list calls this browser: "Chrome on
+// Android". The user agent is only a hint, and the list shows it as such.
+export function deviceName(ua) {
+  const s = String(ua || '');
+  const browser = /Edg\//.test(s) ? 'Edge'
+    : /SamsungBrowser\//.test(s) ? 'Samsung Internet'
+      : /Firefox\/|FxiOS\//.test(s) ? 'Firefox'
+        : /Chrome\/|Chromium\/|CriOS\//.test(s) ? 'Chrome'
+          : /Safari\//.test(s) ? 'Safari' : 'Web browser';
+  const os = /iPhone/.test(s) ? 'iPhone'
+    : /iPad/.test(s) ? 'iPad'
+      : /Android/.test(s) ? 'Android'
+        : /Mac OS X|Macintosh/.test(s) ? 'macOS'
+          : /Windows/.test(s) ? 'Windows'
+            : /CrOS/.test(s) ? 'ChromeOS'
+              : /Linux/.test(s) ? 'Linux' : '';
+  return os ? `${browser} on ${os}` : browser;
+}
+
+// TRANSCRIPT_REASONS say why a recording has no transcript, for the
+// API's reason codes; the server's detail adds the specifics.
+const TRANSCRIPT_REASONS = {
+  transcription_off: 'transcription is switched off for your account',
+  monthly_allowance_used: 'this month’s transcription minutes are used up',
+  language_unsupported: 'the server cannot transcribe this language',
+  engine_failed: 'the transcription engine failed',
+  duration_unknown: 'the recording’s length is unknown',
+  too_long: 'the recording is longer than the engine takes',
+};
+
+// transcriptMessage says in words where a recording's transcript is, from
+// a transcript (or a recording's transcript_status and nothing else).
+export function transcriptMessage(t) {
+  const why = TRANSCRIPT_REASONS[t?.reason];
+  const because = why ? `: ${why}` : '';
+  switch (t?.status) {
+    case 'pending': return 'Transcribing… the words appear here when it is done.';
+    case 'completed': return t.segments?.length === 0 || t.text === '' ? 'Transcribed: no words were heard.' : 'Transcript. Tap a line to play from there.';
+    case 'failed': return `No transcript${because || ': the transcription failed'}.`;
+    case 'skipped': return `Not transcribed${because}.`;
+    case 'unsupported': return `Not transcribed${because || ': the server cannot transcribe this language'}.`;
+    default: return 'No transcript: this server does not transcribe recordings.';
+  }
+}
+
+// minutesLine is the month's transcription use from /v1/me's quota, or ''
+// when the server counts none.
+export function minutesLine(quota) {
+  const limit = quota?.transcription_minutes_limit;
+  if (typeof limit !== 'number') return '';
+  const used = quota.transcription_minutes_used ?? 0;
+  return `${used} of ${limit} transcription ${limit === 1 ? 'minute' : 'minutes'} used this month.`;
+}
+
+// shareExpiry is a share's end in words for its row.
+export function shareExpiry(share) {
+  const at = Date.parse(share?.expires_at ?? '');
+  return Number.isFinite(at) ? `plays until ${localMinute(new Date(at))}` : '';
+}

@@ -1,12 +1,12 @@
-// The recordings view: record, pick or drop files, the uploads in progress,
-// and the list as cards (one per recording) with play, download, rename and
-// delete.
+// The recordings view: search, record, pick or drop files, the uploads in
+// progress, and the list as cards (one per recording) with play, download,
+// share, rename and delete; the player with the transcript under it.
 
 import { api, listAll } from '../api.js';
 import { ask } from '../dialog.js';
 import {
   SORTS, clock, deleteMessage, duration, localMinute, localStamp, percent, problemMessage,
-  recordedAt, rejectMessage, size, sortRecordings, trashNotice,
+  recordedAt, rejectMessage, shareExpiry, size, sortRecordings, transcriptMessage, trashNotice,
 } from '../format.js';
 import { button, el } from '../ui.js';
 
@@ -34,6 +34,10 @@ export function mount(context) {
   drop.ondragleave = () => drop.classList.remove('over');
   drop.ondrop = (e) => { e.preventDefault(); drop.classList.remove('over'); addFiles(e.dataTransfer.files); };
   $('audio').addEventListener('loadedmetadata', findDuration);
+  $('audio').addEventListener('timeupdate', followTranscript);
+  $('search-form').onsubmit = (e) => { e.preventDefault(); search().catch(ctx.showError); };
+  $('search-clear').onclick = clearSearch;
+  $('share-close').onclick = () => { $('share-box').hidden = true; };
 }
 
 export async function show() {
@@ -232,10 +236,15 @@ function draw() {
 }
 
 const STATUS = { pending: 'Checking…', available: '', rejected: 'Not stored' };
+// A card's word for transcript_status; the player says the rest.
+const TRANSCRIPT_WORDS = {
+  pending: 'transcribing', completed: 'transcript', failed: 'no transcript', skipped: 'not transcribed', unsupported: 'not transcribed',
+};
 
 function card(rec) {
   const when = localMinute(new Date(rec.recorded_at || rec.created_at));
-  const facts = [when, duration(rec.duration_ms), size(rec.size_bytes)].filter(Boolean).join(' · ');
+  const facts = [when, duration(rec.duration_ms), size(rec.size_bytes), TRANSCRIPT_WORDS[rec.transcript_status]]
+    .filter(Boolean).join(' · ');
   const name = el('p', { class: 'name' }, rec.file_name);
   const li = el('li', {
     class: `card status-${rec.status}`, 'data-id': rec.id, 'data-status': rec.status,
@@ -248,6 +257,7 @@ function card(rec) {
     actions.append(
       button('Play', `Play ${rec.file_name}`, () => play(rec)),
       button('Download', `Download ${rec.file_name}`, () => download(rec)),
+      button('Share', `Share ${rec.file_name}`, () => share(rec)),
       button('Rename', `Rename ${rec.file_name}`, (b) => rename(rec, name, b)),
     );
   }
@@ -256,15 +266,127 @@ function card(rec) {
   return li;
 }
 
-async function play(rec) {
+// play loads the recording into the player, from atMs when given (a
+// search match, a transcript line), and shows its transcript under it.
+async function play(rec, atMs = 0) {
   const { download: dl } = await api('GET', `/v1/recordings/${rec.id}`);
   const audio = $('audio');
   audio.dataset.id = rec.id;
+  audio.dataset.startMs = String(atMs);
   $('player-name').textContent = rec.file_name;
   $('player').hidden = false;
+  $('details').hidden = false;
   audio.src = dl.url;
   audio.focus();
-  await audio.play().catch(() => {}); // autoplay may be refused; the controls are there
+  await Promise.all([
+    audio.play().catch(() => {}), // autoplay may be refused; the controls are there
+    showTranscript(rec).catch((err) => { $('transcript-status').textContent = problemMessage(rec.file_name, err.code, err.status); }),
+  ]);
+}
+
+// seek plays the loaded recording from ms, or loads it first.
+function seek(rec, ms) {
+  const audio = $('audio');
+  if (audio.dataset.id !== rec.id || !audio.src) return play(rec, ms);
+  audio.currentTime = ms / 1000;
+  return audio.play().catch(() => {});
+}
+
+let segments = [];
+
+async function showTranscript(rec) {
+  const list = $('transcript');
+  list.replaceChildren();
+  segments = [];
+  $('transcript-status').textContent = transcriptMessage({ status: rec.transcript_status });
+  const t = await api('GET', `/v1/recordings/${rec.id}/transcript`);
+  if ($('audio').dataset.id !== rec.id) return; // another recording was chosen meanwhile
+  $('transcript-status').textContent = transcriptMessage(t);
+  segments = t.segments || [];
+  list.replaceChildren(...segments.map((seg) => {
+    const at = clock(seg.start_ms);
+    const line = `${seg.speaker ? `${seg.speaker}: ` : ''}${seg.text}`;
+    const b = button(el('span', { class: 'at' }, at), `${at} ${line}`, () => seek(rec, seg.start_ms));
+    b.append(el('span', {}, line));
+    return el('li', {}, b);
+  }));
+}
+
+// followTranscript marks the line being played.
+function followTranscript() {
+  const ms = $('audio').currentTime * 1000;
+  const items = $('transcript').children;
+  for (let i = 0; i < items.length; i++) {
+    const on = ms >= segments[i]?.start_ms && ms < segments[i]?.end_ms;
+    const b = items[i].firstChild;
+    if (on) b.setAttribute('aria-current', 'true'); else b.removeAttribute('aria-current');
+  }
+}
+
+// share makes a link and copies it; where the browser refuses the
+// clipboard (no permission, an insecure page) the link is shown to copy by
+// hand, since the server keeps no copy of it.
+async function share(rec) {
+  const s = await api('POST', `/v1/recordings/${rec.id}/shares`, {});
+  const until = shareExpiry(s);
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(s.url);
+    copied = true;
+  } catch { /* shown below instead */ }
+  $('share-label').textContent = `Link to ${rec.file_name}`;
+  $('share-link').value = s.url;
+  $('share-box').hidden = copied;
+  if (copied) {
+    ctx.say(`The link to ${rec.file_name} is copied; it ${until}. Paste it into a message.`);
+    return;
+  }
+  ctx.say(`The link to ${rec.file_name} is below; it ${until}. The browser did not let the page copy it: copy it from the box.`);
+  $('share-link').focus();
+  $('share-link').select();
+}
+
+// --- search
+
+async function search() {
+  const q = $('search').value.trim();
+  if (!q) { clearSearch(); return; }
+  const r = await api('GET', `/v1/recordings?${new URLSearchParams({ q, limit: '20' })}`);
+  $('results').hidden = false;
+  $('search-clear').hidden = false;
+  $('result-list').replaceChildren(...r.items.map(result));
+  $('results-empty').hidden = r.items.length > 0;
+  $('results-empty').textContent = `Nothing found for “${q}”. Every word must be in the name or the transcript.`;
+  ctx.say(`${r.items.length} ${r.items.length === 1 ? 'recording matches' : 'recordings match'} “${q}”.`);
+}
+
+function clearSearch() {
+  $('search').value = '';
+  $('results').hidden = true;
+  $('search-clear').hidden = true;
+  $('result-list').replaceChildren();
+  $('search').focus();
+}
+
+// result is a found recording: a transcript match plays from its moment,
+// a name match from the start.
+function result(rec) {
+  const when = localMinute(new Date(rec.recorded_at || rec.created_at));
+  const li = el('li', { class: 'card result', 'data-id': rec.id },
+    el('p', { class: 'name' }, rec.file_name),
+    el('p', { class: 'facts' }, [when, duration(rec.duration_ms)].filter(Boolean).join(' · ')));
+  const actions = el('div', { class: 'actions' }, button('Play', `Play ${rec.file_name}`, () => play(rec)));
+  li.append(actions);
+  for (const m of rec.matches || []) {
+    if (m.field !== 'transcript') continue;
+    const at = clock(m.start_ms ?? 0);
+    const who = m.speaker ? `${m.speaker}: ` : '';
+    const text = `${at} ${who}${m.snippet}`;
+    const b = button(text, `${text} (${rec.file_name})`, () => play(rec, m.start_ms ?? 0));
+    b.classList.add('match');
+    li.append(b);
+  }
+  return li;
 }
 
 // The download link answers with Content-Disposition: attachment and the
@@ -282,8 +404,9 @@ async function download(rec) {
 // Infinity until it has seen the end: seeking far ahead makes it find out.
 function findDuration(e) {
   const a = e.target;
-  if (a.duration !== Infinity) return;
-  a.addEventListener('durationchange', () => { a.currentTime = 0; }, { once: true });
+  const start = Number(a.dataset.startMs || 0) / 1000;
+  if (a.duration !== Infinity) { if (start) a.currentTime = start; return; }
+  a.addEventListener('durationchange', () => { a.currentTime = start; }, { once: true });
   a.currentTime = Number.MAX_SAFE_INTEGER;
 }
 
@@ -317,6 +440,7 @@ async function remove(rec) {
     audio.removeAttribute('src');
     delete audio.dataset.id;
     $('player').hidden = true;
+    $('details').hidden = true;
   }
   const undo = res?.outcome === 'trashed' ? {
     label: 'Undo',
