@@ -85,6 +85,16 @@ speech-tools: ## Install ffmpeg and pocketsphinx (the local transcription engine
 	    echo ">> installing the transcription engine's tools (apt-get install $(SPEECH_PACKAGES))"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SPEECH_PACKAGES) >/dev/null; \
 	  else echo "ffmpeg or pocketsphinx is missing; local transcription needs them. Run: sudo apt-get install -y $(SPEECH_PACKAGES)"; exit 1; fi
+# Info-ZIP's unzip tests every export archive (unzip -t) beside Go's reader;
+# installed here as root like Chromium, else the target names the command.
+.PHONY: unzip
+unzip: ## Install unzip (Debian package) for the export tests if missing
+	@if command -v unzip >/dev/null; then exit 0; fi; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo ">> installing unzip (apt-get install unzip)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unzip >/dev/null; \
+	  else echo "unzip is missing; the export tests need it. Run: sudo apt-get install -y unzip"; exit 1; fi
+test bench: unzip
 
 GO_PACKAGES := ./...
 

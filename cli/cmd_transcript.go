@@ -66,4 +66,3 @@ func runTranscript(ctx context.Context, e *env, id string, o transcriptOptions) 
 	}
 	return nil
 }
-

@@ -28,6 +28,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	h := s3event.New(parts.Log, parts.Keeper, parts.Objects, parts.Config.ReconcileMaxItems)
+	h.ExportWorker = parts.ExportWorker
 	lambda.StartWithOptions(h.Invoke, lambda.WithContext(ctx))
 	return nil
 }

@@ -332,6 +332,12 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	cfnBucket.SetNotificationConfiguration(&awss3.CfnBucket_NotificationConfigurationProperty{LambdaConfigurations: &lambdaConfigs})
 	bucket.Node().AddDependency(eventsFn.Function.Node().FindChild(jsii.String("InvokeFromBucket")))
 
+	// --- exports (infra/recorder/exports.go)
+	exportFn, exportDLQ := addExports(stack, exportParts{
+		stage: p.Stage, prefix: prefix, zip: p.EventsZip, bucket: bucket, bucketName: bucketName, bucketARN: bucketARN,
+		tables: tables, api: apiFn, reconciler: reconcilerFn, env: p.Env,
+	})
+
 	// --- HTTP API
 	httpAPI := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		ApiName:            jsii.String("recorder-" + p.Stage),
@@ -393,6 +399,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	transcriptionAlarms := addTranscription(stack, p.Stage, transcriptionParts{
 		api: apiFn, events: eventsFn, reconciler: reconcilerFn, tables: tables, bucketARN: bucketARN, dlq: dlq, env: p.Env,
 	})
+	exportDeadLettersAlarm(stack, p.Stage, exportDLQ, topic)
 	for _, a := range append(codeAlarms(p.Stage, dlq), transcriptionAlarms...) {
 		alarm := awscloudwatch.NewAlarm(stack, jsii.String(a.id), a.props)
 		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
@@ -411,7 +418,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	for _, t := range dynamo.Schema {
 		out(pascal(t.Name)+"TableName", tables[t.Name].TableName())
 	}
-	suppress(stack, []*function{apiFn, eventsFn, reconcilerFn}, bucket, httpAPI)
+	suppress(stack, []*function{apiFn, eventsFn, reconcilerFn, exportFn}, bucket, httpAPI)
 	return stack
 }
 

@@ -262,8 +262,8 @@ func keySchema(pk dynamo.Key, sk *dynamo.Key) []any {
 func TestFunctions(t *testing.T) {
 	s := synth(t, true)
 	fns := s.ofType("AWS::Lambda::Function")
-	if len(fns) != 3 {
-		t.Errorf("%d functions, want exactly the API, events and reconciler functions (no helper Lambdas)", len(fns))
+	if len(fns) != 4 {
+		t.Errorf("%d functions, want exactly the API, events, reconciler and export functions (no helper Lambdas)", len(fns))
 	}
 	for id, f := range fns {
 		p := f.Properties
@@ -290,7 +290,8 @@ func TestFunctions(t *testing.T) {
 func TestEventsRetriesDeadLettersAndAlarms(t *testing.T) {
 	s := synth(t, true)
 	fn := logicalID(t, s, "AWS::Lambda::Function", recorder.EventsFunctionID)
-	qID, q := s.one(t, "AWS::SQS::Queue")
+	qID := logicalID(t, s, "AWS::SQS::Queue", "EventsDeadLetterQueue")
+	q := s.res[qID]
 	if js(q.Properties["SqsManagedSseEnabled"]) != "true" {
 		t.Errorf("dead-letter queue not encrypted: %s", js(q.Properties))
 	}
@@ -374,7 +375,7 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 			for _, res := range list(get(st, "Resource")) {
 				rs := js(res)
-				if res == "*" || (strings.Contains(rs, "*") && !strings.HasSuffix(rs, `/recordings/*"]]}`) &&
+				if res == "*" || (strings.Contains(rs, "*") && !strings.HasSuffix(rs, `/recordings/*"]]}`) && !strings.HasSuffix(rs, `/exports/*"]]}`) &&
 					!strings.HasSuffix(rs, `/transcripts/*"]]}`) && !strings.HasSuffix(rs, `:transcription-job/*"]]}`)) {
 					t.Errorf("%s: resource %s", role, rs)
 				}
@@ -390,6 +391,7 @@ func TestLeastPrivilege(t *testing.T) {
 			"logs:CreateLogStream", "logs:PutLogEvents",
 			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject", "s3:PutObjectTagging",
 			"secretsmanager:GetSecretValue",
+			"sqs:SendMessage",
 			"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob",
 		},
 		recorder.EventsFunctionID: {
@@ -403,9 +405,15 @@ func TestLeastPrivilege(t *testing.T) {
 			"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
 			"kms:Decrypt",
 			"logs:CreateLogStream", "logs:PutLogEvents",
-			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject",
 			"secretsmanager:GetSecretValue",
 			"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob",
+		},
+		recorder.ExportFunctionID: {
+			"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
+			"logs:CreateLogStream", "logs:PutLogEvents",
+			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucketMultipartUploads", "s3:PutObject",
+			"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage",
 		},
 	}
 	for fn, w := range want {
@@ -416,12 +424,13 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 	}
 	// Listing is limited to the recordings prefix wherever it is granted,
-	// and to the transcripts prefix for the reconciler's account deletion.
+	// to the exports prefix for the export worker, and to the transcripts
+	// prefix for the reconciler's account deletion.
 	for id, pol := range s.ofType("AWS::IAM::Policy") {
 		for _, st := range get(pol.Properties, "PolicyDocument", "Statement").([]any) {
 			if slices.Contains(list(get(st, "Action")), any("s3:ListBucket")) {
 				if got := js(get(st, "Condition")); got != `{"StringLikeIfExists":{"s3:prefix":["recordings/*"]}}` &&
-					got != `{"StringLike":{"s3:prefix":["transcripts/*"]}}` {
+					got != `{"StringLike":{"s3:prefix":["transcripts/*"]}}` && got != `{"StringLike":{"s3:prefix":["exports/*"]}}` {
 					t.Errorf("%s: s3:ListBucket with condition %s", id, got)
 				}
 			}

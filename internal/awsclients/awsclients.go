@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/transcribe"
 	"github.com/aws/smithy-go/logging"
 
@@ -37,6 +38,9 @@ type Clients struct {
 	// Transcribe starts transcription jobs (AWS_ENDPOINT_URL_TRANSCRIBE:
 	// the local engine).
 	Transcribe *transcribe.Client
+	// SQS sends an export's start to the export worker's queue
+	// (EXPORT_QUEUE_URL).
+	SQS *sqs.Client
 	// AWS is the loaded configuration, for the clients built on demand
 	// (KMS, Secrets Manager).
 	AWS aws.Config
@@ -101,6 +105,7 @@ func From(c config.Config, awsCfg aws.Config) Clients {
 				o.BaseEndpoint = aws.String(c.Transcription.Endpoint)
 			}
 		}),
+		SQS: sqs.NewFromConfig(awsCfg),
 		AWS: awsCfg,
 	}
 }

@@ -60,6 +60,16 @@ type Config struct {
 	// audio; empty converges in-process (the local stack, tests).
 	EventsFunctionName string
 
+	// ExportRetention is how long an export's archive and record are kept;
+	// ExportWorkerTimeout bounds one attempt of the export worker (its
+	// Lambda timeout on AWS) and is how old an export's multipart upload
+	// must be before the reconciler aborts it; ExportQueueURL is the SQS
+	// queue the API starts the worker through (empty: the worker runs in
+	// this process, as in the local stack).
+	ExportRetention     time.Duration
+	ExportWorkerTimeout time.Duration
+	ExportQueueURL      string
+
 	MaxUploadBytes int64
 	// MultipartThresholdBytes is the declared size from which an upload is
 	// a multipart upload (parts uploaded through presigned part URLs) rather
@@ -196,6 +206,10 @@ func Load(getenv func(string) string) (Config, error) {
 		RefreshTokenTTL:   r.duration("REFRESH_TOKEN_TTL", 90*24*time.Hour, time.Hour, 365*24*time.Hour),
 
 		EventsFunctionName: r.str("EVENTS_FUNCTION_NAME", ""),
+
+		ExportRetention:     r.duration("EXPORT_RETENTION", 7*24*time.Hour, time.Hour, 90*24*time.Hour),
+		ExportWorkerTimeout: r.duration("EXPORT_WORKER_TIMEOUT", 15*time.Minute, time.Minute, 15*time.Minute),
+		ExportQueueURL:      r.str("EXPORT_QUEUE_URL", ""),
 
 		MaxUploadBytes: r.int64("MAX_UPLOAD_BYTES", 512<<20, 1, 5<<40),
 

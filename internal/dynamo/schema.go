@@ -146,6 +146,15 @@ var Schema = []Table{
 		SortKey:      &Key{"part", String},
 		TTLAttribute: TTLAttribute,
 	},
+	{
+		// A user's exports by ULID, and the user's running-export lock
+		// ("#running"); running and ready exports are due to the sweep.
+		Name:         ExportsTable,
+		PartitionKey: Key{"user_id", String},
+		SortKey:      &Key{"export_id", String},
+		Indexes:      []Index{dueIndex},
+		TTLAttribute: TTLAttribute,
+	},
 }
 
 // TableName is the physical name of a logical table under a prefix.

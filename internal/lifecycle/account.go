@@ -144,6 +144,9 @@ func (k *Keeper) DeleteAccountAs(ctx context.Context, userID, unlinkedBy string)
 	if err := k.dropUserTranscripts(ctx, userID); err != nil {
 		return d, err
 	}
+	if err := k.deleteExports(ctx, userID); err != nil {
+		return d, err
+	}
 	if err := k.Store.DeleteUserRecords(ctx, userID, u.Identities); err != nil {
 		return d, err
 	}

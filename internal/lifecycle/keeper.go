@@ -38,6 +38,9 @@ type Keeper struct {
 	Providers *providers.Set
 	// Transcription transcribes confirmed recordings (zero: none are).
 	Transcription Transcription
+	// Exports are the account's export records, which an account
+	// deletion removes with their archives (nil: none kept).
+	Exports *dynamo.Exports
 }
 
 // A record's due time says when it needs a visit; the API sets it (for a

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/smithy-go"
 
+	"github.com/voicerec/backend/internal/export"
 	"github.com/voicerec/backend/internal/lifecycle"
 	"github.com/voicerec/backend/internal/metrics"
 	"github.com/voicerec/backend/internal/recording"
@@ -34,6 +35,9 @@ type Handler struct {
 	RecordTimeout time.Duration
 	// ReconcileMaxItems bounds one scheduled reconcile pass.
 	ReconcileMaxItems int
+	// ExportWorker builds the archives the export queue's messages name,
+	// and sweeps exports at each reconcile pass (nil: neither).
+	ExportWorker *export.Worker
 }
 
 // S3Event is the notification document S3 (and MinIO) sends.

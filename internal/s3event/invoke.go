@@ -3,6 +3,7 @@ package s3event
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,6 +34,9 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (*lifecycle.C
 		case probe.Source == transcribe.EventSource && probe.DetailType == transcribe.EventDetailType:
 			return nil, h.TranscribeJobChanged(ctx, raw)
 		}
+	}
+	if isSQS(raw) {
+		return nil, h.HandleExports(ctx, raw)
 	}
 	var ev S3Event
 	if err := json.Unmarshal(raw, &ev); err != nil {
@@ -84,5 +88,5 @@ func (h *Handler) Reconcile(ctx context.Context) error {
 	rep, err := h.Keeper.Reconcile(ctx, max)
 	h.Log.InfoContext(ctx, "reconcile pass", "component", "reconciler", "examined", rep.Examined,
 		"fixed", rep.Fixed(), "failed", rep.Failed, "accounts_finished", rep.Accounts, "more", rep.More, "outcomes", rep.Outcomes)
-	return err
+	return errors.Join(err, h.sweepExports(ctx, max))
 }

@@ -22,7 +22,7 @@ var floors = []struct {
 	{"adapters", []string{"internal/dynamo", "internal/s3", "internal/auth", "internal/providers", "internal/audio",
 		"internal/metrics", "internal/awsclients",
 		"internal/transcribe"}, false},
-	{"operations", []string{"internal/recorder", "internal/lifecycle"}, false},
+	{"operations", []string{"internal/recorder", "internal/lifecycle", "internal/export"}, false},
 	{"composition root", []string{"internal/wire"}, false},
 	// client/ is the CLI's typed API client: it stands with the commands it
 	// serves and imports nothing under internal/ (client/imports_test.go).

@@ -16,6 +16,7 @@ import (
 	"github.com/voicerec/backend/internal/awsclients"
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/export"
 	"github.com/voicerec/backend/internal/lifecycle"
 	"github.com/voicerec/backend/internal/providers"
 	"github.com/voicerec/backend/internal/recorder"
@@ -41,6 +42,10 @@ type App struct {
 	// never reads audio.
 	Converger recorder.Converger
 	Service   *recorder.Service
+	// Exports is the API's side of exports; ExportWorker builds the
+	// archives (the export Lambda on AWS, this process locally).
+	Exports      *export.Service
+	ExportWorker *export.Worker
 	// Now is the clock every part was given.
 	Now func() time.Time
 }
@@ -48,6 +53,8 @@ type App struct {
 type options struct {
 	clients *awsclients.Clients
 	now     func() time.Time
+
+	transcripts export.TranscriptSource
 }
 
 // Option changes how Build makes a part.
@@ -100,6 +107,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opt
 	a.Keeper = &lifecycle.Keeper{
 		Store: a.Store, Objects: a.Objects, Log: log, Now: now, TrashRetention: cfg.TrashRetention, Providers: set,
 		Transcription: transcription(cfg, clients),
+		Exports:       dynamo.NewExports(clients.DynamoDB, cfg.TablePrefix),
 	}
 	a.Converger = a.Keeper
 	if cfg.EventsFunctionName != "" {
@@ -109,6 +117,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opt
 		Config: cfg, Log: log, DynamoDB: clients.DynamoDB, Store: a.Store, Nonces: a.Nonces, Objects: a.Objects,
 		Keeper: a.Keeper, Converger: a.Converger, Verifier: verifier, Providers: set, Now: now,
 	})
+	buildExports(a, o.transcripts)
 	return a, nil
 }
 

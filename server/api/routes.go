@@ -58,6 +58,11 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/s/:token", s.sharePage, limitByAddress(s.shareLimit, msgShareRateLimited))
 	e.GET("/s/:token/audio", s.shareAudio, limitByAddress(s.shareLimit, msgShareRateLimited))
 
+	// Exports: one archive of the caller's recordings, built by a worker.
+	v1.POST("/exports", s.startExport, auth)
+	v1.GET("/exports", s.listExports, auth)
+	v1.GET("/exports/:id", s.getExport, auth)
+
 	// Kakao's unlink callback, authenticated by Kakao's admin key.
 	v1.POST("/providers/kakao/unlink", s.kakaoUnlink)
 	v1.GET("/providers/kakao/unlink", s.kakaoUnlink)

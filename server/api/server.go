@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/voicerec/backend/internal/config"
+	"github.com/voicerec/backend/internal/export"
 	"github.com/voicerec/backend/internal/recorder"
 )
 
@@ -25,6 +26,8 @@ type Deps struct {
 	Log    *slog.Logger
 	// Service is nil only in tests that never reach an operation.
 	Service *recorder.Service
+	// Exports starts and reads exports (nil: the export routes answer 503).
+	Exports *export.Service
 	// Now is the clock of the rate limits and the session cache; the
 	// service has its own (the composition root passes both the same).
 	Now func() time.Time
@@ -37,6 +40,8 @@ type server struct {
 	now func() time.Time
 
 	sessionUsers sessionUsers
+
+	exports *export.Service
 
 	// readyz's last dependency check, and the one under way.
 	readyMu   sync.Mutex
@@ -59,6 +64,7 @@ func New(d Deps) *echo.Echo {
 		d.Service = recorder.New(recorder.Deps{Config: d.Config, Log: d.Log, Now: d.Now})
 	}
 	s := &server{cfg: d.Config, log: d.Log, svc: d.Service, now: d.Now}
+	s.exports = d.Exports
 	s.nonceLimit = newLimiter(d.Config.LoginRateLimit, d.Config.LoginBurst, d.Now)
 	s.loginLimit = newLimiter(d.Config.LoginRateLimit, d.Config.LoginBurst, d.Now)
 	s.identityLimit = newLimiter(d.Config.LoginIdentityRateLimit/60, d.Config.LoginIdentityBurst, d.Now)

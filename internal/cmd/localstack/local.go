@@ -231,9 +231,10 @@ func runLocal(ctx context.Context, getenv func(string) string, setenv func(strin
 		return err
 	}
 	go events.Keeper.Loop(ctx, cfg.ReconcileInterval, cfg.ReconcileMaxItems)
+	go parts.ExportWorker.SweepLoop(ctx, cfg.ReconcileInterval, cfg.ReconcileMaxItems)
 	go summarizeMetrics(ctx, log.With("component", "metrics"), time.Minute)
 
-	app := api.New(api.Deps{Config: cfg, Log: log.With("component", "api"), Service: parts.Service, Now: parts.Now})
+	app := api.New(api.Deps{Config: cfg, Log: log.With("component", "api"), Service: parts.Service, Now: parts.Now, Exports: parts.Exports})
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return fmt.Errorf("API_ADDR %s: %w", cfg.APIAddr, err)

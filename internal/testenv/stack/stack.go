@@ -20,6 +20,7 @@ import (
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devissuer"
 	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/export"
 	"github.com/voicerec/backend/internal/lifecycle"
 	"github.com/voicerec/backend/internal/metrics"
 	"github.com/voicerec/backend/internal/s3"
@@ -47,6 +48,8 @@ type Stack struct {
 	// Keeper is the one lifecycle keeper the API and the events handler
 	// share: tests run reconcile passes through it.
 	Keeper *lifecycle.Keeper
+	// ExportWorker builds the stack's exports (in-process queue).
+	ExportWorker *export.Worker
 	// IssuerURL and APIURL are the base URLs of the dev issuer and the API.
 	IssuerURL, APIURL string
 	// Logs holds everything the API and the events handler logged.
@@ -66,6 +69,9 @@ type Options struct {
 	// outbound calls (APPLE_*, KAKAO_* variables in Env) go where Env says:
 	// fake servers in tests.
 	StandIn []string
+	// Transcripts, when set, is what the export worker reads transcripts
+	// from.
+	Transcripts export.TranscriptSource
 }
 
 // Start runs a stack on env's emulators until the test ends.
@@ -127,6 +133,9 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 	if o.Clock != nil {
 		opts = append(opts, wire.WithClock(o.Clock.Now))
 	}
+	if o.Transcripts != nil {
+		opts = append(opts, wire.WithTranscripts(o.Transcripts))
+	}
 	parts, err := wire.Build(context.Background(), cfg, log, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +144,8 @@ func Start(t testing.TB, env *testenv.Env, o Options) *Stack {
 		Env: env, Config: cfg, Clients: parts.Clients, Issuer: iss, IssuerURL: issuerURL, Logs: logs, clock: o.Clock,
 		Store: parts.Store, Objects: parts.Objects, Keeper: parts.Keeper,
 	}
-	s.Handler = api.New(api.Deps{Config: cfg, Log: log, Service: parts.Service, Now: parts.Now})
+	s.Handler = api.New(api.Deps{Config: cfg, Log: log, Service: parts.Service, Now: parts.Now, Exports: parts.Exports})
+	s.ExportWorker = parts.ExportWorker
 	apiSrv := httptest.NewServer(s.Handler)
 	t.Cleanup(apiSrv.Close)
 	s.APIURL = apiSrv.URL
