@@ -17,9 +17,10 @@ import * as trash from './views/trash.js';
 import * as account from './views/account.js';
 import * as shares from './views/shares.js';
 import * as devices from './views/devices.js';
+import * as exports from './views/exports.js';
 import { deviceName } from './format.js';
 
-const VIEWS = { recordings, trash, shares, devices, account };
+const VIEWS = { recordings, trash, shares, devices, exports, account };
 const $ = (id) => document.getElementById(id);
 
 function showError(err) {
@@ -101,6 +102,9 @@ function showView() {
 // notice says why it is not up to date.
 let retryView = 0;
 function offlineOrError(err) {
+  // A session that ended (signed out from another device, or unused past
+  // its refresh token's life) is no error: the sign-in form is back.
+  if (err?.status === 401) { say('You are signed out on this device. Please sign in again.'); return; }
   if (err?.code !== 'offline') { showError(err); return; }
   noteOnline();
   // The online event does not always come (navigator.onLine may have

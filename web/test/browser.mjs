@@ -59,11 +59,14 @@ const browser = await chromium.launch({
 const consoleErrors = [];
 // While the test has the network off, failed loads are what it expects.
 let offline = false;
+// Once the desktop signs the phone out, the phone's refused requests are
+// what the test expects.
+let phoneSignedOut = false;
 async function newPage(options) {
   const context = await browser.newContext({ timezoneId: process.env.TZ, ...options });
   const page = await context.newPage();
   page.setDefaultTimeout(timeout);
-  page.on('console', (m) => { if (process.env.WEB_DEBUG) console.error(`[${options.name}] ${m.type()}: ${m.text()}`); if (m.type() === 'error' && !(offline && m.text().includes('net::ERR_INTERNET_DISCONNECTED'))) consoleErrors.push(`${options.name}: ${m.text()}`); });
+  page.on('console', (m) => { if (process.env.WEB_DEBUG) console.error(`[${options.name}] ${m.type()}: ${m.text()}`); if (m.type() === 'error' && !(offline && m.text().includes('net::ERR_INTERNET_DISCONNECTED')) && !(phoneSignedOut && options.name === 'phone' && m.text().includes('status of 401'))) consoleErrors.push(`${options.name}: ${m.text()}`); });
   page.on('pageerror', (e) => consoleErrors.push(`${options.name}: ${e}`));
   page.on('dialog', (d) => { consoleErrors.push(`${options.name}: a browser dialog: ${d.message()}`); d.dismiss(); });
   page.sizeName = options.name;
@@ -181,6 +184,53 @@ async function record(page, seconds, tap) {
   return ms;
 }
 
+
+// searchFinds searches the page for words and checks the result list
+// names the recording called want; it plays the result.
+async function searchFinds(page, words, want, act) {
+  await page.getByLabel('Search names and transcripts').fill(words);
+  await page.getByLabel('Search names and transcripts').press('Enter');
+  const found = page.locator('#result-list li').filter({ hasText: want });
+  await found.waitFor();
+  await screen(page, 'search');
+  await found.getByRole('button', { name: `Play ${want}` })[act]();
+  await page.waitForFunction(() => document.getElementById('audio').readyState >= HTMLMediaElement.HAVE_FUTURE_DATA);
+  check((await page.locator('#player-name').textContent()) === want, 'the found recording plays');
+  await page.locator('#transcript-status').filter({ hasText: /\S/ }).waitFor();
+  await page.getByRole('button', { name: 'Clear' })[act]();
+  await page.locator('#results').waitFor({ state: 'hidden' });
+}
+
+// shareAndOpen shares the recording called name from its card, opens the
+// link in a new tab (the public page), plays it there and answers the link.
+async function shareAndOpen(page, context, name, act) {
+  await card(page, 'available', name).getByRole('button', { name: `Share ${name}` })[act]();
+  await page.waitForFunction(() => document.getElementById('share-link').value.includes('/s/'));
+  const link = await page.locator('#share-link').inputValue();
+  const visitor = await context.newPage();
+  await visitor.goto(link);
+  check((await visitor.locator('#name').textContent()) === name, 'the share page names the recording');
+  await visitor.locator('#player').evaluate((a) => a.play());
+  await visitor.waitForFunction(() => { const a = document.getElementById('player'); return a.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA && !a.paused; });
+  await visitor.close();
+  return link;
+}
+
+// revokeShare revokes the share of name in the Shares view; the link then
+// opens the page every dead link gets.
+async function revokeShare(page, name, link, act) {
+  await page.getByRole('link', { name: 'Shares' })[act]();
+  const row = page.locator('#shares li').filter({ hasText: name });
+  await row.waitFor();
+  check((await row.textContent()).includes('1 view'), `the share counts the visit: ${await row.textContent()}`);
+  await screen(page, 'shares');
+  await row.getByRole('button', { name: `Revoke the link to ${name}` })[act]();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke link' })[act]();
+  await row.waitFor({ state: 'detached' });
+  const status = (await page.request.get(link)).status();
+  check(status === 404, `a revoked link answers ${status}`);
+}
+
 const summary = {};
 let phone;
 let desktop;
@@ -188,7 +238,11 @@ try {
   const started = Date.now();
 
   // ---- phone
-  phone = await newPage({ name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  phone = await newPage({
+    name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true,
+    // A phone's browser, so the sessions list names it as one.
+    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+  });
   let page = phone.page;
   await signIn(page);
   await screen(page, 'sign-in');
@@ -309,6 +363,26 @@ try {
   check((await statusLine(page)) === `${summary.recordingName}: deleted for good.`, `the status line: ${await statusLine(page)}`);
   await page.locator('#trash-empty').waitFor({ state: 'visible' });
 
+  // Search finds the recording by name; a share link plays on the public
+  // page until it is revoked. Here the clipboard is refused: the link is
+  // shown to copy by hand.
+  await page.getByRole('link', { name: 'Recordings' }).tap();
+  await arrived.waitFor();
+  await searchFinds(page, 'Recording', summary.offlineName, 'tap');
+  await page.evaluate(() => { navigator.clipboard.writeText = () => Promise.reject(new DOMException('refused', 'NotAllowedError')); });
+  const phoneLink = await shareAndOpen(page, phone.context, summary.offlineName, 'tap');
+  check(await page.locator('#share-box').isVisible(), 'a refused clipboard shows the link');
+  check((await statusLine(page)).includes('copy it from the box'), `the status line: ${await statusLine(page)}`);
+  await screen(page, 'share-link');
+  await page.getByRole('button', { name: 'Done' }).tap();
+  await revokeShare(page, summary.offlineName, phoneLink, 'tap');
+  await page.getByRole('link', { name: 'Devices' }).tap();
+  await page.locator('#devices li[data-current]').waitFor();
+  await screen(page, 'devices');
+  await page.getByRole('link', { name: 'Export' }).tap();
+  await page.locator('#export-start').waitFor();
+  await screen(page, 'exports');
+
   await page.getByRole('link', { name: 'Account' }).tap();
   await page.locator('#storage-text').filter({ hasText: / used/ }).waitFor();
   await screen(page, 'account');
@@ -319,7 +393,9 @@ try {
 
   // ---- desktop (without the service worker, so every storage request is
   // seen and can be held by page.route)
-  desktop = await newPage({ name: 'desktop', viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
+  desktop = await newPage({
+    name: 'desktop', viewport: { width: 1280, height: 800 }, serviceWorkers: 'block', permissions: ['clipboard-read', 'clipboard-write'],
+  });
   page = desktop.page;
   await signIn(page);
   await screen(page, 'sign-in');
@@ -394,6 +470,40 @@ try {
   check(await page.locator('#uploads li').count() === 0, 'the cancelled upload is not resumed');
 
   await screen(page, 'recordings');
+
+  // Search and share at desktop size, where the clipboard is allowed.
+  await searchFinds(page, renamed.split(' ')[0], renamed, 'click');
+  const deskLink = await shareAndOpen(page, desktop.context, renamed, 'click');
+  check(await page.locator('#share-box').isHidden(), 'a copied link needs no box');
+  check(await page.evaluate(() => navigator.clipboard.readText()) === deskLink, 'the link is on the clipboard');
+  await revokeShare(page, renamed, deskLink, 'click');
+
+  // The phone is another device of the same account: it is listed, and
+  // signed out from here.
+  await page.getByRole('link', { name: 'Devices' }).click();
+  const phoneRow = page.locator('#devices li:not([data-current])');
+  await phoneRow.waitFor();
+  check((await page.locator('#devices li[data-current]').textContent()).includes('this device'), 'this device is marked');
+  check((await phoneRow.textContent()).includes('Android'), `the phone is named from its user agent: ${await phoneRow.textContent()}`);
+  await screen(page, 'devices');
+  phoneSignedOut = true;
+  await phoneRow.getByRole('button', { name: /^Sign out / }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Sign out device' }).click();
+  await phoneRow.waitFor({ state: 'detached' });
+  check(await page.locator('#sign-out-others').isHidden(), 'no other device is left to sign out');
+  await phone.page.reload();
+  await phone.page.locator('#sign-in').waitFor({ state: 'visible' });
+  check((await statusLine(phone.page)).includes('sign in again'), `the phone says: ${await statusLine(phone.page)}`);
+
+  // Download everything: the archive is built, then downloaded.
+  await page.getByRole('link', { name: 'Export' }).click();
+  await page.getByRole('button', { name: 'Download everything' }).click();
+  await page.locator('#export-link').waitFor({ state: 'visible', timeout: 60_000 });
+  await screen(page, 'exports');
+  const [archive] = await Promise.all([page.waitForEvent('download'), page.locator('#export-link').click()]);
+  check(/^recordings-\d{4}-\d{2}-\d{2}\.zip$/.test(archive.suggestedFilename()), `the archive is named ${archive.suggestedFilename()}`);
+  summary.archiveBytes = fs.statSync(await archive.path()).size;
+
   await page.getByRole('link', { name: 'Trash' }).click();
   await page.locator('#trash-empty').waitFor({ state: 'visible' });
   await screen(page, 'trash');

@@ -33,7 +33,9 @@ function row(s) {
     s.platform && s.platform !== name ? s.platform : '',
     s.provider ? `with ${s.provider}` : '',
     `signed in ${localMinute(new Date(s.created_at))}`,
-    s.last_used_at ? `last seen ${localMinute(new Date(s.last_used_at))}` : '',
+    // last_used_at is kept to the hour, so it says something only once
+    // it is past the sign-in's own hour.
+    Date.parse(s.last_used_at) > Date.parse(s.created_at) ? `active in the hour from ${localMinute(new Date(s.last_used_at))}` : '',
   ].filter(Boolean).join(' · ');
   const li = el('li', { class: 'card', 'data-id': s.id, ...(s.current ? { 'data-current': '' } : {}) },
     el('p', { class: 'name' }, name, s.current ? el('span', { class: 'badge' }, ' (this device)') : ''),

@@ -13,7 +13,7 @@ let ctx;
 export function mount(context) { ctx = context; }
 
 export async function show() {
-  const { shares } = await api('GET', '/v1/shares');
+  const { items: shares } = await api('GET', '/v1/shares');
   $('shares').replaceChildren(...shares.map(row));
   $('shares-empty').hidden = shares.length > 0;
 }
