@@ -51,7 +51,7 @@ const ctx = {
   showError,
   config: {},
   queue: new Queue({
-    change: (jobs) => recordings.drawUploads(jobs),
+    change: (jobs) => { recordings.drawUploads(jobs); recordings.uploadsChanged(jobs); },
     done: (job, rec) => recordings.uploaded(job, rec),
     failed: (job, err) => recordings.uploadFailed(job, err),
   }),

@@ -222,3 +222,17 @@ export function shareExpiry(share) {
   const at = Date.parse(share?.expires_at ?? '');
   return Number.isFinite(at) ? `plays until ${localMinute(new Date(at))}` : '';
 }
+
+// applyChanges applies change-feed entries, oldest first, to the list the
+// recordings view shows (every status but the trash): an upsert replaces
+// or adds the recording, or drops it once it is in the trash; a remove
+// drops it. Entries the list already reflects change nothing, so a feed
+// read from a cursor taken before the listing is safe to apply.
+export function applyChanges(list, changes) {
+  const byId = new Map(list.map((r) => [r.id, r]));
+  for (const c of changes) {
+    if (c.op === 'upsert' && c.recording && c.recording.status !== 'deleted') byId.set(c.id, c.recording);
+    else byId.delete(c.id);
+  }
+  return [...byId.values()];
+}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 
 import {
-  clock, deleteMessage, deviceName, duration, localStamp, minutesLine, percent, problemMessage, recordedAt, rejectMessage,
+  applyChanges, clock, deleteMessage, deviceName, duration, localStamp, minutesLine, percent, problemMessage, recordedAt, rejectMessage,
   shareExpiry, sortRecordings, transcriptMessage, trashNotice,
 } from '../format.js';
 
@@ -152,4 +152,23 @@ test('minutesLine shows transcription use only when the server counts it', () =>
 test('shareExpiry says until when a link plays, in local time', () => {
   assert.equal(shareExpiry({ expires_at: '2026-01-07T15:30:00Z' }), 'plays until 2026-01-08 00:30');
   assert.equal(shareExpiry({}), '');
+});
+
+test('applyChanges follows the feed: upserts replace or add, the trash and removes drop', () => {
+  const a = { id: 'A', status: 'pending', file_name: 'a.wav' };
+  const b = { id: 'B', status: 'available', file_name: 'b.wav' };
+  const list = [a, b];
+  const got = applyChanges(list, [
+    { seq: 1, op: 'upsert', id: 'A', recording: { ...a, status: 'available', duration_ms: 1000 } },
+    { seq: 2, op: 'upsert', id: 'C', recording: { id: 'C', status: 'pending', file_name: 'c.wav' } },
+    { seq: 3, op: 'upsert', id: 'B', recording: { ...b, status: 'deleted' } },
+    { seq: 4, op: 'upsert', id: 'D', recording: { id: 'D', status: 'pending', file_name: 'd.wav' } },
+    { seq: 5, op: 'remove', id: 'D' },
+  ]);
+  assert.deepEqual(got.map((r) => [r.id, r.status]).sort(), [['A', 'available'], ['C', 'pending']]);
+  assert.equal(list[0].status, 'pending', 'the list given is not changed');
+  // A restore brings a trashed recording back.
+  assert.deepEqual(applyChanges(got, [{ seq: 6, op: 'upsert', id: 'B', recording: b }]).map((r) => r.id).sort(), ['A', 'B', 'C']);
+  // Entries already reflected change nothing.
+  assert.deepEqual(applyChanges(got, [{ seq: 1, op: 'upsert', id: 'A', recording: got.find((r) => r.id === 'A') }]), got);
 });

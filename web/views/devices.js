@@ -3,7 +3,7 @@
 
 import { api, forgetSession } from '../api.js';
 import { ask } from '../dialog.js';
-import { localMinute } from '../format.js';
+import { localMinute, problemMessage } from '../format.js';
 import { button, el } from '../ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -54,7 +54,10 @@ async function signOut(s, name) {
     danger: true,
   });
   if (!ok) return;
-  await api('DELETE', `/v1/sessions/${encodeURIComponent(s.id)}`).catch((err) => { if (err.code !== 'not_found') throw err; });
+  // A session already ended is what was asked.
+  await api('DELETE', `/v1/sessions/${encodeURIComponent(s.id)}`).catch((err) => {
+    if (err.code !== 'not_found') throw new Error(problemMessage(name, err.code, err.status));
+  });
   if (s.current) { forgetSession(); return; }
   ctx.say(`${name} is signed out.`);
   await show();
@@ -68,7 +71,7 @@ async function signOutOthers() {
     danger: true,
   });
   if (!ok) return;
-  await api('DELETE', '/v1/sessions?others=true');
+  await api('DELETE', '/v1/sessions?others=true').catch((err) => { throw new Error(problemMessage('', err.code, err.status)); });
   ctx.say('Every other device is signed out.');
   await show();
 }

@@ -5,7 +5,7 @@
 import { api, listAll } from '../api.js';
 import { ask } from '../dialog.js';
 import {
-  SORTS, clock, deleteMessage, duration, localMinute, localStamp, percent, problemMessage,
+  SORTS, applyChanges, clock, deleteMessage, duration, localMinute, localStamp, percent, problemMessage,
   recordedAt, rejectMessage, shareExpiry, size, sortRecordings, transcriptMessage, trashNotice,
 } from '../format.js';
 import { button, el } from '../ui.js';
@@ -16,6 +16,13 @@ const SORT_KEY = 'recorder.sort';
 let ctx;
 let pollTimer = 0;
 let latest = [];
+let shown = false;
+// The change feed's cursor for what `latest` holds; null when the server
+// has no feed (the page then lists again while something is pending).
+let cursor = null;
+// Each follow loop has a number; a newer one (or a stop) ends the older.
+let feedRun = 0;
+let wake = () => {};
 // Recordings whose upload ended pending: the status line says when each
 // turns available or rejected.
 const watched = new Map();
@@ -41,10 +48,21 @@ export function mount(context) {
 }
 
 export async function show() {
+  shown = true;
   await refresh();
 }
 
-export function hide() { clearTimeout(pollTimer); }
+export function hide() {
+  shown = false;
+  stopFollowing();
+}
+
+// A hidden page asks nothing; shown again, it reads the feed from where
+// it stopped.
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) stopFollowing();
+  else if (shown) follow();
+});
 
 // --- recording
 
@@ -201,7 +219,12 @@ export function uploaded(job, rec) {
     watched.set(rec.id, job.name);
     ctx.say(`${job.name} is uploaded; the server is checking it.`);
   }
-  refresh().catch(ctx.showError);
+  if (cursor === null) { refresh().catch(ctx.showError); return; }
+  // complete's answer is the recording as it is now; the feed brings the
+  // same change, which then changes nothing.
+  latest = applyChanges(latest, [{ op: 'upsert', id: rec.id, recording: rec }]);
+  settle();
+  wake();
 }
 
 export function uploadFailed(job, err) {
@@ -209,12 +232,37 @@ export function uploadFailed(job, err) {
   refresh().catch(() => {});
 }
 
+// uploadsChanged hears of the queue's changes: an upload that starts
+// while the feed is read at leisure wants it read closely.
+export function uploadsChanged(jobs) {
+  if (jobs.length) wake();
+}
+
 // --- the list
 
+// refresh lists every recording and follows the change feed from a
+// cursor taken before the listing (so no change falls between the two).
 export async function refresh() {
-  clearTimeout(pollTimer);
+  stopFollowing();
+  cursor = await latestCursor();
   // Every status in one listing, newest first (the trash stays out).
   latest = await listAll('all');
+  settle();
+  follow();
+}
+
+async function latestCursor() {
+  try {
+    return (await api('GET', '/v1/changes?from=latest')).cursor;
+  } catch (err) {
+    if (err.status === 404) return null; // a server from before the feed
+    throw err;
+  }
+}
+
+// settle shows `latest` and says what became of the uploads the status
+// line follows.
+function settle() {
   draw();
   for (const rec of latest) {
     const name = watched.get(rec.id);
@@ -223,10 +271,70 @@ export async function refresh() {
     if (rec.status === 'available') ctx.say(`${name} is uploaded and ready (${duration(rec.duration_ms)}).`);
     else ctx.say(`${name} was not stored. ${rejectMessage(rec)}`);
   }
-  // A pending recording turns available (or rejected) once storage has
-  // told the server; ask again until none is left.
-  if (latest.some((r) => r.status === 'pending')) pollTimer = setTimeout(() => refresh().catch(ctx.showError), 1000);
-  else ctx.refreshQuota();
+  if (!busy()) ctx.refreshQuota();
+}
+
+function busy() {
+  return latest.some((r) => r.status === 'pending') || ctx.queue.jobs.size > 0;
+}
+
+function stopFollowing() {
+  feedRun++;
+  clearTimeout(pollTimer);
+  wake();
+}
+
+// Idle, the feed is read every IDLE_MS (changes from other devices show
+// within that); while an upload is pending it is read with a long poll, so
+// its confirmation shows at once. WAIT stays under the API's default
+// request timeout less a second (9 s).
+const IDLE_MS = 15_000;
+const WAIT = '8s';
+
+function follow() {
+  stopFollowing();
+  if (!shown || document.hidden) return;
+  if (cursor === null) {
+    // A pending recording turns available (or rejected) once storage has
+    // told the server; without a feed, list again until none is left.
+    if (latest.some((r) => r.status === 'pending')) pollTimer = setTimeout(() => refresh().catch(ctx.showError), 1000);
+    return;
+  }
+  const run = feedRun;
+  readFeed(run).catch((err) => { if (run === feedRun) ctx.showError(err); });
+}
+
+function pause(ms) {
+  return new Promise((resolve) => {
+    pollTimer = setTimeout(resolve, ms);
+    wake = () => { clearTimeout(pollTimer); resolve(); };
+  });
+}
+
+async function readFeed(run) {
+  while (run === feedRun) {
+    const q = new URLSearchParams({ cursor });
+    const waiting = busy();
+    if (waiting) q.set('wait', WAIT);
+    let page;
+    try {
+      page = await api('GET', `/v1/changes?${q}`);
+    } catch (err) {
+      if (run !== feedRun) return;
+      // Entries after the cursor are no longer kept: list afresh.
+      if (err.code === 'cursor_expired') { refresh().catch(ctx.showError); return; }
+      if (!err.transient) throw err;
+      await pause(3000);
+      continue;
+    }
+    if (run !== feedRun) return; // stopped meanwhile: the next reader reads it again
+    cursor = page.cursor;
+    if (page.changes.length) {
+      latest = applyChanges(latest, page.changes);
+      settle();
+    }
+    if (!page.has_more && !(waiting && busy())) await pause(busy() ? 0 : IDLE_MS);
+  }
 }
 
 function draw() {
@@ -327,7 +435,9 @@ function followTranscript() {
 // clipboard (no permission, an insecure page) the link is shown to copy by
 // hand, since the server keeps no copy of it.
 async function share(rec) {
-  const s = await api('POST', `/v1/recordings/${rec.id}/shares`, {});
+  const s = await api('POST', `/v1/recordings/${rec.id}/shares`, {}).catch((err) => {
+    throw new Error(problemMessage(rec.file_name, err.code, err.status));
+  });
   const until = shareExpiry(s);
   let copied = false;
   try {
@@ -351,7 +461,9 @@ async function share(rec) {
 async function search() {
   const q = $('search').value.trim();
   if (!q) { clearSearch(); return; }
-  const r = await api('GET', `/v1/recordings?${new URLSearchParams({ q, limit: '20' })}`);
+  const r = await api('GET', `/v1/recordings?${new URLSearchParams({ q, limit: '20' })}`).catch((err) => {
+    throw new Error(problemMessage('', err.code, err.status));
+  });
   $('results').hidden = false;
   $('search-clear').hidden = false;
   $('result-list').replaceChildren(...r.items.map(result));

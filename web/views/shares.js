@@ -4,7 +4,7 @@
 
 import { api } from '../api.js';
 import { ask } from '../dialog.js';
-import { localMinute, shareExpiry } from '../format.js';
+import { localMinute, problemMessage, shareExpiry } from '../format.js';
 import { button, el } from '../ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -38,7 +38,10 @@ async function revoke(share) {
     danger: true,
   });
   if (!ok) return;
-  await api('DELETE', `/v1/shares/${share.id}`).catch((err) => { if (err.code !== 'not_found') throw err; });
+  // A link already gone (expired, revoked elsewhere) is what was asked.
+  await api('DELETE', `/v1/shares/${share.id}`).catch((err) => {
+    if (err.code !== 'not_found') throw new Error(problemMessage(`The link to ${share.file_name}`, err.code, err.status));
+  });
   ctx.say(`The link to ${share.file_name} no longer works.`);
   await show();
 }
