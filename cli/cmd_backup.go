@@ -105,14 +105,6 @@ func runBackup(ctx context.Context, e *env, o backupOptions) error {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "recorder backup: refusals will be reported again: %v\n", err)
 	}
-	remote, err := e.list(ctx, "all", 0, false)
-	if err != nil {
-		return err
-	}
-	// Only digests storage verified count: a file matches a recording by
-	// its own SHA-256 (a single PUT) or by the composite of its parts cut
-	// as that recording's were (a multipart upload).
-	have := indexStored(remote)
 	// Hash first, then decide in the walk's order, so which of two files
 	// with the same content is uploaded does not depend on timing.
 	digests := make([]string, len(files))
@@ -123,9 +115,16 @@ func runBackup(ctx context.Context, e *env, o backupOptions) error {
 		if digests[i], results[i].err = hashFile(files[i].path); results[i].err != nil {
 			return
 		}
-		keys[i], results[i].err = have.keys(files[i].path, files[i].size, digests[i])
+		keys[i] = []string{digests[i]}
 	})
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Only digests storage verified count: the ledger answers which
+	// recordings hold each file's content, 100 digests a request, instead
+	// of a listing of the whole account.
+	have, err := lookupStored(ctx, e, files, keys, results, o.jobs)
+	if err != nil {
 		return err
 	}
 	seen := map[string]string{} // digest -> the path uploading it in this run
@@ -151,6 +150,11 @@ func runBackup(ctx context.Context, e *env, o backupOptions) error {
 		case known && r.Status == "rejected" && !o.retryRefused:
 			res.err = fmt.Errorf("refused earlier as %s: %s", r.ID, r.RejectReason)
 			refused.digests[digest] = r.ID
+		case !known && !o.retryRefused && refused.digests[digest] != "":
+			// The ledger holds stored content only; a refusal is this
+			// machine's memory.
+			res.note = fmt.Sprintf("refused before as %s (--retry-refused tries again)", refused.digests[digest])
+			res.refused = true
 		default:
 			seen[digest] = f.path
 			todo = append(todo, i)

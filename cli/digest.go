@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/voicerec/backend/client"
 )
@@ -99,4 +101,80 @@ func (s stored) match(keys []string) (r client.Recording, known bool) {
 		}
 	}
 	return r, known
+}
+
+// lookupStored asks the ledger which recordings hold each file's content,
+// by its SHA-256 (keys[i] holds it), then, for a file not found that is
+// large enough to have been uploaded in parts, by the composite of its
+// parts cut as the server's answer says it cuts them (added to keys[i]).
+// A folder of files already backed up by one PUT each costs one request
+// per 100 files.
+func lookupStored(ctx context.Context, e *env, files []localFile, keys [][]string, results []outcome, jobs int) (stored, error) {
+	found := map[string][]client.LedgerMatch{}
+	ask := func(digests []string) (client.MultipartPolicy, error) {
+		got, policy, err := e.api.LookupAll(ctx, unique(digests))
+		for d, ms := range got {
+			found[d] = ms
+		}
+		return policy, err
+	}
+	var whole []string
+	for i := range files {
+		if results[i].err == nil {
+			whole = append(whole, keys[i]...)
+		}
+	}
+	policy, err := ask(whole)
+	if err != nil {
+		return stored{}, err
+	}
+	var again []int
+	for i, f := range files {
+		if results[i].err == nil && len(found[keys[i][0]]) == 0 && policy.PartSizeFor(f.size) > 0 {
+			again = append(again, i)
+		}
+	}
+	composites := make([]string, len(again))
+	parallel(ctx, len(again), jobs, func(k int) {
+		i := again[k]
+		composites[k], results[i].err = fileComposite(files[i].path, policy.PartSizeFor(files[i].size))
+	})
+	if err := ctx.Err(); err != nil {
+		return stored{}, err
+	}
+	var parts []string
+	for k, i := range again {
+		if results[i].err == nil {
+			keys[i] = append(keys[i], composites[k])
+			parts = append(parts, composites[k])
+		}
+	}
+	if _, err := ask(parts); err != nil {
+		return stored{}, err
+	}
+	var remote []client.Recording
+	for digest, ms := range found {
+		for _, m := range ms {
+			r := client.Recording{ID: m.ID, Status: m.Status, FileName: m.FileName}
+			if strings.Contains(digest, "-") {
+				r.PartsSHA256 = digest
+			} else {
+				r.SHA256 = digest
+			}
+			remote = append(remote, r)
+		}
+	}
+	return indexStored(remote), nil
+}
+
+func unique(ss []string) []string {
+	seen := map[string]bool{}
+	out := ss[:0:0]
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }

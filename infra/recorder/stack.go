@@ -259,6 +259,11 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 		"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
 	}, tableARNs(allTables...)...)
 	reconcilerFn.allow("DynamoDBIndexes", []string{"dynamodb:Query"}, indexARNs()...)
+	// Every state change a user can see writes its change feed entry in
+	// its own transaction (a Put of the entry, an Update of the feed's
+	// head, read first when the remembered head is stale), whoever makes it.
+	eventsFn.allow("ChangeFeed", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, tableARNs(dynamo.ChangesTable)...)
+	reconcilerFn.allow("ChangeFeed", []string{"dynamodb:PutItem"}, tableARNs(dynamo.ChangesTable)...)
 	reconcilerFn.allow("RecordingObjects", []string{"s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}, objectsARN)
 	reconcilerFn.allowWithCondition("ListRecordings", []string{"s3:ListBucket"}, bucketARN, listRecordings)
 

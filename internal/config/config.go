@@ -45,6 +45,9 @@ type Config struct {
 	UploadGrace time.Duration
 	// TrashRetention is how long a deleted recording can be restored.
 	TrashRetention time.Duration
+	// ChangesRetention is how long the change feed keeps a change; a
+	// cursor older than that must resync from a full listing.
+	ChangesRetention time.Duration
 	// ReconcileInterval is how often the local stack's reconciler runs (on
 	// AWS a schedule in infra/ does); ReconcileMaxItems bounds one pass.
 	ReconcileInterval time.Duration
@@ -198,6 +201,7 @@ func Load(getenv func(string) string) (Config, error) {
 		PendingUploadTTL: r.duration("PENDING_UPLOAD_TTL", time.Hour, time.Minute, 7*24*time.Hour),
 		UploadGrace:      r.duration("UPLOAD_GRACE", 30*time.Minute, 0, 24*time.Hour),
 		TrashRetention:   r.duration("TRASH_RETENTION", 30*24*time.Hour, 0, 365*24*time.Hour),
+		ChangesRetention: r.duration("CHANGES_RETENTION", 90*24*time.Hour, time.Second, 3650*24*time.Hour),
 
 		ReconcileInterval: r.duration("RECONCILE_INTERVAL", time.Minute, time.Second, 24*time.Hour),
 		ReconcileMaxItems: int(r.int64("RECONCILE_MAX_ITEMS", 1000, 1, 1<<20)),

@@ -145,8 +145,12 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	return nil
 }
 
-// DeleteUserRecords removes the user's idempotency keys and identities.
+// DeleteUserRecords removes the user's change feed, idempotency keys and
+// identities.
 func (s *Store) DeleteUserRecords(ctx context.Context, userID string, identities []string) error {
+	if err := s.DeleteChanges(ctx, userID); err != nil {
+		return err
+	}
 	var idem []map[string]types.AttributeValue
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName:                 &s.idempotency,

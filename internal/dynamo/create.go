@@ -139,7 +139,7 @@ func (s *Store) CreateUpload(ctx context.Context, rec recording.Recording, idemK
 				TableName: &s.idempotency, Item: idemAV, ConditionExpression: aws.String(cond),
 			}})
 		}
-		err := s.transactGuarded(ctx, items)
+		err := s.transactChange(ctx, upsertOf(rec, now), items...)
 		if err == nil {
 			return rec, false, nil
 		}

@@ -58,6 +58,9 @@ const (
 	// keys, so a reconcile pass reads the work due and nothing else,
 	// however many recordings exist.
 	DueIndex = "by-due"
+	// DigestIndex is sparse: a recording carries its key (user_digest)
+	// once storage verified its content (ledger.go).
+	DigestIndex = "by-digest"
 )
 
 // dueIndex is the same sparse index on every table the reconciler visits.
@@ -108,7 +111,11 @@ var Schema = []Table{
 			Name:         RecordingsByStateIndex,
 			PartitionKey: Key{"user_status", String},
 			SortKey:      &Key{"recording_id", String},
-		}, dueIndex},
+		}, dueIndex, {
+			Name:         DigestIndex,
+			PartitionKey: Key{"user_digest", String},
+			SortKey:      &Key{"recording_id", String},
+		}},
 		TTLAttribute: TTLAttribute,
 	},
 	{
@@ -153,6 +160,14 @@ var Schema = []Table{
 		PartitionKey: Key{"user_id", String},
 		SortKey:      &Key{"export_id", String},
 		Indexes:      []Index{dueIndex},
+		TTLAttribute: TTLAttribute,
+	},
+	{
+		// A user's change feed: changes by seq, kept CHANGES_RETENTION
+		// by TTL, and one head item holding the last seq (changes.go).
+		Name:         ChangesTable,
+		PartitionKey: Key{"user_id", String},
+		SortKey:      &Key{"seq", Number},
 		TTLAttribute: TTLAttribute,
 	},
 }

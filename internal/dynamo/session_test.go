@@ -45,8 +45,10 @@ func TestSessions(t *testing.T) {
 }
 
 // Each recording operation with a session guard costs one DynamoDB call,
-// or two made at once (list, rename, trash): one round trip of latency,
-// session check included.
+// or two made at once (list): one round trip of latency, session check
+// included. Rename and trash take two in turn: the recording is read with
+// the session, then written with its change in the feed, which needs the
+// whole recording the write leaves.
 func TestGuardedOperationsTakeOneRoundTrip(t *testing.T) {
 	s, c, _ := countingStore(t)
 	u := newUser(t, s, "one-trip")
@@ -86,15 +88,15 @@ func TestGuardedOperationsTakeOneRoundTrip(t *testing.T) {
 	if got, err := s.Rename(guarded("h-one", u.ID, now), u.ID, rec.ID, "renamed.m4a"); err != nil || got.FileName != "renamed.m4a" || got.SizeBytes != 10 {
 		t.Fatalf("rename: %+v %v", got, err)
 	}
-	wantOps(t, c, "rename", "GetItem", "TransactWriteItems")
+	wantOps(t, c, "rename", "BatchGetItem", "TransactWriteItems")
 	if err := s.BeginDelete(guarded("h-one", u.ID, now), rec, now); err != nil {
 		t.Fatal(err)
 	}
 	wantOps(t, c, "begin delete", "TransactWriteItems")
 
-	// The common delete: an available recording to the trash. A guarded
-	// transaction returns no item, so the recording it answers with is read
-	// at the same time; a refused one returns the item it found.
+	// The common delete: an available recording to the trash. The change
+	// feed records the moved recording in the move's transaction, so the
+	// recording is read first, with the session (as rename does).
 	avail, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "", "fp", lim, now)
 	if err != nil {
 		t.Fatal(err)
@@ -109,21 +111,21 @@ func TestGuardedOperationsTakeOneRoundTrip(t *testing.T) {
 		a.Recording.PurgeAt == nil || !a.Recording.PurgeAt.Equal(purgeAt) || a.Recording.SizeBytes != 10 {
 		t.Fatalf("trash: %+v %v", a, err)
 	}
-	wantOps(t, c, "trash", "GetItem", "TransactWriteItems")
+	wantOps(t, c, "trash", "BatchGetItem", "TransactWriteItems")
 	if got, err := s.GetRecording(ctx, u.ID, avail.ID); err != nil || got.Status != recording.StatusDeleted || got.PurgeAt == nil {
 		t.Fatalf("after trash: %+v %v", got, err)
 	}
 	c.take()
-	// Not available (now in the trash): nothing moves, and the refused
-	// write says what it found, having checked the session with it.
+	// Not available (now in the trash): nothing moves, and the read says
+	// what it found, having checked the session with it.
 	g := &dynamo.SessionGuard{TokenHash: "h-one", UserID: u.ID, Now: now}
 	again, err := s.TrashIfAvailable(dynamo.WithSession(ctx, g), u.ID, avail.ID, now.Add(2*time.Hour))
 	if err != nil || again.Moved || !again.Seen || again.Recording.Status != recording.StatusDeleted ||
 		again.Recording.PurgeAt == nil || !again.Recording.PurgeAt.Equal(purgeAt) || !g.Checked() {
 		t.Fatalf("trash of a trashed recording: %+v %v (session checked: %v)", again, err, g.Checked())
 	}
-	wantOps(t, c, "trash of a trashed recording", "GetItem", "TransactWriteItems")
-	// Without a guard: one UpdateItem, whichever way it goes.
+	wantOps(t, c, "trash of a trashed recording", "BatchGetItem")
+	// Without a guard: the read, and the move when it is available.
 	if _, err := s.Restore(ctx, again.Recording); err != nil {
 		t.Fatal(err)
 	}
@@ -132,11 +134,11 @@ func TestGuardedOperationsTakeOneRoundTrip(t *testing.T) {
 		a.Recording.FileName != avail.FileName || !a.Recording.PurgeAt.Equal(purgeAt) {
 		t.Fatalf("unguarded trash: %+v %v", a, err)
 	}
-	wantOps(t, c, "unguarded trash", "UpdateItem")
+	wantOps(t, c, "unguarded trash", "GetItem", "TransactWriteItems")
 	if a, err := s.TrashIfAvailable(ctx, u.ID, avail.ID, now.Add(2*time.Hour)); err != nil || a.Moved || !a.Seen || !a.Recording.PurgeAt.Equal(purgeAt) {
 		t.Fatalf("unguarded trash of a trashed recording: %+v %v", a, err)
 	}
-	wantOps(t, c, "unguarded trash of a trashed recording", "UpdateItem")
+	wantOps(t, c, "unguarded trash of a trashed recording", "GetItem")
 	if a, err := s.TrashIfAvailable(ctx, u.ID, recording.NewID(now), purgeAt); err != nil || a.Moved || a.Seen {
 		t.Fatalf("trash of no recording: %+v %v", a, err)
 	}

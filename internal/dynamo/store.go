@@ -24,6 +24,10 @@ type Store struct {
 	shares      string
 	search      string
 	transcripts string
+	// The change feed (changes.go) and how long its changes are kept.
+	changes         string
+	changeRetention time.Duration
+	seqs            *seqCache
 }
 
 // New returns a Store over the tables named with prefix.
@@ -38,6 +42,7 @@ func New(db *dynamodb.Client, prefix string) *Store {
 		search:      TableName(prefix, SearchTable),
 		transcripts: TableName(prefix, TranscriptsTable),
 	}
+	s.changes, s.changeRetention, s.seqs = TableName(prefix, ChangesTable), DefaultChangeRetention, &seqCache{}
 	if db != nil {
 		o := db.Options()
 		o.APIOptions = append(slices.Clone(o.APIOptions), s.enforceGuard)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -62,11 +61,18 @@ func (s *Store) ConfirmUpload(ctx context.Context, rec recording.Recording, obj 
 		set += ", parts_sha256 = :psha"
 		vals[":psha"] = str(obj.PartsSHA256)
 	}
-	return s.transact(ctx, "confirm upload",
+	if d := ledgerDigest(obj); d != "" {
+		set += ", user_digest = :ud"
+		vals[":ud"] = str(userDigest(rec.UserID, d))
+	}
+	vals[":fn"] = str(rec.FileName)
+	return s.transactRecorded(ctx, "confirm upload", upsertOf(confirmed(rec, obj, now), now),
 		types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
-			UpdateExpression:          aws.String(set + " REMOVE expires_at, #ttl, due_shard, due_at"),
-			ConditionExpression:       aws.String("#st = :pend"),
+			UpdateExpression: aws.String(set + " REMOVE expires_at, #ttl, due_shard, due_at"),
+			// The feed records rec with this change laid over it: a rename
+			// since rec was read makes the caller read again.
+			ConditionExpression:       aws.String("#st = :pend AND file_name = :fn"),
 			ExpressionAttributeNames:  map[string]string{"#st": "status", "#ttl": TTLAttribute},
 			ExpressionAttributeValues: vals,
 		}},
@@ -78,6 +84,21 @@ func (s *Store) ConfirmUpload(ctx context.Context, rec recording.Recording, obj 
 			ExpressionAttributeValues: map[string]types.AttributeValue{":size": num(obj.Size), ":one": num(1)},
 		}},
 	)
+}
+
+// confirmed is rec as ConfirmUpload leaves it.
+func confirmed(rec recording.Recording, obj Object, now time.Time) recording.Recording {
+	dur, at := obj.DurationMS, now.UTC()
+	rec.Status, rec.SizeBytes, rec.ContentType, rec.ETag, rec.UploadedAt = recording.StatusAvailable, obj.Size, obj.ContentType, obj.ETag, &at
+	rec.DurationMS, rec.Codec, rec.SampleRateHz, rec.Channels = &dur, obj.Codec, obj.SampleRateHz, obj.Channels
+	if obj.SHA256 != "" {
+		rec.SHA256 = obj.SHA256
+	}
+	if obj.PartsSHA256 != "" {
+		rec.PartsSHA256 = obj.PartsSHA256
+	}
+	rec.ExpiresAt, rec.DueAt = nil, time.Time{}
+	return rec
 }
 
 // RejectUpload marks a pending recording rejected with a reason code and a
@@ -96,11 +117,14 @@ func (s *Store) RejectUpload(ctx context.Context, rec recording.Recording, reaso
 		set += ", land_by = :land"
 		vals[":land"] = num(rec.LandBy.Unix())
 	}
-	return s.transact(ctx, "reject upload",
+	vals[":fn"] = str(rec.FileName)
+	after := rec
+	after.Status, after.RejectReason, after.RejectDetail, after.ExpiresAt = recording.StatusRejected, reason, detail, nil
+	return s.transactRecorded(ctx, "reject upload", upsertOf(after, now),
 		types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
 			UpdateExpression:          aws.String(set + " REMOVE expires_at"),
-			ConditionExpression:       aws.String("#st = :pend"),
+			ConditionExpression:       aws.String("#st = :pend AND file_name = :fn"),
 			ExpressionAttributeNames:  map[string]string{"#st": "status", "#ttl": TTLAttribute},
 			ExpressionAttributeValues: vals,
 		}},
@@ -112,7 +136,7 @@ func (s *Store) RejectUpload(ctx context.Context, rec recording.Recording, reaso
 // reservation. Only the reconciler calls it, after every URL issued for the
 // record has expired and the object was found missing.
 func (s *Store) CloseUpload(ctx context.Context, rec recording.Recording) (applied bool, err error) {
-	return s.transact(ctx, "close upload",
+	return s.transactRecorded(ctx, "close upload", removalOf(rec.UserID, rec.ID, time.Now()),
 		types.TransactWriteItem{Delete: &types.Delete{
 			TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
 			ConditionExpression:       aws.String("#st = :pend"),
@@ -127,7 +151,7 @@ func (s *Store) CloseUpload(ctx context.Context, rec recording.Recording) (appli
 // disappeared behind the API's back (a console delete, a lifecycle rule),
 // releasing its bytes.
 func (s *Store) ObjectGone(ctx context.Context, rec recording.Recording) (applied bool, err error) {
-	return s.transact(ctx, "remove recording after object removal",
+	return s.transactRecorded(ctx, "remove recording after object removal", removalOf(rec.UserID, rec.ID, time.Now()),
 		types.TransactWriteItem{Delete: &types.Delete{
 			TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
 			ConditionExpression:      aws.String("#st IN (:avail, :trashed)"),
@@ -233,7 +257,9 @@ func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording, due ti
 	default:
 		return nil // deleting records need only FinishDelete
 	}
-	err := s.transactGuarded(ctx, items)
+	// From here the recording is out of the user's view for good.
+	gone := removalOf(rec.UserID, rec.ID, time.Now())
+	err := s.transactChange(ctx, gone, items...)
 	if errors.Is(err, ErrSessionInvalid) {
 		return err
 	}
@@ -241,7 +267,7 @@ func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording, due ti
 		// The reservation was already gone (pruned as expired) or the
 		// bounds are not there: release without touching them.
 		items[1] = s.releaseReservation(rec)
-		err = s.transactGuarded(ctx, items)
+		err = s.transactChange(ctx, gone, items...)
 		if errors.Is(err, ErrSessionInvalid) {
 			return err
 		}
@@ -256,26 +282,42 @@ func (s *Store) BeginDelete(ctx context.Context, rec recording.Recording, due ti
 }
 
 // FinishDelete removes a deleting or rejected record once its object is gone.
+// A deleting record left the user's view (and the feed said so) when it
+// became deleting; a rejected one leaves it now, and the feed says so in
+// the same transaction.
 func (s *Store) FinishDelete(ctx context.Context, userID, recordingID string) error {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: &s.recordings, Key: recKey(userID, recordingID),
-		ConditionExpression:       aws.String("#st = :del OR #st = :rej"),
+		ConditionExpression:       aws.String("#st = :del"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":del": str(string(recording.StatusDeleting)), ":rej": str(string(recording.StatusRejected))},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":del": str(string(recording.StatusDeleting))},
 	})
-	if err != nil && !conditionFailed(err) {
+	if err == nil {
+		return nil
+	}
+	if !conditionFailed(err) {
 		return fmt.Errorf("finish delete: %w", err)
 	}
-	return nil
+	_, err = s.transactRecorded(ctx, "finish delete", removalOf(userID, recordingID, time.Now()),
+		types.TransactWriteItem{Delete: &types.Delete{
+			TableName: &s.recordings, Key: recKey(userID, recordingID),
+			ConditionExpression:       aws.String("#st = :rej"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":rej": str(string(recording.StatusRejected))},
+		}})
+	return err
 }
 
 // Trash moves an available recording to the trash: out of the normal list,
 // still counted against the quota, due for the reconciler to purge at
 // purgeAt. It returns the recording as it is now.
 func (s *Store) Trash(ctx context.Context, rec recording.Recording, purgeAt time.Time) (recording.Recording, error) {
-	return s.moveTrash(ctx, rec, recording.StatusAvailable, recording.StatusDeleted,
+	purge := parseTS(ts(purgeAt))
+	after := rec
+	after.Status, after.PurgeAt, after.DueAt = recording.StatusDeleted, &purge, time.Unix(purge.Unix(), 0).UTC()
+	return s.moveTrash(ctx, rec, after,
 		"SET #st = :to, user_status = :us, purge_at = :purge, due_shard = :shard, due_at = :due"+endShares,
-		map[string]types.AttributeValue{":purge": str(ts(purgeAt)), ":shard": str(dueShard(rec.ID)), ":due": num(purgeAt.Unix()), ":one": num(1)})
+		map[string]types.AttributeValue{":purge": str(ts(purge)), ":shard": str(dueShard(rec.ID)), ":due": num(purge.Unix()), ":one": num(1)})
 }
 
 // TrashAttempt is what TrashIfAvailable did, and what it saw.
@@ -283,143 +325,70 @@ type TrashAttempt struct {
 	// Moved: this call moved the recording to the trash; Recording is
 	// the recording as that write left it.
 	Moved bool
-	// Seen: the recording was not available, and Recording is it as the
-	// refused write found it. Neither Moved nor Seen: it is not there, or
-	// the write lost a race with another transaction; read it to know.
+	// Seen: the recording was not available, and Recording is it as it
+	// was found. Neither Moved nor Seen: it is not there, or the write
+	// kept losing races with other changes; read it to know.
 	Seen      bool
 	Recording recording.Recording
 }
 
-// TrashIfAvailable moves a recording to the trash if it is available, in
-// one request and without reading it first: the common delete. The write
-// answers with the recording either way (as it left it, or as it found it
-// when the condition refused), so the caller needs no read to say what
-// happened. With a session guard in ctx, the session's ConditionCheck is in
-// the same transaction; a transaction returns no item when it succeeds, so
-// a strongly consistent read runs concurrently with it (one round trip of
-// latency, as for Rename) and the moved fields are laid over what it read.
+// TrashIfAvailable moves a recording to the trash if it is available. The
+// feed records the recording as the move leaves it, in the move's own
+// transaction, so the recording is read first (with the session, under a
+// guard: GetRecording) and the move is conditional on what was read.
 func (s *Store) TrashIfAvailable(ctx context.Context, userID, recordingID string, purgeAt time.Time) (TrashAttempt, error) {
-	// The stored form of purge_at, so the answer is exactly what a later
-	// read of the record returns.
-	purge := parseTS(ts(purgeAt))
-	update := types.Update{
-		TableName: &s.recordings, Key: recKey(userID, recordingID),
-		UpdateExpression:         aws.String("SET #st = :to, user_status = :us, purge_at = :purge, due_shard = :shard, due_at = :due" + endShares),
-		ConditionExpression:      aws.String("#st = :from"),
-		ExpressionAttributeNames: map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one":  num(1),
-			":from": str(string(recording.StatusAvailable)), ":to": str(string(recording.StatusDeleted)),
-			":us": str(userStatus(userID, recording.StatusDeleted)), ":purge": str(ts(purge)),
-			":shard": str(dueShard(recordingID)), ":due": num(purge.Unix()),
-		},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}
-	if guardOf(ctx) != nil {
-		return s.trashGuarded(ctx, update, purge)
-	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: update.TableName, Key: update.Key, UpdateExpression: update.UpdateExpression,
-		ConditionExpression: update.ConditionExpression, ExpressionAttributeNames: update.ExpressionAttributeNames,
-		ExpressionAttributeValues: update.ExpressionAttributeValues, ReturnValues: types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: update.ReturnValuesOnConditionCheckFailure,
-	})
-	var refused *types.ConditionalCheckFailedException
-	var conflict *types.TransactionConflictException
-	switch {
-	case err == nil:
-		rec, err := decodeRecording(out.Attributes)
+	for range maxRenameAttempts {
+		rec, err := s.GetRecording(ctx, userID, recordingID)
+		if errors.Is(err, recording.ErrNotFound) {
+			return TrashAttempt{}, nil
+		}
 		if err != nil {
 			return TrashAttempt{}, err
 		}
-		return TrashAttempt{Moved: true, Recording: rec.domain()}, nil
-	case errors.As(err, &refused):
-		return seenBy(refused.Item)
-	case errors.As(err, &conflict):
-		return TrashAttempt{}, nil
-	}
-	return TrashAttempt{}, fmt.Errorf("trash recording: %w", err)
-}
-
-func (s *Store) trashGuarded(ctx context.Context, update types.Update, purge time.Time) (TrashAttempt, error) {
-	got, cancel := s.readBeside(ctx, update.Key)
-	defer cancel()
-	err := s.transactGuarded(ctx, []types.TransactWriteItem{{Update: &update}})
-	var tc *types.TransactionCanceledException
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrSessionInvalid):
-		return TrashAttempt{}, err
-	case errors.As(err, &tc) && failedItems(ctx, err)[0]:
-		// DynamoDB judged every condition: with the session's reported
-		// as no failure, the session held, and an answer built from the
-		// returned item needs no read to check it.
-		if len(tc.CancellationReasons) == 2 && aws.ToString(tc.CancellationReasons[0].Code) == "None" {
-			s.markChecked(ctx)
+		if rec.Status != recording.StatusAvailable {
+			return TrashAttempt{Seen: true, Recording: rec}, nil
 		}
-		return seenBy(tc.CancellationReasons[1].Item)
-	case transactionConflict(err):
-		return TrashAttempt{}, nil
-	default:
-		return TrashAttempt{}, fmt.Errorf("trash recording: %w", err)
+		moved, err := s.Trash(ctx, rec, purgeAt)
+		if errors.Is(err, ErrStateChanged) {
+			continue
+		}
+		if err != nil {
+			return TrashAttempt{}, err
+		}
+		return TrashAttempt{Moved: true, Recording: moved}, nil
 	}
-	r := <-got
-	if r.err != nil {
-		return TrashAttempt{}, fmt.Errorf("read trashed recording: %w", r.err)
-	}
-	if r.item == nil {
-		// Purged between the move and the read: nothing to show.
-		return TrashAttempt{Moved: true}, nil
-	}
-	it, err := decodeRecording(r.item)
-	if err != nil {
-		return TrashAttempt{}, err
-	}
-	// The read may have been served before the move: show what the move
-	// wrote.
-	rec := it.domain()
-	rec.Status, rec.PurgeAt, rec.DueAt = recording.StatusDeleted, &purge, time.Unix(purge.Unix(), 0).UTC()
-	return TrashAttempt{Moved: true, Recording: rec}, nil
-}
-
-// seenBy reports a trash refused by its condition, with the item DynamoDB
-// returned (none: there is no such recording).
-func seenBy(item map[string]types.AttributeValue) (TrashAttempt, error) {
-	if len(item) == 0 {
-		return TrashAttempt{}, nil
-	}
-	it, err := decodeRecording(item)
-	if err != nil {
-		return TrashAttempt{}, err
-	}
-	return TrashAttempt{Seen: true, Recording: it.domain()}, nil
+	return TrashAttempt{}, nil
 }
 
 // Restore brings a recording back from the trash as it was.
 func (s *Store) Restore(ctx context.Context, rec recording.Recording) (recording.Recording, error) {
-	return s.moveTrash(ctx, rec, recording.StatusDeleted, recording.StatusAvailable,
+	after := rec
+	after.Status, after.PurgeAt, after.DueAt = recording.StatusAvailable, nil, time.Time{}
+	return s.moveTrash(ctx, rec, after,
 		"SET #st = :to, user_status = :us REMOVE purge_at, due_shard, due_at", map[string]types.AttributeValue{})
 }
 
-func (s *Store) moveTrash(ctx context.Context, rec recording.Recording, from, to recording.Status, update string, vals map[string]types.AttributeValue) (recording.Recording, error) {
-	vals[":from"], vals[":to"], vals[":us"] = str(string(from)), str(string(to)), str(userStatus(rec.UserID, to))
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+// moveTrash moves rec between the trash and the list, recording after in
+// the feed. It is conditional on the status and name rec has, so what the
+// feed records is exactly what the move leaves.
+func (s *Store) moveTrash(ctx context.Context, rec, after recording.Recording, update string, vals map[string]types.AttributeValue) (recording.Recording, error) {
+	from, to := rec.Status, after.Status
+	vals[":from"], vals[":to"], vals[":us"], vals[":fn"] = str(string(from)), str(string(to)), str(userStatus(rec.UserID, to)), str(rec.FileName)
+	err := s.transactChange(ctx, upsertOf(after, time.Now()), types.TransactWriteItem{Update: &types.Update{
 		TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
 		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String("#st = :from"),
+		ConditionExpression:       aws.String("#st = :from AND file_name = :fn"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: vals,
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	if conditionFailed(err) {
+	}})
+	if errors.Is(err, ErrSessionInvalid) {
+		return recording.Recording{}, err
+	}
+	if conditionFailed(err) || transactionConflict(err) {
 		return recording.Recording{}, ErrStateChanged
 	}
 	if err != nil {
 		return recording.Recording{}, fmt.Errorf("move recording from %s to %s: %w", from, to, err)
 	}
-	var it recordingItem
-	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
-		return recording.Recording{}, err
-	}
-	return it.domain(), nil
+	return after, nil
 }

@@ -55,8 +55,10 @@ func TestEverythingConverges(t *testing.T) {
 		}
 	})
 	w := newWorld(t, seed)
+	followers := map[*user]*follower{}
 	for step := range 60 {
 		w.step(t, step)
+		w.keepCursors(t, followers)
 	}
 	shared := w.shareSome(t)
 	w.checkTrash(t)
@@ -67,6 +69,7 @@ func TestEverythingConverges(t *testing.T) {
 	w.check(t)
 	w.checkShares(t, shared)
 	w.checkTranscripts(t)
+	w.checkFeeds(t, followers)
 }
 
 type world struct {

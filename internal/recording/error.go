@@ -32,6 +32,9 @@ const (
 	CodeInternal         Code = "internal_error"
 	CodeConflict         Code = "conflict"
 	CodeAccountDeleting  Code = "account_deleting"
+	// CodeCursorExpired: the changes after a feed cursor are past their
+	// retention; the client resyncs from a full listing.
+	CodeCursorExpired Code = "cursor_expired"
 )
 
 // Error is the one error type the domain returns to callers. Message is safe

@@ -104,6 +104,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opt
 		Nonces:  dynamo.NewNonces(clients.DynamoDB, cfg.TablePrefix),
 		Objects: s3.New(clients.S3, clients.Presign, cfg.Bucket),
 	}
+	a.Store.SetChangeRetention(cfg.ChangesRetention)
 	a.Keeper = &lifecycle.Keeper{
 		Store: a.Store, Objects: a.Objects, Log: log, Now: now, TrashRetention: cfg.TrashRetention, Providers: set,
 		Transcription: transcription(cfg, clients),

@@ -53,6 +53,7 @@ var statusOf = map[recording.Code]int{
 	recording.CodeUnavailable:      http.StatusServiceUnavailable,
 	recording.CodeTimeout:          http.StatusGatewayTimeout,
 	recording.CodeInternal:         http.StatusInternalServerError,
+	recording.CodeCursorExpired:    http.StatusGone,
 }
 
 // retryAfterSeconds is what a 503 or 429 asks the app to wait.

@@ -62,6 +62,8 @@ func (s *server) routes(e *echo.Echo) {
 	v1.POST("/exports", s.startExport, auth)
 	v1.GET("/exports", s.listExports, auth)
 	v1.GET("/exports/:id", s.getExport, auth)
+	v1.GET("/changes", s.listChanges, auth)
+	v1.POST("/recordings/lookup", s.lookupRecordings, auth)
 
 	// Kakao's unlink callback, authenticated by Kakao's admin key.
 	v1.POST("/providers/kakao/unlink", s.kakaoUnlink)

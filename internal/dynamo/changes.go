@@ -1,0 +1,399 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/voicerec/backend/internal/recording"
+)
+
+// The change feed lives in its own table, one partition per user: the
+// changes keyed by seq, and a head item holding the last seq given out.
+// The head sorts after every change (headSeq), so the Query that reads a
+// page after a cursor also reads the head whenever the page is not full:
+// an empty poll is one Query that returns one small item, and a page costs
+// what its own changes weigh, whatever else the user or anyone else has.
+
+// ChangesTable is the logical name of the change feed's table.
+const ChangesTable = "changes"
+
+// headSeq is the head item's sort key: above every seq a change can have.
+const headSeq = math.MaxInt64
+
+// DefaultChangeRetention is how long a change is kept when the store is
+// not told otherwise (CHANGES_RETENTION).
+const DefaultChangeRetention = 90 * 24 * time.Hour
+
+// maxChangeAttempts bounds how often a state change retries after another
+// change for the same user took the seq it meant to write.
+const maxChangeAttempts = 40
+
+// A change op says what a client does with a change.
+const (
+	OpUpsert = "upsert"
+	OpRemove = "remove"
+)
+
+// Change is one entry of a user's feed. Recording is set for an upsert,
+// as it was once the change was written.
+type Change struct {
+	Seq         int64
+	Op          string
+	RecordingID string
+	Recording   *recording.Recording
+	At          time.Time
+}
+
+// ChangePage is one read of the feed: the changes after a seq, in order,
+// and the seq to continue after.
+type ChangePage struct {
+	Changes []Change
+	// Last is the seq the next read starts after: the last change's, or
+	// the cursor's when there was nothing new.
+	Last    int64
+	HasMore bool
+}
+
+// ErrChangesExpired means changes after the cursor are past their
+// retention: the client must resync from a full listing. Latest is the
+// seq to follow from after that listing.
+type ErrChangesExpired struct{ Latest int64 }
+
+func (e *ErrChangesExpired) Error() string { return "changes after this cursor are no longer kept" }
+
+// ErrCursorAhead means a cursor names a seq the feed never gave out.
+var ErrCursorAhead = errors.New("cursor is past the end of the feed")
+
+// change is what a state change records in the feed, built by upsertOf
+// or removalOf and written by transactChange in the same transaction.
+type change struct {
+	userID string
+	op     string
+	id     string
+	rec    *recordingItem
+	at     time.Time
+}
+
+func upsertOf(rec recording.Recording, at time.Time) change {
+	it := toItem(rec)
+	// What the reconciler keeps to itself never reaches a client.
+	it.UserStatus, it.DueShard, it.DueAt, it.LandBy, it.TTL, it.UploadID = "", "", 0, 0, 0, ""
+	return change{userID: rec.UserID, op: OpUpsert, id: rec.ID, rec: &it, at: at}
+}
+
+func removalOf(userID, recordingID string, at time.Time) change {
+	return change{userID: userID, op: OpRemove, id: recordingID, at: at}
+}
+
+type changeItem struct {
+	UserID      string         `dynamodbav:"user_id"`
+	Seq         int64          `dynamodbav:"seq"`
+	Op          string         `dynamodbav:"op,omitempty"`
+	RecordingID string         `dynamodbav:"recording_id,omitempty"`
+	Recording   *recordingItem `dynamodbav:"recording,omitempty"`
+	At          string         `dynamodbav:"at,omitempty"`
+	TTL         int64          `dynamodbav:"ttl,omitempty"`
+	// LastSeq is set on the head item only.
+	LastSeq int64 `dynamodbav:"last_seq,omitempty"`
+}
+
+func changeKey(userID string, seq int64) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"user_id": str(userID), "seq": num(seq)}
+}
+
+// SetChangeRetention sets how long changes are kept (CHANGES_RETENTION).
+func (s *Store) SetChangeRetention(d time.Duration) {
+	if d > 0 {
+		s.changeRetention = d
+	}
+}
+
+// seqCache remembers the last seq this process wrote or read for each
+// user, so a state change is one transaction, as it was before the feed:
+// the write is conditional on the head, and a guess gone stale (another
+// process wrote) costs one refused transaction and a strong read. A user
+// never seen guesses 0, right for every new account. The map is bounded by
+// starting afresh when full.
+type seqCache struct {
+	mu   sync.Mutex
+	seqs map[string]int64
+}
+
+const maxCachedSeqs = 100_000
+
+func (c *seqCache) get(userID string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seqs[userID]
+}
+
+func (c *seqCache) put(userID string, seq int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seqs == nil || len(c.seqs) >= maxCachedSeqs {
+		c.seqs = map[string]int64{}
+	}
+	if seq > c.seqs[userID] {
+		c.seqs[userID] = seq
+	}
+}
+
+// lastSeq is the head of the user's feed (0 when nothing was written):
+// the remembered guess, or with strong true a consistent read.
+func (s *Store) lastSeq(ctx context.Context, userID string, strong bool) (int64, error) {
+	if !strong {
+		return s.seqs.get(userID), nil
+	}
+	out, err := s.db.GetItem(carrying(ctx), &dynamodb.GetItemInput{
+		TableName: &s.changes, Key: changeKey(userID, headSeq), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("last_seq"),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read change feed head: %w", err)
+	}
+	v, ok := out.Item["last_seq"].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, nil
+	}
+	seq, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("decode change feed head: %w", err)
+	}
+	s.seqs.put(userID, seq)
+	return seq, nil
+}
+
+// changeWrites are the two writes that record ch as change prev+1: the
+// head moved from prev, and the change itself.
+func (s *Store) changeWrites(ch change, prev int64) ([]types.TransactWriteItem, error) {
+	next := prev + 1
+	item, err := attributevalue.MarshalMap(changeItem{
+		UserID: ch.userID, Seq: next, Op: ch.op, RecordingID: ch.id, Recording: ch.rec,
+		At: ts(ch.at), TTL: ch.at.Add(s.changeRetention).Unix(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode change: %w", err)
+	}
+	cond, vals := "attribute_not_exists(last_seq)", map[string]types.AttributeValue{":next": num(next)}
+	if prev > 0 {
+		cond, vals[":prev"] = "last_seq = :prev", num(prev)
+	}
+	return []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName: &s.changes, Key: changeKey(ch.userID, headSeq),
+			UpdateExpression:          aws.String("SET last_seq = :next"),
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeValues: vals,
+		}},
+		{Put: &types.Put{TableName: &s.changes, Item: item}},
+	}, nil
+}
+
+// transactChange runs items, with the session check when ctx carries a
+// guard, and the writes that record ch in the feed, as one transaction:
+// the change can never be lost or reordered against the state it records.
+// While only the feed's head refused (another change for the user took the
+// seq), it reads the head again and retries. It returns the transaction's
+// error as transactGuarded does, for the caller to judge its own items;
+// the change's writes come after them, so failedItems' indexes still hold.
+//
+// A state change a user can see calls it with upsertOf or removalOf; a new
+// kind of change (a transcript finishing) does the same in its own
+// transaction.
+func (s *Store) transactChange(ctx context.Context, ch change, items ...types.TransactWriteItem) error {
+	var err error
+	for attempt := 0; attempt < maxChangeAttempts; attempt++ {
+		if werr := headBackoff(ctx, attempt); werr != nil {
+			return werr
+		}
+		prev, rerr := s.lastSeq(ctx, ch.userID, attempt > 0)
+		if rerr != nil {
+			return rerr
+		}
+		writes, werr := s.changeWrites(ch, prev)
+		if werr != nil {
+			return werr
+		}
+		all := append(append(make([]types.TransactWriteItem, 0, len(items)+2), items...), writes...)
+		err = s.transactGuarded(ctx, all)
+		if err == nil {
+			s.seqs.put(ch.userID, prev+1)
+			return nil
+		}
+		if errors.Is(err, ErrSessionInvalid) || !headOnly(ctx, err, len(items)) {
+			return err
+		}
+	}
+	return err
+}
+
+// headBackoff waits before retry attempt n of a change whose seq was
+// taken: full jitter over a window doubling up to 512 ms. Every change of
+// a user goes through the one head item, so concurrent writers for one
+// user are serialized there and need a wider spread than the quota's.
+func headBackoff(ctx context.Context, attempt int) error {
+	if attempt == 0 {
+		return nil
+	}
+	window := 2 * time.Millisecond << min(attempt, 8)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(rand.Int64N(int64(window)))):
+		return nil
+	}
+}
+
+// headOnly reports a transaction cancelled by the feed's head alone (its
+// condition or a conflict on it), with every other item's condition
+// holding: the state change is still right, only its seq was taken.
+func headOnly(ctx context.Context, err error, n int) bool {
+	var tc *types.TransactionCanceledException
+	if !errors.As(err, &tc) {
+		var inProgress *types.TransactionInProgressException
+		return errors.As(err, &inProgress)
+	}
+	off := 0
+	if guardOf(ctx) != nil {
+		off = 1
+	}
+	head := false
+	for i, r := range tc.CancellationReasons {
+		code := aws.ToString(r.Code)
+		switch {
+		case i == off+n && (code == "ConditionalCheckFailed" || code == "TransactionConflict"):
+			head = true
+		case code == "ConditionalCheckFailed":
+			return false
+		}
+	}
+	return head
+}
+
+// ChangesAfter reads up to limit changes of the user's feed after seq
+// `after` (0: from the oldest kept), in one strongly consistent Query.
+// Changes past their retention that DynamoDB has not deleted yet are
+// treated as gone; a gap right after the cursor means the client missed
+// changes it can no longer get (ErrChangesExpired).
+func (s *Store) ChangesAfter(ctx context.Context, userID string, after int64, limit int, now time.Time) (ChangePage, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.changes,
+		KeyConditionExpression: aws.String("user_id = :u AND seq > :after"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":u": str(userID), ":after": num(after),
+		},
+		ConsistentRead: aws.Bool(true),
+		// One more than asked: either the head (nothing more) or a change
+		// that says another page follows.
+		Limit: aws.Int32(int32(limit + 1)),
+	})
+	if err != nil {
+		return ChangePage{}, fmt.Errorf("read changes: %w", err)
+	}
+	page := ChangePage{Last: after}
+	last := int64(-1) // the head's last_seq, when the head was read
+	expected := after + 1
+	gap := false
+	for _, av := range out.Items {
+		var it changeItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return ChangePage{}, fmt.Errorf("decode change: %w", err)
+		}
+		if it.Seq == headSeq {
+			last = it.LastSeq
+			s.seqs.put(userID, last)
+			continue
+		}
+		if it.TTL != 0 && it.TTL <= now.Unix() {
+			continue
+		}
+		if len(page.Changes) == limit {
+			page.HasMore = true
+			break
+		}
+		if len(page.Changes) == 0 && it.Seq != expected {
+			gap = true
+		}
+		page.Changes = append(page.Changes, it.change())
+		page.Last = it.Seq
+	}
+	if len(page.Changes) == 0 && last > after {
+		gap = true // everything after the cursor expired
+	}
+	if last >= 0 && last < after {
+		return ChangePage{}, ErrCursorAhead
+	}
+	if gap {
+		if last < 0 {
+			if last, err = s.lastSeq(ctx, userID, true); err != nil {
+				return ChangePage{}, err
+			}
+		}
+		return ChangePage{}, &ErrChangesExpired{Latest: last}
+	}
+	if !page.HasMore && last < 0 && out.LastEvaluatedKey != nil {
+		page.HasMore = true
+	}
+	return page, nil
+}
+
+// LatestChange is the seq of the user's last change (0: none yet).
+func (s *Store) LatestChange(ctx context.Context, userID string) (int64, error) {
+	return s.lastSeq(ctx, userID, true)
+}
+
+func (it changeItem) change() Change {
+	c := Change{Seq: it.Seq, Op: it.Op, RecordingID: it.RecordingID, At: parseTS(it.At)}
+	if it.Recording != nil {
+		rec := it.Recording.domain()
+		c.Recording = &rec
+	}
+	return c
+}
+
+// DeleteChanges removes the user's feed, head included (account deletion).
+func (s *Store) DeleteChanges(ctx context.Context, userID string) error {
+	var keys []map[string]types.AttributeValue
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 &s.changes,
+		KeyConditionExpression:    aws.String("user_id = :u"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
+		ProjectionExpression:      aws.String("user_id, seq"),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list changes: %w", err)
+		}
+		keys = append(keys, out.Items...)
+	}
+	return s.batchDelete(ctx, s.changes, keys)
+}
+
+// transactRecorded is transact for a state change the feed records:
+// applied is false when a condition of the caller's items did not hold or
+// another transaction won the race.
+func (s *Store) transactRecorded(ctx context.Context, what string, ch change, items ...types.TransactWriteItem) (bool, error) {
+	err := s.transactChange(ctx, ch, items...)
+	if errors.Is(err, ErrSessionInvalid) {
+		return false, err
+	}
+	if conditionFailed(err) || transactionConflict(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	return true, nil
+}
