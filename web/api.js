@@ -27,10 +27,13 @@ export function keepSession(s) {
   localStorage.setItem(SESSION_KEY, JSON.stringify(s));
 }
 
-export function forgetSession() {
+// forgetSession drops the session; why is 'ended' when the server ended
+// it (another device signed this one out, or it ran out), so the page can
+// say so.
+export function forgetSession(why = 'signed-out') {
   session = null;
   localStorage.removeItem(SESSION_KEY);
-  for (const fn of signedOut) fn();
+  for (const fn of signedOut) fn(why);
 }
 
 export function onSignedOut(fn) { signedOut.add(fn); }
@@ -56,7 +59,7 @@ export function refreshSession() {
       throw new ProblemError(`no connection (${err.message})`, 'offline', 0);
     }
     if (!res.ok) {
-      if (res.status === 401 && session?.refresh_token === sent) forgetSession();
+      if (res.status === 401 && session?.refresh_token === sent) forgetSession('ended');
       return false;
     }
     const pair = await res.json();
@@ -84,7 +87,7 @@ export async function api(method, path, body, extraHeaders = {}) {
   }
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   if (!res.ok) {
-    if (res.status === 401 && session) forgetSession();
+    if (res.status === 401 && session) forgetSession('ended');
     throw new ProblemError(data?.detail || data?.title || `${res.status} ${res.statusText}`, data?.code, res.status);
   }
   return data;

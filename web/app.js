@@ -104,7 +104,7 @@ let retryView = 0;
 function offlineOrError(err) {
   // A session that ended (signed out from another device, or unused past
   // its refresh token's life) is no error: the sign-in form is back.
-  if (err?.status === 401) { say('You are signed out on this device. Please sign in again.'); return; }
+  if (err?.status === 401) return;
   if (err?.code !== 'offline') { showError(err); return; }
   noteOnline();
   // The online event does not always come (navigator.onLine may have
@@ -129,7 +129,10 @@ function render() {
   }
 }
 
-onSignedOut(render);
+onSignedOut((why) => {
+  if (why === 'ended') say('You are signed out on this device. Please sign in again.');
+  render();
+});
 window.addEventListener('hashchange', () => { if (currentSession()) showView(); });
 
 function noteOnline() {

@@ -144,6 +144,8 @@ export function problemMessage(name, code, status) {
     case 'account_deleting': return 'This account is being deleted; nothing can be changed in it.';
     case 'unauthorized': case 'invalid_id_token': return `Your sign-in has expired. Sign in again${name ? `; ${it} is kept and uploads afterwards` : ''}.`;
     case 'rate_limited': return `Too many requests at once. ${name ? `${it} is tried again in a moment.` : 'Wait a moment and try again.'}`;
+    case 'cursor_expired': return 'The list was out of date for too long to catch up; it is read afresh now.';
+    case 'invalid_cursor': return 'The list could not be followed from where it was; it is read afresh now.';
     case 'storage_refused': return `Storage refused ${name ? it : 'the upload'}. Try again; if it keeps failing, choose the file again.`;
     default:
       if (status >= 500 || code === 'service_unavailable' || code === 'dependency_timeout' || code === 'internal_error') {

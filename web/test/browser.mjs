@@ -256,10 +256,22 @@ try {
   const notInstallable = installabilityErrors.filter((e) => e.errorId !== 'in-incognito');
   check(notInstallable.length === 0, `installable: ${JSON.stringify(notInstallable)}`);
 
-  // Record about three seconds from the fake microphone.
+  // Record about three seconds from the fake microphone. The page learns
+  // of the upload's confirmation from the change feed (a long poll), not
+  // by listing again.
+  await page.locator('#empty').waitFor({ state: 'visible' });
+  const asked = { lists: 0, longPolls: 0 };
+  const countRequests = (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/v1/recordings' && r.method() === 'GET') asked.lists++;
+    if (u.pathname === '/v1/changes' && u.searchParams.has('wait')) asked.longPolls++;
+  };
+  page.on('request', countRequests);
   summary.recordedMs = await record(page, recordSeconds, 'tap');
   const recCard = card(page, 'available', 'Recording ');
   await recCard.first().waitFor();
+  page.off('request', countRequests);
+  check(asked.lists === 0 && asked.longPolls >= 1, `while the upload was pending the page listed ${asked.lists} times and long-polled the feed ${asked.longPolls} times`);
   summary.recordingId = await recCard.first().getAttribute('data-id');
   summary.serverMs = Number(await recCard.first().getAttribute('data-duration-ms'));
   summary.recordingName = (await recCard.first().locator('.name').textContent()).trim();
@@ -491,9 +503,9 @@ try {
   await page.getByRole('dialog').getByRole('button', { name: 'Sign out device' }).click();
   await phoneRow.waitFor({ state: 'detached' });
   check(await page.locator('#sign-out-others').isHidden(), 'no other device is left to sign out');
-  await phone.page.reload();
-  await phone.page.locator('#sign-in').waitFor({ state: 'visible' });
-  check((await statusLine(phone.page)).includes('sign in again'), `the phone says: ${await statusLine(phone.page)}`);
+  // The phone finds out by itself: its next read of the change feed is
+  // refused, and so is the refresh.
+  const phoneNotices = phone.page.locator('#sign-in').waitFor({ state: 'visible', timeout: 25_000 });
 
   // Download everything: the archive is built, then downloaded.
   await page.getByRole('link', { name: 'Export' }).click();
@@ -503,6 +515,8 @@ try {
   const [archive] = await Promise.all([page.waitForEvent('download'), page.locator('#export-link').click()]);
   check(/^recordings-\d{4}-\d{2}-\d{2}\.zip$/.test(archive.suggestedFilename()), `the archive is named ${archive.suggestedFilename()}`);
   summary.archiveBytes = fs.statSync(await archive.path()).size;
+  await phoneNotices;
+  check((await statusLine(phone.page)).includes('sign in again'), `the signed-out phone says: ${await statusLine(phone.page)}`);
 
   await page.getByRole('link', { name: 'Trash' }).click();
   await page.locator('#trash-empty').waitFor({ state: 'visible' });

@@ -172,3 +172,10 @@ test('applyChanges follows the feed: upserts replace or add, the trash and remov
   // Entries already reflected change nothing.
   assert.deepEqual(applyChanges(got, [{ seq: 1, op: 'upsert', id: 'A', recording: got.find((r) => r.id === 'A') }]), got);
 });
+
+test('problemMessage has words for the change feed’s codes', () => {
+  for (const code of ['cursor_expired', 'invalid_cursor']) {
+    const m = problemMessage('', code, code === 'cursor_expired' ? 410 : 400);
+    assert.ok(!m.includes(code) && m.includes('afresh'), `${code}: ${m}`);
+  }
+});

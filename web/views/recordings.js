@@ -369,7 +369,8 @@ function card(rec) {
       button('Rename', `Rename ${rec.file_name}`, (b) => rename(rec, name, b)),
     );
   }
-  actions.append(button(rec.status === 'available' ? 'Delete' : 'Remove', `Delete ${rec.file_name}`, () => remove(rec)));
+  const del = rec.status === 'available' ? 'Delete' : 'Remove';
+  actions.append(button(del, `${del} ${rec.file_name}`, () => remove(rec)));
   li.append(actions);
   return li;
 }
