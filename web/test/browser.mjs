@@ -231,6 +231,26 @@ async function revokeShare(page, name, link, act) {
   check(status === 404, `a revoked link answers ${status}`);
 }
 
+// The Go test answers on stdin, one line per question.
+const answers = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+// transcribed asks the Go test to store a finished transcript of the
+// recording (the test stack runs no engine) and waits for its answer.
+async function transcribed(page, recordingId) {
+  const userId = await page.evaluate(() => JSON.parse(localStorage.getItem('recorder.session')).user.id);
+  console.log(JSON.stringify({ transcribe: { userId, recordingId } }));
+  const { value } = await answers.next();
+  check(value === 'transcribed', `the Go test answered ${value}`);
+}
+
+// playsFrom checks the player plays the recording near seconds.
+async function playsFrom(page, seconds) {
+  await page.waitForFunction((s) => {
+    const a = document.getElementById('audio');
+    return !a.paused && a.currentTime >= s - 0.05 && a.currentTime < s + 1;
+  }, seconds);
+}
+
 const summary = {};
 let phone;
 let desktop;
@@ -381,6 +401,23 @@ try {
   await page.getByRole('link', { name: 'Recordings' }).tap();
   await arrived.waitFor();
   await searchFinds(page, 'Recording', summary.offlineName, 'tap');
+
+  // What was said: a search by a spoken word plays from its moment, and
+  // a tap on a transcript line plays from that line.
+  await transcribed(page, summary.offlineId);
+  await page.getByLabel('Search names and transcripts').fill('brown fox');
+  await page.getByLabel('Search names and transcripts').press('Enter');
+  const match = page.locator(`#result-list li[data-id="${summary.offlineId}"] .match`);
+  await match.waitFor();
+  check((await match.textContent()).startsWith('0:01 the quick brown fox') || (await match.textContent()).startsWith('0:02 the quick brown fox'), `the match shows its moment: ${await match.textContent()}`);
+  await match.tap();
+  await playsFrom(page, 1.5);
+  await page.locator('#transcript li').nth(1).waitFor();
+  check((await page.locator('#transcript-status').textContent()).includes('Tap a line'), 'the transcript says how to use it');
+  await screen(page, 'transcript');
+  await page.locator('#transcript li').first().getByRole('button').tap();
+  await playsFrom(page, 0);
+  await page.getByRole('button', { name: 'Clear' }).tap();
   await page.evaluate(() => { navigator.clipboard.writeText = () => Promise.reject(new DOMException('refused', 'NotAllowedError')); });
   const phoneLink = await shareAndOpen(page, phone.context, summary.offlineName, 'tap');
   check(await page.locator('#share-box').isVisible(), 'a refused clipboard shows the link');
@@ -531,7 +568,7 @@ try {
   summary.userId = await page.evaluate(() => JSON.parse(localStorage.getItem('recorder.session')).user.id);
   summary.seconds = (Date.now() - started) / 1000;
   console.log(JSON.stringify(summary));
-  const { value } = await readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]().next();
+  const { value } = await answers.next();
   check(value === 'delete-account', `the Go test answered ${value}`);
 
   await page.getByRole('button', { name: 'Delete my account and all recordings' }).click();

@@ -416,7 +416,7 @@ async function showTranscript(rec) {
     const at = clock(seg.start_ms);
     const line = `${seg.speaker ? `${seg.speaker}: ` : ''}${seg.text}`;
     const b = button(el('span', { class: 'at' }, at), `${at} ${line}`, () => seek(rec, seg.start_ms));
-    b.append(el('span', {}, line));
+    b.append(' ', el('span', {}, line));
     return el('li', {}, b);
   }));
 }
