@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/voicerec/backend/internal/devstack"
@@ -103,5 +104,27 @@ func TestWebhookDeliversDecodedKey(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("no notification within 15s")
+	}
+}
+
+// Local data outlives versions: when a table kept under .local/data was
+// made by an older schema, `make run` stops saying what to do about it.
+func TestProvisionNamesTheWayOutOfAnOlderTable(t *testing.T) {
+	env := testenv.Get(t)
+	cfg := env.Config(t, nil)
+	c := env.Clients(cfg)
+	ctx := context.Background()
+	stale := dynamo.TableName(cfg.TablePrefix, dynamo.IdempotencyTable)
+	if _, err := c.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            &stale,
+		BillingMode:          types.BillingModePayPerRequest,
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("key"), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("key"), AttributeType: types.ScalarAttributeTypeS}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	err := devstack.Provision(ctx, c, cfg, devstack.WebhookARN(testenv.WebhookID))
+	if err == nil || !strings.Contains(err.Error(), stale) || !strings.Contains(err.Error(), "make clean-data") {
+		t.Fatalf("provision over an older table: %v", err)
 	}
 }

@@ -36,7 +36,7 @@ func EnsureTables(ctx context.Context, client *dynamodb.Client, prefix string) e
 		}
 		if got, want := describeKeys(out.Table), schemaKeys(t); got != want {
 			return fmt.Errorf("table %s exists with keys %s but this version needs %s; "+
-				"it was created by an older version and must be deleted", name, got, want)
+				"it was created by an older version and must be deleted: %w", name, got, want, ErrOlderTable)
 		}
 		if err := ensureTTL(ctx, client, name, t.TTLAttribute); err != nil {
 			return err
@@ -157,3 +157,7 @@ func describeKeys(td *types.TableDescription) string {
 	}
 	return out
 }
+
+// ErrOlderTable is EnsureTables' answer when a table exists with another
+// key schema or other indexes than Schema declares.
+var ErrOlderTable = errors.New("older table")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -198,13 +199,39 @@ var ErrTranscriptMoved = errors.New("the recording no longer wants this transcri
 // recording exists as available or in the trash and its current job is
 // expectJob (empty: it has none), so a job that finishes after a newer
 // one started, or after the recording was purged, changes nothing
-// (ErrTranscriptMoved). The change feed's record of a completed
-// transcript belongs in the same write.
+// (ErrTranscriptMoved). Recordings show transcript_status, so the change
+// feed records the recording as this write leaves it, in the same
+// transaction: the recording is read first and the write is conditional on
+// what was read (read again when something else changed it meanwhile).
 func (s *Store) SetTranscriptStatus(ctx context.Context, userID, recordingID, expectJob string, t TranscriptState) error {
+	for range maxRenameAttempts {
+		rec, err := s.GetRecording(ctx, userID, recordingID)
+		if errors.Is(err, recording.ErrNotFound) {
+			return ErrTranscriptMoved
+		}
+		if err != nil {
+			return fmt.Errorf("set transcript status of %s/%s: %w", userID, recordingID, err)
+		}
+		if (rec.Status != recording.StatusAvailable && rec.Status != recording.StatusDeleted) || rec.TranscriptJob != expectJob {
+			return ErrTranscriptMoved
+		}
+		err = s.setTranscriptStatus(ctx, rec, expectJob, t)
+		if errors.Is(err, ErrStateChanged) {
+			continue
+		}
+		return err
+	}
+	return fmt.Errorf("set transcript status of %s/%s: %w", userID, recordingID, ErrStateChanged)
+}
+
+// setTranscriptStatus writes t over rec and records the result in the
+// feed, conditional on rec's status, name and job still being what they
+// are (ErrStateChanged otherwise).
+func (s *Store) setTranscriptStatus(ctx context.Context, rec recording.Recording, expectJob string, t TranscriptState) error {
 	set := []string{"transcript_status = :ts"}
 	remove := []string{}
 	vals := map[string]types.AttributeValue{
-		":ts": str(string(t.Status)), ":avail": str(string(recording.StatusAvailable)), ":del": str(string(recording.StatusDeleted)),
+		":ts": str(string(t.Status)), ":st": str(string(rec.Status)), ":fn": str(rec.FileName),
 	}
 	field := func(name, v string) {
 		if v == "" {
@@ -218,7 +245,7 @@ func (s *Store) SetTranscriptStatus(ctx context.Context, userID, recordingID, ex
 	field("transcript_language", t.Language)
 	field("transcript_reason", t.Reason)
 	field("transcript_detail", t.Detail)
-	cond := "(#st = :avail OR #st = :del) AND "
+	cond := "#st = :st AND file_name = :fn AND "
 	if expectJob == "" {
 		cond += "attribute_not_exists(transcript_job)"
 	} else {
@@ -229,18 +256,21 @@ func (s *Store) SetTranscriptStatus(ctx context.Context, userID, recordingID, ex
 	if len(remove) > 0 {
 		update += " REMOVE " + strings.Join(remove, ", ")
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.recordings, Key: recKey(userID, recordingID),
+	after := rec
+	after.TranscriptStatus, after.TranscriptJob, after.TranscriptLanguage = t.Status, t.Job, t.Language
+	after.TranscriptReason, after.TranscriptDetail = t.Reason, t.Detail
+	err := s.transactChange(ctx, upsertOf(after, time.Now()), types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.recordings, Key: recKey(rec.UserID, rec.ID),
 		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: vals,
-	})
-	if conditionFailed(err) {
-		return ErrTranscriptMoved
+	}})
+	if conditionFailed(err) || transactionConflict(err) {
+		return ErrStateChanged
 	}
 	if err != nil {
-		return fmt.Errorf("set transcript status of %s/%s: %w", userID, recordingID, err)
+		return fmt.Errorf("set transcript status of %s/%s: %w", rec.UserID, rec.ID, err)
 	}
 	return nil
 }
