@@ -63,7 +63,9 @@ export function refreshSession() {
       return false;
     }
     const pair = await res.json();
-    if (session) keepSession({ ...session, ...pair });
+    // A sign-in meanwhile (another user, a new session) keeps its own pair.
+    if (session?.refresh_token !== sent) return true;
+    keepSession({ ...session, ...pair });
     return true;
   })().finally(() => { refreshing = null; });
   return refreshing;
