@@ -434,6 +434,8 @@ try {
 
   await page.getByRole('link', { name: 'Account' }).tap();
   await page.locator('#storage-text').filter({ hasText: / used/ }).waitFor();
+  check(/^\d+ of \d+ transcription minutes used this month\.$/.test(await page.locator('#minutes-text').textContent()),
+    `the account shows transcription minutes: ${await page.locator('#minutes-text').textContent()}`);
   await screen(page, 'account');
   await page.getByRole('link', { name: 'Recordings' }).tap();
   await arrived.waitFor();
