@@ -489,6 +489,14 @@ try {
   await fileCard.getByRole('button', { name: `Rename ${uploadName}` }).press('Enter');
   const input = page.getByLabel(`New name for ${uploadName}`);
   await input.fill(renamed);
+  // The list is drawn afresh meanwhile, as a change from the feed draws it
+  // (here the online event lists again): what is being typed stays.
+  const listed = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/recordings' && r.request().method() === 'GET');
+  await page.evaluate(() => window.dispatchEvent(new Event('online')));
+  await listed;
+  await page.waitForTimeout(300);
+  check(await input.count() === 1 && await input.inputValue() === renamed && await input.evaluate((e) => e === document.activeElement),
+    'the rename being typed outlives a redraw of the list');
   await input.press('Enter');
   await card(page, 'available', renamed).waitFor();
   check((await card(page, 'available', renamed).locator('.name').textContent()) === renamed, 'the Korean name displays as typed');

@@ -337,10 +337,24 @@ async function readFeed(run) {
   }
 }
 
+// A rename in progress holds the list still: the feed may bring changes
+// at any moment, and drawing would throw away what is being typed.
+let renaming = false;
+let redrawWaits = false;
+
 function draw() {
+  if (renaming) { redrawWaits = true; return; }
+  const list = $('recordings');
+  // The button that had the focus has it again after the list is drawn
+  // afresh, so a keyboard user is not sent back to the top.
+  const active = document.activeElement;
+  const keep = list.contains(active) ? { id: active.closest('li')?.dataset.id, label: active.getAttribute('aria-label') } : null;
   const sorted = sortRecordings(latest, $('sort').value);
-  $('recordings').replaceChildren(...sorted.map(card));
+  list.replaceChildren(...sorted.map(card));
   $('empty').hidden = latest.length > 0;
+  if (keep?.id) {
+    [...list.querySelectorAll(`li[data-id="${keep.id}"] button`)].find((b) => b.getAttribute('aria-label') === keep.label)?.focus();
+  }
 }
 
 const STATUS = { pending: 'Checking…', available: '', rejected: 'Not stored' };
@@ -525,16 +539,34 @@ function findDuration(e) {
 
 function rename(rec, nameEl, btn) {
   const input = el('input', { value: rec.file_name, 'aria-label': `New name for ${rec.file_name}` });
-  const done = () => { nameEl.textContent = rec.file_name; btn.focus(); };
-  input.onkeydown = (e) => {
-    if (e.key === 'Escape') done();
-    if (e.key !== 'Enter') return;
-    const name = input.value.trim();
-    if (!name || name === rec.file_name) return done();
-    api('PATCH', `/v1/recordings/${rec.id}`, { file_name: name })
-      .then(() => { ctx.say(`Renamed ${rec.file_name} to ${name}.`); return refresh(); })
-      .catch((err) => { ctx.showError(new Error(problemMessage(name, err.code, err.status))); input.focus(); });
+  let saving = false;
+  let over = false;
+  const end = () => {
+    over = true;
+    renaming = false;
+    if (redrawWaits) { redrawWaits = false; draw(); }
   };
+  const cancel = (focusButton) => {
+    if (over) return;
+    over = true;
+    nameEl.textContent = rec.file_name;
+    if (focusButton) btn.focus();
+    end();
+  };
+  input.onkeydown = (e) => {
+    if (e.key === 'Escape') cancel(true);
+    if (e.key !== 'Enter' || saving) return;
+    const name = input.value.trim();
+    if (!name || name === rec.file_name) { cancel(true); return; }
+    saving = true;
+    api('PATCH', `/v1/recordings/${rec.id}`, { file_name: name })
+      .then(() => { ctx.say(`Renamed ${rec.file_name} to ${name}.`); redrawWaits = false; end(); return refresh(); })
+      .catch((err) => { saving = false; ctx.showError(new Error(problemMessage(name, err.code, err.status))); input.focus(); });
+  };
+  // Leaving the field (a tap elsewhere) gives up the rename, unless it is
+  // being saved.
+  input.onblur = () => { if (!saving) cancel(false); };
+  renaming = true;
   nameEl.replaceChildren(input);
   input.focus();
   input.select();
