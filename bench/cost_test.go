@@ -27,6 +27,7 @@ import (
 	"github.com/voicerec/backend/internal/devissuer"
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/s3event"
+	"github.com/voicerec/backend/internal/search"
 	"github.com/voicerec/backend/internal/testenv"
 	"github.com/voicerec/backend/internal/testenv/testaudio"
 	"github.com/voicerec/backend/internal/wire"
@@ -66,6 +67,21 @@ type usage struct {
 	// units counts DynamoDB capacity by operation, so the log says where
 	// the dollars go.
 	units map[string]float64
+	// tableUSD is DynamoDB's dollars by table, so a feature whose items
+	// live in a table of their own (the change feed) shows its own line.
+	tableUSD map[string]float64
+}
+
+// reset forgets what was counted so far.
+func (u *usage) reset() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.wru, u.rru, u.s3Write, u.s3Read, u.s3Ops, u.units, u.tableUSD = 0, 0, 0, 0, nil, nil, nil
+}
+
+// dynamoUSD is what the DynamoDB capacity counted so far costs.
+func (u *usage) dynamoUSD() float64 {
+	return (u.wru*usdPerMillionWRU + u.rru*usdPerMillionRRU) / 1e6
 }
 
 func (u *usage) middleware(stack *middleware.Stack) error {
@@ -86,6 +102,8 @@ func (u *usage) middleware(stack *middleware.Stack) error {
 			case *dynamodb.TransactWriteItemsInput:
 				p.ReturnConsumedCapacity = total
 			case *dynamodb.BatchWriteItemInput:
+				p.ReturnConsumedCapacity = total
+			case *dynamodb.BatchGetItemInput:
 				p.ReturnConsumedCapacity = total
 			}
 			out, md, err := next.HandleInitialize(ctx, in)
@@ -116,23 +134,30 @@ func (u *usage) middleware(stack *middleware.Stack) error {
 					u.units = map[string]float64{}
 				}
 				u.units[awsmw.GetOperationName(ctx)+" "+aws.ToString(cc.TableName)] += aws.ToFloat64(cc.CapacityUnits)
+				if u.tableUSD == nil {
+					u.tableUSD = map[string]float64{}
+				}
 				// On-demand: a transactional write unit costs two WRUs, and
 				// ConsumedCapacity already reports it that way.
+				var wru, rru float64
 				if cc.WriteCapacityUnits != nil {
-					u.wru += *cc.WriteCapacityUnits
+					wru = *cc.WriteCapacityUnits
 				}
 				if cc.ReadCapacityUnits != nil {
-					u.rru += *cc.ReadCapacityUnits
+					rru = *cc.ReadCapacityUnits
 				}
 				if cc.WriteCapacityUnits == nil && cc.ReadCapacityUnits == nil && cc.CapacityUnits != nil {
 					// DynamoDB Local reports only the total; split by operation.
 					switch awsmw.GetOperationName(ctx) {
-					case "GetItem", "Query":
-						u.rru += *cc.CapacityUnits
+					case "GetItem", "Query", "BatchGetItem":
+						rru = *cc.CapacityUnits
 					default:
-						u.wru += *cc.CapacityUnits
+						wru = *cc.CapacityUnits
 					}
 				}
+				u.wru += wru
+				u.rru += rru
+				u.tableUSD[aws.ToString(cc.TableName)] += (wru*usdPerMillionWRU + rru*usdPerMillionRRU) / 1e6
 			}
 			switch o := out.Result.(type) {
 			case *dynamodb.GetItemOutput:
@@ -150,6 +175,10 @@ func (u *usage) middleware(stack *middleware.Stack) error {
 					add(&o.ConsumedCapacity[i])
 				}
 			case *dynamodb.BatchWriteItemOutput:
+				for i := range o.ConsumedCapacity {
+					add(&o.ConsumedCapacity[i])
+				}
+			case *dynamodb.BatchGetItemOutput:
 				for i := range o.ConsumedCapacity {
 					add(&o.ConsumedCapacity[i])
 				}
@@ -190,6 +219,7 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	getenv := env.Getenv(b, map[string]string{
 		"OIDC_PROVIDERS": "dev", "OIDC_DEV_ISSUER": issURL, "OIDC_DEV_JWKS_URL": issURL + "/jwks", "OIDC_DEV_CLIENT_IDS": "bench",
 		"OIDC_DEV_REQUIRE_NONCE": "false", "LOGIN_RATE_LIMIT": "100000", "LOGIN_RATE_BURST": "100000",
+		"SHARE_RATE_LIMIT": "100000", "SHARE_RATE_BURST": "100000",
 	})
 	cfg, err := config.Load(getenv)
 	if err != nil {
@@ -253,15 +283,14 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	mu.Lock()
 	apiTime, apiCalls = 0, 0
 	mu.Unlock()
-	u.mu.Lock()
-	u.wru, u.rru, u.s3Write, u.s3Read, u.s3Ops, u.units = 0, 0, 0, 0, nil, nil
-	u.mu.Unlock()
+	u.reset()
 	logs.mu.Lock()
 	logs.n = 0
 	logs.mu.Unlock()
 	clientS3 := 0
 	body := testaudio.Body("audio/mp4", size, 'c')
 	var lastUpload string
+	ids := make([]string, 0, n)
 	for i := 0; i < n; i++ {
 		var up client.Created
 		if st, err := p.call(c, login.AccessToken, http.MethodPost, "/v1/recordings",
@@ -281,6 +310,7 @@ func BenchmarkLifecycleCost(b *testing.B) {
 		resp.Body.Close()
 		clientS3++
 		lastUpload = up.Upload.URL
+		ids = append(ids, up.Recording.ID)
 		var rec client.Recording
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 			r, err := watch.GetRecording(context.Background(), uid, up.Recording.ID)
@@ -313,10 +343,9 @@ func BenchmarkLifecycleCost(b *testing.B) {
 		b.Fatal(err)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	perMillion := 1e6 / float64(n)
+	feedUSD := u.tableUSD[dynamo.TableName(cfg.TablePrefix, dynamo.ChangesTable)] * perMillion
 	dynamoUSD := (u.wru*usdPerMillionWRU + u.rru*usdPerMillionRRU) / 1e6 * perMillion
 	s3USD := (float64(u.s3Write+clientS3/2)*usdPerThousandS3Write + float64(u.s3Read+clientS3/2)*usdPerThousandS3Read) / 1e3 * perMillion
 	lambdaUSD := (float64(apiCalls+eventsCalls)*usdPerMillionLambda/1e6 +
@@ -339,9 +368,97 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	b.ReportMetric((u.wru)/n, "wru/lifecycle")
 	b.ReportMetric((u.rru)/n, "rru/lifecycle")
 	b.ReportMetric(float64(u.s3Write+u.s3Read)/n, "server-s3-requests/lifecycle")
-	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(feedUSD, "of-which-change-feed-usd")
 	b.Logf("prices: %s; %d lifecycles of %d bytes; API %d calls %.1f ms each, events %d calls %.1f ms each, logs %d bytes; server S3 requests %v; DynamoDB capacity units by operation %v",
 		priceDate, n, size, apiCalls, ms(apiTime)/float64(max(apiCalls, 1)), eventsCalls, ms(eventsTime)/float64(max(eventsCalls, 1)), logs.n, u.s3Ops, u.units)
+	u.mu.Unlock()
+	mu.Unlock()
+
+	// This round's features, each on its own line, per million uses.
+	// Search: indexing each memo's transcript (a two-minute one, as the
+	// events function stores it after Transcribe's completion).
+	u.reset()
+	for _, id := range ids {
+		if err := parts.Store.IndexTranscript(context.Background(), uid, id, "en-US", memoTranscript()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(u.dynamoUSD()*perMillion, "search-index-usd")
+	// Shares: making a link, then one visit to it (the page, and its
+	// audio's redirect and the player's GET from storage).
+	shareCost := func(do func(id string) int) float64 {
+		u.reset()
+		mu.Lock()
+		apiTime, apiCalls = 0, 0
+		mu.Unlock()
+		logs.mu.Lock()
+		logs.n = 0
+		logs.mu.Unlock()
+		s3 := 0
+		for _, id := range ids {
+			s3 += do(id)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		return (u.dynamoUSD() + float64(u.s3Read+s3)*usdPerThousandS3Read/1e3 +
+			float64(apiCalls)*(usdPerMillionLambda+usdPerMillionHTTPAPI)/1e6 + apiTime.Seconds()*apiMemoryGB*usdPerGBSecondArm +
+			float64(logs.n)/1e9*usdPerGBLogs) * perMillion
+	}
+	links := map[string]string{}
+	b.ReportMetric(shareCost(func(id string) int {
+		var sh struct {
+			URL string `json:"url"`
+		}
+		if st, err := p.call(c, login.AccessToken, http.MethodPost, "/v1/recordings/"+id+"/shares", map[string]string{"expires_in": "24h"}, &sh); err != nil || st != http.StatusCreated {
+			b.Fatalf("share: %d %v", st, err)
+		}
+		links[id] = sh.URL
+		return 0
+	}), "share-create-usd")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	b.ReportMetric(shareCost(func(id string) int {
+		page, err := noFollow.Get(links[id])
+		if err != nil || page.StatusCode != http.StatusOK {
+			b.Fatalf("share page: %v %v", page, err)
+		}
+		page.Body.Close()
+		audio, err := noFollow.Get(links[id] + "/audio")
+		if err != nil || audio.StatusCode != http.StatusFound {
+			b.Fatalf("share audio: %v %v", audio, err)
+		}
+		audio.Body.Close()
+		resp, err := c.Get(audio.Header.Get("Location"))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("shared audio from storage: %v %v", resp, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return 1
+	}), "share-view-usd")
+	b.ReportMetric(0, "ns/op")
+}
+
+// memoTranscript is a two-minute memo's transcript as Transcribe would
+// segment it: about 300 words said, a segment every few seconds.
+func memoTranscript() []search.Segment {
+	words := strings.Fields("the budget meeting moved to thursday because the quarterly report is not ready " +
+		"we agreed to review the marketing plan and the hiring numbers before the board call next week " +
+		"please send the draft slides to everyone and book the large room on the third floor")
+	var segs []search.Segment
+	for i, at := 0, int64(0); i < 300; i += 10 {
+		var b strings.Builder
+		for j := i; j < i+10; j++ {
+			if j > i {
+				b.WriteByte(' ')
+			}
+			b.WriteString(words[j%len(words)])
+		}
+		segs = append(segs, search.Segment{StartMS: at, EndMS: at + 4000, Text: b.String()})
+		at += 4000
+	}
+	return segs
 }
 
 // recordingKeyOf is the object key a presigned URL writes to.

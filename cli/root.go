@@ -185,6 +185,7 @@ Exit codes: 0 done, 1 failed, 2 wrong usage, 3 not signed in or session expired,
 	root.AddCommand(newShareCommand(e), newSharesCommand(e), newUnshareCommand(e))
 	root.AddCommand(newTranscriptCommand(e))
 	root.AddCommand(newExportCommand(e))
+	root.AddCommand(newSyncCommand(e))
 	return root
 }
 

@@ -37,7 +37,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	cfg, log := parts.Config, parts.Log
-	app := api.New(api.Deps{Config: cfg, Log: log, Service: parts.Service, Now: parts.Now})
+	app := api.New(api.Deps{Config: cfg, Log: log, Service: parts.Service, Now: parts.Now, Exports: parts.Exports})
 	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
 		lambda.StartWithOptions(lambdaHandler(app), lambda.WithContext(ctx))
 		return nil

@@ -19,6 +19,9 @@ import (
 // the steps made.
 type flow struct {
 	*app
+	// sub is the user's subject at the dev issuer: another sign-in with it
+	// is another session of the same user.
+	sub     string
 	user    *client.Client
 	session client.Session
 	// single is an available recording uploaded with one PUT; body is its
@@ -50,7 +53,8 @@ var apiSteps = []apiStep{
 		if e := f.do(t, ctx, http.MethodPost, "/v1/auth/nonce", "", nil, nil); e.status != http.StatusOK && e.status != http.StatusCreated {
 			t.Errorf("nonce: %d %s", e.status, e.body)
 		}
-		f.user, f.session = f.signIn(t, "artefact-"+requestID())
+		f.sub = "artefact-" + requestID()
+		f.user, f.session = f.signIn(t, f.sub)
 		me, err := f.user.Me(ctx)
 		if err != nil || me.ID != f.session.User.ID {
 			t.Fatalf("me = %+v, %v; want the signed-in user %s", me, err, f.session.User.ID)
@@ -204,6 +208,17 @@ var apiSteps = []apiStep{
 			t.Error(err)
 		}
 	}},
+	{"search: ?q= finds the renamed recording", func(t *testing.T, f *flow) {
+		found, err := f.user.Search(context.Background(), "회의 녹음", client.SearchOptions{})
+		if err != nil || len(found) != 1 || found[0].ID != f.single.ID {
+			t.Fatalf("search = %+v, %v; want the renamed recording", found, err)
+		}
+	}},
+	{"the change feed across a rename, the backup ledger", stepChanges},
+	{"transcription: PATCH /v1/me, POST and GET the transcript, Amazon's output", stepTranscripts},
+	{"shares: create, list, the public page and its audio, revoke", stepShares},
+	{"exports: start, the worker through the queue, the archive", stepExports},
+	{"sessions: refresh, list, revoke one, revoke the others", stepSessions},
 	{"delete to the trash, restore, purge", func(t *testing.T, f *flow) {
 		ctx := context.Background()
 		if _, err := f.user.Delete(ctx, f.single.ID, false); err != nil {

@@ -77,14 +77,10 @@ func newApp(t *testing.T) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(apiFn.payloadVersions) != 1 {
-		t.Fatalf("want one HTTP API integration of the API function in the template, found %v", apiFn.payloadVersions)
+	if _, ok := apiFn.routes["$default"]; !ok {
+		t.Fatalf("the API function serves no $default route of the HTTP API in the template (routes %v)", apiFn.routes)
 	}
-	var version string
-	for _, v := range apiFn.payloadVersions {
-		version = v
-	}
-	gw := &gateway{fn: d.api, version: version}
+	gw := &gateway{fn: d.api, routes: apiFn.routes}
 	checked := contract.Load(t).Client(t, gw).Transport
 	sent := &sentLog{}
 	hc := &http.Client{Transport: routing{api: checked, sent: sent}, Timeout: time.Minute}

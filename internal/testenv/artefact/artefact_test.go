@@ -25,18 +25,21 @@ import (
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devissuer"
 	"github.com/voicerec/backend/internal/devstack"
+	"github.com/voicerec/backend/internal/devtranscribe"
 	"github.com/voicerec/backend/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	testenv.MainThen(m, func() {
 		if deployed != nil {
-			for _, f := range []*function{deployed.api, deployed.events, deployed.reconciler} {
+			for _, f := range []*function{deployed.api, deployed.events, deployed.reconciler, deployed.export} {
 				if f != nil {
 					f.stop()
 				}
 			}
 			deployed.issuerSrv.Close()
+			deployed.exportQueue.srv.Close()
+			deployed.transcribeSrv.Close()
 			_ = os.RemoveAll(deployed.dir)
 		}
 	})
@@ -61,9 +64,17 @@ type deployment struct {
 	// and the dev issuer.
 	overlay map[string]string
 	dir     string
-	// api, events and reconciler run the bootstraps of the template's
-	// functions of those names.
-	api, events, reconciler *function
+	// api, events, reconciler and export run the bootstraps of the
+	// template's functions of those names.
+	api, events, reconciler, export *function
+	// exportQueue stands in for the export queue the API sends to; the
+	// tests deliver its messages to the export function as Lambda would.
+	exportQueue *queue
+	// transcribe is the local engine's Transcribe API, holding its jobs:
+	// the tests play Amazon's part, writing the output and delivering the
+	// completion event.
+	transcribe    *devtranscribe.Engine
+	transcribeSrv *httptest.Server
 }
 
 var (
@@ -120,6 +131,9 @@ func newDeployment(env *testenv.Env) (*deployment, error) {
 	iss.Config.Handler = d.issuer.Handler()
 	iss.Start()
 	d.issuerSrv = iss
+	d.exportQueue = newQueue()
+	d.transcribe = &devtranscribe.Engine{Region: templateRegion, Account: templateAccount}
+	d.transcribeSrv = httptest.NewServer(d.transcribe.Handler())
 
 	d.overlay = map[string]string{
 		// What Lambda itself gives every function (the role's credentials,
@@ -129,6 +143,10 @@ func newDeployment(env *testenv.Env) (*deployment, error) {
 		"AWS_SECRET_ACCESS_KEY":     devstack.MinIOPassword,
 		"AWS_ENDPOINT_URL_DYNAMODB": env.Dynamo.Endpoint(),
 		"AWS_ENDPOINT_URL_S3":       env.MinIO.Endpoint(),
+		// The template's queue URL names SQS; the SDK sends to the
+		// stand-in. Transcribe's jobs go to the local engine's API.
+		"AWS_ENDPOINT_URL_SQS":        d.exportQueue.srv.URL,
+		"AWS_ENDPOINT_URL_TRANSCRIBE": d.transcribeSrv.URL,
 		// A stage's sign-in providers come from CDK context; the tests'
 		// stage signs in through a development issuer.
 		"OIDC_PROVIDERS":      "dev",
@@ -160,6 +178,9 @@ func newDeployment(env *testenv.Env) (*deployment, error) {
 		return nil, err
 	}
 	if d.reconciler, err = d.start(reconcilerFunctionID, settings.rie, bins.events, nil); err != nil {
+		return nil, err
+	}
+	if d.export, err = d.start(exportFunctionID, settings.rie, bins.events, nil); err != nil {
 		return nil, err
 	}
 	d.api, err = d.start(apiFunctionID, settings.rie, bins.api, map[string]string{

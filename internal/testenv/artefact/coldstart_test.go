@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/voicerec/backend/internal/export"
+	"github.com/voicerec/backend/internal/recording"
 )
 
 // coldStarts is how many fresh emulators each function is started in.
@@ -39,6 +42,12 @@ func BenchmarkLambdaColdStart(b *testing.B) {
 			return s3NotificationFor(d.config.Bucket, "recordings/"+requestID()+"/"+requestID()+".wav", 4000, "0")
 		}},
 		{"function=reconciler", reconcilerFunctionID, eventsBootstrap(d), nil, func() (any, error) { return scheduledEvent(), nil }},
+		// A message about an export nobody started: the worker reads its
+		// record and stops.
+		{"function=export", exportFunctionID, eventsBootstrap(d), nil, func() (any, error) {
+			body := export.NewMessage(requestID(), recording.NewID(time.Now()))
+			return sqsEvent(queuedMessage{QueueURL: exportQueueName, Body: string(body), id: requestID()}, "arn:aws:sqs:"+templateRegion+":"+templateAccount+":"+exportQueueName), nil
+		}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

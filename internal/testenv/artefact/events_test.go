@@ -41,8 +41,9 @@ type landed struct {
 // queue message) is a new row.
 type eventCase struct {
 	name string
-	// function picks the receiving function of the deployment.
-	function func(d *deployment) *function
+	// function picks the receiving function of the deployment, as the
+	// template routes the event (eventsources_test.go).
+	function func(t *testing.T, d *deployment) *function
 	// payload is the event for l; it may also prepare the state (a due
 	// time) the event acts on.
 	payload func(t *testing.T, a *app, l landed) any
@@ -56,14 +57,15 @@ type eventCase struct {
 var eventCases = []eventCase{
 	{
 		name:     "the S3 notification MinIO sent",
-		function: func(d *deployment) *function { return d.events },
+		function: func(t *testing.T, d *deployment) *function { return d.bucketNotified(t) },
 		payload: func(t *testing.T, a *app, l landed) any {
 			return s3Notification(t, a.d.config.Bucket, l.key, int64(len(l.body)), l.etag)
 		},
 	},
 	{
-		name:     "the API's synchronous converge invoke",
-		function: func(d *deployment) *function { return d.events },
+		name: "the API's synchronous converge invoke",
+		// The API's EVENTS_FUNCTION_NAME names the events function.
+		function: func(t *testing.T, d *deployment) *function { return d.events },
 		payload: func(t *testing.T, a *app, l landed) any {
 			return map[string]any{"converge": map[string]string{"user_id": l.session.User.ID, "recording_id": l.rec.ID, "key": l.key}}
 		},
@@ -77,8 +79,10 @@ var eventCases = []eventCase{
 		},
 	},
 	{
-		name:     "the reconciler's EventBridge schedule",
-		function: func(d *deployment) *function { return d.reconciler },
+		name: "the reconciler's EventBridge schedule",
+		function: func(t *testing.T, d *deployment) *function {
+			return d.ruleTarget(t, "the reconcile schedule", func(_ map[string][]any, schedule string) bool { return schedule != "" })
+		},
 		payload: func(t *testing.T, a *app, l landed) any {
 			// The upload's window has not closed; make the record due now,
 			// as it will be once the window and the grace have passed.
@@ -86,6 +90,55 @@ var eventCases = []eventCase{
 			return scheduledEvent()
 		},
 	},
+	{
+		name: "Transcribe's job state change, with Amazon's output",
+		function: func(t *testing.T, d *deployment) *function {
+			return d.ruleTarget(t, "Transcribe's job state changes", func(p map[string][]any, _ string) bool {
+				return patternHas(p, "source", "aws.transcribe") && patternHas(p, "detail-type", "Transcribe Job State Change")
+			})
+		},
+		payload: func(t *testing.T, a *app, l landed) any {
+			// The confirmation starts the job through Transcribe's API;
+			// Amazon's part (the output, the event) is the test's.
+			a.confirm(t, l)
+			_, ev := a.finishTranscription(t, l.session.User.ID, l.rec.ID)
+			return ev
+		},
+		check: func(t *testing.T, a *app, l landed) {
+			a.checkTranscribed(t, l.user, l.session.User.ID, l.rec.ID, a.transcriptJob(t, l.session.User.ID, l.rec.ID))
+		},
+	},
+	{
+		name: "the export queue's message",
+		function: func(t *testing.T, d *deployment) *function {
+			return d.queueConsumer(t, exportQueueName)
+		},
+		payload: func(t *testing.T, a *app, l landed) any {
+			a.confirm(t, l)
+			if _, err := l.user.StartExport(context.Background(), client.StartExportRequest{}); err != nil {
+				t.Fatalf("start export: %v", err)
+			}
+			return a.exportEvent(t)
+		},
+		check: func(t *testing.T, a *app, l landed) {
+			list, err := l.user.ListExports(context.Background())
+			if err != nil || len(list) != 1 {
+				t.Fatalf("exports = %+v, %v; want one", list, err)
+			}
+			a.checkArchive(t, l.user, l.session.User.ID, list[0].ID, l.body)
+		},
+	},
+}
+
+// confirm has the events function converge a landed recording, as the
+// API's complete does.
+func (a *app) confirm(t *testing.T, l landed) {
+	t.Helper()
+	if _, err := a.d.events.invoke(context.Background(), map[string]any{
+		"converge": map[string]string{"user_id": l.session.User.ID, "recording_id": l.rec.ID, "key": l.key},
+	}); err != nil {
+		t.Fatalf("converge: %v", err)
+	}
 }
 
 // TestEventsThroughTheArtefact lands a recording per case and hands the
@@ -95,7 +148,7 @@ func TestEventsThroughTheArtefact(t *testing.T) {
 	for _, c := range eventCases {
 		t.Run(c.name, func(t *testing.T) {
 			l := a.land(t)
-			fn := c.function(a.d)
+			fn := c.function(t, a.d)
 			raw, err := fn.invoke(context.Background(), c.payload(t, a, l))
 			if err != nil {
 				t.Fatalf("invoke: %v\n%s", err, fn.logs.String())

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 	"unicode/utf8"
 
@@ -27,8 +28,38 @@ import (
 // contract client wraps it, so each answer is checked against openapi.yaml.
 type gateway struct {
 	fn *function
-	// version is the integration's PayloadFormatVersion.
-	version string
+	// routes is the PayloadFormatVersion of the integration behind each
+	// route key of the function (template's functionSpec.routes).
+	routes map[string]string
+}
+
+// route is the route key API Gateway matches a request to: an explicit
+// route whose method and path fit (its path parameters with it), else
+// $default.
+func (g *gateway) route(req *http.Request) (key string, params map[string]string) {
+	for k := range g.routes {
+		method, path, ok := strings.Cut(k, " ")
+		if !ok || method != req.Method {
+			continue
+		}
+		want, got := strings.Split(path, "/"), strings.Split(req.URL.Path, "/")
+		if len(want) != len(got) {
+			continue
+		}
+		p := map[string]string{}
+		for i := range want {
+			if name, ok := strings.CutPrefix(want[i], "{"); ok && got[i] != "" {
+				p[strings.TrimSuffix(name, "}")] = got[i]
+			} else if want[i] != got[i] {
+				p = nil
+				break
+			}
+		}
+		if p != nil {
+			return k, p
+		}
+	}
+	return "$default", nil
 }
 
 // defaultSourceIP is the client address the gateway reports unless the
@@ -68,14 +99,23 @@ func (g *gateway) RoundTrip(req *http.Request) (*http.Response, error) {
 	if ip == "" {
 		ip = defaultSourceIP
 	}
+	key, params := g.route(req)
+	version, ok := g.routes[key]
+	if !ok {
+		// No route matched and the API has no $default route: API
+		// Gateway answers 404 without invoking anything.
+		return nil, fmt.Errorf("no route of the HTTP API takes %s %s (routes %v)", req.Method, req.URL.Path, g.routes)
+	}
 	var ev any
-	switch g.version {
+	switch version {
 	case "2.0":
-		ev = eventV2(req, body, ip, forced)
+		v2 := eventV2(req, body, ip, forced)
+		v2.RouteKey, v2.RequestContext.RouteKey, v2.PathParameters = key, key, params
+		ev = v2
 	case "1.0":
 		ev = eventV1(req, body, ip)
 	default:
-		return nil, fmt.Errorf("the HTTP API's integration has payload format version %q, which API Gateway does not send", g.version)
+		return nil, fmt.Errorf("the HTTP API's integration for %s has payload format version %q, which API Gateway does not send", key, version)
 	}
 	out, err := g.fn.invoke(req.Context(), ev)
 	if err != nil {
@@ -231,3 +271,28 @@ func requestID() string {
 // apiBase is the address the gateway's requests name: any host will do,
 // since nothing but the gateway sees it.
 var apiBase = (&url.URL{Scheme: "https", Host: "api.artefact.invalid"}).String()
+
+// TestGatewayMatchesTheTemplatesRoutes holds the gateway to API Gateway's
+// matching: an explicit route whose method and path fit, with its path
+// parameters, else $default.
+func TestGatewayMatchesTheTemplatesRoutes(t *testing.T) {
+	g := &gateway{routes: map[string]string{"$default": "2.0", "GET /s/{token}": "2.0", "GET /s/{token}/audio": "2.0"}}
+	for _, c := range []struct {
+		method, path, key, token string
+	}{
+		{http.MethodGet, "/s/abc", "GET /s/{token}", "abc"},
+		{http.MethodGet, "/s/abc/audio", "GET /s/{token}/audio", "abc"},
+		{http.MethodHead, "/s/abc", "$default", ""},
+		{http.MethodGet, "/s/", "$default", ""},
+		{http.MethodGet, "/v1/recordings/abc", "$default", ""},
+	} {
+		req, err := http.NewRequest(c.method, apiBase+c.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, params := g.route(req)
+		if key != c.key || params["token"] != c.token {
+			t.Errorf("%s %s: route %q %v; want %q with token %q", c.method, c.path, key, params, c.key, c.token)
+		}
+	}
+}

@@ -18,6 +18,7 @@ const (
 	apiFunctionID        = "ApiFunction"
 	eventsFunctionID     = "EventsFunction"
 	reconcilerFunctionID = "ReconcilerFunction"
+	exportFunctionID     = "ExportFunction"
 )
 
 // The stage the tests synthesize, and what the pseudo parameters resolve to.
@@ -49,6 +50,10 @@ type functionSpec struct {
 	handler         string
 	runtime         string
 	payloadVersions map[string]string // by integration, for the API
+	// routes is the payload version API Gateway sends each of the HTTP
+	// API's route keys ("$default", "GET /s/{token}") that reaches the
+	// function, for the API.
+	routes map[string]string
 }
 
 // synthesize runs the CDK app itself (infra's main, the one `make deploy`
@@ -109,7 +114,7 @@ func (t *template) function(id string) (functionSpec, error) {
 	}
 	spec := functionSpec{
 		logicalID: found[0], env: map[string]string{}, memoryMB: p.MemorySize, timeoutS: p.Timeout,
-		handler: p.Handler, runtime: p.Runtime, payloadVersions: map[string]string{},
+		handler: p.Handler, runtime: p.Runtime, payloadVersions: map[string]string{}, routes: map[string]string{},
 	}
 	for k, v := range p.Environment.Variables {
 		s, err := t.resolve(v)
@@ -131,6 +136,23 @@ func (t *template) function(id string) (functionSpec, error) {
 		}
 		if refersTo(ip.IntegrationURI, found[0]) {
 			spec.payloadVersions[lid] = ip.PayloadFormatVersion
+		}
+	}
+	for _, r := range t.Resources {
+		if r.Type != "AWS::ApiGatewayV2::Route" {
+			continue
+		}
+		var rp struct {
+			RouteKey string `json:"RouteKey"`
+			Target   any    `json:"Target"`
+		}
+		if err := json.Unmarshal(r.Properties, &rp); err != nil {
+			return spec, err
+		}
+		for integration, version := range spec.payloadVersions {
+			if refersTo(rp.Target, integration) {
+				spec.routes[rp.RouteKey] = version
+			}
 		}
 	}
 	return spec, nil

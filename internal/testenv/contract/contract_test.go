@@ -62,7 +62,9 @@ func TestValidate(t *testing.T) {
 	quota := `,"quota":{"bytes_limit":10,"bytes_used":0,"bytes_reserved":3,"recordings_limit":5,"uploads_in_flight":1,"uploads_in_flight_limit":100}}`
 	me := strings.TrimSuffix(user, "}") + quota
 	login := func(created bool) string {
-		return fmt.Sprintf(`{"access_token":"BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY","token_type":"Bearer","expires_at":%q,"created":%v,"user":%s}`, when, created, user)
+		return fmt.Sprintf(`{"access_token":"BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY","token_type":"Bearer","expires_at":%q,`+
+			`"refresh_token":"ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8","refresh_expires_at":%q,"session_id":"3f2a9c1e5b7d4e6f8a0b1c2d3e4f5a6b",`+
+			`"created":%v,"user":%s}`, when, when, created, user)
 	}
 	cases := []struct {
 		name, method, target, body string
