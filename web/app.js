@@ -15,8 +15,12 @@ import { onButtonError } from './ui.js';
 import * as recordings from './views/recordings.js';
 import * as trash from './views/trash.js';
 import * as account from './views/account.js';
+import * as shares from './views/shares.js';
+import * as devices from './views/devices.js';
+import * as exports from './views/exports.js';
+import { deviceName } from './format.js';
 
-const VIEWS = { recordings, trash, account };
+const VIEWS = { recordings, trash, shares, devices, exports, account };
 const $ = (id) => document.getElementById(id);
 
 function showError(err) {
@@ -47,7 +51,7 @@ const ctx = {
   showError,
   config: {},
   queue: new Queue({
-    change: (jobs) => recordings.drawUploads(jobs),
+    change: (jobs) => { recordings.drawUploads(jobs); recordings.uploadsChanged(jobs); },
     done: (job, rec) => recordings.uploaded(job, rec),
     failed: (job, err) => recordings.uploadFailed(job, err),
   }),
@@ -98,6 +102,9 @@ function showView() {
 // notice says why it is not up to date.
 let retryView = 0;
 function offlineOrError(err) {
+  // A session that ended (signed out from another device, or unused past
+  // its refresh token's life) is no error: the sign-in form is back.
+  if (err?.status === 401) return;
   if (err?.code !== 'offline') { showError(err); return; }
   noteOnline();
   // The online event does not always come (navigator.onLine may have
@@ -122,7 +129,10 @@ function render() {
   }
 }
 
-onSignedOut(render);
+onSignedOut((why) => {
+  if (why === 'ended') say('You are signed out on this device. Please sign in again.');
+  render();
+});
 window.addEventListener('hashchange', () => { if (currentSession()) showView(); });
 
 function noteOnline() {
@@ -137,7 +147,11 @@ window.addEventListener('online', () => {
 // --- signing in
 
 async function login(provider, idToken, nonce) {
-  keepSession(await api('POST', '/v1/auth/login', { provider, id_token: idToken, nonce }));
+  // The sessions list names this device by it, so a person can tell
+  // which sign-in to end.
+  keepSession(await api('POST', '/v1/auth/login', {
+    provider, id_token: idToken, nonce, device_name: deviceName(navigator.userAgent),
+  }));
   say(`Signed in as ${displayName(currentSession().user)}.`);
   render();
 }

@@ -144,6 +144,8 @@ export function problemMessage(name, code, status) {
     case 'account_deleting': return 'This account is being deleted; nothing can be changed in it.';
     case 'unauthorized': case 'invalid_id_token': return `Your sign-in has expired. Sign in again${name ? `; ${it} is kept and uploads afterwards` : ''}.`;
     case 'rate_limited': return `Too many requests at once. ${name ? `${it} is tried again in a moment.` : 'Wait a moment and try again.'}`;
+    case 'cursor_expired': return 'The list was out of date for too long to catch up; it is read afresh now.';
+    case 'invalid_cursor': return 'The list could not be followed from where it was; it is read afresh now.';
     case 'storage_refused': return `Storage refused ${name ? it : 'the upload'}. Try again; if it keeps failing, choose the file again.`;
     default:
       if (status >= 500 || code === 'service_unavailable' || code === 'dependency_timeout' || code === 'internal_error') {
@@ -161,4 +163,78 @@ export function trashNotice(days) {
     return `It goes to the trash, where you can restore it for ${days} ${days === 1 ? 'day' : 'days'}; then it is deleted for good.`;
   }
   return 'It goes to the trash, where you can restore it until it is deleted for good.';
+}
+
+// deviceName is what the sessions list calls this browser: "Chrome on
+// Android". The user agent is only a hint, and the list shows it as such.
+export function deviceName(ua) {
+  const s = String(ua || '');
+  const browser = /Edg\//.test(s) ? 'Edge'
+    : /SamsungBrowser\//.test(s) ? 'Samsung Internet'
+      : /Firefox\/|FxiOS\//.test(s) ? 'Firefox'
+        : /Chrome\/|Chromium\/|CriOS\//.test(s) ? 'Chrome'
+          : /Safari\//.test(s) ? 'Safari' : 'Web browser';
+  const os = /iPhone/.test(s) ? 'iPhone'
+    : /iPad/.test(s) ? 'iPad'
+      : /Android/.test(s) ? 'Android'
+        : /Mac OS X|Macintosh/.test(s) ? 'macOS'
+          : /Windows/.test(s) ? 'Windows'
+            : /CrOS/.test(s) ? 'ChromeOS'
+              : /Linux/.test(s) ? 'Linux' : '';
+  return os ? `${browser} on ${os}` : browser;
+}
+
+// TRANSCRIPT_REASONS say why a recording has no transcript, for the
+// API's reason codes; the server's detail adds the specifics.
+const TRANSCRIPT_REASONS = {
+  transcription_off: 'transcription is switched off for your account',
+  monthly_allowance_used: 'this month’s transcription minutes are used up',
+  language_unsupported: 'the server cannot transcribe this language',
+  engine_failed: 'the transcription engine failed',
+  duration_unknown: 'the recording’s length is unknown',
+  too_long: 'the recording is longer than the engine takes',
+};
+
+// transcriptMessage says in words where a recording's transcript is, from
+// a transcript (or a recording's transcript_status and nothing else).
+export function transcriptMessage(t) {
+  const why = TRANSCRIPT_REASONS[t?.reason];
+  const because = why ? `: ${why}` : '';
+  switch (t?.status) {
+    case 'pending': return 'Transcribing… the words appear here when it is done.';
+    case 'completed': return t.segments?.length === 0 || t.text === '' ? 'Transcribed: no words were heard.' : 'Transcript. Tap a line to play from there.';
+    case 'failed': return `No transcript${because || ': the transcription failed'}.`;
+    case 'skipped': return `Not transcribed${because}.`;
+    case 'unsupported': return `Not transcribed${because || ': the server cannot transcribe this language'}.`;
+    default: return 'No transcript: this server does not transcribe recordings.';
+  }
+}
+
+// minutesLine is the month's transcription use from /v1/me's quota, or ''
+// when the server counts none.
+export function minutesLine(quota) {
+  const limit = quota?.transcription_minutes_limit;
+  if (typeof limit !== 'number') return '';
+  const used = quota.transcription_minutes_used ?? 0;
+  return `${used} of ${limit} transcription ${limit === 1 ? 'minute' : 'minutes'} used this month.`;
+}
+
+// shareExpiry is a share's end in words for its row.
+export function shareExpiry(share) {
+  const at = Date.parse(share?.expires_at ?? '');
+  return Number.isFinite(at) ? `plays until ${localMinute(new Date(at))}` : '';
+}
+
+// applyChanges applies change-feed entries, oldest first, to the list the
+// recordings view shows (every status but the trash): an upsert replaces
+// or adds the recording, or drops it once it is in the trash; a remove
+// drops it. Entries the list already reflects change nothing, so a feed
+// read from a cursor taken before the listing is safe to apply.
+export function applyChanges(list, changes) {
+  const byId = new Map(list.map((r) => [r.id, r]));
+  for (const c of changes) {
+    if (c.op === 'upsert' && c.recording && c.recording.status !== 'deleted') byId.set(c.id, c.recording);
+    else byId.delete(c.id);
+  }
+  return [...byId.values()];
 }

@@ -9,7 +9,7 @@ const CACHE = 'recorder-shell-v1';
 // Every file web.go embeds (web/shell_test.go holds the two lists together).
 const SHELL = [
   './', 'app.js', 'api.js', 'dialog.js', 'format.js', 'ui.js', 'uploads.js',
-  'views/recordings.js', 'views/trash.js', 'views/account.js',
+  'views/recordings.js', 'views/trash.js', 'views/account.js', 'views/shares.js', 'views/devices.js', 'views/exports.js',
   'style.css', 'manifest.json', 'icon.svg', 'icon-192.png', 'icon-512.png', 'config.json',
 ];
 

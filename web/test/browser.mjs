@@ -59,11 +59,14 @@ const browser = await chromium.launch({
 const consoleErrors = [];
 // While the test has the network off, failed loads are what it expects.
 let offline = false;
+// Once the desktop signs the phone out, the phone's refused requests are
+// what the test expects.
+let phoneSignedOut = false;
 async function newPage(options) {
   const context = await browser.newContext({ timezoneId: process.env.TZ, ...options });
   const page = await context.newPage();
   page.setDefaultTimeout(timeout);
-  page.on('console', (m) => { if (process.env.WEB_DEBUG) console.error(`[${options.name}] ${m.type()}: ${m.text()}`); if (m.type() === 'error' && !(offline && m.text().includes('net::ERR_INTERNET_DISCONNECTED'))) consoleErrors.push(`${options.name}: ${m.text()}`); });
+  page.on('console', (m) => { if (process.env.WEB_DEBUG) console.error(`[${options.name}] ${m.type()}: ${m.text()}`); if (m.type() === 'error' && !(offline && m.text().includes('net::ERR_INTERNET_DISCONNECTED')) && !(phoneSignedOut && options.name === 'phone' && m.text().includes('status of 401'))) consoleErrors.push(`${options.name}: ${m.text()}`); });
   page.on('pageerror', (e) => consoleErrors.push(`${options.name}: ${e}`));
   page.on('dialog', (d) => { consoleErrors.push(`${options.name}: a browser dialog: ${d.message()}`); d.dismiss(); });
   page.sizeName = options.name;
@@ -181,6 +184,73 @@ async function record(page, seconds, tap) {
   return ms;
 }
 
+
+// searchFinds searches the page for words and checks the result list
+// names the recording called want; it plays the result.
+async function searchFinds(page, words, want, act) {
+  await page.getByLabel('Search names and transcripts').fill(words);
+  await page.getByLabel('Search names and transcripts').press('Enter');
+  const found = page.locator('#result-list li').filter({ hasText: want });
+  await found.waitFor();
+  await screen(page, 'search');
+  await found.getByRole('button', { name: `Play ${want}` })[act]();
+  await page.waitForFunction(() => document.getElementById('audio').readyState >= HTMLMediaElement.HAVE_FUTURE_DATA);
+  check((await page.locator('#player-name').textContent()) === want, 'the found recording plays');
+  await page.locator('#transcript-status').filter({ hasText: /\S/ }).waitFor();
+  await page.getByRole('button', { name: 'Clear' })[act]();
+  await page.locator('#results').waitFor({ state: 'hidden' });
+}
+
+// shareAndOpen shares the recording called name from its card, opens the
+// link in a new tab (the public page), plays it there and answers the link.
+async function shareAndOpen(page, context, name, act) {
+  await card(page, 'available', name).getByRole('button', { name: `Share ${name}` })[act]();
+  await page.waitForFunction(() => document.getElementById('share-link').value.includes('/s/'));
+  const link = await page.locator('#share-link').inputValue();
+  const visitor = await context.newPage();
+  await visitor.goto(link);
+  check((await visitor.locator('#name').textContent()) === name, 'the share page names the recording');
+  await visitor.locator('#player').evaluate((a) => a.play());
+  await visitor.waitForFunction(() => { const a = document.getElementById('player'); return a.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA && !a.paused; });
+  await visitor.close();
+  return link;
+}
+
+// revokeShare revokes the share of name in the Shares view; the link then
+// opens the page every dead link gets.
+async function revokeShare(page, name, link, act) {
+  await page.getByRole('link', { name: 'Shares' })[act]();
+  const row = page.locator('#shares li').filter({ hasText: name });
+  await row.waitFor();
+  check((await row.textContent()).includes('1 view'), `the share counts the visit: ${await row.textContent()}`);
+  await screen(page, 'shares');
+  await row.getByRole('button', { name: `Revoke the link to ${name}` })[act]();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke link' })[act]();
+  await row.waitFor({ state: 'detached' });
+  const status = (await page.request.get(link)).status();
+  check(status === 404, `a revoked link answers ${status}`);
+}
+
+// The Go test answers on stdin, one line per question.
+const answers = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+// transcribed asks the Go test to store a finished transcript of the
+// recording (the test stack runs no engine) and waits for its answer.
+async function transcribed(page, recordingId) {
+  const userId = await page.evaluate(() => JSON.parse(localStorage.getItem('recorder.session')).user.id);
+  console.log(JSON.stringify({ transcribe: { userId, recordingId } }));
+  const { value } = await answers.next();
+  check(value === 'transcribed', `the Go test answered ${value}`);
+}
+
+// playsFrom checks the player plays the recording near seconds.
+async function playsFrom(page, seconds) {
+  await page.waitForFunction((s) => {
+    const a = document.getElementById('audio');
+    return !a.paused && a.currentTime >= s - 0.05 && a.currentTime < s + 1;
+  }, seconds);
+}
+
 const summary = {};
 let phone;
 let desktop;
@@ -188,7 +258,11 @@ try {
   const started = Date.now();
 
   // ---- phone
-  phone = await newPage({ name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  phone = await newPage({
+    name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true,
+    // A phone's browser, so the sessions list names it as one.
+    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+  });
   let page = phone.page;
   await signIn(page);
   await screen(page, 'sign-in');
@@ -202,10 +276,22 @@ try {
   const notInstallable = installabilityErrors.filter((e) => e.errorId !== 'in-incognito');
   check(notInstallable.length === 0, `installable: ${JSON.stringify(notInstallable)}`);
 
-  // Record about three seconds from the fake microphone.
+  // Record about three seconds from the fake microphone. The page learns
+  // of the upload's confirmation from the change feed (a long poll), not
+  // by listing again.
+  await page.locator('#empty').waitFor({ state: 'visible' });
+  const asked = { lists: 0, longPolls: 0 };
+  const countRequests = (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/v1/recordings' && r.method() === 'GET') asked.lists++;
+    if (u.pathname === '/v1/changes' && u.searchParams.has('wait')) asked.longPolls++;
+  };
+  page.on('request', countRequests);
   summary.recordedMs = await record(page, recordSeconds, 'tap');
   const recCard = card(page, 'available', 'Recording ');
   await recCard.first().waitFor();
+  page.off('request', countRequests);
+  check(asked.lists === 0 && asked.longPolls >= 1, `while the upload was pending the page listed ${asked.lists} times and long-polled the feed ${asked.longPolls} times`);
   summary.recordingId = await recCard.first().getAttribute('data-id');
   summary.serverMs = Number(await recCard.first().getAttribute('data-duration-ms'));
   summary.recordingName = (await recCard.first().locator('.name').textContent()).trim();
@@ -309,8 +395,47 @@ try {
   check((await statusLine(page)) === `${summary.recordingName}: deleted for good.`, `the status line: ${await statusLine(page)}`);
   await page.locator('#trash-empty').waitFor({ state: 'visible' });
 
+  // Search finds the recording by name; a share link plays on the public
+  // page until it is revoked. Here the clipboard is refused: the link is
+  // shown to copy by hand.
+  await page.getByRole('link', { name: 'Recordings' }).tap();
+  await arrived.waitFor();
+  await searchFinds(page, 'Recording', summary.offlineName, 'tap');
+
+  // What was said: a search by a spoken word plays from its moment, and
+  // a tap on a transcript line plays from that line.
+  await transcribed(page, summary.offlineId);
+  await page.getByLabel('Search names and transcripts').fill('brown fox');
+  await page.getByLabel('Search names and transcripts').press('Enter');
+  const match = page.locator(`#result-list li[data-id="${summary.offlineId}"] .match`);
+  await match.waitFor();
+  check((await match.textContent()).startsWith('0:01 the quick brown fox') || (await match.textContent()).startsWith('0:02 the quick brown fox'), `the match shows its moment: ${await match.textContent()}`);
+  await match.tap();
+  await playsFrom(page, 1.5);
+  await page.locator('#transcript li').nth(1).waitFor();
+  check((await page.locator('#transcript-status').textContent()).includes('Tap a line'), 'the transcript says how to use it');
+  await screen(page, 'transcript');
+  await page.locator('#transcript li').first().getByRole('button').tap();
+  await playsFrom(page, 0);
+  await page.getByRole('button', { name: 'Clear' }).tap();
+  await page.evaluate(() => { navigator.clipboard.writeText = () => Promise.reject(new DOMException('refused', 'NotAllowedError')); });
+  const phoneLink = await shareAndOpen(page, phone.context, summary.offlineName, 'tap');
+  check(await page.locator('#share-box').isVisible(), 'a refused clipboard shows the link');
+  check((await statusLine(page)).includes('copy it from the box'), `the status line: ${await statusLine(page)}`);
+  await screen(page, 'share-link');
+  await page.getByRole('button', { name: 'Done' }).tap();
+  await revokeShare(page, summary.offlineName, phoneLink, 'tap');
+  await page.getByRole('link', { name: 'Devices' }).tap();
+  await page.locator('#devices li[data-current]').waitFor();
+  await screen(page, 'devices');
+  await page.getByRole('link', { name: 'Export' }).tap();
+  await page.locator('#export-start').waitFor();
+  await screen(page, 'exports');
+
   await page.getByRole('link', { name: 'Account' }).tap();
   await page.locator('#storage-text').filter({ hasText: / used/ }).waitFor();
+  check(/^\d+ of \d+ transcription minutes used this month\.$/.test(await page.locator('#minutes-text').textContent()),
+    `the account shows transcription minutes: ${await page.locator('#minutes-text').textContent()}`);
   await screen(page, 'account');
   await page.getByRole('link', { name: 'Recordings' }).tap();
   await arrived.waitFor();
@@ -319,7 +444,9 @@ try {
 
   // ---- desktop (without the service worker, so every storage request is
   // seen and can be held by page.route)
-  desktop = await newPage({ name: 'desktop', viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
+  desktop = await newPage({
+    name: 'desktop', viewport: { width: 1280, height: 800 }, serviceWorkers: 'block', permissions: ['clipboard-read', 'clipboard-write'],
+  });
   page = desktop.page;
   await signIn(page);
   await screen(page, 'sign-in');
@@ -362,6 +489,14 @@ try {
   await fileCard.getByRole('button', { name: `Rename ${uploadName}` }).press('Enter');
   const input = page.getByLabel(`New name for ${uploadName}`);
   await input.fill(renamed);
+  // The list is drawn afresh meanwhile, as a change from the feed draws it
+  // (here the online event lists again): what is being typed stays.
+  const listed = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/recordings' && r.request().method() === 'GET');
+  await page.evaluate(() => window.dispatchEvent(new Event('online')));
+  await listed;
+  await page.waitForTimeout(300);
+  check(await input.count() === 1 && await input.inputValue() === renamed && await input.evaluate((e) => e === document.activeElement),
+    'the rename being typed outlives a redraw of the list');
   await input.press('Enter');
   await card(page, 'available', renamed).waitFor();
   check((await card(page, 'available', renamed).locator('.name').textContent()) === renamed, 'the Korean name displays as typed');
@@ -394,6 +529,42 @@ try {
   check(await page.locator('#uploads li').count() === 0, 'the cancelled upload is not resumed');
 
   await screen(page, 'recordings');
+
+  // Search and share at desktop size, where the clipboard is allowed.
+  await searchFinds(page, renamed.split(' ')[0], renamed, 'click');
+  const deskLink = await shareAndOpen(page, desktop.context, renamed, 'click');
+  check(await page.locator('#share-box').isHidden(), 'a copied link needs no box');
+  check(await page.evaluate(() => navigator.clipboard.readText()) === deskLink, 'the link is on the clipboard');
+  await revokeShare(page, renamed, deskLink, 'click');
+
+  // The phone is another device of the same account: it is listed, and
+  // signed out from here.
+  await page.getByRole('link', { name: 'Devices' }).click();
+  const phoneRow = page.locator('#devices li:not([data-current])');
+  await phoneRow.waitFor();
+  check((await page.locator('#devices li[data-current]').textContent()).includes('this device'), 'this device is marked');
+  check((await phoneRow.textContent()).includes('Android'), `the phone is named from its user agent: ${await phoneRow.textContent()}`);
+  await screen(page, 'devices');
+  phoneSignedOut = true;
+  await phoneRow.getByRole('button', { name: /^Sign out / }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Sign out device' }).click();
+  await phoneRow.waitFor({ state: 'detached' });
+  check(await page.locator('#sign-out-others').isHidden(), 'no other device is left to sign out');
+  // The phone finds out by itself: its next read of the change feed is
+  // refused, and so is the refresh.
+  const phoneNotices = phone.page.locator('#sign-in').waitFor({ state: 'visible', timeout: 25_000 });
+
+  // Download everything: the archive is built, then downloaded.
+  await page.getByRole('link', { name: 'Export' }).click();
+  await page.getByRole('button', { name: 'Download everything' }).click();
+  await page.locator('#export-link').waitFor({ state: 'visible', timeout: 60_000 });
+  await screen(page, 'exports');
+  const [archive] = await Promise.all([page.waitForEvent('download'), page.locator('#export-link').click()]);
+  check(/^recordings-\d{4}-\d{2}-\d{2}\.zip$/.test(archive.suggestedFilename()), `the archive is named ${archive.suggestedFilename()}`);
+  summary.archiveBytes = fs.statSync(await archive.path()).size;
+  await phoneNotices;
+  check((await statusLine(phone.page)).includes('sign in again'), `the signed-out phone says: ${await statusLine(phone.page)}`);
+
   await page.getByRole('link', { name: 'Trash' }).click();
   await page.locator('#trash-empty').waitFor({ state: 'visible' });
   await screen(page, 'trash');
@@ -407,7 +578,7 @@ try {
   summary.userId = await page.evaluate(() => JSON.parse(localStorage.getItem('recorder.session')).user.id);
   summary.seconds = (Date.now() - started) / 1000;
   console.log(JSON.stringify(summary));
-  const { value } = await readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]().next();
+  const { value } = await answers.next();
   check(value === 'delete-account', `the Go test answered ${value}`);
 
   await page.getByRole('button', { name: 'Delete my account and all recordings' }).click();

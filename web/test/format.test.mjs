@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 
 import {
-  clock, deleteMessage, duration, localStamp, percent, problemMessage, recordedAt, rejectMessage, sortRecordings, trashNotice,
+  applyChanges, clock, deleteMessage, deviceName, duration, localStamp, minutesLine, percent, problemMessage, recordedAt, rejectMessage,
+  shareExpiry, sortRecordings, transcriptMessage, trashNotice,
 } from '../format.js';
 
 test('recordedAt declares a date only inside the API range', () => {
@@ -106,4 +107,75 @@ test('trashNotice promises the retention only when it is known', () => {
 
 test('problemMessage for a failure without a code or status says no "undefined"', () => {
   assert.equal(problemMessage('a.wav', undefined, undefined), '“a.wav” could not be handled. Try again.');
+});
+
+test('deviceName names the browser and its system from the user agent', () => {
+  const cases = [
+    ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36', 'Chrome on Android'],
+    ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1', 'Safari on iPhone'],
+    ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/126.0 Mobile/15E148 Safari/604.1', 'Chrome on iPhone'],
+    ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15', 'Safari on macOS'],
+    ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0', 'Edge on Windows'],
+    ['Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', 'Firefox on Linux'],
+    ['Mozilla/5.0 (Linux; Android 14; SM-S921N) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36', 'Samsung Internet on Android'],
+    ['', 'Web browser'], [undefined, 'Web browser'],
+  ];
+  for (const [ua, want] of cases) {
+    assert.equal(deviceName(ua), want, ua);
+    assert.ok(deviceName(ua).length <= 64, 'the API takes at most 64 characters');
+  }
+});
+
+test('transcriptMessage says where a transcript is in words', () => {
+  assert.match(transcriptMessage({ status: 'pending' }), /^Transcribing/);
+  assert.match(transcriptMessage({ status: 'completed', text: 'hello', segments: [{ start_ms: 0, end_ms: 1, text: 'hello' }] }), /Tap a line/);
+  assert.equal(transcriptMessage({ status: 'completed', text: '', segments: [] }), 'Transcribed: no words were heard.');
+  assert.equal(transcriptMessage({ status: 'skipped', reason: 'monthly_allowance_used' }), 'Not transcribed: this month’s transcription minutes are used up.');
+  assert.equal(transcriptMessage({ status: 'skipped', reason: 'transcription_off' }), 'Not transcribed: transcription is switched off for your account.');
+  assert.equal(transcriptMessage({ status: 'unsupported' }), 'Not transcribed: the server cannot transcribe this language.');
+  assert.equal(transcriptMessage({ status: 'failed', reason: 'engine_failed' }), 'No transcript: the transcription engine failed.');
+  assert.equal(transcriptMessage({ status: 'failed' }), 'No transcript: the transcription failed.');
+  assert.match(transcriptMessage({}), /does not transcribe/);
+  assert.match(transcriptMessage(undefined), /does not transcribe/);
+  for (const status of ['pending', 'completed', 'failed', 'skipped', 'unsupported']) {
+    assert.ok(!transcriptMessage({ status, reason: 'too_long' }).includes('_'), `no code shown for ${status}`);
+  }
+});
+
+test('minutesLine shows transcription use only when the server counts it', () => {
+  assert.equal(minutesLine({ transcription_minutes_limit: 300, transcription_minutes_used: 12 }), '12 of 300 transcription minutes used this month.');
+  assert.equal(minutesLine({ transcription_minutes_limit: 1 }), '0 of 1 transcription minute used this month.');
+  assert.equal(minutesLine({ bytes_limit: 1 }), '');
+  assert.equal(minutesLine(undefined), '');
+});
+
+test('shareExpiry says until when a link plays, in local time', () => {
+  assert.equal(shareExpiry({ expires_at: '2026-01-07T15:30:00Z' }), 'plays until 2026-01-08 00:30');
+  assert.equal(shareExpiry({}), '');
+});
+
+test('applyChanges follows the feed: upserts replace or add, the trash and removes drop', () => {
+  const a = { id: 'A', status: 'pending', file_name: 'a.wav' };
+  const b = { id: 'B', status: 'available', file_name: 'b.wav' };
+  const list = [a, b];
+  const got = applyChanges(list, [
+    { seq: 1, op: 'upsert', id: 'A', recording: { ...a, status: 'available', duration_ms: 1000 } },
+    { seq: 2, op: 'upsert', id: 'C', recording: { id: 'C', status: 'pending', file_name: 'c.wav' } },
+    { seq: 3, op: 'upsert', id: 'B', recording: { ...b, status: 'deleted' } },
+    { seq: 4, op: 'upsert', id: 'D', recording: { id: 'D', status: 'pending', file_name: 'd.wav' } },
+    { seq: 5, op: 'remove', id: 'D' },
+  ]);
+  assert.deepEqual(got.map((r) => [r.id, r.status]).sort(), [['A', 'available'], ['C', 'pending']]);
+  assert.equal(list[0].status, 'pending', 'the list given is not changed');
+  // A restore brings a trashed recording back.
+  assert.deepEqual(applyChanges(got, [{ seq: 6, op: 'upsert', id: 'B', recording: b }]).map((r) => r.id).sort(), ['A', 'B', 'C']);
+  // Entries already reflected change nothing.
+  assert.deepEqual(applyChanges(got, [{ seq: 1, op: 'upsert', id: 'A', recording: got.find((r) => r.id === 'A') }]), got);
+});
+
+test('problemMessage has words for the change feed’s codes', () => {
+  for (const code of ['cursor_expired', 'invalid_cursor']) {
+    const m = problemMessage('', code, code === 'cursor_expired' ? 410 : 400);
+    assert.ok(!m.includes(code) && m.includes('afresh'), `${code}: ${m}`);
+  }
 });

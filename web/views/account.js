@@ -3,7 +3,7 @@
 
 import { api } from '../api.js';
 import { ask } from '../dialog.js';
-import { size } from '../format.js';
+import { minutesLine, size } from '../format.js';
 
 const $ = (id) => document.getElementById(id);
 let ctx;
@@ -33,6 +33,9 @@ export function drawQuota(me) {
   const held = q.bytes_reserved ? ` (${size(q.bytes_reserved)} of it held for uploads in progress)` : '';
   $('storage-text').textContent = `${size(used)} of ${size(q.bytes_limit)} used${held}.`;
   $('count-text').textContent = `${me.recording_count} of ${q.recordings_limit} recordings.`;
+  const minutes = minutesLine(q);
+  $('minutes-text').textContent = minutes;
+  $('minutes-text').hidden = !minutes;
   $('quota-line').textContent = `${size(used)} of ${size(q.bytes_limit)} used · ${me.recording_count} ${me.recording_count === 1 ? 'recording' : 'recordings'}`;
 }
 
