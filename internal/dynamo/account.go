@@ -151,21 +151,7 @@ func (s *Store) DeleteUserRecords(ctx context.Context, userID string, identities
 	if err := s.DeleteChanges(ctx, userID); err != nil {
 		return err
 	}
-	var idem []map[string]types.AttributeValue
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 &s.idempotency,
-		KeyConditionExpression:    aws.String("user_id = :u"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
-		ProjectionExpression:      aws.String("user_id, idempotency_key"),
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list idempotency keys: %w", err)
-		}
-		idem = append(idem, out.Items...)
-	}
-	if err := s.batchDelete(ctx, s.idempotency, idem); err != nil {
+	if err := deletePartition(ctx, s.db, s.idempotency, "idempotency_key", userID); err != nil {
 		return err
 	}
 	if err := s.deleteSearchIndex(ctx, userID); err != nil {

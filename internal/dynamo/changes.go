@@ -364,21 +364,7 @@ func (it changeItem) change() Change {
 
 // DeleteChanges removes the user's feed, head included (account deletion).
 func (s *Store) DeleteChanges(ctx context.Context, userID string) error {
-	var keys []map[string]types.AttributeValue
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 &s.changes,
-		KeyConditionExpression:    aws.String("user_id = :u"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
-		ProjectionExpression:      aws.String("user_id, seq"),
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list changes: %w", err)
-		}
-		keys = append(keys, out.Items...)
-	}
-	return s.batchDelete(ctx, s.changes, keys)
+	return deletePartition(ctx, s.db, s.changes, "seq", userID)
 }
 
 // transactRecorded is transact for a state change the feed records:

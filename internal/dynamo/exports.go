@@ -293,35 +293,5 @@ func exportFromItem(it map[string]types.AttributeValue) recording.Export {
 // DeleteUser removes every export record of userID and the user's lock,
 // for an account deletion. One Query (keys only) and batched deletes.
 func (e *Exports) DeleteUser(ctx context.Context, userID string) error {
-	var keys []map[string]types.AttributeValue
-	p := dynamodb.NewQueryPaginator(e.db, &dynamodb.QueryInput{
-		TableName:                 &e.table,
-		KeyConditionExpression:    aws.String("user_id = :u"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
-		ProjectionExpression:      aws.String("user_id, export_id"),
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list exports to delete: %w", err)
-		}
-		keys = append(keys, out.Items...)
-	}
-	for len(keys) > 0 {
-		n := min(25, len(keys))
-		reqs := make([]types.WriteRequest, n)
-		for i, k := range keys[:n] {
-			reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
-		}
-		keys = keys[n:]
-		pending := map[string][]types.WriteRequest{e.table: reqs}
-		for len(pending) > 0 {
-			out, err := e.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			if err != nil {
-				return fmt.Errorf("delete exports: %w", err)
-			}
-			pending = out.UnprocessedItems
-		}
-	}
-	return nil
+	return deletePartition(ctx, e.db, e.table, "export_id", userID)
 }

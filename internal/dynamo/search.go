@@ -234,21 +234,7 @@ func (s *Store) Unindex(ctx context.Context, userID, recordingID string) error {
 
 // deleteSearchIndex removes every search item of a user (account deletion).
 func (s *Store) deleteSearchIndex(ctx context.Context, userID string) error {
-	var keys []map[string]types.AttributeValue
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 &s.search,
-		KeyConditionExpression:    aws.String("user_id = :u"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
-		ProjectionExpression:      aws.String("user_id, k"),
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list search items: %w", err)
-		}
-		keys = append(keys, out.Items...)
-	}
-	return s.batchDelete(ctx, s.search, keys)
+	return deletePartition(ctx, s.db, s.search, "k", userID)
 }
 
 // batchWriteConcurrency is how many BatchWriteItems one index run keeps in

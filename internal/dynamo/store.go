@@ -107,6 +107,31 @@ func transactionConflict(err error) bool {
 // batchDelete deletes keys from table in batches of 25, retrying what
 // DynamoDB hands back unprocessed.
 func (s *Store) batchDelete(ctx context.Context, table string, keys []map[string]types.AttributeValue) error {
+	return batchDelete(ctx, s.db, table, keys)
+}
+
+// deletePartition deletes every item a user has in table (whose sort key
+// is sortKey): a keys-only Query page by page, then batched deletes. An
+// account deletion calls it for each table partitioned by user.
+func deletePartition(ctx context.Context, db *dynamodb.Client, table, sortKey, userID string) error {
+	var keys []map[string]types.AttributeValue
+	p := dynamodb.NewQueryPaginator(db, &dynamodb.QueryInput{
+		TableName:                 &table,
+		KeyConditionExpression:    aws.String("user_id = :u"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
+		ProjectionExpression:      aws.String("user_id, " + sortKey),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list %s of the user: %w", table, err)
+		}
+		keys = append(keys, out.Items...)
+	}
+	return batchDelete(ctx, db, table, keys)
+}
+
+func batchDelete(ctx context.Context, db *dynamodb.Client, table string, keys []map[string]types.AttributeValue) error {
 	for len(keys) > 0 {
 		n := min(25, len(keys))
 		reqs := make([]types.WriteRequest, 0, n)
@@ -126,7 +151,7 @@ func (s *Store) batchDelete(ctx context.Context, table string, keys []map[string
 				case <-time.After(time.Duration(attempt*attempt) * 20 * time.Millisecond):
 				}
 			}
-			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			out, err := db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
 			if err != nil {
 				return fmt.Errorf("batch delete from %s: %w", table, err)
 			}
