@@ -260,11 +260,12 @@ func printBanner(out io.Writer, cfg config.Config, ls localSettings, iss devIssu
 	fmt.Fprintf(out, `
 Local stack ready in %.1fs:
   API               %s   (health: %s/readyz)
-  web app           %s/app/   (record, upload and play in a browser)
+  web app           %s/app/   (record, upload, play, search and share in a browser)
   DynamoDB Local    %s   tables %s*
   MinIO (S3)        %s   bucket %s, user/password %s/%s
   events webhook    %s   (MinIO -> events handler)
   dev OIDC issuer   %s   (provider "dev")
+  transcription     %s
   data and logs     %s
 %s
 Point the CLI at this stack:
@@ -272,7 +273,16 @@ Point the CLI at this stack:
 
 Ctrl-C stops everything.
 `, took.Seconds(), api, api, api, cfg.DynamoEndpoint, cfg.TablePrefix, cfg.S3Endpoint, cfg.Bucket, devstack.MinIOUser, devstack.MinIOPassword,
-		loopbackURL(ls.hookAddr), iss.URL, ls.dir, iss.Quickstart(api), api)
+		loopbackURL(ls.hookAddr), iss.URL, transcriptionLine(cfg), ls.dir, iss.Quickstart(api), api)
+}
+
+// transcriptionLine says what transcribes confirmed recordings here.
+func transcriptionLine(cfg config.Config) string {
+	t := cfg.Transcription
+	if !t.Enabled {
+		return "off (ffmpeg or pocketsphinx missing: make speech-tools)"
+	}
+	return fmt.Sprintf("%s   (pocketsphinx, %s; stands in for Amazon Transcribe)", t.Endpoint, strings.Join(t.Languages, ", "))
 }
 
 // summarizeMetrics prints, every interval, what the dashboard would show of
