@@ -75,15 +75,7 @@ func chunkKey(recordingID string, chunk int) string {
 // previous name put in the index.
 func (s *Store) IndexName(ctx context.Context, userID, recordingID, name string) error {
 	return s.indexField(ctx, userID, recordingID, fieldName, search.NamePostings(recordingID, name),
-		map[string]types.AttributeValue{"name": str(name)}, nil, false)
-}
-
-// IndexNewName indexes the name of a recording just created, which has
-// nothing in the index yet: one BatchWriteItem, no read, so a create pays
-// one round trip for it.
-func (s *Store) IndexNewName(ctx context.Context, userID, recordingID, name string) error {
-	return s.indexField(ctx, userID, recordingID, fieldName, search.NamePostings(recordingID, name),
-		map[string]types.AttributeValue{"name": str(name)}, nil, true)
+		map[string]types.AttributeValue{"name": str(name)}, nil)
 }
 
 // IndexTranscript makes a recording findable by what was said in it,
@@ -106,7 +98,7 @@ func (s *Store) IndexTranscript(ctx context.Context, userID, recordingID, langua
 	if language != "" {
 		doc["lang"] = str(language)
 	}
-	return s.indexField(ctx, userID, recordingID, fieldTranscript, search.TranscriptPostings(recordingID, segs), doc, puts, false)
+	return s.indexField(ctx, userID, recordingID, fieldTranscript, search.TranscriptPostings(recordingID, segs), doc, puts)
 }
 
 // IndexRecording indexes a recording's name and transcript together.
@@ -122,21 +114,17 @@ func (s *Store) IndexRecording(ctx context.Context, userID string, doc search.Do
 // field's previous text that the new one does not have. fresh: the field
 // was never indexed, so there is nothing to read or delete.
 func (s *Store) indexField(ctx context.Context, userID, recordingID, field string, ps []search.Posting,
-	doc map[string]types.AttributeValue, extra []types.WriteRequest, fresh bool) error {
+	doc map[string]types.AttributeValue, extra []types.WriteRequest) error {
 	if len(ps) > maxTermsPerField {
 		ps = ps[:maxTermsPerField]
 	}
 	docKey := "d#" + recordingID + "#" + field
-	old := &dynamodb.GetItemOutput{}
-	if !fresh {
-		var err error
-		old, err = s.db.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: &s.search, Key: searchKey(userID, docKey), ConsistentRead: aws.Bool(true),
-			ProjectionExpression: aws.String("terms, chunks"),
-		})
-		if err != nil {
-			return fmt.Errorf("read search document: %w", err)
-		}
+	old, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.search, Key: searchKey(userID, docKey), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("terms, chunks"),
+	})
+	if err != nil {
+		return fmt.Errorf("read search document: %w", err)
 	}
 	terms := make([]string, len(ps))
 	writes := make([]types.WriteRequest, 0, len(ps)+len(extra)+1)
@@ -174,14 +162,10 @@ func (s *Store) indexField(ctx context.Context, userID, recordingID, field strin
 	for c := newChunks; c < oldChunks; c++ {
 		writes = append(writes, deleteReq(userID, chunkKey(recordingID, c)))
 	}
-	docPut := types.WriteRequest{PutRequest: &types.PutRequest{Item: item}}
-	if fresh {
-		return s.batchWrite(ctx, append(writes, docPut))
-	}
 	if err := s.batchWrite(ctx, writes); err != nil {
 		return err
 	}
-	return s.batchWrite(ctx, []types.WriteRequest{docPut})
+	return s.batchWrite(ctx, []types.WriteRequest{{PutRequest: &types.PutRequest{Item: item}}})
 }
 
 func deleteReq(userID, key string) types.WriteRequest {
