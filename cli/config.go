@@ -56,15 +56,20 @@ func loadConfig(path string) (Config, error) {
 
 // saveConfig writes the file readable by its owner only, atomically, so a
 // crash never leaves half a token behind.
-func saveConfig(path string, c Config) error {
+func saveConfig(path string, c Config) error { return saveJSON(path, c) }
+
+// saveJSON writes v as JSON to path, readable by its owner only, through a
+// temporary file renamed over it: a crash or a full disk leaves the old
+// file whole, never half of a new one. The CLI keeps all its state this way.
+func saveJSON(path string, v any) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	raw, err := json.MarshalIndent(c, "", "  ")
+	raw, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".config-*.json")
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}

@@ -41,26 +41,7 @@ func loadRefused(getenv func(string) string) (*refusedContent, error) {
 
 // save writes the file atomically: a crash leaves the old memory whole.
 func (r *refusedContent) save() error {
-	if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
-		return err
-	}
-	raw, err := json.Marshal(r.digests)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(r.path), ".refused-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(raw); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), r.path); err != nil {
+	if err := saveJSON(r.path, r.digests); err != nil {
 		return fmt.Errorf("remember refused content: %w", err)
 	}
 	return nil

@@ -73,25 +73,7 @@ func loadSyncState(dir string) (*syncState, error) {
 
 // save replaces the state file whole, so an interrupted sync leaves the
 // previous state, never half of one.
-func (s *syncState) save() error {
-	raw, err := json.MarshalIndent(s, "", " ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".recorder-sync-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(raw); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), s.path)
-}
+func (s *syncState) save() error { return saveJSON(s.path, s) }
 
 // matches reports that the file at path is still the one f recorded.
 func (f syncedFile) matches(st fs.FileInfo) bool {
