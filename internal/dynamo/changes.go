@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -212,7 +213,11 @@ func (s *Store) changeWrites(ch change, prev int64) ([]types.TransactWriteItem, 
 // kind of change (a transcript finishing) does the same in its own
 // transaction.
 func (s *Store) transactChange(ctx context.Context, ch change, items ...types.TransactWriteItem) error {
-	var err error
+	release, err := s.turns.take(ctx, ch.userID)
+	if err != nil {
+		return err
+	}
+	defer release()
 	for attempt := 0; attempt < maxChangeAttempts; attempt++ {
 		if werr := headBackoff(ctx, attempt); werr != nil {
 			return werr
@@ -382,4 +387,38 @@ func (s *Store) transactRecorded(ctx context.Context, what string, ch change, it
 		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	return true, nil
+}
+
+// userTurns lets the writers of one user in this process take turns at
+// the feed's head (and the user's quota item, which the same transactions
+// touch) instead of colliding there: colliding writers lose their
+// transaction and sleep a jittered backoff, and 32 creates for one user at
+// once spent most of the request budget asleep. Other processes still
+// collide and back off. Users share a few turnstiles by hash, which costs a
+// little waiting between users and nothing in memory.
+type userTurns [64]chan struct{}
+
+func newUserTurns() *userTurns {
+	var t userTurns
+	for i := range t {
+		t[i] = make(chan struct{}, 1)
+	}
+	return &t
+}
+
+// take waits for userID's turn, or for ctx to end; release ends the turn.
+// A Store built without New has no turnstiles: every writer goes at once.
+func (t *userTurns) take(ctx context.Context, userID string) (release func(), err error) {
+	if t == nil {
+		return func() {}, nil
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(userID))
+	turn := t[h.Sum32()%uint32(len(t))]
+	select {
+	case turn <- struct{}{}:
+		return func() { <-turn }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

@@ -28,6 +28,7 @@ type Store struct {
 	changes         string
 	changeRetention time.Duration
 	seqs            *seqCache
+	turns           *userTurns
 }
 
 // New returns a Store over the tables named with prefix.
@@ -42,7 +43,7 @@ func New(db *dynamodb.Client, prefix string) *Store {
 		search:      TableName(prefix, SearchTable),
 		transcripts: TableName(prefix, TranscriptsTable),
 	}
-	s.changes, s.changeRetention, s.seqs = TableName(prefix, ChangesTable), DefaultChangeRetention, &seqCache{}
+	s.changes, s.changeRetention, s.seqs, s.turns = TableName(prefix, ChangesTable), DefaultChangeRetention, &seqCache{}, newUserTurns()
 	if db != nil {
 		o := db.Options()
 		o.APIOptions = append(slices.Clone(o.APIOptions), s.enforceGuard)
