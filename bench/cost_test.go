@@ -26,6 +26,7 @@ import (
 	"github.com/voicerec/backend/internal/config"
 	"github.com/voicerec/backend/internal/devissuer"
 	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/metrics"
 	"github.com/voicerec/backend/internal/s3event"
 	"github.com/voicerec/backend/internal/search"
 	"github.com/voicerec/backend/internal/testenv"
@@ -346,12 +347,17 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	u.mu.Lock()
 	perMillion := 1e6 / float64(n)
 	feedUSD := u.tableUSD[dynamo.TableName(cfg.TablePrefix, dynamo.ChangesTable)] * perMillion
+	// The recording's name, indexed for search at confirmation.
+	nameIndexUSD := u.tableUSD[dynamo.TableName(cfg.TablePrefix, dynamo.SearchTable)] * perMillion
 	dynamoUSD := (u.wru*usdPerMillionWRU + u.rru*usdPerMillionRRU) / 1e6 * perMillion
 	s3USD := (float64(u.s3Write+clientS3/2)*usdPerThousandS3Write + float64(u.s3Read+clientS3/2)*usdPerThousandS3Read) / 1e3 * perMillion
 	lambdaUSD := (float64(apiCalls+eventsCalls)*usdPerMillionLambda/1e6 +
 		(apiTime.Seconds()*apiMemoryGB+eventsTime.Seconds()*eventsMemoryGB)*usdPerGBSecondArm) * perMillion
 	gatewayUSD := float64(apiCalls) * usdPerMillionHTTPAPI / 1e6 * perMillion
-	logsUSD := float64(logs.n) / 1e9 * usdPerGBLogs * perMillion
+	// Beside the functions' own lines, the HTTP API writes its access line
+	// for every request.
+	gatewayLogBytes := apiCalls * len(metrics.TypicalGatewayAccessLogLine())
+	logsUSD := float64(logs.n+gatewayLogBytes) / 1e9 * usdPerGBLogs * perMillion
 	storageUSD := float64(size) * 1e6 / 1e9 * usdPerGBMonthS3
 	tagsUSD := float64(len(tagged)) * 1e6 / 1e4 * usdPer10kTagsMonth
 	b.ReportMetric(dynamoUSD+s3USD+lambdaUSD+gatewayUSD+logsUSD, "usd-per-million-lifecycles")
@@ -369,8 +375,9 @@ func BenchmarkLifecycleCost(b *testing.B) {
 	b.ReportMetric((u.rru)/n, "rru/lifecycle")
 	b.ReportMetric(float64(u.s3Write+u.s3Read)/n, "server-s3-requests/lifecycle")
 	b.ReportMetric(feedUSD, "of-which-change-feed-usd")
-	b.Logf("prices: %s; %d lifecycles of %d bytes; API %d calls %.1f ms each, events %d calls %.1f ms each, logs %d bytes; server S3 requests %v; DynamoDB capacity units by operation %v",
-		priceDate, n, size, apiCalls, ms(apiTime)/float64(max(apiCalls, 1)), eventsCalls, ms(eventsTime)/float64(max(eventsCalls, 1)), logs.n, u.s3Ops, u.units)
+	b.ReportMetric(nameIndexUSD, "of-which-name-index-usd")
+	b.Logf("prices: %s; %d lifecycles of %d bytes; API %d calls %.1f ms each, events %d calls %.1f ms each, logs %d bytes from the functions and %d from the HTTP API; server S3 requests %v; DynamoDB capacity units by operation %v",
+		priceDate, n, size, apiCalls, ms(apiTime)/float64(max(apiCalls, 1)), eventsCalls, ms(eventsTime)/float64(max(eventsCalls, 1)), logs.n, gatewayLogBytes, u.s3Ops, u.units)
 	u.mu.Unlock()
 	mu.Unlock()
 
@@ -404,7 +411,7 @@ func BenchmarkLifecycleCost(b *testing.B) {
 		defer u.mu.Unlock()
 		return (u.dynamoUSD() + float64(u.s3Read+s3)*usdPerThousandS3Read/1e3 +
 			float64(apiCalls)*(usdPerMillionLambda+usdPerMillionHTTPAPI)/1e6 + apiTime.Seconds()*apiMemoryGB*usdPerGBSecondArm +
-			float64(logs.n)/1e9*usdPerGBLogs) * perMillion
+			float64(logs.n+apiCalls*len(metrics.TypicalGatewayAccessLogLine()))/1e9*usdPerGBLogs) * perMillion
 	}
 	links := map[string]string{}
 	b.ReportMetric(shareCost(func(id string) int {

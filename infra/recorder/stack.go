@@ -29,6 +29,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/voicerec/backend/internal/dynamo"
+	"github.com/voicerec/backend/internal/metrics"
 	"github.com/voicerec/backend/internal/recording"
 )
 
@@ -369,7 +370,7 @@ func New(scope constructs.Construct, id string, p Props) awscdk.Stack {
 	})
 	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
 		DestinationArn: accessLogs.LogGroupArn(),
-		Format:         jsii.String(accessLogFormat),
+		Format:         jsii.String(metrics.GatewayAccessLogFormat),
 	})
 	addShareRoutes(httpAPI, stage, apiFn.Function, p)
 
@@ -440,11 +441,6 @@ const ReconcileEveryMinutes = 5
 // NotificationEvents are the S3 events the events function receives. A
 // lifecycle expiry is announced as its own event, not as a removal.
 var NotificationEvents = []string{"s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"}
-
-// accessLogFormat is one JSON line per request, readable in Logs Insights.
-const accessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","method":"$context.httpMethod",` +
-	`"path":"$context.path","status":"$context.status","latencyMs":"$context.responseLatency",` +
-	`"integrationLatencyMs":"$context.integrationLatency","bytes":"$context.responseLength","error":"$context.integrationErrorMessage"}`
 
 func newTable(scope constructs.Construct, prefix string, t dynamo.Table, removal awscdk.RemovalPolicy) awsdynamodb.Table {
 	table := awsdynamodb.NewTable(scope, jsii.String("Table"+pascal(t.Name)), &awsdynamodb.TableProps{
@@ -533,6 +529,10 @@ func newFunction(stack awscdk.Stack, id, zip, what string, env map[string]*strin
 		Role:          role,
 		LogGroup:      logs,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
+		// WARN drops the platform's start and report records (about 400 bytes
+		// an invocation, half again the function's own line); duration, errors
+		// and throttles stay in Lambda's own metrics.
+		SystemLogLevelV2: awslambda.SystemLogLevel_WARN,
 	})
 	return f
 }

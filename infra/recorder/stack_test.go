@@ -276,6 +276,12 @@ func TestFunctions(t *testing.T) {
 		if !ok || lg.Type != "AWS::Logs::LogGroup" || js(lg.Properties["RetentionInDays"]) != "30" {
 			t.Errorf("%s: log group %q %+v", id, group, lg)
 		}
+		// JSON lines, and no START, END and REPORT lines from Lambda itself:
+		// each function logs its own line per invocation, and the platform's
+		// would more than double the log bytes billed per request.
+		if get(p, "LoggingConfig", "LogFormat") != "JSON" || get(p, "LoggingConfig", "SystemLogLevel") != "WARN" {
+			t.Errorf("%s: logging %s, want JSON lines and system logs at WARN", id, js(get(p, "LoggingConfig")))
+		}
 		if get(p, "Environment", "Variables", "DYNAMODB_TABLE_PREFIX") != recorder.TablePrefix("test") ||
 			get(p, "Environment", "Variables", "S3_BUCKET") == nil {
 			t.Errorf("%s: environment %s", id, js(get(p, "Environment")))
