@@ -39,6 +39,38 @@ func listAll(t *testing.T, s *dynamo.Store, userID string, status recording.Stat
 	return nil
 }
 
+// pageThrough follows a listing's cursors from its first page to its last,
+// limit items a page at most, and returns everything it listed, in order.
+func pageThrough(t *testing.T, limit int, page func(after string) ([]recording.Recording, string, error)) []recording.Recording {
+	t.Helper()
+	var got []recording.Recording
+	after := ""
+	for range 30 {
+		items, next, err := page(after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) > limit {
+			t.Fatalf("limit %d: page of %d", limit, len(items))
+		}
+		got = append(got, items...)
+		if next == "" {
+			return got
+		}
+		after = next
+	}
+	t.Fatalf("limit %d: still paging after 30 pages: %v", limit, got)
+	return nil
+}
+
+func idsOf(recs []recording.Recording) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.ID
+	}
+	return out
+}
+
 // Paging newest first sees every recording once, even as new ones arrive.
 func TestPaginationWhileInserting(t *testing.T) {
 	s := newStore(t)
@@ -231,27 +263,9 @@ func TestListAllRecordingsSpansStatusesAndSkipsTrash(t *testing.T) {
 	}
 	slices.Reverse(want)
 	for _, limit := range []int{1, 2, 3, 100} {
-		var got []string
-		after := ""
-		for page := 0; ; page++ {
-			if page > 20 {
-				t.Fatalf("limit %d: still paging after 20 pages: %v", limit, got)
-			}
-			items, next, err := s.ListAllRecordings(context.Background(), u.ID, limit, after, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(items) > limit {
-				t.Fatalf("limit %d: page of %d", limit, len(items))
-			}
-			for _, it := range items {
-				got = append(got, it.ID)
-			}
-			if next == "" {
-				break
-			}
-			after = next
-		}
+		got := idsOf(pageThrough(t, limit, func(after string) ([]recording.Recording, string, error) {
+			return s.ListAllRecordings(context.Background(), u.ID, limit, after, now)
+		}))
 		if !slices.Equal(got, want) {
 			t.Errorf("limit %d: listed %v, want %v", limit, got, want)
 		}
@@ -433,35 +447,20 @@ func TestPendingListingPagesPastOtherStatuses(t *testing.T) {
 	}
 	calls.take()
 	for _, limit := range []int{1, 2, 3, 100} {
-		var got []string
-		after := ""
-		for page := 0; ; page++ {
-			if page > 30 {
-				t.Fatalf("limit %d: still paging after 30 pages: %v", limit, got)
-			}
+		listed := pageThrough(t, limit, func(after string) ([]recording.Recording, string, error) {
 			items, next, err := s.ListRecordings(ctx, u.ID, recording.StatusPending, limit, after, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(items) > limit {
-				t.Fatalf("limit %d: page of %d", limit, len(items))
-			}
 			ops := calls.take()
 			if q := len(ops) - len(slices.DeleteFunc(ops, func(op string) bool { return op == "Query" })); q > 4 {
 				t.Fatalf("limit %d: a page took %d Queries", limit, q)
 			}
-			for _, it := range items {
-				if it.Status != recording.StatusPending {
-					t.Fatalf("limit %d: listed %s, which is %s", limit, it.ID, it.Status)
-				}
-				got = append(got, it.ID)
+			return items, next, err
+		})
+		for _, it := range listed {
+			if it.Status != recording.StatusPending {
+				t.Fatalf("limit %d: listed %s, which is %s", limit, it.ID, it.Status)
 			}
-			if next == "" {
-				break
-			}
-			after = next
 		}
-		if !slices.Equal(got, want) {
+		if got := idsOf(listed); !slices.Equal(got, want) {
 			t.Errorf("limit %d: listed %v, want %v", limit, got, want)
 		}
 	}
@@ -497,20 +496,9 @@ func TestPendingRecordWithOldStatusKeyListsOnceAndConfirms(t *testing.T) {
 	}
 	want := []string{recs[2].ID, recs[1].ID, recs[0].ID}
 	for _, limit := range []int{1, 2, 100} {
-		var listed []string
-		after := ""
-		for page := 0; page < 10; page++ {
-			items, next, err := s.ListRecordings(ctx, u.ID, recording.StatusPending, limit, after, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, it := range items {
-				listed = append(listed, it.ID)
-			}
-			if after = next; next == "" {
-				break
-			}
-		}
+		listed := idsOf(pageThrough(t, limit, func(after string) ([]recording.Recording, string, error) {
+			return s.ListRecordings(ctx, u.ID, recording.StatusPending, limit, after, now)
+		}))
 		if !slices.Equal(listed, want) {
 			t.Fatalf("limit %d: listed %v, want %v", limit, listed, want)
 		}
