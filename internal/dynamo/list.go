@@ -31,10 +31,34 @@ var listProjection = strings.Join(listedAttributes, ", ")
 
 // ListRecordings returns one page of a user's recordings in one status,
 // newest first, starting after the recording id `after` (empty: from the
-// newest). next is the id to continue after, empty on the last page. One
-// Query on the by-status index, scoped to the caller's partition key. Items
+// newest). next is the id to continue after, empty on the last page. Items
 // carry listedAttributes only.
+//
+// Available, rejected and trashed records are read from the by-status
+// index, scoped to the caller's partition key. Pending records are not in
+// it (see recordingItem.UserStatus): they are read from the user's
+// partition of the table, filtered on status, so a page costs reads in
+// proportion to the records it passes over, within maxListAllQueries.
+// Records stored before pending ones left the index still carry a pending
+// key there; nothing reads it, and the table lists each record once.
 func (s *Store) ListRecordings(ctx context.Context, userID string, status recording.Status, limit int, after string, now time.Time) (items []recording.Recording, next string, err error) {
+	if status == recording.StatusPending {
+		in := &dynamodb.QueryInput{
+			TableName:                &s.recordings,
+			ProjectionExpression:     &listProjection,
+			KeyConditionExpression:   aws.String("user_id = :u"),
+			FilterExpression:         aws.String("#st = :pend"),
+			ExpressionAttributeNames: map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":u": str(userID), ":pend": str(string(recording.StatusPending)),
+			},
+			ScanIndexForward: aws.Bool(false),
+		}
+		if after != "" {
+			in.ExclusiveStartKey = recKey(userID, after)
+		}
+		return s.queryPage(ctx, in, limit, "list pending recordings")
+	}
 	in := &dynamodb.QueryInput{
 		TableName: &s.recordings, IndexName: aws.String(RecordingsByStateIndex),
 		KeyConditionExpression:    aws.String("user_status = :us"),
@@ -42,9 +66,6 @@ func (s *Store) ListRecordings(ctx context.Context, userID string, status record
 		ProjectionExpression:      &listProjection,
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ScanIndexForward:          aws.Bool(false),
-		// One more than asked tells whether another page exists, so the
-		// last page carries no cursor.
-		Limit: aws.Int32(int32(limit + 1)),
 	}
 	if status == recording.StatusRejected { // kept for a week, deleted late by TTL
 		in.FilterExpression = aws.String("#ttl > :now")
@@ -56,41 +77,14 @@ func (s *Store) ListRecordings(ctx context.Context, userID string, status record
 			"user_status": str(userStatus(userID, status)), "recording_id": str(after), "user_id": str(userID),
 		}
 	}
-	// The session (if ctx carries a guard) is read at the same time as the
-	// page, and judged before anything from the page is returned.
-	sess := s.readSessionAsync(ctx)
-	out, err := s.db.Query(carrying(ctx), in)
-	if serr := sess.wait(); serr != nil {
-		return nil, "", serr
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("list recordings: %w", err)
-	}
-	for _, av := range out.Items {
-		it, err := decodeRecording(av)
-		if err != nil {
-			return nil, "", err
-		}
-		items = append(items, it.domain())
-	}
-	if len(items) > limit {
-		items = items[:limit]
-		next = items[limit-1].ID
-	} else if out.LastEvaluatedKey != nil {
-		// The query stopped early (the filter dropped expired items, or a
-		// page filled up): more may follow, even when the page looks full.
-		var last recordingItem
-		if err := attributevalue.UnmarshalMap(out.LastEvaluatedKey, &last); err == nil {
-			next = last.RecordingID
-		}
-	}
-	return items, next, nil
+	return s.queryPage(ctx, in, limit, "list recordings")
 }
 
-// maxListAllQueries bounds the Queries behind one page of ListAllRecordings.
-// Trashed and deleting items share the partition and are filtered away
-// after they are read, so a page may need more than one Query to fill; past
-// the bound the page is returned short, with a cursor.
+// maxListAllQueries bounds the Queries behind one page of a listing that
+// filters: ListAllRecordings, pending and rejected ListRecordings. What the
+// filter drops (trash, deleting records, other statuses, expired
+// rejections) is read first, so a page may need more than one Query to
+// fill; past the bound the page is returned short, with a cursor.
 const maxListAllQueries = 4
 
 // ListAllRecordings returns one page of a user's pending, available and
@@ -117,11 +111,20 @@ func (s *Store) ListAllRecordings(ctx context.Context, userID string, limit int,
 	if after != "" {
 		in.ExclusiveStartKey = recKey(userID, after)
 	}
-	// The session (if ctx carries a guard) is read at the same time as the
-	// first Query and judged before anything from the page is returned.
+	return s.queryPage(ctx, in, limit, "list all recordings")
+}
+
+// queryPage runs in (a newest-first Query of one user's recordings, which
+// may filter) until it has a page of limit items, it reaches the end, or
+// it has made maxListAllQueries Queries; next is where to continue, empty
+// on the last page. The session (if ctx carries a guard) is read at the
+// same time as the first Query and judged before anything from the page
+// is returned.
+func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, limit int, what string) (items []recording.Recording, next string, err error) {
 	sess := s.readSessionAsync(ctx)
 	for i := range maxListAllQueries {
-		// One more than still needed tells whether another page exists.
+		// One more than still needed tells whether another page exists, so
+		// the last page carries no cursor.
 		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
 		out, err := s.db.Query(carrying(ctx), in)
 		if i == 0 {
@@ -130,7 +133,7 @@ func (s *Store) ListAllRecordings(ctx context.Context, userID string, limit int,
 			}
 		}
 		if err != nil {
-			return nil, "", fmt.Errorf("list all recordings: %w", err)
+			return nil, "", fmt.Errorf("%s: %w", what, err)
 		}
 		for _, av := range out.Items {
 			it, err := decodeRecording(av)

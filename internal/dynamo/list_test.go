@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/recording"
 )
@@ -33,6 +37,38 @@ func listAll(t *testing.T, s *dynamo.Store, userID string, status recording.Stat
 	}
 	t.Fatalf("still paging after 10 pages: %v", got)
 	return nil
+}
+
+// pageThrough follows a listing's cursors from its first page to its last,
+// limit items a page at most, and returns everything it listed, in order.
+func pageThrough(t *testing.T, limit int, page func(after string) ([]recording.Recording, string, error)) []recording.Recording {
+	t.Helper()
+	var got []recording.Recording
+	after := ""
+	for range 30 {
+		items, next, err := page(after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) > limit {
+			t.Fatalf("limit %d: page of %d", limit, len(items))
+		}
+		got = append(got, items...)
+		if next == "" {
+			return got
+		}
+		after = next
+	}
+	t.Fatalf("limit %d: still paging after 30 pages: %v", limit, got)
+	return nil
+}
+
+func idsOf(recs []recording.Recording) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.ID
+	}
+	return out
 }
 
 // Paging newest first sees every recording once, even as new ones arrive.
@@ -227,27 +263,9 @@ func TestListAllRecordingsSpansStatusesAndSkipsTrash(t *testing.T) {
 	}
 	slices.Reverse(want)
 	for _, limit := range []int{1, 2, 3, 100} {
-		var got []string
-		after := ""
-		for page := 0; ; page++ {
-			if page > 20 {
-				t.Fatalf("limit %d: still paging after 20 pages: %v", limit, got)
-			}
-			items, next, err := s.ListAllRecordings(context.Background(), u.ID, limit, after, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(items) > limit {
-				t.Fatalf("limit %d: page of %d", limit, len(items))
-			}
-			for _, it := range items {
-				got = append(got, it.ID)
-			}
-			if next == "" {
-				break
-			}
-			after = next
-		}
+		got := idsOf(pageThrough(t, limit, func(after string) ([]recording.Recording, string, error) {
+			return s.ListAllRecordings(context.Background(), u.ID, limit, after, now)
+		}))
 		if !slices.Equal(got, want) {
 			t.Errorf("limit %d: listed %v, want %v", limit, got, want)
 		}
@@ -384,5 +402,118 @@ func TestListShowsWhatGetShows(t *testing.T) {
 		if got := shown(r); got != want[r.ID] {
 			t.Errorf("listed as\n %s\nwant\n %s", got, want[r.ID])
 		}
+	}
+}
+
+// Pending records are read from the user's partition, filtered: every one
+// is listed once, newest first, across pages, however many records of
+// other statuses sit between them, and no page costs more than its bound
+// of Queries.
+func TestPendingListingPagesPastOtherStatuses(t *testing.T) {
+	s, calls, _ := countingStore(t)
+	u := newUser(t, s, "pending-pages")
+	now := time.Now().UTC()
+	// Oldest first: what each record becomes.
+	plan := []string{"pending"}
+	plan = append(plan, slices.Repeat([]string{"available"}, 10)...)
+	plan = append(plan, "pending", "trash", "trash", "trash", "pending", "rejected", "deleting", "pending", "pending")
+	plan = append(plan, slices.Repeat([]string{"available"}, 6)...)
+	var want []string
+	for i, what := range plan {
+		r := pendingRec(u.ID, 1, now.Add(time.Duration(i)*time.Millisecond))
+		if _, _, err := s.CreateUpload(ctx, r, "", "fp", wide, now); err != nil {
+			t.Fatal(err)
+		}
+		if what != "pending" && what != "rejected" {
+			if applied, err := s.ConfirmUpload(ctx, r, dynamo.Object{Size: 1, ContentType: "audio/mp4"}, now); err != nil || !applied {
+				t.Fatalf("confirm %d: %v %v", i, applied, err)
+			}
+			r.Status = recording.StatusAvailable
+		}
+		var err error
+		switch what {
+		case "pending":
+			want = append([]string{r.ID}, want...)
+		case "trash":
+			_, err = s.Trash(ctx, r, now.Add(time.Hour))
+		case "deleting":
+			err = s.BeginDelete(ctx, r, now)
+		case "rejected":
+			_, err = s.RejectUpload(ctx, r, "size_mismatch", "wrong size", now)
+		}
+		if err != nil {
+			t.Fatalf("%s %d: %v", what, i, err)
+		}
+	}
+	calls.take()
+	for _, limit := range []int{1, 2, 3, 100} {
+		listed := pageThrough(t, limit, func(after string) ([]recording.Recording, string, error) {
+			items, next, err := s.ListRecordings(ctx, u.ID, recording.StatusPending, limit, after, now)
+			ops := calls.take()
+			if q := len(ops) - len(slices.DeleteFunc(ops, func(op string) bool { return op == "Query" })); q > 4 {
+				t.Fatalf("limit %d: a page took %d Queries", limit, q)
+			}
+			return items, next, err
+		})
+		for _, it := range listed {
+			if it.Status != recording.StatusPending {
+				t.Fatalf("limit %d: listed %s, which is %s", limit, it.ID, it.Status)
+			}
+		}
+		if got := idsOf(listed); !slices.Equal(got, want) {
+			t.Errorf("limit %d: listed %v, want %v", limit, got, want)
+		}
+	}
+}
+
+// A pending record stored before pending records left the by-status index
+// still carries user_status <user>#pending: it is listed once, and
+// confirmation gives it its new status key as it does any pending record.
+func TestPendingRecordWithOldStatusKeyListsOnceAndConfirms(t *testing.T) {
+	s := newRawStore(t)
+	u := newUser(t, s.Store, "old-pending")
+	now := time.Now().UTC()
+	var recs []recording.Recording
+	for i := range 3 {
+		r, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 1, now.Add(time.Duration(i)*time.Millisecond)), "", "fp", wide, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	old := recs[1]
+	table := aws.String(dynamo.TableName(s.prefix, dynamo.RecordingsTable))
+	key := map[string]types.AttributeValue{
+		"user_id": &types.AttributeValueMemberS{Value: u.ID}, "recording_id": &types.AttributeValueMemberS{Value: old.ID},
+	}
+	got, err := s.Client().GetItem(ctx, &dynamodb.GetItemInput{TableName: table, Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Item["user_status"] = &types.AttributeValueMemberS{Value: u.ID + "#pending"}
+	if _, err := s.Client().PutItem(ctx, &dynamodb.PutItemInput{TableName: table, Item: got.Item}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{recs[2].ID, recs[1].ID, recs[0].ID}
+	for _, limit := range []int{1, 2, 100} {
+		listed := idsOf(pageThrough(t, limit, func(after string) ([]recording.Recording, string, error) {
+			return s.ListRecordings(ctx, u.ID, recording.StatusPending, limit, after, now)
+		}))
+		if !slices.Equal(listed, want) {
+			t.Fatalf("limit %d: listed %v, want %v", limit, listed, want)
+		}
+	}
+	if applied, err := s.ConfirmUpload(ctx, old, dynamo.Object{Size: 1, ContentType: "audio/mp4"}, now); err != nil || !applied {
+		t.Fatalf("confirm: %v %v", applied, err)
+	}
+	stored := s.item(t, dynamo.RecordingsTable, map[string]string{"user_id": u.ID, "recording_id": old.ID})
+	if stored["user_status"] != u.ID+"#available" {
+		t.Fatalf("confirmed record's user_status is %v", stored["user_status"])
+	}
+	if got := listAll(t, s.Store, u.ID, recording.StatusPending, now); !slices.Equal(got, []string{recs[2].ID, recs[0].ID}) {
+		t.Fatalf("pending after confirmation: %v", got)
+	}
+	if got := listAll(t, s.Store, u.ID, recording.StatusAvailable, now); !slices.Equal(got, []string{old.ID}) {
+		t.Fatalf("available after confirmation: %v", got)
 	}
 }

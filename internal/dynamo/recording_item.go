@@ -14,8 +14,10 @@ import (
 type recordingItem struct {
 	UserID      string `dynamodbav:"user_id"`
 	RecordingID string `dynamodbav:"recording_id"`
-	// UserStatus keys the by-status index; a deleting record has none, which
-	// takes it out of every listing at once.
+	// UserStatus keys the by-status index. A deleting record has none,
+	// which takes it out of every listing at once; a pending one has none
+	// either (ListRecordings reads pending records from the table), so
+	// create and confirmation each write one index entry fewer.
 	UserStatus   string `dynamodbav:"user_status,omitempty"`
 	Status       string `dynamodbav:"status"`
 	FileName     string `dynamodbav:"file_name"`
@@ -59,13 +61,16 @@ func userStatus(userID string, st recording.Status) string { return userID + "#"
 
 func toItem(r recording.Recording) recordingItem {
 	it := recordingItem{
-		UserID: r.UserID, RecordingID: r.ID, UserStatus: userStatus(r.UserID, r.Status), Status: string(r.Status),
+		UserID: r.UserID, RecordingID: r.ID, Status: string(r.Status),
 		FileName: r.FileName, ContentType: r.ContentType, SizeBytes: r.SizeBytes, DurationMS: r.DurationMS,
 		CreatedAt: ts(r.CreatedAt), ObjectKey: r.Key, ETag: r.ETag, SHA256: r.SHA256, PartsSHA256: r.PartsSHA256, RejectReason: r.RejectReason,
 		RejectDetail: r.RejectDetail, Codec: r.Codec, SampleRateHz: r.SampleRateHz, Channels: r.Channels,
 		UploadID: r.UploadID, PartSize: r.PartSize,
 		Language: r.Language, TranscriptStatus: string(r.TranscriptStatus), TranscriptJob: r.TranscriptJob,
 		TranscriptReason: r.TranscriptReason, TranscriptDetail: r.TranscriptDetail, TranscriptLanguage: r.TranscriptLanguage,
+	}
+	if r.Status != recording.StatusPending {
+		it.UserStatus = userStatus(r.UserID, r.Status)
 	}
 	if !r.DueAt.IsZero() {
 		it.DueShard, it.DueAt = dueShard(r.ID), r.DueAt.Unix()

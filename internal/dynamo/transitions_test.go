@@ -269,3 +269,26 @@ func TestTrashAndRestoreReturnTheMovedRecording(t *testing.T) {
 		t.Fatalf("restore answered %+v (%v)", restored, err)
 	}
 }
+
+// A pending record stays out of the by-status index (nothing lists pending
+// records from it), so create writes no index entry and confirmation puts
+// one instead of moving it; confirmation gives it its status key.
+func TestPendingRecordHasNoStatusKeyUntilConfirmed(t *testing.T) {
+	s := newRawStore(t)
+	u := newUser(t, s.Store, "sparse-status")
+	now := time.Now()
+	r, _, err := s.CreateUpload(ctx, pendingRec(u.ID, 10, now), "", "fp", wide, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := map[string]string{"user_id": u.ID, "recording_id": r.ID}
+	if got, ok := s.item(t, dynamo.RecordingsTable, key)["user_status"]; ok {
+		t.Fatalf("pending record stored with user_status %v", got)
+	}
+	if applied, err := s.ConfirmUpload(ctx, r, dynamoObject(r), now); err != nil || !applied {
+		t.Fatalf("confirm: %v %v", applied, err)
+	}
+	if got := s.item(t, dynamo.RecordingsTable, key)["user_status"]; got != u.ID+"#available" {
+		t.Fatalf("confirmed record's user_status is %v, want %s#available", got, u.ID)
+	}
+}
