@@ -56,7 +56,12 @@ const maxReindexRounds = 3
 // nothing), so a reindex that is late, lost or run twice never shows a
 // wrong result; it only delays finding the new name.
 func (k *Keeper) ReindexName(ctx context.Context, userID, recordingID string) error {
-	indexed := ""
+	return k.reindexAfter(ctx, userID, recordingID, "")
+}
+
+// reindexAfter is ReindexName once the name `indexed` is in the index: it
+// reads the record and indexes its name until the two agree.
+func (k *Keeper) reindexAfter(ctx context.Context, userID, recordingID, indexed string) error {
 	for range maxReindexRounds {
 		rec, err := k.Store.GetRecording(ctx, userID, recordingID)
 		if errors.Is(err, recording.ErrNotFound) {
@@ -81,10 +86,18 @@ func (k *Keeper) ReindexName(ctx context.Context, userID, recordingID string) er
 }
 
 // indexConfirmedName indexes a recording's name as it is confirmed. The
-// confirmation goes ahead whatever happens here: a failure is logged, and
-// the recording is found by its name from its next rename on.
+// record was just read by the confirmation, so its name is indexed
+// without reading it again (one strongly consistent read and one round
+// trip fewer on the way to available); the read after the write still
+// catches a rename or a delete in between. The confirmation goes ahead
+// whatever happens here: a failure is logged, and the recording is found
+// by its name from its next rename on.
 func (k *Keeper) indexConfirmedName(ctx context.Context, rec recording.Recording) {
-	if err := k.ReindexName(ctx, rec.UserID, rec.ID); err != nil {
+	err := k.Store.IndexName(ctx, rec.UserID, rec.ID, rec.FileName)
+	if err == nil {
+		err = k.reindexAfter(ctx, rec.UserID, rec.ID, rec.FileName)
+	}
+	if err != nil {
 		k.Log.WarnContext(ctx, "index confirmed recording's name", "recording_id", rec.ID, "error", err)
 	}
 }
