@@ -196,6 +196,9 @@ func (s *Store) changeWrites(ch change, prev int64) ([]types.TransactWriteItem, 
 			UpdateExpression:          aws.String("SET last_seq = :next"),
 			ConditionExpression:       aws.String(cond),
 			ExpressionAttributeValues: vals,
+			// A refusal carries the head as it stood (headAsRefused), so a
+			// stale guess costs no read before the retry.
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		{Put: &types.Put{TableName: &s.changes, Item: item}},
 	}, nil
@@ -218,13 +221,17 @@ func (s *Store) transactChange(ctx context.Context, ch change, items ...types.Tr
 		return err
 	}
 	defer release()
+	var prev int64
+	known := false // prev is the head as the last refusal found it
 	for attempt := 0; attempt < maxChangeAttempts; attempt++ {
 		if werr := headBackoff(ctx, attempt); werr != nil {
 			return werr
 		}
-		prev, rerr := s.lastSeq(ctx, ch.userID, attempt > 0)
-		if rerr != nil {
-			return rerr
+		if !known {
+			var rerr error
+			if prev, rerr = s.lastSeq(ctx, ch.userID, attempt > 0); rerr != nil {
+				return rerr
+			}
 		}
 		writes, werr := s.changeWrites(ch, prev)
 		if werr != nil {
@@ -239,8 +246,35 @@ func (s *Store) transactChange(ctx context.Context, ch change, items ...types.Tr
 		if errors.Is(err, ErrSessionInvalid) || !headOnly(ctx, err, len(items)) {
 			return err
 		}
+		if prev, known = headAsRefused(ctx, err, len(items)); known {
+			s.seqs.put(ch.userID, prev)
+		}
 	}
 	return err
+}
+
+// headAsRefused is the feed's head as a transaction built by transactChange
+// found it when the head's condition refused it (n items before the head,
+// after the session's check if any). A conflict returns no item, nor does a
+// head that does not exist: then ok is false and the caller reads it.
+func headAsRefused(ctx context.Context, err error, n int) (seq int64, ok bool) {
+	var tc *types.TransactionCanceledException
+	if !errors.As(err, &tc) {
+		return 0, false
+	}
+	i := n
+	if guardOf(ctx) != nil {
+		i++
+	}
+	if i >= len(tc.CancellationReasons) || aws.ToString(tc.CancellationReasons[i].Code) != "ConditionalCheckFailed" {
+		return 0, false
+	}
+	v, found := tc.CancellationReasons[i].Item["last_seq"].(*types.AttributeValueMemberN)
+	if !found {
+		return 0, false
+	}
+	seq, perr := strconv.ParseInt(v.Value, 10, 64)
+	return seq, perr == nil
 }
 
 // headBackoff waits before retry attempt n of a change whose seq was
