@@ -401,11 +401,13 @@ func (p *apiProcess) profile(b *testing.B, name string) (stop func()) {
 	// The heap profile before and after the run: go tool pprof
 	// -sample_index=alloc_objects -base <name>-allocs-before.pprof
 	// <name>-allocs.pprof shows what the run allocated.
-	p.saveProfile(b, "allocs", filepath.Join(dir, name+"-allocs-before.pprof"))
+	// A heap profile reflects the last finished collection, and at
+	// create's rate a run can end without one: each is taken after a forced
+	// collection, the second once the run's CPU time has been read.
+	p.saveProfile(b, "heap?gc=1", filepath.Join(dir, name+"-allocs-before.pprof"))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		defer p.saveProfile(b, "allocs", filepath.Join(dir, name+"-allocs.pprof"))
 		secs := int(loadDuration().Seconds())
 		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.DebugAddr, secs))
 		if err != nil {
@@ -421,7 +423,10 @@ func (p *apiProcess) profile(b *testing.B, name string) (stop func()) {
 		defer f.Close()
 		_, _ = io.Copy(f, resp.Body)
 	}()
-	return func() { <-done }
+	return func() {
+		<-done
+		p.saveProfile(b, "heap?gc=1", filepath.Join(dir, name+"-allocs.pprof"))
+	}
 }
 
 // 5. One page of a user's list costs the same whatever else the table holds.
