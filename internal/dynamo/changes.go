@@ -109,6 +109,32 @@ type changeItem struct {
 	LastSeq int64 `dynamodbav:"last_seq,omitempty"`
 }
 
+// encodeChange is attributevalue.MarshalMap for a change item, without
+// reflection, as encodeRecording is for the recording it carries;
+// TestEncodeChangeMatchesMarshalMap holds it to the struct's tags.
+func encodeChange(c changeItem) map[string]types.AttributeValue {
+	m := map[string]types.AttributeValue{"user_id": str(c.UserID), "seq": num(c.Seq)}
+	if c.Op != "" {
+		m["op"] = str(c.Op)
+	}
+	if c.RecordingID != "" {
+		m["recording_id"] = str(c.RecordingID)
+	}
+	if c.Recording != nil {
+		m["recording"] = &types.AttributeValueMemberM{Value: encodeRecording(*c.Recording)}
+	}
+	if c.At != "" {
+		m["at"] = str(c.At)
+	}
+	if c.TTL != 0 {
+		m["ttl"] = num(c.TTL)
+	}
+	if c.LastSeq != 0 {
+		m["last_seq"] = num(c.LastSeq)
+	}
+	return m
+}
+
 func changeKey(userID string, seq int64) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"user_id": str(userID), "seq": num(seq)}
 }
@@ -177,15 +203,12 @@ func (s *Store) lastSeq(ctx context.Context, userID string, strong bool) (int64,
 
 // changeWrites are the two writes that record ch as change prev+1: the
 // head moved from prev, and the change itself.
-func (s *Store) changeWrites(ch change, prev int64) ([]types.TransactWriteItem, error) {
+func (s *Store) changeWrites(ch change, prev int64) []types.TransactWriteItem {
 	next := prev + 1
-	item, err := attributevalue.MarshalMap(changeItem{
+	item := encodeChange(changeItem{
 		UserID: ch.userID, Seq: next, Op: ch.op, RecordingID: ch.id, Recording: ch.rec,
 		At: ts(ch.at), TTL: ch.at.Add(s.changeRetention).Unix(),
 	})
-	if err != nil {
-		return nil, fmt.Errorf("encode change: %w", err)
-	}
 	cond, vals := "attribute_not_exists(last_seq)", map[string]types.AttributeValue{":next": num(next)}
 	if prev > 0 {
 		cond, vals[":prev"] = "last_seq = :prev", num(prev)
@@ -201,7 +224,7 @@ func (s *Store) changeWrites(ch change, prev int64) ([]types.TransactWriteItem, 
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		{Put: &types.Put{TableName: &s.changes, Item: item}},
-	}, nil
+	}
 }
 
 // transactChange runs items, with the session check when ctx carries a
@@ -233,11 +256,7 @@ func (s *Store) transactChange(ctx context.Context, ch change, items ...types.Tr
 				return rerr
 			}
 		}
-		writes, werr := s.changeWrites(ch, prev)
-		if werr != nil {
-			return werr
-		}
-		all := append(append(make([]types.TransactWriteItem, 0, len(items)+2), items...), writes...)
+		all := append(append(make([]types.TransactWriteItem, 0, len(items)+2), items...), s.changeWrites(ch, prev)...)
 		err = s.transactGuarded(ctx, all)
 		if err == nil {
 			s.seqs.put(ch.userID, prev+1)
