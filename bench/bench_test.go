@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -281,7 +282,7 @@ func BenchmarkRouteCPU(b *testing.B) {
 			}
 			stopProfile := p.profile(b, "route-"+strings.NewReplacer("/", "-", "=", "").Replace(name))
 			p.ResetPeakRSS(b)
-			cpu0, calls0 := p.CPUTime(b), p.DynamoCalls()
+			cpu0, calls0, mallocs0 := p.CPUTime(b), p.DynamoCalls(), p.Mallocs(b)
 			t0 := time.Now()
 			var wg sync.WaitGroup
 			counts := make([]int, clients)
@@ -305,7 +306,7 @@ func BenchmarkRouteCPU(b *testing.B) {
 			}
 			wg.Wait()
 			elapsed := time.Since(t0)
-			cpu, calls := p.CPUTime(b)-cpu0, p.DynamoCalls()-calls0
+			cpu, calls, mallocs := p.CPUTime(b)-cpu0, p.DynamoCalls()-calls0, p.Mallocs(b)-mallocs0
 			cleaners.Wait()
 			stopProfile()
 			total, failed := 0, 0
@@ -315,6 +316,7 @@ func BenchmarkRouteCPU(b *testing.B) {
 			}
 			b.ReportMetric(float64(cpu.Microseconds())/float64(total), "cpu-us/req")
 			b.ReportMetric(float64(calls)/float64(total), "ddb-calls/req")
+			b.ReportMetric(float64(mallocs)/float64(total), "allocs/req")
 			b.ReportMetric(float64(total)/elapsed.Seconds(), "req/s")
 			b.ReportMetric(ms(lat.pct(.5)), "p50-ms")
 			b.ReportMetric(ms(lat.pct(.99)), "p99-ms")
@@ -347,6 +349,48 @@ func seedPending(b *testing.B, p *apiProcess, userID string, n int) {
 	}
 }
 
+// saveProfile writes one of the API's /debug/pprof profiles to path.
+func (p *apiProcess) saveProfile(b *testing.B, kind, path string) {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s", p.DebugAddr, kind))
+	if err != nil {
+		b.Errorf("profile %s: %v", kind, err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Errorf("profile %s: %v", kind, err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		b.Errorf("profile %s: %v", kind, err)
+	}
+}
+
+// Mallocs is how many heap objects the API process has allocated so far,
+// from the runtime statistics its heap profile ends with.
+func (p *apiProcess) Mallocs(b *testing.B) int64 {
+	resp, err := http.Get("http://" + p.DebugAddr + "/debug/pprof/allocs?debug=1")
+	if err != nil {
+		b.Fatalf("allocations: %v", err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# Mallocs = "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				b.Fatalf("allocations: %v", err)
+			}
+			return n
+		}
+	}
+	b.Fatalf("allocations: no Mallocs line in the heap profile (%v)", sc.Err())
+	return 0
+}
+
 // profile captures the API's CPU profile while a run lasts, into
 // BENCH_PROFILE_DIR/<name>.pprof, when that is set.
 func (p *apiProcess) profile(b *testing.B, name string) (stop func()) {
@@ -354,6 +398,13 @@ func (p *apiProcess) profile(b *testing.B, name string) (stop func()) {
 	if dir == "" {
 		return func() {}
 	}
+	// The heap profile before and after the run: go tool pprof
+	// -sample_index=alloc_objects -base <name>-allocs-before.pprof
+	// <name>-allocs.pprof shows what the run allocated.
+	// A heap profile reflects the last finished collection, and at
+	// create's rate a run can end without one: each is taken after a forced
+	// collection, the second once the run's CPU time has been read.
+	p.saveProfile(b, "heap?gc=1", filepath.Join(dir, name+"-allocs-before.pprof"))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -372,7 +423,10 @@ func (p *apiProcess) profile(b *testing.B, name string) (stop func()) {
 		defer f.Close()
 		_, _ = io.Copy(f, resp.Body)
 	}()
-	return func() { <-done }
+	return func() {
+		<-done
+		p.saveProfile(b, "heap?gc=1", filepath.Join(dir, name+"-allocs.pprof"))
+	}
 }
 
 // 5. One page of a user's list costs the same whatever else the table holds.

@@ -44,9 +44,13 @@ const clientID = "recorder-bench"
 
 // buildServer compiles the API as it runs in server mode (stripped) into
 // a directory removed after the benchmark; the build cache makes repeats
-// cheap.
+// cheap. BENCH_API_BIN names a binary built beforehand instead, so two
+// builds can be run back to back on a shared machine (docs/performance.md).
 func buildServer(tb testing.TB) string {
 	tb.Helper()
+	if bin := os.Getenv("BENCH_API_BIN"); bin != "" {
+		return bin
+	}
 	bin := filepath.Join(tb.TempDir(), "server")
 	out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "../server").CombinedOutput()
 	if err != nil {

@@ -109,6 +109,32 @@ type changeItem struct {
 	LastSeq int64 `dynamodbav:"last_seq,omitempty"`
 }
 
+// encodeChange is attributevalue.MarshalMap for a change item, without
+// reflection, as encodeRecording is for the recording it carries;
+// TestEncodeChangeMatchesMarshalMap holds it to the struct's tags.
+func encodeChange(c changeItem) map[string]types.AttributeValue {
+	m := map[string]types.AttributeValue{"user_id": str(c.UserID), "seq": num(c.Seq)}
+	if c.Op != "" {
+		m["op"] = str(c.Op)
+	}
+	if c.RecordingID != "" {
+		m["recording_id"] = str(c.RecordingID)
+	}
+	if c.Recording != nil {
+		m["recording"] = &types.AttributeValueMemberM{Value: encodeRecording(*c.Recording)}
+	}
+	if c.At != "" {
+		m["at"] = str(c.At)
+	}
+	if c.TTL != 0 {
+		m["ttl"] = num(c.TTL)
+	}
+	if c.LastSeq != 0 {
+		m["last_seq"] = num(c.LastSeq)
+	}
+	return m
+}
+
 func changeKey(userID string, seq int64) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"user_id": str(userID), "seq": num(seq)}
 }
@@ -177,15 +203,12 @@ func (s *Store) lastSeq(ctx context.Context, userID string, strong bool) (int64,
 
 // changeWrites are the two writes that record ch as change prev+1: the
 // head moved from prev, and the change itself.
-func (s *Store) changeWrites(ch change, prev int64) ([]types.TransactWriteItem, error) {
+func (s *Store) changeWrites(ch change, prev int64) []types.TransactWriteItem {
 	next := prev + 1
-	item, err := attributevalue.MarshalMap(changeItem{
+	item := encodeChange(changeItem{
 		UserID: ch.userID, Seq: next, Op: ch.op, RecordingID: ch.id, Recording: ch.rec,
 		At: ts(ch.at), TTL: ch.at.Add(s.changeRetention).Unix(),
 	})
-	if err != nil {
-		return nil, fmt.Errorf("encode change: %w", err)
-	}
 	cond, vals := "attribute_not_exists(last_seq)", map[string]types.AttributeValue{":next": num(next)}
 	if prev > 0 {
 		cond, vals[":prev"] = "last_seq = :prev", num(prev)
@@ -196,9 +219,12 @@ func (s *Store) changeWrites(ch change, prev int64) ([]types.TransactWriteItem, 
 			UpdateExpression:          aws.String("SET last_seq = :next"),
 			ConditionExpression:       aws.String(cond),
 			ExpressionAttributeValues: vals,
+			// A refusal carries the head as it stood (headAsRefused), so a
+			// stale guess costs no read before the retry.
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		{Put: &types.Put{TableName: &s.changes, Item: item}},
-	}, nil
+	}
 }
 
 // transactChange runs items, with the session check when ctx carries a
@@ -218,19 +244,19 @@ func (s *Store) transactChange(ctx context.Context, ch change, items ...types.Tr
 		return err
 	}
 	defer release()
+	var prev int64
+	known := false // prev is the head as the last refusal found it
 	for attempt := 0; attempt < maxChangeAttempts; attempt++ {
 		if werr := headBackoff(ctx, attempt); werr != nil {
 			return werr
 		}
-		prev, rerr := s.lastSeq(ctx, ch.userID, attempt > 0)
-		if rerr != nil {
-			return rerr
+		if !known {
+			var rerr error
+			if prev, rerr = s.lastSeq(ctx, ch.userID, attempt > 0); rerr != nil {
+				return rerr
+			}
 		}
-		writes, werr := s.changeWrites(ch, prev)
-		if werr != nil {
-			return werr
-		}
-		all := append(append(make([]types.TransactWriteItem, 0, len(items)+2), items...), writes...)
+		all := append(append(make([]types.TransactWriteItem, 0, len(items)+2), items...), s.changeWrites(ch, prev)...)
 		err = s.transactGuarded(ctx, all)
 		if err == nil {
 			s.seqs.put(ch.userID, prev+1)
@@ -239,8 +265,35 @@ func (s *Store) transactChange(ctx context.Context, ch change, items ...types.Tr
 		if errors.Is(err, ErrSessionInvalid) || !headOnly(ctx, err, len(items)) {
 			return err
 		}
+		if prev, known = headAsRefused(ctx, err, len(items)); known {
+			s.seqs.put(ch.userID, prev)
+		}
 	}
 	return err
+}
+
+// headAsRefused is the feed's head as a transaction built by transactChange
+// found it when the head's condition refused it (n items before the head,
+// after the session's check if any). A conflict returns no item, nor does a
+// head that does not exist: then ok is false and the caller reads it.
+func headAsRefused(ctx context.Context, err error, n int) (seq int64, ok bool) {
+	var tc *types.TransactionCanceledException
+	if !errors.As(err, &tc) {
+		return 0, false
+	}
+	i := n
+	if guardOf(ctx) != nil {
+		i++
+	}
+	if i >= len(tc.CancellationReasons) || aws.ToString(tc.CancellationReasons[i].Code) != "ConditionalCheckFailed" {
+		return 0, false
+	}
+	v, found := tc.CancellationReasons[i].Item["last_seq"].(*types.AttributeValueMemberN)
+	if !found {
+		return 0, false
+	}
+	seq, perr := strconv.ParseInt(v.Value, 10, 64)
+	return seq, perr == nil
 }
 
 // headBackoff waits before retry attempt n of a change whose seq was

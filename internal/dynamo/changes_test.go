@@ -9,6 +9,7 @@ import (
 
 	"github.com/voicerec/backend/internal/dynamo"
 	"github.com/voicerec/backend/internal/recording"
+	"github.com/voicerec/backend/internal/testenv"
 )
 
 // feedLine is a change as the tests compare it: op, id and, for an upsert,
@@ -237,5 +238,36 @@ func TestAccountDeletionRemovesTheFeed(t *testing.T) {
 	}
 	if page, err := s.ChangesAfter(ctx, u.ID, 0, 100, time.Now()); err != nil || len(page.Changes) != 0 {
 		t.Fatalf("feed after deletion: %+v %v", page, err)
+	}
+}
+
+// A writer whose remembered head went stale (another process wrote a
+// change for the user since) learns the head from its refused transaction:
+// two transactions, and no read of the head between them. Every upload's
+// confirmation moves the head from the events function, so the API's next
+// create for that user takes this path.
+func TestAStaleHeadIsLearnedFromTheRefusal(t *testing.T) {
+	a, c, prefix := countingStore(t)
+	env := testenv.Get(t)
+	b := dynamo.New(env.Clients(env.Config(t, nil)).DynamoDB, prefix)
+	u := newUser(t, a, "feed-elsewhere")
+	now := time.Now()
+	create := func(s *dynamo.Store) {
+		t.Helper()
+		if _, _, err := s.CreateUpload(guarded("h-elsewhere", u.ID, now), pendingRec(u.ID, 10, now), "", "fp", wide, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.CreateSession(ctx, recording.Session{TokenHash: "h-elsewhere", UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	create(a) // a remembers the head at 1
+	create(b) // the other process moves it to 2
+	c.take()
+	create(a)
+	wantOps(t, c, "a create after another process's", "TransactWriteItems", "TransactWriteItems")
+	got := readFeed(t, a, u.ID, 0)
+	if len(got) != 3 || got[2].Seq != 3 {
+		t.Fatalf("feed %+v, want seqs 1 to 3", got)
 	}
 }

@@ -67,10 +67,7 @@ func (s *Store) CreateUpload(ctx context.Context, rec recording.Recording, idemK
 		// reservation, and any object uploaded for it, forever.
 		return recording.Recording{}, false, fmt.Errorf("create upload: a pending record needs its window and due time")
 	}
-	recAV, err := attributevalue.MarshalMap(toItem(rec))
-	if err != nil {
-		return recording.Recording{}, false, err
-	}
+	recAV := encodeRecording(toItem(rec))
 	resAV, err := attributevalue.Marshal(pendingUpload{Bytes: rec.SizeBytes, ExpiresAt: rec.DueAt.Unix()})
 	if err != nil {
 		return recording.Recording{}, false, err

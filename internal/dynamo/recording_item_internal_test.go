@@ -60,3 +60,60 @@ func TestDecodeRecordingMatchesUnmarshalMap(t *testing.T) {
 		}
 	}
 }
+
+// encodeRecording must write what the reflective encoder writes from the
+// struct's tags, for every field, set or left empty.
+func TestEncodeRecordingMatchesMarshalMap(t *testing.T) {
+	var full recordingItem
+	v := reflect.ValueOf(&full).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(fmt.Sprintf("value-%d", i))
+		case reflect.Int, reflect.Int64:
+			f.SetInt(int64(1000 + i))
+		case reflect.Pointer:
+			p := reflect.New(f.Type().Elem())
+			p.Elem().SetInt(int64(2000 + i))
+			f.Set(p)
+		default:
+			t.Fatalf("field %s of kind %s: teach encodeRecording and this test about it", v.Type().Field(i).Name, f.Kind())
+		}
+	}
+	zero := int64(0)
+	for name, item := range map[string]recordingItem{
+		"full": full, "keys only": {UserID: "u", RecordingID: "r"}, "empty": {},
+		"zero duration": {UserID: "u", RecordingID: "r", DurationMS: &zero},
+	} {
+		want, err := attributevalue.MarshalMap(item)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := encodeRecording(item); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %v\nwant %v", name, got, want)
+		}
+	}
+}
+
+// encodeChange must write what the reflective encoder writes: an entry
+// with its recording, a removal without one, and the head.
+func TestEncodeChangeMatchesMarshalMap(t *testing.T) {
+	dur := int64(1500)
+	rec := recordingItem{UserID: "u", RecordingID: "r", Status: "available", FileName: "a.m4a", ContentType: "audio/mp4",
+		SizeBytes: 10, DurationMS: &dur, CreatedAt: "2026-12-06T07:00:00Z", ObjectKey: "u/r.m4a"}
+	for name, item := range map[string]changeItem{
+		"upsert":  {UserID: "u", Seq: 7, Op: OpUpsert, RecordingID: "r", Recording: &rec, At: "2026-12-06T07:00:01Z", TTL: 1_800_000_000},
+		"removal": {UserID: "u", Seq: 8, Op: OpRemove, RecordingID: "r", At: "2026-12-06T07:00:02Z", TTL: 1_800_000_001},
+		"head":    {UserID: "u", Seq: 0, LastSeq: 8},
+		"empty":   {},
+	} {
+		want, err := attributevalue.MarshalMap(item)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := encodeChange(item); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %v\nwant %v", name, got, want)
+		}
+	}
+}

@@ -10,8 +10,11 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -106,34 +109,11 @@ type Value struct {
 // the metrics name. Add them to the line's own attributes (one line per
 // request or per record, not a second line).
 func Attrs(now time.Time, dims map[string]string, values ...Value) []any {
-	type metricDef struct {
-		Name string `json:"Name"`
-		Unit Unit   `json:"Unit"`
-	}
-	type directive struct {
-		Namespace  string      `json:"Namespace"`
-		Dimensions [][]string  `json:"Dimensions"`
-		Metrics    []metricDef `json:"Metrics"`
-	}
-	// Metrics that share dimension sets share a directive entry.
-	byDims := map[string]*directive{}
-	var order []string
-	attrs := make([]any, 0, 2+2*len(values)+2*len(dims))
+	attrs := make([]any, 1, 1+2*len(values)+2*len(dims))
+	attrs[0] = slog.Any("_aws", directive{millis: now.UnixMilli(), metrics: metricDirectives(values)})
 	for _, v := range values {
-		key := dimsKey(v.Metric.Dimensions)
-		d, ok := byDims[key]
-		if !ok {
-			d = &directive{Namespace: Namespace, Dimensions: v.Metric.Dimensions}
-			byDims[key] = d
-			order = append(order, key)
-		}
-		d.Metrics = append(d.Metrics, metricDef{Name: v.Metric.Name, Unit: v.Metric.Unit})
 		attrs = append(attrs, v.Metric.Name, v.Value)
 		tally(v)
-	}
-	directives := make([]directive, 0, len(order))
-	for _, k := range order {
-		directives = append(directives, *byDims[k])
 	}
 	names := make([]string, 0, len(dims))
 	for n := range dims {
@@ -143,8 +123,96 @@ func Attrs(now time.Time, dims map[string]string, values ...Value) []any {
 	for _, n := range names {
 		attrs = append(attrs, n, dims[n])
 	}
-	aws := map[string]any{"Timestamp": now.UnixMilli(), "CloudWatchMetrics": directives}
-	return append([]any{slog.Any("_aws", aws)}, attrs...)
+	return attrs
+}
+
+// directive is the "_aws" object. Only its timestamp changes from line to
+// line; the metric directives, which depend only on which metrics the line
+// carries, are marshalled once per set of metrics.
+type directive struct {
+	millis  int64
+	metrics []byte // the CloudWatchMetrics array, JSON
+}
+
+// MarshalJSON writes what marshalling the map {"Timestamp": millis,
+// "CloudWatchMetrics": [...]} wrote before the cache: keys in sorted order.
+func (d directive) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, len(`{"CloudWatchMetrics":,"Timestamp":}`)+len(d.metrics)+20)
+	b = append(b, `{"CloudWatchMetrics":`...)
+	b = append(b, d.metrics...)
+	b = append(b, `,"Timestamp":`...)
+	b = strconv.AppendInt(b, d.millis, 10)
+	return append(b, '}'), nil
+}
+
+// cachedSets bounds the directive cache by key size: a line carries at most
+// this many metrics to be cached (the API's lines carry two to four);
+// longer ones are marshalled each time.
+const cachedSets = 4
+
+// directiveKey names a set of metrics in order, without allocating.
+type directiveKey [cachedSets]string
+
+// The directives marshalled so far, by the metrics they describe. A
+// handful of sets exist (metrics are fixed at build time), so it only grows
+// to that handful.
+var directiveCache sync.Map // directiveKey → []byte
+
+func metricDirectives(values []Value) []byte {
+	if len(values) > cachedSets {
+		return marshalDirectives(values)
+	}
+	var k directiveKey
+	for i, v := range values {
+		k[i] = v.Metric.Name
+	}
+	if b, ok := directiveCache.Load(k); ok {
+		return b.([]byte)
+	}
+	b := marshalDirectives(values)
+	directiveCache.Store(k, b)
+	return b
+}
+
+// marshalDirectives builds the CloudWatchMetrics array: metrics that share
+// dimension sets share a directive entry, in the order they first appear.
+func marshalDirectives(values []Value) []byte {
+	b, err := json.Marshal(directives(values))
+	if err != nil {
+		panic(fmt.Sprintf("metrics: marshal directives: %v", err)) // plain strings and slices cannot fail
+	}
+	return b
+}
+
+type metricDef struct {
+	Name string `json:"Name"`
+	Unit Unit   `json:"Unit"`
+}
+
+type metricDirective struct {
+	Namespace  string      `json:"Namespace"`
+	Dimensions [][]string  `json:"Dimensions"`
+	Metrics    []metricDef `json:"Metrics"`
+}
+
+func directives(values []Value) []metricDirective {
+	byDims := map[string]*metricDirective{}
+	var order []string
+	for _, v := range values {
+		key := dimsKey(v.Metric.Dimensions)
+		d, ok := byDims[key]
+		if !ok {
+			d = &metricDirective{Namespace: Namespace, Dimensions: v.Metric.Dimensions}
+			byDims[key] = d
+			order = append(order, key)
+		}
+		d.Metrics = append(d.Metrics, metricDef{Name: v.Metric.Name, Unit: v.Metric.Unit})
+	}
+	out := make([]metricDirective, 0, len(order))
+	for _, k := range order {
+		out = append(out, *byDims[k])
+	}
+	return out
 }
 
 func dimsKey(sets [][]string) string {

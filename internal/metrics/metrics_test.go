@@ -44,3 +44,70 @@ func TestNamesAreUniqueAndDimensioned(t *testing.T) {
 		t.Errorf("StatusClass(404) = %q", got)
 	}
 }
+
+// The "_aws" directive of a set of metrics is marshalled once and reused;
+// every line, the first and the later ones, must read exactly as the
+// directive built and marshalled afresh for that line, as it was before
+// the cache.
+func TestCachedDirectivesMatchFreshOnes(t *testing.T) {
+	type def struct {
+		Name string `json:"Name"`
+		Unit string `json:"Unit"`
+	}
+	type dir struct {
+		Namespace  string     `json:"Namespace"`
+		Dimensions [][]string `json:"Dimensions"`
+		Metrics    []def      `json:"Metrics"`
+	}
+	fresh := func(now time.Time, values []metrics.Value) map[string]any {
+		var dirs []dir
+		for _, v := range values {
+			i := slices.IndexFunc(dirs, func(d dir) bool { return slices.EqualFunc(d.Dimensions, v.Metric.Dimensions, slices.Equal) })
+			if i < 0 {
+				dirs = append(dirs, dir{Namespace: metrics.Namespace, Dimensions: v.Metric.Dimensions})
+				i = len(dirs) - 1
+			}
+			dirs[i].Metrics = append(dirs[i].Metrics, def{v.Metric.Name, string(v.Metric.Unit)})
+		}
+		return map[string]any{"Timestamp": now.UnixMilli(), "CloudWatchMetrics": dirs}
+	}
+	v := func(m metrics.Metric) metrics.Value { return metrics.Value{Metric: m, Value: 1} }
+	sets := [][]metrics.Value{
+		{v(metrics.Requests), v(metrics.Latency)},
+		{v(metrics.Requests), v(metrics.Latency), v(metrics.Logins)},
+		{v(metrics.Requests), v(metrics.Latency), v(metrics.UploadsCreated)},
+		{v(metrics.Latency), v(metrics.Requests)}, // the same metrics in another order
+		{v(metrics.Confirmed), v(metrics.ConfirmationLatency), v(metrics.BytesRead)},
+		{v(metrics.Rejected)},
+		// More metrics than the cache keys hold: marshalled each time.
+		{v(metrics.Requests), v(metrics.Latency), v(metrics.Logins), v(metrics.UploadsCreated), v(metrics.Confirmed)},
+	}
+	dims := map[string]string{}
+	for _, m := range metrics.All {
+		for _, set := range m.Dimensions {
+			for _, d := range set {
+				dims[d] = "x"
+			}
+		}
+	}
+	line := func(aws slog.Attr) string {
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}})).Info("line", aws)
+		return buf.String()
+	}
+	for round := range 2 { // the first round fills the cache, the second reads it
+		for i, set := range sets {
+			now := time.UnixMilli(1_700_000_000_000 + int64(round*100+i))
+			got := line(metrics.Attrs(now, dims, set...)[0].(slog.Attr))
+			want := line(slog.Any("_aws", fresh(now, set)))
+			if got != want {
+				t.Errorf("round %d, set %d:\n got %s\nwant %s", round, i, got, want)
+			}
+		}
+	}
+}
