@@ -21,6 +21,17 @@ import (
 
 // The change feed lives in its own table, one partition per user: the
 // changes keyed by seq, and a head item holding the last seq given out.
+//
+// A seq is the time its change was written, in microseconds since the
+// epoch, or one more than the head when the head is ahead of the writer's
+// clock: the head's condition is only that it is below the new seq. So a
+// writer that remembers an old head (another process wrote since: the
+// events function confirming an upload, another API instance) still
+// writes in one transaction, and seqs still only grow. Seqs have gaps, so
+// what a cursor missed is told by time: a change expires a retention
+// after its seq's time (its TTL is derived from its seq), so changes
+// expire in seq order, and every change after a cursor is still kept while
+// the change at the cursor is (see ChangesAfter).
 // The head sorts after every change (headSeq), so the Query that reads a
 // page after a cursor also reads the head whenever the page is not full:
 // an empty poll is one Query that returns one small item, and a page costs
@@ -105,8 +116,10 @@ type changeItem struct {
 	Recording   *recordingItem `dynamodbav:"recording,omitempty"`
 	At          string         `dynamodbav:"at,omitempty"`
 	TTL         int64          `dynamodbav:"ttl,omitempty"`
-	// LastSeq is set on the head item only.
-	LastSeq int64 `dynamodbav:"last_seq,omitempty"`
+	// LastSeq and FirstSeq (the first seq ever given out, which tells a
+	// read from the start whether anything expired) are the head's.
+	LastSeq  int64 `dynamodbav:"last_seq,omitempty"`
+	FirstSeq int64 `dynamodbav:"first_seq,omitempty"`
 }
 
 // encodeChange is attributevalue.MarshalMap for a change item, without
@@ -132,7 +145,18 @@ func encodeChange(c changeItem) map[string]types.AttributeValue {
 	if c.LastSeq != 0 {
 		m["last_seq"] = num(c.LastSeq)
 	}
+	if c.FirstSeq != 0 {
+		m["first_seq"] = num(c.FirstSeq)
+	}
 	return m
+}
+
+func decodeChange(av map[string]types.AttributeValue) (changeItem, error) {
+	var it changeItem
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return changeItem{}, fmt.Errorf("decode change: %w", err)
+	}
+	return it, nil
 }
 
 func changeKey(userID string, seq int64) map[string]types.AttributeValue {
@@ -147,11 +171,9 @@ func (s *Store) SetChangeRetention(d time.Duration) {
 }
 
 // seqCache remembers the last seq this process wrote or read for each
-// user, so a state change is one transaction, as it was before the feed:
-// the write is conditional on the head, and a guess gone stale (another
-// process wrote) costs one refused transaction and a strong read. A user
-// never seen guesses 0, right for every new account. The map is bounded by
-// starting afresh when full.
+// user, so two changes within the same microsecond still take distinct
+// seqs without a refusal. A user never seen guesses 0. The map is bounded
+// by starting afresh when full.
 type seqCache struct {
 	mu   sync.Mutex
 	seqs map[string]int64
@@ -182,45 +204,56 @@ func (s *Store) lastSeq(ctx context.Context, userID string, strong bool) (int64,
 	if !strong {
 		return s.seqs.get(userID), nil
 	}
-	out, err := s.db.GetItem(carrying(ctx), &dynamodb.GetItemInput{
-		TableName: &s.changes, Key: changeKey(userID, headSeq), ConsistentRead: aws.Bool(true),
-		ProjectionExpression: aws.String("last_seq"),
-	})
-	if err != nil {
-		return 0, fmt.Errorf("read change feed head: %w", err)
-	}
-	v, ok := out.Item["last_seq"].(*types.AttributeValueMemberN)
-	if !ok {
-		return 0, nil
-	}
-	seq, err := strconv.ParseInt(v.Value, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("decode change feed head: %w", err)
-	}
-	s.seqs.put(userID, seq)
-	return seq, nil
+	last, _, err := s.head(ctx, userID)
+	return last, err
 }
 
-// changeWrites are the two writes that record ch as change prev+1: the
-// head moved from prev, and the change itself.
-func (s *Store) changeWrites(ch change, prev int64) []types.TransactWriteItem {
-	next := prev + 1
+// head reads the feed's head: the last and the first seq given out (both
+// 0 when nothing was written).
+func (s *Store) head(ctx context.Context, userID string) (last, first int64, err error) {
+	out, err := s.db.GetItem(carrying(ctx), &dynamodb.GetItemInput{
+		TableName: &s.changes, Key: changeKey(userID, headSeq), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("last_seq, first_seq"),
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("read change feed head: %w", err)
+	}
+	for name, v := range map[string]*int64{"last_seq": &last, "first_seq": &first} {
+		if n, ok := out.Item[name].(*types.AttributeValueMemberN); ok {
+			if *v, err = strconv.ParseInt(n.Value, 10, 64); err != nil {
+				return 0, 0, fmt.Errorf("decode change feed head: %w", err)
+			}
+		}
+	}
+	s.seqs.put(userID, last)
+	return last, first, nil
+}
+
+// nextSeq is the seq a change written at `at` takes when the head is
+// believed to be at `head`: its time, or one past the head when the head
+// is ahead of it.
+func nextSeq(head int64, at time.Time) int64 { return max(head+1, at.UnixMicro()) }
+
+// expiresAt is when the change with this seq expires (its TTL, in Unix
+// seconds): a retention after the seq's time, so changes expire in seq
+// order whatever the writers' clocks said.
+func (s *Store) expiresAt(seq int64) int64 { return time.UnixMicro(seq).Add(s.changeRetention).Unix() }
+
+// changeWrites are the two writes that record ch as change next: the head
+// moved to next from anything below it, and the change itself.
+func (s *Store) changeWrites(ch change, next int64) []types.TransactWriteItem {
 	item := encodeChange(changeItem{
 		UserID: ch.userID, Seq: next, Op: ch.op, RecordingID: ch.id, Recording: ch.rec,
-		At: ts(ch.at), TTL: ch.at.Add(s.changeRetention).Unix(),
+		At: ts(ch.at), TTL: s.expiresAt(next),
 	})
-	cond, vals := "attribute_not_exists(last_seq)", map[string]types.AttributeValue{":next": num(next)}
-	if prev > 0 {
-		cond, vals[":prev"] = "last_seq = :prev", num(prev)
-	}
 	return []types.TransactWriteItem{
 		{Update: &types.Update{
 			TableName: &s.changes, Key: changeKey(ch.userID, headSeq),
-			UpdateExpression:          aws.String("SET last_seq = :next"),
-			ConditionExpression:       aws.String(cond),
-			ExpressionAttributeValues: vals,
+			UpdateExpression:          aws.String("SET last_seq = :next, first_seq = if_not_exists(first_seq, :next)"),
+			ConditionExpression:       aws.String("attribute_not_exists(last_seq) OR last_seq < :next"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":next": num(next)},
 			// A refusal carries the head as it stood (headAsRefused), so a
-			// stale guess costs no read before the retry.
+			// head ahead of the clock costs no read before the retry.
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		{Put: &types.Put{TableName: &s.changes, Item: item}},
@@ -230,8 +263,8 @@ func (s *Store) changeWrites(ch change, prev int64) []types.TransactWriteItem {
 // transactChange runs items, with the session check when ctx carries a
 // guard, and the writes that record ch in the feed, as one transaction:
 // the change can never be lost or reordered against the state it records.
-// While only the feed's head refused (another change for the user took the
-// seq), it reads the head again and retries. It returns the transaction's
+// While only the feed's head refused (it was at or past the seq, another
+// writer's clock being ahead), it retries past the head. It returns the transaction's
 // error as transactGuarded does, for the caller to judge its own items;
 // the change's writes come after them, so failedItems' indexes still hold.
 //
@@ -244,29 +277,30 @@ func (s *Store) transactChange(ctx context.Context, ch change, items ...types.Tr
 		return err
 	}
 	defer release()
-	var prev int64
-	known := false // prev is the head as the last refusal found it
+	var head int64
+	known := false // head is as the last refusal found it
 	for attempt := 0; attempt < maxChangeAttempts; attempt++ {
 		if werr := headBackoff(ctx, attempt); werr != nil {
 			return werr
 		}
 		if !known {
 			var rerr error
-			if prev, rerr = s.lastSeq(ctx, ch.userID, attempt > 0); rerr != nil {
+			if head, rerr = s.lastSeq(ctx, ch.userID, attempt > 0); rerr != nil {
 				return rerr
 			}
 		}
-		all := append(append(make([]types.TransactWriteItem, 0, len(items)+2), items...), s.changeWrites(ch, prev)...)
+		next := nextSeq(head, ch.at)
+		all := append(append(make([]types.TransactWriteItem, 0, len(items)+2), items...), s.changeWrites(ch, next)...)
 		err = s.transactGuarded(ctx, all)
 		if err == nil {
-			s.seqs.put(ch.userID, prev+1)
+			s.seqs.put(ch.userID, next)
 			return nil
 		}
 		if errors.Is(err, ErrSessionInvalid) || !headOnly(ctx, err, len(items)) {
 			return err
 		}
-		if prev, known = headAsRefused(ctx, err, len(items)); known {
-			s.seqs.put(ch.userID, prev)
+		if head, known = headAsRefused(ctx, err, len(items)); known {
+			s.seqs.put(ch.userID, head)
 		}
 	}
 	return err
@@ -340,61 +374,77 @@ func headOnly(ctx context.Context, err error, n int) bool {
 }
 
 // ChangesAfter reads up to limit changes of the user's feed after seq
-// `after` (0: from the oldest kept), in one strongly consistent Query.
-// Changes past their retention that DynamoDB has not deleted yet are
-// treated as gone; a gap right after the cursor means the client missed
-// changes it can no longer get (ErrChangesExpired).
+// `after` (0: from the first), in one strongly consistent Query that also
+// reads the change at the cursor. Changes past their retention that
+// DynamoDB has not deleted yet are treated as gone. Since changes expire
+// in seq order, a cursor missed nothing while its own change is kept
+// (both by its stored TTL and by today's retention, so raising or
+// lowering CHANGES_RETENTION never hides a gap); a cursor whose change is
+// gone is still good when nothing came after it. Otherwise the client
+// missed changes it can no longer get (ErrChangesExpired), as does a read
+// from the first change once that one is gone.
 func (s *Store) ChangesAfter(ctx context.Context, userID string, after int64, limit int, now time.Time) (ChangePage, error) {
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:              &s.changes,
-		KeyConditionExpression: aws.String("user_id = :u AND seq > :after"),
+		KeyConditionExpression: aws.String("user_id = :u AND seq >= :after"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":u": str(userID), ":after": num(after),
 		},
 		ConsistentRead: aws.Bool(true),
-		// One more than asked: either the head (nothing more) or a change
-		// that says another page follows.
-		Limit: aws.Int32(int32(limit + 1)),
+		// The cursor's change, the page, and one more: either the head
+		// (nothing more) or a change that says another page follows.
+		Limit: aws.Int32(int32(limit + 2)),
 	})
 	if err != nil {
 		return ChangePage{}, fmt.Errorf("read changes: %w", err)
 	}
+	kept := func(seq, ttl int64) bool {
+		return (ttl == 0 || ttl > now.Unix()) && s.expiresAt(seq) > now.Unix()
+	}
 	page := ChangePage{Last: after}
-	last := int64(-1) // the head's last_seq, when the head was read
-	expected := after + 1
-	gap := false
+	last, first := int64(-1), int64(0) // the head's, when the head was read
+	cursorKept := false
 	for _, av := range out.Items {
-		var it changeItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return ChangePage{}, fmt.Errorf("decode change: %w", err)
+		it, err := decodeChange(av)
+		if err != nil {
+			return ChangePage{}, err
 		}
-		if it.Seq == headSeq {
-			last = it.LastSeq
+		switch {
+		case it.Seq == headSeq:
+			last, first = it.LastSeq, it.FirstSeq
 			s.seqs.put(userID, last)
 			continue
-		}
-		if it.TTL != 0 && it.TTL <= now.Unix() {
+		case it.Seq == after:
+			cursorKept = kept(it.Seq, it.TTL)
+			continue
+		case !kept(it.Seq, it.TTL):
 			continue
 		}
 		if len(page.Changes) == limit {
 			page.HasMore = true
 			break
 		}
-		if len(page.Changes) == 0 && it.Seq != expected {
-			gap = true
-		}
 		page.Changes = append(page.Changes, it.change())
 		page.Last = it.Seq
-	}
-	if len(page.Changes) == 0 && last > after {
-		gap = true // everything after the cursor expired
 	}
 	if last >= 0 && last < after {
 		return ChangePage{}, ErrCursorAhead
 	}
+	if after == 0 && first == 0 && last < 0 {
+		// A page full before the head: read it for the first seq.
+		if last, first, err = s.head(ctx, userID); err != nil {
+			return ChangePage{}, err
+		}
+	}
+	var gap bool
+	if after == 0 {
+		gap = first > 0 && (len(page.Changes) == 0 || page.Changes[0].Seq != first || !kept(first, 0))
+	} else {
+		gap = !cursorKept && last != after
+	}
 	if gap {
 		if last < 0 {
-			if last, err = s.lastSeq(ctx, userID, true); err != nil {
+			if last, _, err = s.head(ctx, userID); err != nil {
 				return ChangePage{}, err
 			}
 		}

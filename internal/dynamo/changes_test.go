@@ -118,11 +118,9 @@ func TestEveryKindOfChangeIsInTheFeedOnceInOrder(t *testing.T) {
 	want = append(want, "remove "+d.ID)
 
 	got := readFeed(t, s, u.ID, 0)
+	wantIncreasing(t, got, len(want))
 	var lines []string
-	for i, c := range got {
-		if c.Seq != int64(i+1) {
-			t.Errorf("change %d has seq %d", i, c.Seq)
-		}
+	for _, c := range got {
 		lines = append(lines, feedLine(c))
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
@@ -181,19 +179,52 @@ func TestChangesPastRetentionAreGone(t *testing.T) {
 	for range 3 {
 		availableRec(t, s, u.ID, 10, now)
 	}
+	feed := readFeed(t, s, u.ID, 0)
+	wantIncreasing(t, feed, 6)
+	second, last := feed[1].Seq, feed[5].Seq
 	later := now.Add(2 * time.Minute)
-	if _, err := s.ChangesAfter(ctx, u.ID, 2, 100, later); !errors.As(err, new(*dynamo.ErrChangesExpired)) {
+	if _, err := s.ChangesAfter(ctx, u.ID, second, 100, later); !errors.As(err, new(*dynamo.ErrChangesExpired)) {
 		t.Fatalf("a cursor behind expired changes: %v", err)
 	}
 	var expired *dynamo.ErrChangesExpired
-	if _, err := s.ChangesAfter(ctx, u.ID, 0, 100, later); !errors.As(err, &expired) || expired.Latest != 6 {
+	if _, err := s.ChangesAfter(ctx, u.ID, 0, 100, later); !errors.As(err, &expired) || expired.Latest != last {
 		t.Fatalf("reading from the start of a truncated feed: %v", err)
 	}
-	if page, err := s.ChangesAfter(ctx, u.ID, 6, 100, later); err != nil || len(page.Changes) != 0 {
+	if page, err := s.ChangesAfter(ctx, u.ID, last, 100, later); err != nil || len(page.Changes) != 0 {
 		t.Fatalf("an up-to-date cursor after expiry: %+v %v", page, err)
 	}
-	if page, err := s.ChangesAfter(ctx, u.ID, 2, 100, now); err != nil || len(page.Changes) != 4 {
+	if page, err := s.ChangesAfter(ctx, u.ID, second, 100, now); err != nil || len(page.Changes) != 4 {
 		t.Fatalf("within retention: %+v %v", page, err)
+	}
+}
+
+// A cursor's change tells whether the changes after it are kept by its
+// stored expiry and by today's retention, so neither raising nor lowering
+// CHANGES_RETENTION lets a read skip changes that expired.
+func TestChangingTheRetentionNeverHidesAGap(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		written, read time.Duration
+	}{
+		{"raised", time.Minute, time.Hour},
+		{"lowered", time.Hour, time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			s.SetChangeRetention(tc.written)
+			u := newUser(t, s, "feed-retention-"+tc.name)
+			now := time.Now()
+			for range 2 {
+				availableRec(t, s, u.ID, 10, now)
+			}
+			feed := readFeed(t, s, u.ID, 0)
+			s.SetChangeRetention(tc.read)
+			// Between the two retentions: the changes after the first
+			// expired under one of them.
+			if _, err := s.ChangesAfter(ctx, u.ID, feed[0].Seq, 100, now.Add(2*time.Minute)); !errors.As(err, new(*dynamo.ErrChangesExpired)) {
+				t.Fatalf("a cursor behind changes expired under the %s retention: %v", tc.name, err)
+			}
+		})
 	}
 }
 
@@ -215,15 +246,7 @@ func TestConcurrentChangesTakeDistinctSeqs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := readFeed(t, s, u.ID, 0)
-	if len(got) != n {
-		t.Fatalf("%d changes for %d creates", len(got), n)
-	}
-	for i, c := range got {
-		if c.Seq != int64(i+1) {
-			t.Fatalf("change %d has seq %d", i, c.Seq)
-		}
-	}
+	wantIncreasing(t, readFeed(t, s, u.ID, 0), n)
 }
 
 func TestAccountDeletionRemovesTheFeed(t *testing.T) {
@@ -241,33 +264,68 @@ func TestAccountDeletionRemovesTheFeed(t *testing.T) {
 	}
 }
 
-// A writer whose remembered head went stale (another process wrote a
-// change for the user since) learns the head from its refused transaction:
-// two transactions, and no read of the head between them. Every upload's
-// confirmation moves the head from the events function, so the API's next
-// create for that user takes this path.
-func TestAStaleHeadIsLearnedFromTheRefusal(t *testing.T) {
+// Another process's change (the events function confirming an upload, an
+// API instance elsewhere) does not cost the next change here a second
+// transaction: a change's seq is its time, so a remembered head gone stale
+// is still below it. Every upload's confirmation moves the head from the
+// events function, and the API's next create for that user follows.
+func TestAChangeAfterAnotherProcesssTakesOneTransaction(t *testing.T) {
+	a, c, b, u := twoProcesses(t, "feed-elsewhere")
+	now := time.Now()
+	create(t, a, u, now)                       // a remembers the head
+	create(t, b, u, now.Add(time.Millisecond)) // the other process moves it
+	c.take()
+	create(t, a, u, now.Add(2*time.Millisecond))
+	wantOps(t, c, "a create after another process's", "TransactWriteItems")
+	wantIncreasing(t, readFeed(t, a, u, 0), 3)
+}
+
+// A head ahead of this process's clock (another writer's clock runs ahead)
+// refuses the change; the refusal carries the head, so the retry takes the
+// next seq without a read between the two transactions.
+func TestAHeadAheadOfTheClockIsLearnedFromTheRefusal(t *testing.T) {
+	a, c, b, u := twoProcesses(t, "feed-ahead")
+	now := time.Now()
+	create(t, a, u, now)
+	create(t, b, u, now.Add(time.Hour)) // its clock runs an hour ahead
+	c.take()
+	create(t, a, u, now.Add(time.Millisecond))
+	wantOps(t, c, "a create behind the head", "TransactWriteItems", "TransactWriteItems")
+	wantIncreasing(t, readFeed(t, a, u, 0), 3)
+}
+
+// twoProcesses is a counted store and another one on the same tables, as
+// the API and the events function are, with a user and a session whose
+// check goes into each create's transaction (create).
+func twoProcesses(t *testing.T, name string) (*dynamo.Store, *calls, *dynamo.Store, string) {
+	t.Helper()
 	a, c, prefix := countingStore(t)
 	env := testenv.Get(t)
 	b := dynamo.New(env.Clients(env.Config(t, nil)).DynamoDB, prefix)
-	u := newUser(t, a, "feed-elsewhere")
+	u := newUser(t, a, name)
 	now := time.Now()
-	create := func(s *dynamo.Store) {
-		t.Helper()
-		if _, _, err := s.CreateUpload(guarded("h-elsewhere", u.ID, now), pendingRec(u.ID, 10, now), "", "fp", wide, now); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := a.CreateSession(ctx, recording.Session{TokenHash: "h-elsewhere", UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+	if err := a.CreateSession(ctx, recording.Session{TokenHash: "h-" + u.ID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	create(a) // a remembers the head at 1
-	create(b) // the other process moves it to 2
-	c.take()
-	create(a)
-	wantOps(t, c, "a create after another process's", "TransactWriteItems", "TransactWriteItems")
-	got := readFeed(t, a, u.ID, 0)
-	if len(got) != 3 || got[2].Seq != 3 {
-		t.Fatalf("feed %+v, want seqs 1 to 3", got)
+	return a, c, b, u.ID
+}
+
+func create(t *testing.T, s *dynamo.Store, uid string, at time.Time) {
+	t.Helper()
+	if _, _, err := s.CreateUpload(guarded("h-"+uid, uid, at), pendingRec(uid, 10, at), "", "fp", wide, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantIncreasing checks a feed of n changes whose seqs only grow.
+func wantIncreasing(t *testing.T, got []dynamo.Change, n int) {
+	t.Helper()
+	if len(got) != n {
+		t.Fatalf("%d changes, want %d", len(got), n)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Seq <= got[i-1].Seq {
+			t.Fatalf("seq %d after %d", got[i].Seq, got[i-1].Seq)
+		}
 	}
 }
