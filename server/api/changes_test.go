@@ -46,10 +46,15 @@ func (c *client) changes(cursor string, limit int) ([]changeJSON, string) {
 	}
 }
 
+// describe lists changes one a line, checking on the way that their seqs
+// only grow (a seq is a time: its value is not the test's to predict).
 func describe(cs []changeJSON) string {
 	var lines []string
-	for _, c := range cs {
-		line := fmt.Sprintf("%d %s %s", c.Seq, c.Op, c.ID)
+	for i, c := range cs {
+		line := fmt.Sprintf("%s %s", c.Op, c.ID)
+		if i > 0 && c.Seq <= cs[i-1].Seq {
+			line = fmt.Sprintf("seq %d after %d: %s", c.Seq, cs[i-1].Seq, line)
+		}
 		if c.Recording != nil {
 			line += " " + c.Recording.Status + " " + c.Recording.FileName
 		}
@@ -75,12 +80,12 @@ func TestChangeFeedFollowsTheUsersRecordings(t *testing.T) {
 	got, cursor := c.changes("", 2)
 	id := up.Recording.ID
 	want := strings.Join([]string{
-		"1 upsert " + id + " pending a.m4a",
-		"2 upsert " + id + " available a.m4a",
-		"3 upsert " + id + " available b.m4a",
-		"4 upsert " + id + " deleted b.m4a",
-		"5 upsert " + id + " available b.m4a",
-		"6 remove " + id,
+		"upsert " + id + " pending a.m4a",
+		"upsert " + id + " available a.m4a",
+		"upsert " + id + " available b.m4a",
+		"upsert " + id + " deleted b.m4a",
+		"upsert " + id + " available b.m4a",
+		"remove " + id,
 	}, "\n")
 	if describe(got) != want {
 		t.Fatalf("feed:\n%s\nwant:\n%s", describe(got), want)
