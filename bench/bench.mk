@@ -17,7 +17,7 @@ bench: tools ## Run the benchmarks and print the figures; WRITE=1 also writes be
 	  go test -run '^$$' -bench Probe -benchtime=20x -count=1 -timeout 10m ./internal/audio/ | tee -a "$(BENCH_RAW)"; \
 	  go test -run '^$$' -bench SignDownloadPage -benchtime=200x -count=1 -timeout 10m ./internal/s3/ | tee -a "$(BENCH_RAW)"; \
 	  go test -run '^$$' -bench LocalTranscription -benchtime=1x -count=1 -timeout 20m ./internal/devtranscribe/ | tee -a "$(BENCH_RAW)"; \
-	  go test -run '^$$' -bench LambdaColdStart -benchtime=1x -count=1 -timeout 20m ./internal/testenv/artefact/ | tee -a "$(BENCH_RAW)"
+	  go test -run '^$$' -bench LambdaColdStart -benchtime=1x -count=1 -timeout 20m ./internal/testenv/artefact/ | tee -a "$(BENCH_RAW)"; \
 	  go test -run '^$$' -bench ExportArchive -benchtime=1x -count=1 -timeout 30m ./internal/export/ | tee -a "$(BENCH_RAW)"
 ifeq ($(WRITE),1)
 	go run ./bench/report -in "$(BENCH_RAW)" -out bench/results.md -readme "" -cmd "make bench WRITE=1"

@@ -192,12 +192,12 @@ func BenchmarkChangeFeed(b *testing.B) {
 	for _, older := range []int{100, 10_000} {
 		b.Run("page=100/older="+strconv.Itoa(older), func(b *testing.B) {
 			uid := user(fmt.Sprintf("feed-page-%d", older))
-			seedChanges(b, c.DynamoDB, dynamo.TableName(cfg.TablePrefix, dynamo.ChangesTable), uid, older+100, now)
+			seqs := seedChanges(b, c.DynamoDB, dynamo.TableName(cfg.TablePrefix, dynamo.ChangesTable), uid, older+100, now)
 			const n = 50
 			*count = capacity{}
 			cpu0, t0 := cpuTime(), time.Now()
 			for range n {
-				page, err := s.ChangesAfter(ctx, uid, int64(older), 100, time.Now())
+				page, err := s.ChangesAfter(ctx, uid, seqs[older-1], 100, time.Now())
 				if err != nil || len(page.Changes) != 100 {
 					b.Fatalf("page: %d %v", len(page.Changes), err)
 				}
@@ -211,8 +211,9 @@ func BenchmarkChangeFeed(b *testing.B) {
 }
 
 // seedChanges writes n upserts of a typical recording and the head into a
-// user's feed directly, 25 at a time.
-func seedChanges(b *testing.B, db *dynamodb.Client, table, uid string, n int, now time.Time) {
+// user's feed directly, 25 at a time, a microsecond apart from now as the
+// store would give their seqs; it returns the seqs.
+func seedChanges(b *testing.B, db *dynamodb.Client, table, uid string, n int, now time.Time) []int64 {
 	b.Helper()
 	ctx := context.Background()
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
@@ -223,7 +224,7 @@ func seedChanges(b *testing.B, db *dynamodb.Client, table, uid string, n int, no
 		id := recording.NewID(now)
 		return map[string]types.AttributeValue{
 			"user_id": s(uid), "seq": num(seq), "op": s("upsert"), "recording_id": s(id), "at": s(now.Format(time.RFC3339Nano)),
-			"ttl": num(now.Add(dynamo.DefaultChangeRetention).Unix()),
+			"ttl": num(time.UnixMicro(seq).Add(dynamo.DefaultChangeRetention).Unix()),
 			"recording": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 				"user_id": s(uid), "recording_id": s(id), "status": s("available"), "file_name": s("Meeting 2026-07-02.m4a"),
 				"content_type": s("audio/mp4"), "size_bytes": num(1 << 20), "duration_ms": num(120000), "codec": s("aac"),
@@ -243,14 +244,17 @@ func seedChanges(b *testing.B, db *dynamodb.Client, table, uid string, n int, no
 			batch = out.UnprocessedItems[table]
 		}
 	}
-	for seq := int64(1); seq <= int64(n); seq++ {
-		batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: item(seq)}})
+	seqs := make([]int64, n)
+	for i := range seqs {
+		seqs[i] = now.UnixMicro() + int64(i)
+		batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: item(seqs[i])}})
 		if len(batch) == 25 {
 			flush()
 		}
 	}
 	batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
-		"user_id": s(uid), "seq": num(1<<63 - 1), "last_seq": num(int64(n)),
+		"user_id": s(uid), "seq": num(1<<63 - 1), "last_seq": num(seqs[n-1]), "first_seq": num(seqs[0]),
 	}}})
 	flush()
+	return seqs
 }
