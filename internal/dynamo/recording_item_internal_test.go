@@ -10,11 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// The hand-written decoder reads every attribute of recordingItem exactly
-// as the reflective one does: each field is set to a distinct value (by
-// reflection, so a field added later is covered too), marshalled, and
-// decoded both ways; an item with only the keys decodes alike as well.
-func TestDecodeRecordingMatchesUnmarshalMap(t *testing.T) {
+// everyFieldSet is a recordingItem with every field set to a distinct
+// value, by reflection, so a field added later is covered too.
+func everyFieldSet(t *testing.T) recordingItem {
+	t.Helper()
 	var full recordingItem
 	v := reflect.ValueOf(&full).Elem()
 	for i := 0; i < v.NumField(); i++ {
@@ -29,9 +28,18 @@ func TestDecodeRecordingMatchesUnmarshalMap(t *testing.T) {
 			p.Elem().SetInt(int64(2000 + i))
 			f.Set(p)
 		default:
-			t.Fatalf("field %s of kind %s: teach decodeRecording and this test about it", v.Type().Field(i).Name, f.Kind())
+			t.Fatalf("field %s of kind %s: teach encodeRecording, decodeRecording and their tests about it", v.Type().Field(i).Name, f.Kind())
 		}
 	}
+	return full
+}
+
+// The hand-written decoder reads every attribute of recordingItem exactly
+// as the reflective one does: each field is set to a distinct value (by
+// reflection, so a field added later is covered too), marshalled, and
+// decoded both ways; an item with only the keys decodes alike as well.
+func TestDecodeRecordingMatchesUnmarshalMap(t *testing.T) {
+	full := everyFieldSet(t)
 	for name, item := range map[string]recordingItem{"full": full, "keys only": {UserID: "u", RecordingID: "r"}} {
 		av, err := attributevalue.MarshalMap(item)
 		if err != nil {
@@ -64,23 +72,7 @@ func TestDecodeRecordingMatchesUnmarshalMap(t *testing.T) {
 // encodeRecording must write what the reflective encoder writes from the
 // struct's tags, for every field, set or left empty.
 func TestEncodeRecordingMatchesMarshalMap(t *testing.T) {
-	var full recordingItem
-	v := reflect.ValueOf(&full).Elem()
-	for i := 0; i < v.NumField(); i++ {
-		f := v.Field(i)
-		switch f.Kind() {
-		case reflect.String:
-			f.SetString(fmt.Sprintf("value-%d", i))
-		case reflect.Int, reflect.Int64:
-			f.SetInt(int64(1000 + i))
-		case reflect.Pointer:
-			p := reflect.New(f.Type().Elem())
-			p.Elem().SetInt(int64(2000 + i))
-			f.Set(p)
-		default:
-			t.Fatalf("field %s of kind %s: teach encodeRecording and this test about it", v.Type().Field(i).Name, f.Kind())
-		}
-	}
+	full := everyFieldSet(t)
 	zero := int64(0)
 	for name, item := range map[string]recordingItem{
 		"full": full, "keys only": {UserID: "u", RecordingID: "r"}, "empty": {},
