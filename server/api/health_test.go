@@ -80,13 +80,26 @@ func TestReadyzHammeredWithinItsIntervalChecksOnce(t *testing.T) {
 		wg.Wait()
 		return calls.Load() - before
 	}
-	before := calls.Load()
-	resp, err := http.Get(s.APIURL + "/readyz")
-	if err != nil {
-		t.Fatal(err)
+	// The first check can meet DynamoDB Local busy creating the tables of
+	// the tests running beside this one and answer 503 past its time
+	// budget; what is measured here starts from a check that succeeded.
+	var round int64
+	for attempt := 0; ; attempt++ {
+		before := calls.Load()
+		resp, err := http.Get(s.APIURL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		round = calls.Load() - before
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if attempt == 10 {
+			t.Fatalf("readyz: %d after %d checks", resp.StatusCode, attempt+1)
+		}
+		clock.Advance(api.ReadinessMaxAge)
 	}
-	resp.Body.Close()
-	round := calls.Load() - before
 	if round == 0 {
 		t.Fatal("a readiness check made no DynamoDB call")
 	}
