@@ -427,10 +427,13 @@ func (s *Store) ChangesAfter(ctx context.Context, userID string, after int64, li
 		page.Changes = append(page.Changes, it.change())
 		page.Last = it.Seq
 	}
+	if last < 0 && out.LastEvaluatedKey == nil {
+		last = 0 // the whole feed was read and has no head: nothing was written
+	}
 	if last >= 0 && last < after {
 		return ChangePage{}, ErrCursorAhead
 	}
-	if after == 0 && first == 0 && last < 0 {
+	if after == 0 && last < 0 {
 		// A page full before the head: read it for the first seq.
 		if last, first, err = s.head(ctx, userID); err != nil {
 			return ChangePage{}, err

@@ -228,6 +228,23 @@ func TestChangingTheRetentionNeverHidesAGap(t *testing.T) {
 	}
 }
 
+// A read of a feed with nothing in it is the one Query, with no read of a
+// head that is not there: from the start an empty page, and a cursor is
+// one the feed never gave out.
+func TestAnEmptyFeedIsOneQuery(t *testing.T) {
+	s, c, _ := countingStore(t)
+	u := newUser(t, s, "feed-empty")
+	c.take()
+	if page, err := s.ChangesAfter(ctx, u.ID, 0, 100, time.Now()); err != nil || len(page.Changes) != 0 || page.HasMore {
+		t.Fatalf("from the start: %+v %v", page, err)
+	}
+	wantOps(t, c, "reading an empty feed from the start", "Query")
+	if _, err := s.ChangesAfter(ctx, u.ID, time.Now().UnixMicro(), 100, time.Now()); !errors.Is(err, dynamo.ErrCursorAhead) {
+		t.Fatalf("a cursor on an empty feed: %v, want ErrCursorAhead", err)
+	}
+	wantOps(t, c, "reading an empty feed after a cursor", "Query")
+}
+
 // Concurrent state changes for one user each get their own seq.
 func TestConcurrentChangesTakeDistinctSeqs(t *testing.T) {
 	s := newStore(t)
