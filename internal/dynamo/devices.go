@@ -346,21 +346,11 @@ func (s *Store) RevokeDeviceSession(ctx context.Context, userID, id string) (boo
 // the access tokens of device sessions are passed over. Expired ones are
 // the caller's to drop, since TTL deletes late.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]recording.DeviceSession, error) {
-	var keys []map[string]types.AttributeValue
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: &s.sessions, IndexName: aws.String(SessionsByUserIndex),
-		KeyConditionExpression:    aws.String("user_id = :u"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list sessions: %w", err)
-		}
-		for _, it := range out.Items {
-			keys = append(keys, map[string]types.AttributeValue{"token_hash": it["token_hash"]})
-		}
+	hashes, err := s.userSessionHashes(ctx, userID)
+	if err != nil {
+		return nil, err
 	}
+	keys := sessionKeys(hashes)
 	var list []recording.DeviceSession
 	for len(keys) > 0 {
 		n := min(100, len(keys))
@@ -390,21 +380,13 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]recording.De
 // LegacyTokenHash finds the token hash of a user's session from before
 // refresh tokens by its LegacySessionID: a Query of the by-user index.
 func (s *Store) LegacyTokenHash(ctx context.Context, userID, id string) (string, bool, error) {
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: &s.sessions, IndexName: aws.String(SessionsByUserIndex),
-		KeyConditionExpression:    aws.String("user_id = :u"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return "", false, fmt.Errorf("list sessions: %w", err)
-		}
-		for _, it := range out.Items {
-			h, _ := it["token_hash"].(*types.AttributeValueMemberS)
-			if h != nil && !strings.HasPrefix(h.Value, sessionRecordPrefix) && LegacySessionID(h.Value) == id {
-				return h.Value, true, nil
-			}
+	hashes, err := s.userSessionHashes(ctx, userID)
+	if err != nil {
+		return "", false, err
+	}
+	for _, h := range hashes {
+		if !strings.HasPrefix(h, sessionRecordPrefix) && LegacySessionID(h) == id {
+			return h, true, nil
 		}
 	}
 	return "", false, nil

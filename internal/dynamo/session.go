@@ -304,7 +304,18 @@ const maxSessionDeleteAttempts = 6
 
 // DeleteUserSessions revokes every session of the user.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
-	var keys []map[string]types.AttributeValue
+	hashes, err := s.userSessionHashes(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return s.batchDelete(ctx, s.sessions, sessionKeys(hashes))
+}
+
+// userSessionHashes are the keys the by-user index holds for the user (a
+// keys-only Query, every page): device session records and sessions from
+// before refresh tokens.
+func (s *Store) userSessionHashes(ctx context.Context, userID string) ([]string, error) {
+	var hashes []string
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: &s.sessions, IndexName: aws.String(SessionsByUserIndex),
 		KeyConditionExpression:    aws.String("user_id = :u"),
@@ -313,11 +324,21 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("list sessions: %w", err)
+			return nil, fmt.Errorf("list sessions: %w", err)
 		}
 		for _, it := range out.Items {
-			keys = append(keys, map[string]types.AttributeValue{"token_hash": it["token_hash"]})
+			if h, ok := it["token_hash"].(*types.AttributeValueMemberS); ok {
+				hashes = append(hashes, h.Value)
+			}
 		}
 	}
-	return s.batchDelete(ctx, s.sessions, keys)
+	return hashes, nil
+}
+
+func sessionKeys(hashes []string) []map[string]types.AttributeValue {
+	keys := make([]map[string]types.AttributeValue, len(hashes))
+	for i, h := range hashes {
+		keys[i] = map[string]types.AttributeValue{"token_hash": str(h)}
+	}
+	return keys
 }
