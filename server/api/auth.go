@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -14,17 +13,13 @@ import (
 	"github.com/voicerec/backend/internal/recording"
 )
 
+// loginResponse is a refresh's answer and who signed in. A client that
+// ignores the refresh token keeps working until the access token expires,
+// then signs in again, as before refresh tokens.
 type loginResponse struct {
-	AccessToken string         `json:"access_token"`
-	TokenType   string         `json:"token_type"`
-	ExpiresAt   time.Time      `json:"expires_at"`
-	Created     bool           `json:"created"`
-	User        recording.User `json:"user"`
-	// A client that ignores these keeps working until the access token
-	// expires, then signs in again, as before refresh tokens.
-	RefreshToken     string    `json:"refresh_token"`
-	RefreshExpiresAt time.Time `json:"refresh_expires_at"`
-	SessionID        string    `json:"session_id"`
+	tokenResponse
+	Created bool           `json:"created"`
+	User    recording.User `json:"user"`
 }
 
 // login signs a user in with a provider's ID token. Between verifying the
@@ -60,8 +55,9 @@ func (s *server) login(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return writeJSON(c, status, loginResponse{
-		AccessToken: sess.Token, TokenType: "Bearer", ExpiresAt: sess.ExpiresAt, Created: sess.Created, User: sess.User,
-		RefreshToken: sess.RefreshToken, RefreshExpiresAt: sess.RefreshExpiresAt, SessionID: sess.SessionID,
+		tokenResponse: tokenResponse{AccessToken: sess.Token, TokenType: "Bearer", ExpiresAt: sess.ExpiresAt,
+			RefreshToken: sess.RefreshToken, RefreshExpiresAt: sess.RefreshExpiresAt, SessionID: sess.SessionID},
+		Created: sess.Created, User: sess.User,
 	})
 }
 
